@@ -1,0 +1,69 @@
+"""The ``latentwire`` command line: one console script, one module per subcommand.
+
+Each ``*_cmd`` module exposes ``register(subparsers)``; heavy imports (TensorFlow, Kafka) happen inside
+the command's ``run`` so that ``latentwire --help`` and ``latentwire broker status`` stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from compressor.errors import LatentwireError
+
+__all__ = ["build_parser", "main"]
+
+#: Subcommand modules, in the order ``--help`` lists them.
+COMMAND_MODULES: tuple[str, ...] = (
+    "demo_cmd",
+    "broker_cmd",
+    "train_cmd",
+    "produce_cmd",
+    "consume_cmd",
+    "bench_cmd",
+)
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Show defaults and keep the descriptions' line breaks."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="latentwire",
+        description=(
+            "Streaming compression for Apache Kafka: records travel as quantized autoencoder latents.\n"
+            "Every option can also be set through an environment variable LATENTWIRE_<OPTION>\n"
+            "(upper case, dashes as underscores); a flag on the command line wins."
+        ),
+        formatter_class=HelpFormatter,
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"compressor.cli.{name}")
+        module.register(sub)
+    return parser
+
+
+def _configure_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if verbosity < 2:
+        logging.getLogger("kafka").setLevel(logging.ERROR)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _configure_logging(args.verbose)
+    try:
+        return int(args.func(args) or 0)
+    except LatentwireError as exc:
+        print(f"latentwire {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

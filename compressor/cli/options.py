@@ -1,0 +1,59 @@
+"""Typed options shared by several subcommands, each readable from ``LATENTWIRE_<NAME>``.
+
+argparse converts a string default with the option's ``type``, so a value taken from the environment
+is parsed and validated exactly like one given on the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+ENV_PREFIX = "LATENTWIRE_"
+
+
+def env_name(flag: str) -> str:
+    """``--bootstrap-servers`` -> ``LATENTWIRE_BOOTSTRAP_SERVERS``."""
+    return ENV_PREFIX + flag.lstrip("-").replace("-", "_").upper()
+
+
+def add_option(parser: argparse.ArgumentParser, flag: str, *, help: str, **kwargs: Any) -> None:
+    """Add ``flag`` whose default may come from the environment; the help names the variable."""
+    var = env_name(flag)
+    if var in os.environ:
+        if kwargs.get("action") in ("store_true", "store_false"):
+            kwargs["default"] = os.environ[var].strip().lower() in ("1", "true", "yes", "on")
+        else:
+            kwargs["default"] = os.environ[var]
+    parser.add_argument(flag, help=f"{help} [env {var}]", **kwargs)
+
+
+def add_bootstrap_option(parser: argparse.ArgumentParser, *, embedded_default: bool = False) -> None:
+    extra = (
+        "; when not given, the local broker is started for the run and stopped afterwards"
+        if embedded_default
+        else ""
+    )
+    add_option(
+        parser,
+        "--bootstrap-servers",
+        default=None if embedded_default else "127.0.0.1:9092",
+        help=f"Kafka bootstrap servers, comma separated (kafka-python spelling){extra}",
+    )
+
+
+def add_metrics_option(parser: argparse.ArgumentParser) -> None:
+    add_option(
+        parser,
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve Prometheus metrics on this port (0 = any free port; unset = no endpoint)",
+    )
+    add_option(
+        parser,
+        "--metrics-host",
+        default="127.0.0.1",
+        help="address the metrics endpoint binds to (loopback by default: expose it on purpose)",
+    )
