@@ -1,6 +1,7 @@
 """The ``latentwire`` command line: one console script, one module per subcommand.
 
-Each ``*_cmd`` module exposes ``register(subparsers)``; heavy imports (TensorFlow, Kafka) happen inside
+Each ``*_cmd`` module in this package is found automatically; it exposes ``register(subparsers)``
+and may set ``ORDER`` (an int) to place itself in ``--help``; heavy imports (TensorFlow, Kafka) happen inside
 the command's ``run`` so that ``latentwire --help`` and ``latentwire broker status`` stay fast.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import pkgutil
 import sys
 from collections.abc import Sequence
 
@@ -16,15 +18,13 @@ from compressor.errors import LatentwireError
 
 __all__ = ["build_parser", "main"]
 
-#: Subcommand modules, in the order ``--help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = (
-    "demo_cmd",
-    "broker_cmd",
-    "train_cmd",
-    "produce_cmd",
-    "consume_cmd",
-    "bench_cmd",
-)
+
+
+def command_modules() -> list[str]:
+    """Every ``compressor.cli.*_cmd`` module, ordered by its ``ORDER`` (then name) for ``--help``."""
+    names = [m.name for m in pkgutil.iter_modules(__path__) if m.name.endswith("_cmd")]
+    modules = [importlib.import_module(f"compressor.cli.{name}") for name in names]
+    return [m.__name__ for m in sorted(modules, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))]
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -43,9 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        module = importlib.import_module(f"compressor.cli.{name}")
-        module.register(sub)
+    for name in command_modules():
+        importlib.import_module(name).register(sub)
     return parser
 
 

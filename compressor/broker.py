@@ -1,0 +1,543 @@
+"""Run a real single-node Apache Kafka broker (KRaft, combined broker + controller) on the loopback.
+
+The broker's jars are resolved from Maven Central by ``deploy/kafka/pom.xml`` (one ``mvn
+dependency:copy-dependencies`` run, cached per Kafka version under ``$LATENTWIRE_CACHE_DIR`` or
+``~/.cache/latentwire``), then ``kafka.Kafka`` runs detached from the calling process, so the broker
+outlives ``latentwire broker start`` and is found again through its pid file by ``stop`` and ``status``.
+
+Layout of a broker directory (default ``~/.cache/latentwire/broker-<port>``)::
+
+    server.properties   rendered from BrokerConfig on every start
+    data/               log.dirs, formatted once (dynamic quorum, --standalone)
+    broker.log          the JVM's stdout and stderr
+    broker.pid          pid of the running JVM
+
+Typical use::
+
+    with LocalBroker(BrokerConfig(port=19092)) as broker:
+        produce(broker.bootstrap_servers)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import logging
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import cast
+
+from compressor.errors import BrokerError, ConfigError
+
+__all__ = [
+    "BrokerConfig",
+    "BrokerStatus",
+    "LocalBroker",
+    "broker_reachable",
+    "find_pom",
+    "resolve_jars",
+]
+
+log = logging.getLogger(__name__)
+
+#: Overrides the location of ``deploy/kafka/pom.xml`` (needed when latentwire is installed as a wheel).
+POM_ENV = "LATENTWIRE_KAFKA_POM"
+#: Root of every cache latentwire keeps (Kafka jars, default broker directories).
+CACHE_ENV = "LATENTWIRE_CACHE_DIR"
+#: Default JVM heap of the broker when :class:`BrokerConfig` is not given one.
+HEAP_ENV = "LATENTWIRE_BROKER_HEAP"
+
+HOST = "127.0.0.1"
+#: Kafka's own default for ``message.max.bytes`` (1 MiB plus the record batch overhead).
+DEFAULT_MESSAGE_MAX_BYTES = 1048588
+_MAIN_CLASS = "kafka.Kafka"
+_STORAGE_TOOL = "kafka.tools.StorageTool"
+_MARKER = "jars.ok"
+_LOG_TAIL_LINES = 20
+_HEAP_RE = re.compile(r"^[1-9][0-9]*[kKmMgG]?$")
+
+
+def cache_root() -> Path:
+    """``$LATENTWIRE_CACHE_DIR`` or ``~/.cache/latentwire``."""
+    env = os.environ.get(CACHE_ENV)
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "latentwire"
+
+
+def _default_heap() -> str:
+    return os.environ.get(HEAP_ENV, "512m")
+
+
+@dataclass(frozen=True)
+class BrokerConfig:
+    """Where and how the local broker runs.
+
+    ``controller_port`` defaults to ``port + 1`` and ``dir`` to ``<cache root>/broker-<port>``; both are
+    filled in on construction, so after ``__init__`` they are never ``None``.
+    """
+
+    port: int = 9092
+    controller_port: int | None = None
+    dir: Path | None = None
+    #: JVM ``-Xmx`` value such as ``"512m"`` or ``"1g"``; defaults to ``$LATENTWIRE_BROKER_HEAP`` or 512m
+    heap: str = field(default_factory=_default_heap)
+    message_max_bytes: int = DEFAULT_MESSAGE_MAX_BYTES
+
+    def __post_init__(self) -> None:
+        for name, value in (("port", self.port), ("controller_port", self.controller_port)):
+            if value is not None and not 1 <= value <= 65535:
+                raise ConfigError(f"broker {name} must be in 1..65535, got {value}")
+        cport = self.port + 1 if self.controller_port is None else self.controller_port
+        if not 1 <= cport <= 65535:
+            raise ConfigError(f"controller port {cport} out of range; pass --controller-port")
+        if cport == self.port:
+            raise ConfigError(f"controller port must differ from the broker port ({self.port})")
+        if not _HEAP_RE.match(self.heap):
+            raise ConfigError(f"heap must look like 512m or 1g, got {self.heap!r}")
+        if self.message_max_bytes <= 0:
+            raise ConfigError("message_max_bytes must be positive")
+        directory = cache_root() / f"broker-{self.port}" if self.dir is None else Path(self.dir)
+        object.__setattr__(self, "controller_port", cport)
+        object.__setattr__(self, "dir", directory.expanduser().absolute())
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"{HOST}:{self.port}"
+
+    def properties(self) -> dict[str, str]:
+        """The ``server.properties`` entries, in file order."""
+        cport = cast(int, self.controller_port)
+        data = cast(Path, self.dir) / "data"
+        # controller.quorum.voters must stay unset: the storage is formatted with --standalone (dynamic quorum)
+        return {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.bootstrap.servers": f"{HOST}:{cport}",
+            "listeners": f"PLAINTEXT://{HOST}:{self.port},CONTROLLER://{HOST}:{cport}",
+            "advertised.listeners": f"PLAINTEXT://{HOST}:{self.port}",
+            "controller.listener.names": "CONTROLLER",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "log.dirs": str(data),
+            "offsets.topic.replication.factor": "1",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "group.initial.rebalance.delay.ms": "0",
+            "num.partitions": "1",
+            "auto.create.topics.enable": "true",
+            "message.max.bytes": str(self.message_max_bytes),
+        }
+
+    def render_properties(self) -> str:
+        """``server.properties`` text (values escaped the way java.util.Properties reads them)."""
+        lines = ["# written by latentwire broker start; edits are overwritten on the next start"]
+        lines += [f"{key}={_escape(value)}" for key, value in self.properties().items()]
+        return "\n".join(lines) + "\n"
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\")
+
+
+@dataclass(frozen=True)
+class BrokerStatus:
+    running: bool
+    pid: int | None
+    bootstrap_servers: str
+    dir: Path
+    log_path: Path
+
+
+# --------------------------------------------------------------------------------------------- jars
+
+
+def find_pom() -> Path:
+    """``$LATENTWIRE_KAFKA_POM``, else ``deploy/kafka/pom.xml`` next to the ``compressor`` package."""
+    env = os.environ.get(POM_ENV)
+    if env:
+        pom = Path(env).expanduser()
+        if not pom.is_file():
+            raise BrokerError(f"{POM_ENV}={env} does not name a file")
+        return pom
+    pom = Path(__file__).resolve().parent.parent / "deploy" / "kafka" / "pom.xml"
+    if not pom.is_file():
+        raise BrokerError(
+            f"cannot find the Kafka pom at {pom} (latentwire seems to be installed without its source "
+            f"tree); set {POM_ENV} to the path of deploy/kafka/pom.xml from the latentwire repository"
+        )
+    return pom
+
+
+def kafka_version(pom: Path) -> str:
+    """The ``kafka.version`` property of the pom."""
+    try:
+        root = ET.parse(pom).getroot()
+    except (OSError, ET.ParseError) as exc:
+        raise BrokerError(f"cannot read {pom}: {exc}") from exc
+    for element in root.iter():
+        if element.tag.rsplit("}", 1)[-1] == "kafka.version" and element.text:
+            return element.text.strip()
+    raise BrokerError(f"{pom} defines no kafka.version property")
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Exclusive advisory lock, so concurrent test sessions do not run maven into the same folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def resolve_jars(cache_dir: Path | None = None) -> Path:
+    """Folder holding the broker's jars; runs maven the first time (and after the pom changes) only.
+
+    The jars land in ``<cache_dir>/kafka-<version>/jars``; ``cache_dir`` defaults to
+    ``$LATENTWIRE_CACHE_DIR`` or ``~/.cache/latentwire``. A marker file holding the pom's hash is
+    written after a successful copy; while it matches, maven is not run again.
+    """
+    pom = find_pom()
+    version = kafka_version(pom)
+    base = (cache_root() if cache_dir is None else Path(cache_dir).expanduser()) / f"kafka-{version}"
+    jars, marker = base / "jars", base / _MARKER
+    digest = hashlib.sha256(pom.read_bytes()).hexdigest()
+
+    def cached() -> bool:
+        return marker.is_file() and marker.read_text().strip() == digest and any(jars.glob("*.jar"))
+
+    if cached():
+        return jars
+    with _locked(base / ".lock"):
+        if cached():  # another process finished while we waited for the lock
+            return jars
+        mvn = shutil.which("mvn")
+        if mvn is None:
+            raise BrokerError(
+                "Apache Maven (`mvn`) is not on PATH; it is needed once to download the Kafka "
+                f"{version} jars from Maven Central (install maven, e.g. `apt-get install maven`)"
+            )
+        staging = base / f"jars.tmp-{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        cmd = [
+            mvn, "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
+            f"-DoutputDirectory={staging}", "-DincludeScope=runtime",
+        ]  # fmt: skip
+        log.info("resolving Kafka %s jars with maven into %s", version, jars)
+        started = time.monotonic()
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if result.returncode != 0 or not any(staging.glob("*.jar")):
+            shutil.rmtree(staging, ignore_errors=True)
+            output = _tail((result.stdout + result.stderr).splitlines(), _LOG_TAIL_LINES)
+            raise BrokerError(f"maven could not resolve the Kafka jars (exit {result.returncode}):\n{output}")
+        shutil.rmtree(jars, ignore_errors=True)
+        staging.rename(jars)
+        marker.write_text(digest + "\n")
+        log.info("resolved %d jars in %.1f s", len(list(jars.glob("*.jar"))), time.monotonic() - started)
+    return jars
+
+
+def _java() -> str:
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").is_file():
+        return str(Path(home) / "bin" / "java")
+    java = shutil.which("java")
+    if java is None:
+        raise BrokerError("no `java` on PATH (and JAVA_HOME unset); Kafka 4.1 needs Java 17 or newer")
+    return java
+
+
+def _tail(lines: list[str], n: int) -> str:
+    return "\n".join(lines[-n:])
+
+
+# ------------------------------------------------------------------------------------------ probing
+
+
+def _port_open(host: str, port: int, timeout: float) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def broker_reachable(bootstrap_servers: str, timeout: float) -> bool:
+    """True when a Kafka broker at ``bootstrap_servers`` answers a metadata request within ``timeout``."""
+    first = bootstrap_servers.split(",")[0].strip()
+    host, _, port = first.rpartition(":")
+    if not host or not port.isdigit() or not _port_open(host.strip("[]"), int(port), min(timeout, 2.0)):
+        return False
+    from kafka.admin import KafkaAdminClient  # lazy: kafka-python is only needed once a port answers
+
+    timeout_ms = max(int(timeout * 1000), 100)
+    try:
+        admin = KafkaAdminClient(
+            bootstrap_servers=bootstrap_servers,
+            request_timeout_ms=timeout_ms,
+            api_version_auto_timeout_ms=timeout_ms,
+            client_id="latentwire-broker-probe",
+        )
+    except Exception as exc:  # any failure just means "not (yet) reachable"
+        log.debug("broker at %s not reachable: %s", bootstrap_servers, exc)
+        return False
+    try:
+        admin.list_topics()
+        return True
+    except Exception as exc:
+        log.debug("broker at %s not answering: %s", bootstrap_servers, exc)
+        return False
+    finally:
+        admin.close()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        reaped, _ = os.waitpid(pid, os.WNOHANG)  # our own child: reap it if it exited
+        if reaped == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    with contextlib.suppress(OSError, IndexError):
+        if stat.read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            return False
+    return True
+
+
+# ------------------------------------------------------------------------------------------- broker
+
+
+class LocalBroker:
+    """A single-node KRaft Kafka broker bound to 127.0.0.1, run detached from this process.
+
+    ``start`` and ``stop`` work across processes (the pid file is the source of truth), so
+    ``latentwire broker start`` in one shell and ``latentwire broker stop`` in another both work.
+    """
+
+    def __init__(self, config: BrokerConfig) -> None:
+        self.config = config
+        self.dir = cast(Path, config.dir)
+        self.properties_path = self.dir / "server.properties"
+        self.log_path = self.dir / "broker.log"
+        self.pid_path = self.dir / "broker.pid"
+        self.data_dir = self.dir / "data"
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._owned = False
+
+    def __repr__(self) -> str:
+        return f"LocalBroker({self.bootstrap_servers}, dir={self.dir})"
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return self.config.bootstrap_servers
+
+    # ----------------------------------------------------------------------------------- state
+
+    def _read_pid(self) -> int | None:
+        try:
+            return int(self.pid_path.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def _alive(self, pid: int) -> bool:
+        if self._proc is not None and self._proc.pid == pid:
+            return self._proc.poll() is None
+        if not _pid_alive(pid):
+            return False
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        if cmdline.exists():  # guard against a recycled pid after a reboot or crash
+            with contextlib.suppress(OSError):
+                text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                return _MAIN_CLASS in text and str(self.properties_path) in text
+        return True
+
+    def _running_pid(self) -> int | None:
+        pid = self._read_pid()
+        return pid if pid is not None and self._alive(pid) else None
+
+    def status(self) -> BrokerStatus:
+        pid = self._running_pid()
+        return BrokerStatus(
+            running=pid is not None,
+            pid=pid,
+            bootstrap_servers=self.bootstrap_servers,
+            dir=self.dir,
+            log_path=self.log_path,
+        )
+
+    def _log_tail(self) -> str:
+        try:
+            lines = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return "(no broker log)"
+        return _tail(lines, _LOG_TAIL_LINES)
+
+    # ---------------------------------------------------------------------------------- start
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Start the broker and wait until it answers; do nothing if it is already running."""
+        deadline = time.monotonic() + timeout
+        pid = self._running_pid()
+        if pid is not None:
+            log.info("broker already running (pid %d) at %s", pid, self.bootstrap_servers)
+            self._wait_ready(pid, deadline, timeout)
+            return
+        cport = cast(int, self.config.controller_port)
+        for port in (self.config.port, cport):
+            if not _port_free(port):
+                raise BrokerError(f"port {HOST}:{port} is already in use by another process")
+        jars = resolve_jars()
+        java = _java()
+        classpath = str(jars / "*")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.properties_path.write_text(self.config.render_properties())
+        self._format(java, classpath, cport)
+
+        cmd = [java, f"-Xmx{self.config.heap}", "-Djava.awt.headless=true"]
+        log_config = find_pom().parent / "log4j2.yaml"
+        if log_config.is_file():
+            cmd.append(f"-Dlog4j2.configurationFile={log_config}")
+        else:
+            log.warning("no %s; the broker logs with log4j2's defaults (errors only)", log_config)
+        cmd += ["-cp", classpath, _MAIN_CLASS, str(self.properties_path)]
+        with open(self.log_path, "ab") as out:
+            out.write(f"--- latentwire: starting broker at {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
+            out.flush()
+            self._proc = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                cwd=self.dir, start_new_session=True,
+            )  # fmt: skip
+        self.pid_path.write_text(f"{self._proc.pid}\n")
+        log.info("started broker pid %d at %s (log %s)", self._proc.pid, self.bootstrap_servers, self.log_path)
+        try:
+            self._wait_ready(self._proc.pid, deadline, timeout)
+        except BrokerError:
+            self._kill_quietly(self._proc.pid)
+            raise
+
+    def _format(self, java: str, classpath: str, cport: int) -> None:
+        """Format ``data/`` once (fresh storage); refuse a directory formatted for another controller."""
+        stamp = self.dir / "formatted-for"
+        endpoint = f"{HOST}:{cport}"
+        if (self.data_dir / "meta.properties").is_file():
+            previous = stamp.read_text().strip() if stamp.is_file() else endpoint
+            if previous != endpoint:
+                raise BrokerError(
+                    f"{self.data_dir} was formatted for the controller at {previous}, not {endpoint}; "
+                    "use the same ports or another --dir"
+                )
+            return
+        base = [java, "-Xmx256m", "-cp", classpath, _STORAGE_TOOL]
+        cluster_id = self._run_tool([*base, "random-uuid"]).strip().splitlines()[-1].strip()
+        self._run_tool(
+            [*base, "format", "-t", cluster_id, "-c", str(self.properties_path), "--standalone"]
+        )
+        stamp.write_text(endpoint + "\n")
+        log.info("formatted %s (cluster id %s)", self.data_dir, cluster_id)
+
+    def _run_tool(self, cmd: list[str]) -> str:
+        result = subprocess.run(cmd, capture_output=True, text=True, cwd=self.dir, check=False)
+        if result.returncode != 0:
+            output = _tail((result.stdout + result.stderr).splitlines(), _LOG_TAIL_LINES)
+            raise BrokerError(f"{' '.join(cmd[-3:])} failed (exit {result.returncode}):\n{output}")
+        return result.stdout
+
+    def _wait_ready(self, pid: int, deadline: float, timeout: float) -> None:
+        while True:
+            if not self._alive(pid):
+                self.pid_path.unlink(missing_ok=True)
+                raise BrokerError(
+                    f"the broker (pid {pid}) exited during startup; last lines of {self.log_path}:\n"
+                    f"{self._log_tail()}"
+                )
+            remaining = deadline - time.monotonic()
+            if broker_reachable(self.bootstrap_servers, timeout=max(min(remaining, 5.0), 0.5)):
+                return
+            if time.monotonic() >= deadline:
+                raise BrokerError(
+                    f"the broker did not answer at {self.bootstrap_servers} within {timeout:g} s; "
+                    f"last lines of {self.log_path}:\n{self._log_tail()}"
+                )
+            time.sleep(0.25)
+
+    # ----------------------------------------------------------------------------------- stop
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM the broker and wait for its clean shutdown; SIGKILL it after ``timeout`` seconds."""
+        pid = self._running_pid()
+        if pid is None:
+            self.pid_path.unlink(missing_ok=True)
+            log.info("broker at %s is not running", self.bootstrap_servers)
+            return
+        log.info("stopping broker pid %d", pid)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        if not self._wait_exit(pid, timeout):
+            log.warning("broker pid %d still running after %g s; killing it", pid, timeout)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            if not self._wait_exit(pid, 10.0):
+                raise BrokerError(f"broker pid {pid} survived SIGKILL")
+        self.pid_path.unlink(missing_ok=True)
+        self._proc = None
+
+    def _wait_exit(self, pid: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while self._alive(pid):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+        return True
+
+    def _kill_quietly(self, pid: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        self._wait_exit(pid, 10.0)
+        self.pid_path.unlink(missing_ok=True)
+        self._proc = None
+
+    # ------------------------------------------------------------------------- context manager
+
+    def __enter__(self) -> LocalBroker:
+        self._owned = not self.status().running
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._owned:
+            self._owned = False
+            self.stop()

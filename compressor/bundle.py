@@ -1,0 +1,190 @@
+"""The model bundle: a directory with the Keras encoder and decoder, the frozen normalization and
+quantization parameters, and ``manifest.json`` whose SHA-256 content hash is the model id.
+
+::
+
+    bundle/
+      manifest.json     format, model spec, data layout, normalization, quantization, training summary,
+                        SHA-256 of every file, and ``model_id`` = SHA-256 of the rest of the manifest
+      encoder.keras     Keras 3 native format, loaded with safe_mode=True (no code runs on load)
+      decoder.keras
+
+The first four bytes of the model id travel in every envelope. Loading recomputes every hash and
+refuses a bundle whose content does not match its id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from compressor.errors import BundleError, ModelMismatchError
+from compressor.normalization import Normalizer
+from compressor.quantization import LatentQuantizer
+
+__all__ = ["BUNDLE_FORMAT", "Bundle", "load_bundle", "model_id_of", "save_bundle"]
+
+log = logging.getLogger(__name__)
+
+BUNDLE_FORMAT = "latentwire-bundle"
+BUNDLE_FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+MODEL_FILES = ("encoder.keras", "decoder.keras")
+
+
+@dataclass
+class Bundle:
+    """A loaded model bundle. ``encoder``/``decoder`` are Keras models."""
+
+    encoder: Any
+    decoder: Any
+    normalizer: Normalizer
+    quantizer: LatentQuantizer
+    model_name: str
+    window: int
+    channels: int
+    columns: tuple[str, ...] = ()
+    shape: tuple[int, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)  # codec parameters added by later stages
+    training: dict[str, Any] = field(default_factory=dict)
+    model_id: str = ""
+    path: Path | None = None
+
+    @property
+    def record_size(self) -> int:
+        return int(self.encoder.inputs[0].shape[-1])
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.encoder.outputs[0].shape[-1])
+
+    @property
+    def wire_id(self) -> bytes:
+        """The 4 bytes of the model id carried in every envelope."""
+        return bytes.fromhex(self.model_id[:8])
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def model_id_of(manifest: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of the manifest without its ``model_id`` field."""
+    body = {k: v for k, v in manifest.items() if k != "model_id"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def save_bundle(bundle: Bundle, directory: str | Path) -> str:
+    """Write ``bundle`` to ``directory`` (replaced atomically) and return its model id."""
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".bundle-", dir=directory.parent))
+    try:
+        bundle.encoder.save(staging / "encoder.keras")
+        bundle.decoder.save(staging / "decoder.keras")
+        manifest: dict[str, Any] = {
+            "format": BUNDLE_FORMAT,
+            "format_version": BUNDLE_FORMAT_VERSION,
+            "model": {
+                "name": bundle.model_name,
+                "input_dim": bundle.record_size,
+                "latent_dim": bundle.latent_dim,
+            },
+            "data": {
+                "window": bundle.window,
+                "channels": bundle.channels,
+                "columns": list(bundle.columns),
+                "shape": list(bundle.shape),
+            },
+            "normalization": bundle.normalizer.to_json(),
+            "quantization": bundle.quantizer.to_json(),
+            "codec": bundle.extra,
+            "training": bundle.training,
+            "files": {name: _sha256_file(staging / name) for name in MODEL_FILES},
+        }
+        manifest["model_id"] = model_id_of(manifest)
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        if directory.exists():
+            shutil.rmtree(directory)
+        staging.rename(directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    bundle.model_id = manifest["model_id"]
+    bundle.path = directory
+    log.info("saved bundle %s to %s", bundle.model_id[:12], directory)
+    return bundle.model_id
+
+
+def read_manifest(directory: str | Path) -> dict[str, Any]:
+    """Read and verify a bundle's manifest and file hashes without loading Keras."""
+    directory = Path(directory)
+    path = directory / MANIFEST
+    try:
+        manifest = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise BundleError(f"{directory} is not a model bundle: no {MANIFEST}") from None
+    except (OSError, ValueError) as exc:
+        raise BundleError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
+        raise BundleError(f"{path} is not a {BUNDLE_FORMAT} manifest")
+    if manifest.get("format_version") != BUNDLE_FORMAT_VERSION:
+        raise BundleError(
+            f"{path}: bundle format version {manifest.get('format_version')} is not supported "
+            f"(this build reads {BUNDLE_FORMAT_VERSION})"
+        )
+    expected = manifest.get("model_id")
+    actual = model_id_of(manifest)
+    if expected != actual:
+        raise ModelMismatchError(f"{path}: manifest content hashes to {actual[:12]}, not its id {expected!s:.12}")
+    files = manifest.get("files", {})
+    for name in MODEL_FILES:
+        file = directory / name
+        if not file.is_file():
+            raise BundleError(f"bundle {directory} lacks {name}")
+        digest = _sha256_file(file)
+        if files.get(name) != digest:
+            raise ModelMismatchError(f"bundle {directory}: {name} does not match the hash in its manifest")
+    return manifest
+
+
+def load_bundle(directory: str | Path) -> Bundle:
+    """Load a bundle after verifying its content hash. Keras loads in safe mode: no code from the bundle runs."""
+    from compressor.backend import keras
+    from compressor.models import available_models
+
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    available_models()  # registers every custom layer a variant may use
+    try:
+        encoder = keras.saving.load_model(directory / "encoder.keras", compile=False, safe_mode=True)
+        decoder = keras.saving.load_model(directory / "decoder.keras", compile=False, safe_mode=True)
+    except Exception as exc:  # Keras raises many types for a bad or hostile archive
+        raise BundleError(f"cannot load the Keras models of {directory}: {exc}") from exc
+    data = manifest["data"]
+    return Bundle(
+        encoder=encoder,
+        decoder=decoder,
+        normalizer=Normalizer.from_json(manifest["normalization"]),
+        quantizer=LatentQuantizer.from_json(manifest["quantization"]),
+        model_name=manifest["model"]["name"],
+        window=int(data["window"]),
+        channels=int(data["channels"]),
+        columns=tuple(data.get("columns", ())),
+        shape=tuple(data.get("shape", ())),
+        extra=manifest.get("codec", {}),
+        training=manifest.get("training", {}),
+        model_id=manifest["model_id"],
+        path=directory,
+    )

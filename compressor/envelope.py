@@ -1,0 +1,139 @@
+"""The latentwire wire envelope: bytes only (msgpack and the standard library; no Keras, no Kafka).
+
+Version 1 layout (documented in ``docs/wire-format.md``)::
+
+    offset  size  field
+    0       1     magic 0xC1 (a byte msgpack never emits, so a latentwire value is never valid msgpack/JSON)
+    1       1     (version << 4) | kind        version = 1; kind 0 = fixed-rate latent, 1 = error-bounded
+    2       4     model id: the first 4 bytes of the bundle's SHA-256 content hash
+    6       ...   body, one msgpack object:
+                    bin                  the coded record (full length)
+                    [bin, uint]          the coded record and its true number of values (padded tail)
+
+Framing costs 8 bytes per record when the coded record is under 256 bytes (6 header + 2 for bin8).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from enum import IntEnum
+
+import msgpack
+
+from compressor.errors import BadMagicError, EnvelopeError, TruncatedError, UnsupportedVersionError
+
+__all__ = [
+    "HEADER_SIZE",
+    "MAGIC",
+    "MAX_BODY_BYTES",
+    "MODEL_ID_SIZE",
+    "VERSION",
+    "Envelope",
+    "Kind",
+    "pack",
+    "peek_model_id",
+    "unpack",
+]
+
+MAGIC = 0xC1
+VERSION = 1
+MODEL_ID_SIZE = 4
+HEADER_SIZE = 2 + MODEL_ID_SIZE
+#: A body larger than this is refused before msgpack allocates anything (Kafka's default limit is 1 MiB).
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+_HEADER = struct.Struct(">BB4s")
+
+
+class Kind(IntEnum):
+    """What the coded record holds; the decoder dispatches on it."""
+
+    FIXED_RATE = 0
+    BOUNDED = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    model_id: bytes
+    kind: int
+    payload: bytes
+    #: true number of values when the record was padded (a file's final partial window), else None
+    length: int | None = None
+
+
+def pack(envelope: Envelope) -> bytes:
+    """Serialize one envelope."""
+    if len(envelope.model_id) != MODEL_ID_SIZE:
+        raise EnvelopeError(f"model id must be {MODEL_ID_SIZE} bytes, got {len(envelope.model_id)}")
+    if not 0 <= envelope.kind < 16:
+        raise EnvelopeError(f"kind must fit in 4 bits, got {envelope.kind}")
+    head = _HEADER.pack(MAGIC, (VERSION << 4) | envelope.kind, envelope.model_id)
+    body = envelope.payload if envelope.length is None else [envelope.payload, envelope.length]
+    return head + msgpack.packb(body, use_bin_type=True)
+
+
+def _check_header(buf: bytes) -> tuple[int, bytes]:
+    if len(buf) < HEADER_SIZE:
+        if buf[:1] not in (b"", bytes([MAGIC])):
+            raise BadMagicError(f"not a latentwire envelope: first byte 0x{buf[0]:02x}, expected 0x{MAGIC:02x}")
+        raise TruncatedError(f"envelope is {len(buf)} bytes, shorter than its {HEADER_SIZE}-byte header")
+    magic, version_kind, model_id = _HEADER.unpack_from(buf)
+    if magic != MAGIC:
+        raise BadMagicError(f"not a latentwire envelope: first byte 0x{magic:02x}, expected 0x{MAGIC:02x}")
+    version = version_kind >> 4
+    if version != VERSION:
+        raise UnsupportedVersionError(
+            f"wire version {version} is not supported by this build (it reads version {VERSION}); "
+            "upgrade the consumer"
+        )
+    return version_kind & 0x0F, model_id
+
+
+def peek_model_id(buf: bytes) -> bytes:
+    """The model id of an envelope, after checking magic and version, without decoding the body."""
+    return _check_header(buf)[1]
+
+
+def unpack(buf: bytes | bytearray | memoryview) -> Envelope:
+    """Parse one envelope; raise an :class:`~compressor.errors.EnvelopeError` subclass if it is not valid."""
+    if not isinstance(buf, bytes | bytearray | memoryview):
+        raise EnvelopeError(f"envelope must be bytes, got {type(buf).__name__}")
+    buf = bytes(buf)
+    kind, model_id = _check_header(buf)
+    body_bytes = buf[HEADER_SIZE:]
+    if not body_bytes:
+        raise TruncatedError("envelope has a header but no body")
+    if len(body_bytes) > MAX_BODY_BYTES:
+        raise EnvelopeError(f"envelope body of {len(body_bytes)} bytes exceeds {MAX_BODY_BYTES}")
+    try:
+        body = msgpack.unpackb(
+            body_bytes,
+            use_list=True,
+            raw=False,
+            max_bin_len=len(body_bytes),
+            max_str_len=0,
+            max_array_len=2,
+            max_map_len=0,
+            max_ext_len=0,
+        )
+    except msgpack.ExtraData as exc:
+        raise EnvelopeError(f"envelope has {len(exc.extra)} trailing bytes after its body") from exc
+    except (msgpack.OutOfData, ValueError) as exc:
+        if "incomplete" in str(exc).lower() or isinstance(exc, msgpack.OutOfData):
+            raise TruncatedError(f"envelope body is truncated: {exc}") from exc
+        raise EnvelopeError(f"envelope body is not valid msgpack: {exc}") from exc
+    except Exception as exc:  # msgpack raises assorted errors on hostile input (e.g. FormatError, StackError)
+        raise EnvelopeError(f"envelope body is not valid msgpack: {type(exc).__name__}: {exc}") from exc
+    if isinstance(body, bytes):
+        return Envelope(model_id, kind, body)
+    if (
+        isinstance(body, list)
+        and len(body) == 2
+        and isinstance(body[0], bytes)
+        and isinstance(body[1], int)
+        and not isinstance(body[1], bool)
+        and body[1] > 0
+    ):
+        return Envelope(model_id, kind, body[0], body[1])
+    raise EnvelopeError(f"envelope body must be bin or [bin, positive int], got {type(body).__name__}")

@@ -1,0 +1,52 @@
+"""Per-channel normalization learned from training data and frozen into the bundle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Normalizer"]
+
+
+@dataclass(frozen=True)
+class Normalizer:
+    """``z = (x - offset) / scale`` per channel; a record of W x C values is laid out row-major."""
+
+    offset: np.ndarray  # (C,) float32
+    scale: np.ndarray  # (C,) float32
+
+    @property
+    def channels(self) -> int:
+        return int(self.offset.shape[0])
+
+    @classmethod
+    def fit(cls, records: np.ndarray, channels: int) -> Normalizer:
+        values = np.asarray(records, dtype=np.float64).reshape(-1, channels)
+        finite = np.isfinite(values)
+        masked = np.where(finite, values, np.nan)
+        offset = np.nanmean(masked, axis=0)
+        scale = np.nanstd(masked, axis=0)
+        offset = np.where(np.isfinite(offset), offset, 0.0)
+        # a constant channel keeps a unit scale so it neither explodes nor vanishes
+        floor = 1e-6 * np.maximum(1.0, np.abs(offset))
+        scale = np.where(np.isfinite(scale) & (scale > floor), scale, 1.0)
+        return cls(offset.astype(np.float32), scale.astype(np.float32))
+
+    def _tile(self, values: np.ndarray, record_size: int) -> np.ndarray:
+        return np.tile(values, record_size // self.channels)
+
+    def forward(self, records: np.ndarray) -> np.ndarray:
+        d = records.shape[-1]
+        return ((records - self._tile(self.offset, d)) / self._tile(self.scale, d)).astype(np.float32)
+
+    def inverse(self, normalized: np.ndarray) -> np.ndarray:
+        d = normalized.shape[-1]
+        return (normalized * self._tile(self.scale, d) + self._tile(self.offset, d)).astype(np.float32)
+
+    def to_json(self) -> dict[str, list[float]]:
+        return {"offset": [float(v) for v in self.offset], "scale": [float(v) for v in self.scale]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, list[float]]) -> Normalizer:
+        return cls(np.asarray(data["offset"], np.float32), np.asarray(data["scale"], np.float32))

@@ -1,0 +1,189 @@
+"""Train an autoencoder on records and freeze everything the codec needs into a bundle."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from compressor.bundle import Bundle
+from compressor.errors import ConfigError, DataError
+from compressor.normalization import Normalizer
+from compressor.quantization import LatentQuantizer
+
+__all__ = ["TrainingConfig", "TrainingSummary", "default_latent_dim", "train"]
+
+log = logging.getLogger(__name__)
+
+#: the train/validation gap (relative to validation loss) past which the summary warns of overfitting
+OVERFIT_GAP = 0.5
+
+
+def default_latent_dim(record_size: int) -> int:
+    """One latent value per eight inputs, between 2 and 64."""
+    return int(min(max(record_size // 8, 2), 64))
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    model: str = "vanilla"
+    latent_dim: int | None = None
+    latent_bits: int = 8
+    epochs: int = 100
+    batch_size: int = 128
+    validation_split: float = 0.2
+    patience: int = 8
+    learning_rate: float = 1e-3
+    seed: int = 0
+    options: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.validation_split < 0.9:
+            raise ConfigError(f"validation split must be in (0, 0.9), got {self.validation_split}")
+        if self.epochs < 1:
+            raise ConfigError(f"epochs must be at least 1, got {self.epochs}")
+        if self.latent_dim is not None and self.latent_dim < 1:
+            raise ConfigError(f"latent dim must be positive, got {self.latent_dim}")
+
+
+@dataclass
+class TrainingSummary:
+    model: str
+    records: int
+    skipped_non_finite: int
+    train_records: int
+    validation_records: int
+    record_size: int
+    latent_dim: int
+    latent_bits: int
+    epochs_run: int
+    train_loss: float
+    validation_loss: float
+    train_validation_gap: float
+    overfitting: bool
+    heldback_rmse: float
+    heldback_max_abs_error: float
+    heldback_psnr_db: float
+    bytes_per_record: float
+    compression_ratio: float
+    seconds: float
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def train(
+    records: np.ndarray,
+    *,
+    window: int,
+    channels: int,
+    columns: tuple[str, ...] = (),
+    shape: tuple[int, ...] = (),
+    config: TrainingConfig | None = None,
+    progress: bool | None = None,
+) -> tuple[Bundle, TrainingSummary]:
+    """Fit ``config.model`` on ``records`` (N, D); the last ``validation_split`` of records is held back."""
+    from compressor.backend import keras
+    from compressor.codec import Codec
+    from compressor.models import ModelSpec, build_model
+    from compressor.progress import keras_epoch_bar
+    from compressor.quality import measure
+
+    config = config or TrainingConfig()
+    started = time.monotonic()
+    records = np.asarray(records, dtype=np.float32)
+    if records.ndim != 2:
+        raise DataError(f"training needs a 2-D array of records, got shape {records.shape}")
+    finite = np.isfinite(records).all(axis=1)
+    skipped = int((~finite).sum())
+    if skipped:
+        log.warning("left %d record(s) holding NaN/Inf out of training", skipped)
+    records = records[finite]
+    n_val = int(round(len(records) * config.validation_split))
+    if len(records) - n_val < 8 or n_val < 1:
+        raise DataError(f"too few usable records to train and validate: {len(records)} (need at least 10)")
+    fit_part, val_part = records[:-n_val], records[-n_val:]
+
+    keras.utils.set_random_seed(config.seed)
+    normalizer = Normalizer.fit(fit_part, channels)
+    x_fit, x_val = normalizer.forward(fit_part), normalizer.forward(val_part)
+    d = records.shape[1]
+    latent_dim = config.latent_dim or default_latent_dim(d)
+    spec = ModelSpec(
+        input_dim=d,
+        latent_dim=latent_dim,
+        window=window,
+        channels=channels,
+        options={"learning_rate": config.learning_rate, **config.options},
+    )
+    ae = build_model(config.model, spec)
+    history = ae.trainer.fit(
+        x_fit,
+        x_fit,
+        validation_data=(x_val, x_val),
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        shuffle=True,
+        verbose=0,
+        callbacks=[
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=config.patience, restore_best_weights=True
+            ),
+            keras_epoch_bar(config.epochs, enabled=progress),
+        ],
+    )
+    losses = history.history
+    best = int(np.argmin(losses["val_loss"]))
+    train_loss, val_loss = float(losses["loss"][best]), float(losses["val_loss"][best])
+
+    from compressor.inference import Predictor
+
+    fit_latents = Predictor(ae.encoder)(x_fit)
+    quantizer = LatentQuantizer.fit(fit_latents, bits=config.latent_bits)
+    bundle = Bundle(
+        encoder=ae.encoder,
+        decoder=ae.decoder,
+        normalizer=normalizer,
+        quantizer=quantizer,
+        model_name=config.model,
+        window=window,
+        channels=channels,
+        columns=tuple(columns),
+        shape=tuple(shape),
+        model_id="0" * 64,  # provisional until saved; the codec only needs the 4 wire bytes
+    )
+    encoded = Codec(bundle).encode(val_part)
+    quality = measure(val_part, encoded.decoded)
+    bytes_per_record = float(np.mean([len(p) for p in encoded.payloads]))
+    gap = (val_loss - train_loss) / max(val_loss, 1e-12)
+    summary = TrainingSummary(
+        model=config.model,
+        records=int(len(records) + skipped),
+        skipped_non_finite=skipped,
+        train_records=int(len(fit_part)),
+        validation_records=int(n_val),
+        record_size=d,
+        latent_dim=latent_dim,
+        latent_bits=config.latent_bits,
+        epochs_run=len(losses["loss"]),
+        train_loss=train_loss,
+        validation_loss=val_loss,
+        train_validation_gap=float(gap),
+        overfitting=bool(gap > OVERFIT_GAP),
+        heldback_rmse=float(np.sqrt(np.mean(quality.rmse**2))),
+        heldback_max_abs_error=quality.worst,
+        heldback_psnr_db=quality.psnr_db,
+        bytes_per_record=bytes_per_record,
+        compression_ratio=float(d * 4 / bytes_per_record),
+        seconds=time.monotonic() - started,
+    )
+    if summary.overfitting:
+        log.warning(
+            "validation loss is %.0f%% above training loss: the model may be overfitting "
+            "(more data, a smaller --latent-dim or fewer --epochs may help)",
+            100 * gap,
+        )
+    bundle.training = summary.to_json()
+    return bundle, summary
