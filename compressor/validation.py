@@ -19,7 +19,9 @@ class RejectedRecord:
     error: DataError
 
 
-def as_record(data: Any, record_size: int, *, allow_short: bool = False) -> np.ndarray:
+def as_record(
+    data: Any, record_size: int, *, allow_short: bool = False, allow_non_finite: bool = False
+) -> np.ndarray:
     """One record as a 1-D float32 array of ``record_size`` values (or fewer, with ``allow_short``)."""
     if isinstance(data, str | bytes | bytearray):
         raise NotNumericError(f"a record must be numbers, got {type(data).__name__}")
@@ -41,7 +43,7 @@ def as_record(data: Any, record_size: int, *, allow_short: bool = False) -> np.n
     if n != record_size and not (allow_short and 0 < n < record_size):
         raise ShapeError(f"a record must hold {record_size} values for this model, got {n}")
     bad = ~np.isfinite(arr)
-    if bad.any():
+    if bad.any() and not allow_non_finite:
         first = int(np.flatnonzero(bad)[0])
         raise NonFiniteError(
             f"record holds {int(bad.sum())} non-finite value(s) (first at index {first}: {arr[first]}); "
@@ -50,8 +52,13 @@ def as_record(data: Any, record_size: int, *, allow_short: bool = False) -> np.n
     return arr
 
 
-def split_valid(batch: np.ndarray | Sequence[Any], record_size: int) -> tuple[np.ndarray, np.ndarray, list[RejectedRecord]]:
-    """Validate a batch. Returns (valid rows as (M, D) float32, their indices, the rejected ones)."""
+def split_valid(
+    batch: np.ndarray | Sequence[Any], record_size: int, *, allow_non_finite: bool = False
+) -> tuple[np.ndarray, np.ndarray, list[RejectedRecord]]:
+    """Validate a batch. Returns (valid rows as (M, D) float32, their indices, the rejected ones).
+
+    ``allow_non_finite`` lets NaN/Inf through for codecs that store such values losslessly.
+    """
     if isinstance(batch, np.ndarray) and batch.ndim == 2 and batch.dtype.kind in "biuf":
         arr = batch.astype(np.float32, copy=False)
         if arr.shape[1] != record_size:
@@ -60,7 +67,7 @@ def split_valid(batch: np.ndarray | Sequence[Any], record_size: int) -> tuple[np
                 RejectedRecord(i, err) for i in range(arr.shape[0])
             ]
         finite = np.isfinite(arr).all(axis=1)
-        if finite.all():
+        if allow_non_finite or finite.all():
             return arr, np.arange(arr.shape[0]), []
         rejected = [RejectedRecord(int(i), _nonfinite(arr[i])) for i in np.flatnonzero(~finite)]
         keep = np.flatnonzero(finite)
@@ -70,7 +77,7 @@ def split_valid(batch: np.ndarray | Sequence[Any], record_size: int) -> tuple[np
     rejected: list[RejectedRecord] = []
     for i, item in enumerate(batch):
         try:
-            rows.append(as_record(item, record_size))
+            rows.append(as_record(item, record_size, allow_non_finite=allow_non_finite))
             kept.append(i)
         except DataError as exc:
             rejected.append(RejectedRecord(i, exc))
