@@ -1,0 +1,159 @@
+"""Prometheus metrics of producers and consumers.
+
+Names follow ``latentwire_<side>_<name>_<unit>``; counters end in ``_total``; labels stay low-cardinality
+(topic and model id, never record keys). Every class takes a ``registry`` so tests use a fresh
+``CollectorRegistry``; one instance per (class, registry) is shared, so two producers in one process add
+to the same series instead of failing on a duplicate name.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, TypeVar
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+
+__all__ = ["ConsumerMetrics", "ProducerMetrics", "serve_metrics"]
+
+_LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
+_ERROR_BUCKETS = (1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000, 1e4, 1e5)
+_PSNR_BUCKETS = (0, 10, 20, 30, 40, 50, 60, 70, 80, 100, 120)
+
+T = TypeVar("T", bound="_Metrics")
+_instances: dict[tuple[type, int], Any] = {}
+_lock = threading.Lock()
+
+
+class _Metrics:
+    @classmethod
+    def get(cls: type[T], registry: CollectorRegistry | None = None) -> T:
+        registry = REGISTRY if registry is None else registry
+        key = (cls, id(registry))
+        with _lock:
+            if key not in _instances:
+                _instances[key] = cls(registry)
+            return _instances[key]
+
+
+class ProducerMetrics(_Metrics):
+    def __init__(self, registry: CollectorRegistry) -> None:
+        labels = ["topic", "model"]
+        kw: dict[str, Any] = {"registry": registry}
+        self.records = Counter(
+            "latentwire_producer_records_total", "Records encoded and handed to Kafka.", labels, **kw
+        )
+        self.raw_bytes = Counter(
+            "latentwire_producer_raw_bytes_total", "Raw size of the encoded records as float32.", labels, **kw
+        )
+        self.payload_bytes = Counter(
+            "latentwire_producer_payload_bytes_total", "Envelope bytes produced (Kafka values).", labels, **kw
+        )
+        self.wire_bytes = Counter(
+            "latentwire_producer_wire_bytes_total",
+            "Bytes the Kafka client sent to brokers (requests, after Kafka's own compression).",
+            ["client"],
+            **kw,
+        )
+        self.compression_ratio = Gauge(
+            "latentwire_producer_compression_ratio",
+            "Raw float32 bytes over envelope bytes, cumulative.",
+            labels,
+            **kw,
+        )
+        self.rmse = Histogram(
+            "latentwire_producer_reconstruction_rmse",
+            "Per-record RMSE of the values the consumer will decode, in data units.",
+            labels,
+            buckets=_ERROR_BUCKETS,
+            **kw,
+        )
+        self.max_abs_error = Histogram(
+            "latentwire_producer_reconstruction_max_abs_error",
+            "Per-record maximum absolute error of the values the consumer will decode, in data units.",
+            labels,
+            buckets=_ERROR_BUCKETS,
+            **kw,
+        )
+        self.psnr = Histogram(
+            "latentwire_producer_reconstruction_psnr_db",
+            "PSNR of each encoded batch, in decibels.",
+            labels,
+            buckets=_PSNR_BUCKETS,
+            **kw,
+        )
+        self.encode_seconds = Histogram(
+            "latentwire_producer_encode_seconds",
+            "Time to encode one batch (model calls and envelope packing).",
+            labels,
+            buckets=_LATENCY_BUCKETS,
+            **kw,
+        )
+        self.errors = Counter(
+            "latentwire_producer_errors_total",
+            "Records refused or sends failed, by kind.",
+            ["topic", "kind"],
+            **kw,
+        )
+        self.dead_letters = Counter(
+            "latentwire_producer_dead_letters_total",
+            "Records sent to a dead-letter topic, by kind.",
+            ["topic", "kind"],
+            **kw,
+        )
+
+
+class ConsumerMetrics(_Metrics):
+    def __init__(self, registry: CollectorRegistry) -> None:
+        labels = ["topic", "model"]
+        kw: dict[str, Any] = {"registry": registry}
+        self.records = Counter("latentwire_consumer_records_total", "Records decoded.", labels, **kw)
+        self.payload_bytes = Counter(
+            "latentwire_consumer_payload_bytes_total", "Envelope bytes received.", labels, **kw
+        )
+        self.decoded_bytes = Counter(
+            "latentwire_consumer_decoded_bytes_total", "Decoded values as float32 bytes.", labels, **kw
+        )
+        self.decode_seconds = Histogram(
+            "latentwire_consumer_decode_seconds",
+            "Time to decode one batch of one model.",
+            labels,
+            buckets=_LATENCY_BUCKETS,
+            **kw,
+        )
+        self.errors = Counter(
+            "latentwire_consumer_errors_total", "Records that could not be decoded, by kind.", ["topic", "kind"], **kw
+        )
+        self.dead_letters = Counter(
+            "latentwire_consumer_dead_letters_total",
+            "Undecodable records forwarded to a dead-letter topic, by kind.",
+            ["topic", "kind"],
+            **kw,
+        )
+        self.bound_violations = Counter(
+            "latentwire_consumer_bound_violations_total",
+            "Decoded values farther from the original than the error bound (checked against a reference).",
+            labels,
+            **kw,
+        )
+        self.rmse = Histogram(
+            "latentwire_consumer_reconstruction_rmse",
+            "Per-record RMSE against a reference, measured at the consumer, in data units.",
+            labels,
+            buckets=_ERROR_BUCKETS,
+            **kw,
+        )
+        self.max_abs_error = Histogram(
+            "latentwire_consumer_reconstruction_max_abs_error",
+            "Per-record maximum absolute error against a reference, measured at the consumer.",
+            labels,
+            buckets=_ERROR_BUCKETS,
+            **kw,
+        )
+
+
+def serve_metrics(port: int, host: str = "127.0.0.1", registry: CollectorRegistry | None = None) -> int:
+    """Serve ``/metrics`` in a daemon thread; returns the bound port (useful with port 0)."""
+    from prometheus_client import start_http_server
+
+    server, _thread = start_http_server(port, addr=host, registry=registry or REGISTRY)
+    return int(server.server_address[1])

@@ -1,0 +1,165 @@
+"""A consumer that decodes whole poll batches with one model call per model id.
+
+::
+
+    consumer = BatchingConsumer(KafkaConsumer("sensors", ...), ModelResolver(model_dirs=["models/"]))
+    for item in consumer.records(max_records=10_000, idle_timeout=5.0):
+        if isinstance(item, FailedRecord): ...   # typed error with topic, partition, offset
+        else: item.values                        # float32 array
+
+The wrapped KafkaConsumer must hand out raw bytes (no value deserializer). Undecodable records never
+stop the stream: they are yielded as :class:`FailedRecord`, counted in
+``latentwire_consumer_errors_total``, and forwarded to a dead-letter topic when one is configured.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from compressor.envelope import Envelope, unpack
+from compressor.errors import LatentwireError
+from compressor.metrics import ConsumerMetrics
+from consumers.resolver import ModelResolver
+from producers.dead_letters import dead_letter_headers
+
+__all__ = ["BatchingConsumer", "DecodedRecord", "FailedRecord"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DecodedRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    headers: list[tuple[str, bytes]]
+    timestamp: int
+    model_id: str
+    values: np.ndarray
+
+
+@dataclass(frozen=True)
+class FailedRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    error: LatentwireError
+
+    def __str__(self) -> str:
+        return f"{self.topic}[{self.partition}]@{self.offset}: {self.error}"
+
+
+class BatchingConsumer:
+    def __init__(
+        self,
+        consumer: Any,
+        resolver: ModelResolver,
+        *,
+        metrics: ConsumerMetrics | None = None,
+        dead_letter_producer: Any = None,
+        dead_letter_topic: str | None = None,
+    ) -> None:
+        self.consumer = consumer
+        self.resolver = resolver
+        self.metrics = metrics or ConsumerMetrics.get()
+        self.dead_letter_producer = dead_letter_producer
+        self.dead_letter_topic = dead_letter_topic
+
+    def poll(self, timeout_ms: int = 1000, max_records: int | None = None) -> list[DecodedRecord | FailedRecord]:
+        """One poll: decoded records in partition order, failures in place."""
+        batches = self.consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
+        messages = [m for part in batches.values() for m in part]
+        return self.decode_messages(messages)
+
+    def decode_messages(self, messages: list[Any]) -> list[DecodedRecord | FailedRecord]:
+        results: list[DecodedRecord | FailedRecord | None] = [None] * len(messages)
+        groups: dict[bytes, list[tuple[int, Envelope]]] = defaultdict(list)
+        for i, msg in enumerate(messages):
+            if msg.value is None:  # tombstone: nothing to decode, nothing lost
+                continue
+            try:
+                envelope = unpack(msg.value)
+            except LatentwireError as exc:
+                results[i] = self._fail(msg, exc)
+                continue
+            groups[envelope.model_id].append((i, envelope))
+        for wire_id, members in groups.items():
+            self._decode_group(messages, wire_id, members, results)
+        return [r for r in results if r is not None]
+
+    def _decode_group(
+        self,
+        messages: list[Any],
+        wire_id: bytes,
+        members: list[tuple[int, Envelope]],
+        results: list[DecodedRecord | FailedRecord | None],
+    ) -> None:
+        try:
+            codec = self.resolver.codec(wire_id)
+            started = time.perf_counter()
+            decoded = codec.decode([env for _, env in members])
+            elapsed = time.perf_counter() - started
+        except LatentwireError as exc:
+            if len(members) > 1 and exc.kind != "unknown_model":
+                # one bad envelope must not take its batch down: retry one by one
+                for member in members:
+                    self._decode_group(messages, wire_id, [member], results)
+                return
+            for i, _ in members:
+                results[i] = self._fail(messages[i], exc)
+            return
+        model = codec.model_id[:8]
+        topic_counts: dict[str, int] = defaultdict(int)
+        for (i, _env), values in zip(members, decoded, strict=True):
+            msg = messages[i]
+            results[i] = DecodedRecord(
+                msg.topic, msg.partition, msg.offset, msg.key, list(msg.headers or []), msg.timestamp,
+                codec.model_id, values,
+            )
+            topic_counts[msg.topic] += 1
+            self.metrics.payload_bytes.labels(msg.topic, model).inc(len(msg.value))
+            self.metrics.decoded_bytes.labels(msg.topic, model).inc(4 * values.size)
+        for topic, count in topic_counts.items():
+            self.metrics.records.labels(topic, model).inc(count)
+            self.metrics.decode_seconds.labels(topic, model).observe(elapsed * count / len(members))
+
+    def _fail(self, msg: Any, exc: LatentwireError) -> FailedRecord:
+        failed = FailedRecord(msg.topic, msg.partition, msg.offset, msg.key, msg.value, exc)
+        self.metrics.errors.labels(msg.topic, exc.kind).inc()
+        log.warning("cannot decode %s", failed)
+        if self.dead_letter_producer is not None and self.dead_letter_topic:
+            self.dead_letter_producer.send(
+                self.dead_letter_topic,
+                value=msg.value,
+                key=msg.key,
+                headers=dead_letter_headers(exc, source_topic=msg.topic, partition=msg.partition, offset=msg.offset),
+            )
+            self.metrics.dead_letters.labels(msg.topic, exc.kind).inc()
+        return failed
+
+    def records(
+        self, *, max_records: int | None = None, idle_timeout: float | None = 10.0, poll_timeout_ms: int = 500
+    ) -> Iterator[DecodedRecord | FailedRecord]:
+        """Yield decoded and failed records until ``max_records`` or ``idle_timeout`` seconds without data."""
+        seen = 0
+        last_data = time.monotonic()
+        while max_records is None or seen < max_records:
+            remaining = None if max_records is None else max_records - seen
+            batch = self.poll(timeout_ms=poll_timeout_ms, max_records=remaining)
+            if batch:
+                last_data = time.monotonic()
+            elif idle_timeout is not None and time.monotonic() - last_data > idle_timeout:
+                return
+            for item in batch:
+                seen += 1
+                yield item

@@ -1,0 +1,201 @@
+"""A producer that encodes many records per model call and sends them through kafka-python.
+
+::
+
+    producer = BatchingProducer(KafkaProducer(bootstrap_servers=...), Codec(bundle), "sensors")
+    report = producer.send(records, keys=keys)   # records: (N, D) array or a list of records
+    producer.flush()
+
+Records are validated first; refused ones go to the dead-letter topic with headers saying why (or raise
+:class:`RejectedRecordsError` when there is none), are counted in ``latentwire_producer_errors_total``,
+and never stop the batch. A send that fails for good is counted, logged and passed to ``on_send_error``;
+:meth:`flush` raises :class:`SendFailedError` if any send failed and nobody took the callback.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from compressor.codec import Codec
+from compressor.errors import DataError, LatentwireError
+from compressor.metrics import ProducerMetrics
+from compressor.quality import measure
+from compressor.validation import RejectedRecord, split_valid
+from producers.dead_letters import dead_letter_headers, raw_value
+
+__all__ = ["BatchingProducer", "RejectedRecordsError", "SendFailedError", "SendReport"]
+
+log = logging.getLogger(__name__)
+
+Headers = list[tuple[str, bytes]]
+
+
+class RejectedRecordsError(DataError):
+    """Some records of a batch were refused and no dead-letter topic was configured."""
+
+    def __init__(self, rejected: list[RejectedRecord]) -> None:
+        first = rejected[0]
+        super().__init__(f"{len(rejected)} record(s) refused; first, record {first.index}: {first.error}")
+        self.rejected = rejected
+        self.kind = first.error.kind
+
+
+class SendFailedError(LatentwireError):
+    kind = "send_failed"
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    rejected: list[RejectedRecord] = field(default_factory=list)
+    payload_bytes: int = 0
+
+
+class BatchingProducer:
+    def __init__(
+        self,
+        producer: Any,
+        codec: Codec,
+        topic: str,
+        *,
+        batch_size: int = 2048,
+        dead_letter_topic: str | None = None,
+        metrics: ProducerMetrics | None = None,
+        on_send_error: Callable[[BaseException, int], None] | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be positive")
+        self.producer = producer
+        self.codec = codec
+        self.topic = topic
+        self.batch_size = batch_size
+        self.dead_letter_topic = dead_letter_topic
+        self.metrics = metrics or ProducerMetrics.get()
+        self.on_send_error = on_send_error
+        self._labels = (topic, codec.model_id[:8])
+        self._raw = 0
+        self._payload = 0
+        self._failed: list[BaseException] = []
+        self._lock = threading.Lock()
+
+    def send(
+        self,
+        records: np.ndarray | Sequence[Any],
+        *,
+        keys: Sequence[bytes | None] | None = None,
+        headers: Sequence[Headers | None] | None = None,
+        lengths: Sequence[int | None] | None = None,
+    ) -> SendReport:
+        """Encode and send ``records`` in batches; returns what was sent and what was refused."""
+        report = SendReport()
+        total = len(records)
+        for start in range(0, total, self.batch_size):
+            stop = min(start + self.batch_size, total)
+            self._send_batch(records[start:stop], start, keys, headers, lengths, report)
+        if report.rejected and self.dead_letter_topic is None:
+            raise RejectedRecordsError(report.rejected)
+        return report
+
+    def _send_batch(
+        self,
+        chunk: np.ndarray | Sequence[Any],
+        offset: int,
+        keys: Sequence[bytes | None] | None,
+        headers: Sequence[Headers | None] | None,
+        lengths: Sequence[int | None] | None,
+        report: SendReport,
+    ) -> None:
+        escapes = getattr(self.codec, "error_bound", None) is not None
+        valid, kept, rejected = split_valid(chunk, self.codec.record_size, allow_non_finite=escapes)
+        for bad in rejected:
+            self._reject(chunk[bad.index], RejectedRecord(offset + bad.index, bad.error), keys, report)
+        if not len(valid):
+            return
+        started = time.perf_counter()
+        batch_lengths = None if lengths is None else [lengths[offset + i] for i in kept]
+        encoded = self.codec.encode(valid, batch_lengths)
+        m = self.metrics
+        m.encode_seconds.labels(*self._labels).observe(time.perf_counter() - started)
+        self._observe_quality(valid, encoded.decoded, batch_lengths)
+        for i, payload in zip(kept, encoded.payloads, strict=True):
+            index = offset + int(i)
+            future = self.producer.send(
+                self.topic,
+                value=payload,
+                key=None if keys is None else keys[index],
+                headers=None if headers is None else headers[index],
+            )
+            future.add_errback(self._send_failed, index)
+            report.payload_bytes += len(payload)
+        raw = 4 * (valid.size if batch_lengths is None else sum(n or valid.shape[1] for n in batch_lengths))
+        self._raw += raw
+        self._payload += sum(len(p) for p in encoded.payloads)
+        report.sent += len(encoded.payloads)
+        m.records.labels(*self._labels).inc(len(encoded.payloads))
+        m.raw_bytes.labels(*self._labels).inc(raw)
+        m.payload_bytes.labels(*self._labels).inc(sum(len(p) for p in encoded.payloads))
+        m.compression_ratio.labels(*self._labels).set(self._raw / max(self._payload, 1))
+
+    def _observe_quality(
+        self, original: np.ndarray, decoded: np.ndarray, lengths: Sequence[int | None] | None
+    ) -> None:
+        if lengths is not None and any(n for n in lengths):
+            mask = np.ones_like(original, dtype=bool)
+            for row, n in enumerate(lengths):
+                if n:
+                    mask[row, n:] = False
+            original, decoded = np.where(mask, original, 0), np.where(mask, decoded, 0)
+        finite = np.isfinite(original).all(axis=1)
+        quality = measure(original[finite], decoded[finite])
+        m = self.metrics
+        for rmse, worst in zip(quality.rmse, quality.max_abs_error, strict=True):
+            m.rmse.labels(*self._labels).observe(float(rmse))
+            m.max_abs_error.labels(*self._labels).observe(float(worst))
+        if np.isfinite(quality.psnr_db):
+            m.psnr.labels(*self._labels).observe(quality.psnr_db)
+
+    def _reject(
+        self, data: Any, rejected: RejectedRecord, keys: Sequence[bytes | None] | None, report: SendReport
+    ) -> None:
+        kind = rejected.error.kind
+        self.metrics.errors.labels(self.topic, kind).inc()
+        report.rejected.append(rejected)
+        log.warning("record %d for topic %s refused: %s", rejected.index, self.topic, rejected.error)
+        if self.dead_letter_topic is None:
+            return
+        future = self.producer.send(
+            self.dead_letter_topic,
+            value=raw_value(data),
+            key=None if keys is None else keys[rejected.index],
+            headers=dead_letter_headers(rejected.error, source_topic=self.topic, index=rejected.index),
+        )
+        future.add_errback(self._send_failed, rejected.index)
+        self.metrics.dead_letters.labels(self.topic, kind).inc()
+
+    def _send_failed(self, exc: BaseException, index: int) -> None:
+        self.metrics.errors.labels(self.topic, "send_failed").inc()
+        log.error("send of record %d to %s failed for good: %s", index, self.topic, exc)
+        if self.on_send_error is not None:
+            self.on_send_error(exc, index)
+        else:
+            with self._lock:
+                self._failed.append(exc)
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait for every send; raise :class:`SendFailedError` if any failed and no callback took it."""
+        self.producer.flush(timeout=timeout)
+        with self._lock:
+            failed, self._failed = self._failed, []
+        if failed:
+            raise SendFailedError(f"{len(failed)} send(s) failed; first: {failed[0]!r}") from failed[0]
+
+    @property
+    def compression_ratio(self) -> float:
+        return self._raw / max(self._payload, 1)
