@@ -26,6 +26,7 @@ def add_option(parser: argparse.ArgumentParser, flag: str, *, help: str, **kwarg
             kwargs["default"] = os.environ[var].strip().lower() in ("1", "true", "yes", "on")
         else:
             kwargs["default"] = os.environ[var]
+        kwargs["required"] = False  # the environment supplies it
     parser.add_argument(flag, help=f"{help} [env {var}]", **kwargs)
 
 
