@@ -118,7 +118,7 @@ class BrokerConfig:
         """The ``server.properties`` entries, in file order."""
         cport = cast(int, self.controller_port)
         data = cast(Path, self.dir) / "data"
-        # controller.quorum.voters must stay unset: the storage is formatted with --standalone (dynamic quorum)
+        # controller.quorum.voters must stay unset: storage is formatted with --standalone (dynamic quorum)
         return {
             "process.roles": "broker,controller",
             "node.id": "1",
@@ -297,7 +297,7 @@ def broker_reachable(bootstrap_servers: str, timeout: float) -> bool:
         admin = KafkaAdminClient(
             bootstrap_servers=bootstrap_servers,
             request_timeout_ms=timeout_ms,
-            api_version_auto_timeout_ms=timeout_ms,
+            bootstrap_timeout_ms=timeout_ms,
             client_id="latentwire-broker-probe",
         )
     except Exception as exc:  # any failure just means "not (yet) reachable"
@@ -437,10 +437,12 @@ class LocalBroker:
                 cwd=self.dir, start_new_session=True,
             )  # fmt: skip
         self.pid_path.write_text(f"{self._proc.pid}\n")
-        log.info("started broker pid %d at %s (log %s)", self._proc.pid, self.bootstrap_servers, self.log_path)
+        log.info(
+            "started broker pid %d at %s (log %s)", self._proc.pid, self.bootstrap_servers, self.log_path
+        )
         try:
             self._wait_ready(self._proc.pid, deadline, timeout)
-        except BrokerError:
+        except BaseException:  # including KeyboardInterrupt: never leave a half-started JVM behind
             self._kill_quietly(self._proc.pid)
             raise
 
@@ -458,9 +460,7 @@ class LocalBroker:
             return
         base = [java, "-Xmx256m", "-cp", classpath, _STORAGE_TOOL]
         cluster_id = self._run_tool([*base, "random-uuid"]).strip().splitlines()[-1].strip()
-        self._run_tool(
-            [*base, "format", "-t", cluster_id, "-c", str(self.properties_path), "--standalone"]
-        )
+        self._run_tool([*base, "format", "-t", cluster_id, "-c", str(self.properties_path), "--standalone"])
         stamp.write_text(endpoint + "\n")
         log.info("formatted %s (cluster id %s)", self.data_dir, cluster_id)
 

@@ -25,6 +25,9 @@ LATENTWIRE_KAFKA_POM at that pom. The broker's data, server.properties, broker.l
 live in --dir (default ~/.cache/latentwire/broker-<port>).
 """
 
+#: place in ``latentwire --help``: after ``demo``, before ``train``
+ORDER = 15
+
 #: exit status of ``status`` when no broker is running
 EXIT_STOPPED = 3
 
@@ -45,27 +48,27 @@ def register(subparsers: Any) -> None:
         "--controller-port",
         type=int,
         default=None,
-        help="KRaft controller port on 127.0.0.1 (default: --port + 1)",
+        help="KRaft controller port on 127.0.0.1 (unset: --port + 1)",
     )
     add_option(
         parser,
         "--dir",
         type=Path,
         default=None,
-        help="broker directory: data, config, log, pid (default: ~/.cache/latentwire/broker-<port>)",
+        help="broker directory: data, config, log, pid (unset: ~/.cache/latentwire/broker-<port>)",
     )
     add_option(
         parser,
         "--heap",
         default=None,
-        help="JVM maximum heap of the broker, e.g. 512m or 1g (default: $LATENTWIRE_BROKER_HEAP or 512m)",
+        help="JVM maximum heap of the broker, e.g. 512m or 1g (unset: $LATENTWIRE_BROKER_HEAP or 512m)",
     )
     add_option(
         parser,
         "--timeout",
         type=float,
         default=None,
-        help="seconds to wait for the broker to answer (start, default 60) or shut down (stop, default 30)",
+        help="seconds to wait for the broker to answer (unset: 60) or to shut down (unset: 30)",
     )
     parser.set_defaults(func=run)
 
