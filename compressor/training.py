@@ -154,6 +154,10 @@ def train(
         shape=tuple(shape),
         model_id="0" * 64,  # provisional until saved; the codec only needs the 4 wire bytes
     )
+    from compressor.applications.anomaly import calibrate
+
+    # the anomaly threshold: a high quantile of the held-back records' reconstruction errors
+    bundle.extra["anomaly"] = calibrate(ae.encoder, ae.decoder, x_val)
     encoded = Codec(bundle).encode(val_part)
     quality = measure(val_part, encoded.decoded)
     bytes_per_record = float(np.mean([len(p) for p in encoded.payloads]))

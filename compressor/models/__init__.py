@@ -37,7 +37,13 @@ class Autoencoder:
 Builder = Callable[[ModelSpec], Autoencoder]
 _REGISTRY: dict[str, Builder] = {}
 #: modules that define variants; imported on first lookup so the registry is filled lazily
-_VARIANT_MODULES = ("compressor.models.vanilla",)
+_VARIANT_MODULES = (
+    "compressor.models.vanilla",
+    "compressor.models.variational",
+    "compressor.models.denoising",
+    "compressor.models.sparse",
+    "compressor.models.contractive",
+)
 
 
 def register_model(name: str) -> Callable[[Builder], Builder]:
