@@ -53,7 +53,8 @@ class LatentSerializer(Serializer):
         if length < self.codec.record_size:
             from compressor.data import pad_tail
 
-            record = pad_tail(record, self.codec.record_size, channels=self.codec.bundle.channels)
+            channels = self.codec.bundle.channels if self.codec.bundle.window > 1 else 1
+            record = pad_tail(record, self.codec.record_size, channels=channels)
         started = time.perf_counter()
         encoded = self.codec.encode(record[None, :], [length])
         payload = encoded.payloads[0]

@@ -20,13 +20,6 @@ from compressor.broker import BrokerConfig, LocalBroker
 log = logging.getLogger(__name__)
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # kafka-python 3.0 loads its protocol schemas at import time with the legacy importlib.resources
-    # read_text/open_text (deprecated, attributed to importlib itself); the project turns warnings into
-    # errors, so let exactly that deprecation through.
-    config.addinivalue_line("filterwarnings", r"ignore:(read|open)_text is deprecated:DeprecationWarning")
-
-
 def free_port_pair() -> tuple[int, int]:
     """Two distinct loopback ports that are free right now (client port, controller port)."""
     sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(2)]

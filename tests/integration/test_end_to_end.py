@@ -1,0 +1,170 @@
+"""The whole path against a real broker: produce latents, consume and decode, metrics and dead letters."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from kafka import KafkaConsumer, KafkaProducer
+from prometheus_client import CollectorRegistry
+
+from compressor.codec import Codec
+from compressor.metrics import ConsumerMetrics, ProducerMetrics
+from consumers.batching import BatchingConsumer, DecodedRecord, FailedRecord
+from consumers.deserializer import LatentDeserializer
+from consumers.resolver import ModelResolver
+from producers.batching import BatchingProducer
+from producers.serializer import LatentSerializer
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _consumer(bootstrap: str, topic: str, **kw: object) -> KafkaConsumer:
+    return KafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None,
+        consumer_timeout_ms=15000, **kw,
+    )
+
+
+def test_thousands_of_records_cross_the_broker(kafka_bootstrap: str, topic: str, digits_bundle, digits) -> None:
+    registry = CollectorRegistry()
+    records = np.tile(digits, (2, 1))  # 3594 real records
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, linger_ms=5)
+    codec = Codec(digits_bundle)
+    batching = BatchingProducer(producer, codec, topic, batch_size=1000, metrics=ProducerMetrics.get(registry))
+    keys = [str(i).encode() for i in range(len(records))]
+    report = batching.send(records, keys=keys)
+    batching.flush()
+    producer.close()
+    assert report.sent == len(records) and not report.rejected
+    expected = codec.encode(records).decoded
+
+    consumer = _consumer(kafka_bootstrap, topic)
+    reader = BatchingConsumer(consumer, ModelResolver([digits_bundle]), metrics=ConsumerMetrics.get(registry))
+    got = list(reader.records(max_records=len(records), idle_timeout=20))
+    consumer.close()
+    assert all(isinstance(r, DecodedRecord) for r in got)
+    assert len(got) == len(records)
+    by_key = {int(r.key): r.values for r in got}
+    assert sorted(by_key) == list(range(len(records)))
+    decoded = np.stack([by_key[i] for i in range(len(records))])
+    # what the producer measured, up to float rounding of a differently batched matrix product
+    np.testing.assert_allclose(decoded, expected, rtol=1e-5, atol=1e-4)
+    train_rmse = digits_bundle.training["heldback_rmse"]
+    assert np.sqrt(np.mean((decoded - records) ** 2)) < 1.5 * train_rmse
+
+    model = {"topic": topic, "model": digits_bundle.model_id[:8]}
+    assert registry.get_sample_value("latentwire_producer_records_total", model) == len(records)
+    assert registry.get_sample_value("latentwire_consumer_records_total", model) == len(records)
+    assert registry.get_sample_value("latentwire_producer_compression_ratio", model) > 10
+    assert registry.get_sample_value("latentwire_producer_reconstruction_rmse_count", model) == len(records)
+    assert registry.get_sample_value("latentwire_producer_encode_seconds_count", model) == 4
+
+
+def test_bad_records_go_to_the_dead_letter_topic(kafka_bootstrap: str, topic: str, digits_bundle, digits) -> None:
+    registry = CollectorRegistry()
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
+    dlq = f"{topic}.dlq"
+    batching = BatchingProducer(
+        producer, Codec(digits_bundle), topic, dead_letter_topic=dlq, metrics=ProducerMetrics.get(registry)
+    )
+    rows = [digits[0], np.full(64, np.nan), digits[1], [1.0, 2.0], ["x"] * 64, digits[2]]
+    report = batching.send(rows, keys=[str(i).encode() for i in range(len(rows))])
+    batching.flush()
+    producer.close()
+    assert report.sent == 3
+    assert [r.index for r in report.rejected] == [1, 3, 4]
+
+    consumer = _consumer(kafka_bootstrap, dlq)
+    dead = [next(consumer) for _ in range(3)]
+    consumer.close()
+    kinds = [dict(m.headers)["latentwire.error.kind"].decode() for m in dead]
+    assert kinds == ["non_finite", "wrong_shape", "not_numeric"]
+    assert [m.key for m in dead] == [b"1", b"3", b"4"]
+    assert json.loads(dead[1].value) == [1.0, 2.0]
+    assert b"must hold 64 values" in dict(dead[1].headers)["latentwire.error"]
+    assert registry.get_sample_value("latentwire_producer_dead_letters_total", {"topic": topic, "kind": "non_finite"}) == 1
+
+
+def test_consumer_survives_garbage_and_unknown_models(kafka_bootstrap: str, topic: str, digits_bundle, digits) -> None:
+    registry = CollectorRegistry()
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, value_serializer=None)
+    good = Codec(digits_bundle).encode(digits[:2]).payloads
+    for value in [good[0], b"garbage", b"\xc1\x10\x00\x00\x00\x00\xc4\x01x", good[1][:-2], good[1]]:
+        producer.send(topic, value=value)
+    producer.flush()
+    producer.close()
+    consumer = _consumer(kafka_bootstrap, topic)
+    reader = BatchingConsumer(consumer, ModelResolver([digits_bundle]), metrics=ConsumerMetrics.get(registry))
+    got = list(reader.records(max_records=5, idle_timeout=20))
+    consumer.close()
+    assert [type(r).__name__ for r in got] == [
+        "DecodedRecord", "FailedRecord", "FailedRecord", "FailedRecord", "DecodedRecord",
+    ]
+    failures = [r for r in got if isinstance(r, FailedRecord)]
+    assert [f.error.kind for f in failures] == ["bad_magic", "unknown_model", "truncated"]
+    assert all(f.topic == topic and f.partition == 0 for f in failures)
+    assert [f.offset for f in failures] == [1, 2, 3]
+    assert f"{topic}[0]@1" in str(failures[0])
+
+
+def test_serializers_with_plain_kafka_clients(kafka_bootstrap: str, topic: str, digits_bundle, digits) -> None:
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, value_serializer=LatentSerializer(digits_bundle))
+    for row in digits[:50]:
+        producer.send(topic, row)
+    producer.flush()
+    producer.close()
+    consumer = _consumer(
+        kafka_bootstrap, topic, value_deserializer=LatentDeserializer(ModelResolver([digits_bundle]))
+    )
+    values = [next(consumer).value for _ in range(50)]
+    consumer.close()
+    expected = Codec(digits_bundle).encode(digits[:50]).decoded
+    np.testing.assert_allclose(np.stack(values), expected, rtol=1e-5, atol=1e-4)
+
+
+def test_cli_produce_then_consume_in_another_process(
+    kafka_bootstrap: str, topic: str, digits_bundle_dir: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    """Train on one real series, produce it, decode in a separate process and check the error there."""
+    series = data_dir / "nab" / "data" / "realKnownCause" / "ambient_temperature_system_failure.csv"
+    cli = [sys.executable, "-m", "compressor"]
+    bundle = tmp_path / "nab-bundle"
+    subprocess.run(
+        [*cli, "train", "--data", str(series), "--window", "64", "--epochs", "20", "--out", str(bundle), "--json"],
+        check=True, capture_output=True, text=True, timeout=300,
+    )
+    summary = json.loads((bundle / "manifest.json").read_text())["training"]
+    produced = subprocess.run(
+        [*cli, "produce", "--model", str(bundle), "--data", str(series), "--topic", topic,
+         "--bootstrap-servers", kafka_bootstrap, "--json"],
+        check=True, capture_output=True, text=True, timeout=300,
+    )
+    produce_report = json.loads(produced.stdout)
+    rows = sum(1 for _ in series.open()) - 1
+    assert produce_report["records"] == -(-rows // 64)  # every window, the partial tail included
+    assert produce_report["wire_bytes"] > 0 and produce_report["compression_ratio"] > 5
+    out = tmp_path / "decoded.csv"
+    consumed = subprocess.run(
+        [*cli, "consume", "--topic", topic, "--model", str(bundle), "--bootstrap-servers", kafka_bootstrap,
+         "--reference", str(series), "--max-records", str(produce_report["records"]), "--out", str(out),
+         "--idle-timeout", "30", "--json"],
+        check=True, capture_output=True, text=True, timeout=300, env={"OMP_NUM_THREADS": "1", **_env()},
+    )
+    report = json.loads(consumed.stdout)
+    assert report["records"] == produce_report["records"] and report["failed"] == 0
+    assert report["reference"]["matched"] == report["records"]
+    assert report["reference"]["rmse"] < 3 * summary["heldback_rmse"] + 1e-6
+    assert sum(1 for _ in out.open()) == rows + 1  # header + every original row, tail trimmed
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    return dict(os.environ)

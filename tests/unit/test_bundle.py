@@ -1,0 +1,82 @@
+"""Model bundle: save/load, content-hash ids, tamper detection, golden bundle from another machine."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from compressor.bundle import load_bundle, model_id_of, read_manifest, save_bundle
+from compressor.codec import Codec
+from compressor.envelope import unpack
+from compressor.errors import BundleError, ModelMismatchError
+
+GOLDEN = Path(__file__).parents[1] / "golden"
+
+
+def test_decode_after_reload_is_bit_identical(digits_bundle, digits: np.ndarray, tmp_path: Path) -> None:
+    save_bundle(digits_bundle, tmp_path / "copy")
+    reloaded = load_bundle(tmp_path / "copy")
+    before, after = Codec(digits_bundle).encode(digits[:300]), Codec(reloaded).encode(digits[:300])
+    assert before.payloads == after.payloads
+    assert np.array_equal(before.decoded, after.decoded)
+    decoded = Codec(reloaded).decode([unpack(p) for p in before.payloads])
+    assert np.array_equal(np.stack(decoded), before.decoded)
+
+
+def test_model_id_is_the_manifest_hash(digits_bundle_dir: Path) -> None:
+    manifest = read_manifest(digits_bundle_dir)
+    assert manifest["model_id"] == model_id_of(manifest)
+    assert len(manifest["model_id"]) == 64
+
+
+def test_tampered_weights_are_refused(digits_bundle_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "b"
+    shutil.copytree(digits_bundle_dir, copy)
+    with (copy / "decoder.keras").open("ab") as f:
+        f.write(b"\0")
+    with pytest.raises(ModelMismatchError, match="decoder.keras"):
+        load_bundle(copy)
+
+
+def test_tampered_manifest_is_refused(digits_bundle_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "b"
+    shutil.copytree(digits_bundle_dir, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["normalization"]["scale"][0] *= 2
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelMismatchError, match="hashes to"):
+        load_bundle(copy)
+
+
+def test_missing_and_foreign_directories(tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match="no manifest.json"):
+        load_bundle(tmp_path)
+    (tmp_path / "manifest.json").write_text("[1, 2]")
+    with pytest.raises(BundleError, match="not a latentwire-bundle"):
+        load_bundle(tmp_path)
+
+
+def test_future_bundle_format_is_refused(digits_bundle_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "b"
+    shutil.copytree(digits_bundle_dir, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["format_version"] = 99
+    manifest["model_id"] = model_id_of(manifest)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="format version 99"):
+        load_bundle(copy)
+
+
+def test_golden_bundle_decodes_golden_envelopes() -> None:
+    """A bundle and envelopes made on another machine decode to the recorded values here."""
+    vectors = json.loads((GOLDEN / "bundle_v1_vectors.json").read_text())
+    bundle = load_bundle(GOLDEN / "bundle_v1")
+    assert bundle.model_id == vectors["model_id"]
+    decoded = Codec(bundle).decode([unpack(bytes.fromhex(h)) for h in vectors["envelopes"]])
+    assert [len(d) for d in decoded] == [len(v) for v in vectors["decoded"]]
+    for got, expected in zip(decoded, vectors["decoded"], strict=True):
+        np.testing.assert_allclose(got, np.asarray(expected, np.float32), rtol=1e-5, atol=1e-4)

@@ -1,0 +1,88 @@
+"""Wire envelope v1: golden vectors, round trips, and typed errors on bad bytes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import msgpack
+import pytest
+
+from compressor.envelope import (
+    HEADER_SIZE,
+    MAGIC,
+    Envelope,
+    Kind,
+    pack,
+    peek_model_id,
+    unpack,
+)
+from compressor.errors import BadMagicError, EnvelopeError, TruncatedError, UnsupportedVersionError
+
+GOLDEN = json.loads((Path(__file__).parents[1] / "golden" / "envelope_v1.json").read_text())
+
+
+@pytest.mark.parametrize("case", GOLDEN["vectors"], ids=lambda c: c["name"])
+def test_golden_vectors_pack_and_unpack(case: dict) -> None:
+    envelope = Envelope(
+        bytes.fromhex(case["model_id"]), case["kind"], bytes.fromhex(case["payload"]), case["length"]
+    )
+    assert pack(envelope).hex() == case["bytes"]
+    assert unpack(bytes.fromhex(case["bytes"])) == envelope
+
+
+def test_framing_is_eight_bytes_for_short_records() -> None:
+    payload = bytes(range(16))
+    assert len(pack(Envelope(b"\x01\x02\x03\x04", Kind.FIXED_RATE, payload))) == len(payload) + 8
+
+
+def test_header_layout() -> None:
+    buf = pack(Envelope(b"\xaa\xbb\xcc\xdd", Kind.BOUNDED, b"x"))
+    assert buf[0] == MAGIC
+    assert buf[1] == 0x11  # version 1, kind 1
+    assert buf[2:6] == b"\xaa\xbb\xcc\xdd"
+    assert peek_model_id(buf) == b"\xaa\xbb\xcc\xdd"
+    assert msgpack.unpackb(buf[HEADER_SIZE:]) == b"x"
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (b"", TruncatedError),
+        (b"\xc1\x10ab", TruncatedError),
+        (b"\xc1\x10abcd", TruncatedError),
+        (b"{\"json\": 1}", BadMagicError),
+        (b"\x00\x10abcd\xc4\x01x", BadMagicError),
+        (b"\xc1\x20abcd\xc4\x01x", UnsupportedVersionError),
+        (b"\xc1\x00abcd\xc4\x01x", UnsupportedVersionError),
+        (b"\xc1\x10abcd\xc4\x05xy", TruncatedError),
+        (b"\xc1\x10abcd\xc4\x01xEXTRA", EnvelopeError),
+        (b"\xc1\x10abcd\xa3str", EnvelopeError),
+        (b"\xc1\x10abcd\x92\xc4\x01x\xa1s", EnvelopeError),
+        (b"\xc1\x10abcd\x92\xc4\x01x\x00", EnvelopeError),
+        (b"\xc1\x10abcd\x92\xc4\x01x\xc3", EnvelopeError),
+        (b"\xc1\x10abcd\x81\x01\x02", EnvelopeError),
+        (b"\xc1\x10abcd\xc6\xff\xff\xff\xffx", EnvelopeError),
+        (b"\xc1\x10abcd\xdd\xff\xff\xff\xff", EnvelopeError),
+    ],
+)
+def test_bad_bytes_raise_typed_errors(data: bytes, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        unpack(data)
+
+
+def test_unsupported_version_message_says_what_to_do() -> None:
+    with pytest.raises(UnsupportedVersionError, match="upgrade the consumer"):
+        unpack(b"\xc1\x20abcd\xc4\x01x")
+
+
+def test_non_bytes_input_is_refused() -> None:
+    with pytest.raises(EnvelopeError):
+        unpack("text")  # type: ignore[arg-type]
+
+
+def test_pack_refuses_bad_fields() -> None:
+    with pytest.raises(EnvelopeError):
+        pack(Envelope(b"abc", 0, b"x"))
+    with pytest.raises(EnvelopeError):
+        pack(Envelope(b"abcd", 16, b"x"))
