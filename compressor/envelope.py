@@ -69,6 +69,9 @@ def pack(envelope: Envelope) -> bytes:
     if not 0 <= envelope.kind < 16:
         raise EnvelopeError(f"kind must fit in 4 bits, got {envelope.kind}")
     head = _HEADER.pack(MAGIC, (VERSION << 4) | envelope.kind, envelope.model_id)
+    if envelope.length is None and len(envelope.payload) < 256:
+        # msgpack's own encoding of a short bin (bin8), written directly: the hot path
+        return head + b"\xc4" + bytes((len(envelope.payload),)) + envelope.payload
     body = envelope.payload if envelope.length is None else [envelope.payload, envelope.length]
     return head + msgpack.packb(body, use_bin_type=True)
 
@@ -101,6 +104,9 @@ def unpack(buf: bytes | bytearray | memoryview) -> Envelope:
         raise EnvelopeError(f"envelope must be bytes, got {type(buf).__name__}")
     buf = bytes(buf)
     kind, model_id = _check_header(buf)
+    if len(buf) > HEADER_SIZE + 1 and buf[HEADER_SIZE] == 0xC4 and len(buf) == HEADER_SIZE + 2 + buf[HEADER_SIZE + 1]:
+        # a lone bin8 body, the common case, read without a general msgpack parse
+        return Envelope(model_id, kind, buf[HEADER_SIZE + 2 :])
     body_bytes = buf[HEADER_SIZE:]
     if not body_bytes:
         raise TruncatedError("envelope has a header but no body")

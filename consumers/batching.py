@@ -18,8 +18,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -34,8 +33,7 @@ __all__ = ["BatchingConsumer", "DecodedRecord", "FailedRecord"]
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class DecodedRecord:
+class DecodedRecord(NamedTuple):
     topic: str
     partition: int
     offset: int
@@ -46,8 +44,7 @@ class DecodedRecord:
     values: np.ndarray
 
 
-@dataclass(frozen=True)
-class FailedRecord:
+class FailedRecord(NamedTuple):
     topic: str
     partition: int
     offset: int
@@ -119,18 +116,22 @@ class BatchingConsumer:
                 results[i] = self._fail(messages[i], exc)
             return
         model = codec.model_id[:8]
-        topic_counts: dict[str, int] = defaultdict(int)
+        # per topic: [records, payload bytes, decoded bytes], so metrics cost one update per batch
+        totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
         for (i, _env), values in zip(members, decoded, strict=True):
             msg = messages[i]
             results[i] = DecodedRecord(
-                msg.topic, msg.partition, msg.offset, msg.key, list(msg.headers or []), msg.timestamp,
+                msg.topic, msg.partition, msg.offset, msg.key, msg.headers or [], msg.timestamp,
                 codec.model_id, values,
             )
-            topic_counts[msg.topic] += 1
-            self.metrics.payload_bytes.labels(msg.topic, model).inc(len(msg.value))
-            self.metrics.decoded_bytes.labels(msg.topic, model).inc(4 * values.size)
-        for topic, count in topic_counts.items():
+            t = totals[msg.topic]
+            t[0] += 1
+            t[1] += len(msg.value)
+            t[2] += 4 * values.size
+        for topic, (count, payload, raw) in totals.items():
             self.metrics.records.labels(topic, model).inc(count)
+            self.metrics.payload_bytes.labels(topic, model).inc(payload)
+            self.metrics.decoded_bytes.labels(topic, model).inc(raw)
             self.metrics.decode_seconds.labels(topic, model).observe(elapsed * count / len(members))
 
     def _fail(self, msg: Any, exc: LatentwireError) -> FailedRecord:

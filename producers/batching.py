@@ -14,6 +14,7 @@ and never stop the batch. A send that fails for good is counted, logged and pass
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
 import time
@@ -25,7 +26,7 @@ import numpy as np
 
 from compressor.codec import Codec
 from compressor.errors import DataError, LatentwireError
-from compressor.metrics import ProducerMetrics
+from compressor.metrics import ProducerMetrics, observe_many
 from compressor.quality import measure
 from compressor.validation import RejectedRecord, split_valid
 from producers.dead_letters import dead_letter_headers, raw_value
@@ -84,6 +85,9 @@ class BatchingProducer:
         self._payload = 0
         self._failed: list[BaseException] = []
         self._lock = threading.Lock()
+        # (record index, future) of sends not yet known to have succeeded; checked in bulk, which is far
+        # cheaper than one errback per record
+        self._pending: collections.deque[tuple[int, Any]] = collections.deque()
 
     def send(
         self,
@@ -124,16 +128,18 @@ class BatchingProducer:
         m = self.metrics
         m.encode_seconds.labels(*self._labels).observe(time.perf_counter() - started)
         self._observe_quality(valid, encoded.decoded, batch_lengths)
-        for i, payload in zip(kept, encoded.payloads, strict=True):
-            index = offset + int(i)
-            future = self.producer.send(
-                self.topic,
+        send, topic, pending = self.producer.send, self.topic, self._pending
+        for i, payload in zip(kept.tolist(), encoded.payloads, strict=True):
+            index = offset + i
+            future = send(
+                topic,
                 value=payload,
                 key=None if keys is None else keys[index],
                 headers=None if headers is None else headers[index],
             )
-            future.add_errback(self._send_failed, index)
-            report.payload_bytes += len(payload)
+            pending.append((index, future))
+        report.payload_bytes += sum(len(p) for p in encoded.payloads)
+        self._sweep()
         raw = 4 * (valid.size if batch_lengths is None else sum(n or valid.shape[1] for n in batch_lengths))
         self._raw += raw
         self._payload += sum(len(p) for p in encoded.payloads)
@@ -155,9 +161,8 @@ class BatchingProducer:
         finite = np.isfinite(original).all(axis=1)
         quality = measure(original[finite], decoded[finite])
         m = self.metrics
-        for rmse, worst in zip(quality.rmse, quality.max_abs_error, strict=True):
-            m.rmse.labels(*self._labels).observe(float(rmse))
-            m.max_abs_error.labels(*self._labels).observe(float(worst))
+        observe_many(m.rmse.labels(*self._labels), quality.rmse)
+        observe_many(m.max_abs_error.labels(*self._labels), quality.max_abs_error)
         if np.isfinite(quality.psnr_db):
             m.psnr.labels(*self._labels).observe(quality.psnr_db)
 
@@ -176,7 +181,7 @@ class BatchingProducer:
             key=None if keys is None else keys[rejected.index],
             headers=dead_letter_headers(rejected.error, source_topic=self.topic, index=rejected.index),
         )
-        future.add_errback(self._send_failed, rejected.index)
+        self._pending.append((rejected.index, future))
         self.metrics.dead_letters.labels(self.topic, kind).inc()
 
     def _send_failed(self, exc: BaseException, index: int) -> None:
@@ -188,9 +193,20 @@ class BatchingProducer:
             with self._lock:
                 self._failed.append(exc)
 
+    def _sweep(self) -> None:
+        """Account for every finished send at the head of the queue (sends finish roughly in order)."""
+        pending = self._pending
+        while pending and pending[0][1].is_done:
+            index, future = pending.popleft()
+            if future.failed():
+                self._send_failed(future.exception, index)
+
     def flush(self, timeout: float | None = None) -> None:
         """Wait for every send; raise :class:`SendFailedError` if any failed and no callback took it."""
-        self.producer.flush(timeout=timeout)
+        try:
+            self.producer.flush(timeout=timeout)
+        finally:
+            self._sweep()
         with self._lock:
             failed, self._failed = self._failed, []
         if failed:

@@ -17,10 +17,11 @@ from compressor.errors import BundleError, ModelMismatchError
 GOLDEN = Path(__file__).parents[1] / "golden"
 
 
-def test_decode_after_reload_is_bit_identical(digits_bundle, digits: np.ndarray, tmp_path: Path) -> None:
-    save_bundle(digits_bundle, tmp_path / "copy")
+def test_decode_after_reload_is_bit_identical(digits_bundle_dir: Path, digits: np.ndarray, tmp_path: Path) -> None:
+    original = load_bundle(digits_bundle_dir)
+    save_bundle(original, tmp_path / "copy")
     reloaded = load_bundle(tmp_path / "copy")
-    before, after = Codec(digits_bundle).encode(digits[:300]), Codec(reloaded).encode(digits[:300])
+    before, after = Codec(original).encode(digits[:300]), Codec(reloaded).encode(digits[:300])
     assert before.payloads == after.payloads
     assert np.array_equal(before.decoded, after.decoded)
     decoded = Codec(reloaded).decode([unpack(p) for p in before.payloads])

@@ -1,0 +1,49 @@
+# latentwire: two commands do all the set-up on a fresh machine.
+#   make demo   train, stream through a local Kafka broker compressed, decode in another process, report
+#   make test   the test suite (unit tests and integration tests against a real local broker)
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+PYTEST_ARGS ?=
+
+.PHONY: all deps system-deps demo test test-slow test-all bench check format clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,baselines]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+system-deps:
+	deploy/scripts/install-system-deps.sh
+
+deps: system-deps $(STAMP)
+	$(BIN)/python -c "from compressor.broker import resolve_jars; print('kafka jars in', resolve_jars())"
+
+demo: deps
+	$(BIN)/latentwire demo
+
+test: deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-slow: deps
+	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
+bench: deps
+	$(BIN)/python -m benchmarks.kafka_throughput
+
+check: $(STAMP)
+	$(BIN)/ruff check compressor producers consumers tests benchmarks
+	$(BIN)/ruff format --check compressor producers consumers tests benchmarks
+
+format: $(STAMP)
+	$(BIN)/ruff format compressor producers consumers tests benchmarks
+	$(BIN)/ruff check --fix compressor producers consumers tests benchmarks
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache runs

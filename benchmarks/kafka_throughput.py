@@ -1,0 +1,239 @@
+"""Records/s through produce + consume on a real broker, and wire bytes per record, for four ways of
+shipping W=128 windows of the NAB ``real*`` series:
+
+(a) raw float32 payloads with kafka-python, (b) the same with ``compression_type='zstd'``,
+(c) a naive serializer that calls the Keras encoder (and, at the consumer, decoder) once per record,
+(d) latentwire's batching producer and consumer.
+
+Run: ``python -m benchmarks.kafka_throughput`` (starts a local broker unless ``--bootstrap-servers``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.report import markdown_table, replace_section
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def nab_windows(data_dir: Path, window: int) -> np.ndarray:
+    from compressor.data import load_records
+
+    files = sorted((data_dir / "nab" / "data").glob("real*/*.csv"))
+    if not files:
+        raise FileNotFoundError(f"no NAB real* series under {data_dir / 'nab' / 'data'}")
+    return np.vstack([load_records(f, window=window).records for f in files])
+
+
+def _producer(bootstrap: str, **kw: object):  # noqa: ANN202
+    from kafka import KafkaProducer
+
+    return KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, batch_size=256 * 1024, **kw)
+
+
+def _consume(bootstrap: str, topic: str, n: int, handle: Callable[[list], None]) -> float:
+    """Read ``n`` records from partition 0, handing each poll batch to ``handle``; returns seconds."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest",
+        max_poll_records=4096, fetch_max_bytes=64 * 1024 * 1024,
+    )
+    consumer.assign([TopicPartition(topic, 0)])
+    started = time.perf_counter()
+    seen = 0
+    deadline = started + 600
+    while seen < n and time.perf_counter() < deadline:
+        batch = [m for part in consumer.poll(timeout_ms=1000).values() for m in part]
+        handle(batch)
+        seen += len(batch)
+    seconds = time.perf_counter() - started
+    consumer.close()
+    if seen < n:
+        raise RuntimeError(f"consumed only {seen} of {n} records from {topic}")
+    return seconds
+
+
+def run_raw(bootstrap: str, records: np.ndarray, compression: str | None) -> dict:
+    from producers.wire_bytes import OutgoingBytes
+
+    topic = f"bench-raw-{compression or 'none'}-{uuid.uuid4().hex[:6]}"
+    producer = _producer(bootstrap, compression_type=compression)
+    wire = OutgoingBytes(producer)
+    started = time.perf_counter()
+    for row in records:
+        producer.send(topic, value=row.tobytes())
+    producer.flush()
+    produce_s = time.perf_counter() - started
+    wire_bytes = wire.total
+    producer.close()
+    consume_s = _consume(bootstrap, topic, len(records), lambda b: [np.frombuffer(m.value, np.float32) for m in b])
+    return _result(len(records), produce_s, consume_s, wire_bytes)
+
+
+def run_naive(bootstrap: str, records: np.ndarray, bundle) -> dict:  # noqa: ANN001
+    """One eager Keras call per record on each side: what a straightforward serializer does."""
+    from compressor.envelope import Envelope, Kind, pack, unpack
+    from producers.wire_bytes import OutgoingBytes
+
+    q, norm = bundle.quantizer, bundle.normalizer
+
+    from kafka.serializer import Serializer
+
+    class NaiveSerializer(Serializer):
+        def serialize(self, topic: str, headers: object, row: np.ndarray) -> bytes:
+            z = np.asarray(bundle.encoder(norm.forward(row[None, :]), training=False))
+            return pack(Envelope(bundle.wire_id, Kind.FIXED_RATE, q.to_bytes(q.quantize(z))[0]))
+
+    def deserialize(value: bytes) -> np.ndarray:
+        codes = q.from_bytes([unpack(value).payload])
+        return norm.inverse(np.asarray(bundle.decoder(q.dequantize(codes), training=False)))[0]
+
+    topic = f"bench-naive-{uuid.uuid4().hex[:6]}"
+    producer = _producer(bootstrap, value_serializer=NaiveSerializer())
+    wire = OutgoingBytes(producer)
+    started = time.perf_counter()
+    for row in records:
+        producer.send(topic, value=row)
+    producer.flush()
+    produce_s = time.perf_counter() - started
+    wire_bytes = wire.total
+    producer.close()
+    consume_s = _consume(bootstrap, topic, len(records), lambda b: [deserialize(m.value) for m in b])
+    return _result(len(records), produce_s, consume_s, wire_bytes)
+
+
+def run_latentwire(bootstrap: str, records: np.ndarray, bundle) -> dict:  # noqa: ANN001
+    from compressor.codec import Codec
+    from consumers.batching import BatchingConsumer
+    from consumers.resolver import ModelResolver
+    from producers.batching import BatchingProducer
+    from producers.wire_bytes import OutgoingBytes
+
+    topic = f"bench-latentwire-{uuid.uuid4().hex[:6]}"
+    producer = _producer(bootstrap)
+    wire = OutgoingBytes(producer)
+    batching = BatchingProducer(producer, Codec(bundle), topic, batch_size=4096)
+    started = time.perf_counter()
+    batching.send(records)
+    batching.flush()
+    produce_s = time.perf_counter() - started
+    wire_bytes = wire.total
+    producer.close()
+    reader = BatchingConsumer(None, ModelResolver([bundle]))
+    decoded: list[int] = []
+
+    def handle(batch: list) -> None:
+        out = reader.decode_messages(batch)
+        decoded.append(sum(1 for r in out if hasattr(r, "values")))
+
+    consume_s = _consume(bootstrap, topic, len(records), handle)
+    if sum(decoded) != len(records):
+        raise RuntimeError(f"decoded {sum(decoded)} of {len(records)} records")
+    return _result(len(records), produce_s, consume_s, wire_bytes)
+
+
+def _result(n: int, produce_s: float, consume_s: float, wire_bytes: int) -> dict:
+    return {
+        "records": n,
+        "produce_s": produce_s,
+        "consume_s": consume_s,
+        "records_per_s": n / (produce_s + consume_s),
+        "wire_bytes_per_record": wire_bytes / n,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--bootstrap-servers", default=None, help="use this broker instead of a local one")
+    parser.add_argument("--window", type=int, default=128)
+    parser.add_argument("--records", type=int, default=30000, help="records for (a), (b) and (d)")
+    parser.add_argument("--naive-records", type=int, default=600, help="records for (c), the slow path")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
+    args = parser.parse_args(argv)
+
+    if not (args.data_dir / "nab").is_dir():
+        print(f"skipped: NAB data not found under {args.data_dir}", file=sys.stderr)
+        return 0
+    from compressor.broker import BrokerConfig, LocalBroker
+    from compressor.training import TrainingConfig, train
+
+    windows = nab_windows(args.data_dir, args.window)
+    half = len(windows) // 2
+    print(f"{len(windows)} NAB windows of {args.window}; training on the first half", file=sys.stderr)
+    bundle, summary = train(windows[:half], window=args.window, channels=1, config=TrainingConfig(epochs=args.epochs))
+    bundle.model_id = "be7c4" + "0" * 59  # not saved: any fixed hex id will do
+    stream = np.tile(windows[half:], (int(np.ceil(args.records / (len(windows) - half))), 1))[: args.records]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        broker = None
+        bootstrap = args.bootstrap_servers
+        if bootstrap is None:
+            from tests.integration.conftest import free_port_pair
+
+            port, cport = free_port_pair()
+            broker = LocalBroker(BrokerConfig(port=port, controller_port=cport, dir=Path(tmp) / "kafka"))
+            broker.start()
+            bootstrap = broker.bootstrap_servers
+        try:
+            results = {
+                "(a) raw float32": run_raw(bootstrap, stream, None),
+                "(b) raw float32 + zstd": run_raw(bootstrap, stream, "zstd"),
+                "(c) naive per-record Keras": run_naive(bootstrap, stream[: args.naive_records], bundle),
+                "(d) latentwire": run_latentwire(bootstrap, stream, bundle),
+            }
+        finally:
+            if broker is not None:
+                broker.stop()
+
+    a, b, c, d = (results[k] for k in results)
+    checks = {
+        "d_over_c": d["records_per_s"] / c["records_per_s"],
+        "d_over_a": d["records_per_s"] / a["records_per_s"],
+        "d_wire_over_b": d["wire_bytes_per_record"] / b["wire_bytes_per_record"],
+    }
+    print(json.dumps({"results": results, "checks": checks}, indent=2))
+    if not args.no_write:
+        rows = [
+            [name, r["records"], r["records_per_s"], r["produce_s"], r["consume_s"], r["wire_bytes_per_record"]]
+            for name, r in results.items()
+        ]
+        body = "\n".join(
+            [
+                "## Kafka throughput (issue 3)",
+                "",
+                f"`python -m benchmarks.kafka_throughput` (or `make bench`): {len(windows)} W={args.window} windows "
+                f"of the 47 NAB `real*` series, model trained on the first half ({summary.epochs_run} epochs, "
+                f"latent {summary.latent_dim} x 8 bits), the second half streamed (repeated to {args.records} "
+                f"records) through a local single-node Kafka 4.1 broker; produce then consume, sequentially, one "
+                f"process, on {platform.machine()} with 2 cores. Wire bytes are what the producing client sent.",
+                "",
+                markdown_table(
+                    ["method", "records", "records/s (produce+consume)", "produce s", "consume s", "wire bytes/record"],
+                    rows,
+                ),
+                "",
+                f"- (d) vs (c): **{checks['d_over_c']:.0f}x** the records/s (target >= 100x)",
+                f"- (d) vs (a): **{checks['d_over_a']:.2f}x** the records/s (target >= 0.5x)",
+                f"- (d) wire bytes / (b) wire bytes: **{checks['d_wire_over_b']:.3f}** (target < 1)",
+            ]
+        )
+        replace_section("kafka-throughput", body)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
