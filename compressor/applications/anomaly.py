@@ -39,7 +39,9 @@ def reconstruction_errors(bundle: Bundle, records: np.ndarray) -> np.ndarray:
     records = np.asarray(records, np.float32)
     finite = np.isfinite(records).all(axis=1)
     out = np.full(len(records), np.inf)
-    out[finite] = _normalized_errors(bundle.encoder, bundle.decoder, bundle.normalizer.forward(records[finite]))
+    out[finite] = _normalized_errors(
+        bundle.encoder, bundle.decoder, bundle.normalizer.forward(records[finite])
+    )
     return out
 
 
@@ -65,8 +67,11 @@ def threshold_of(bundle: Bundle) -> float:
         ) from None
 
 
-def score(bundle: Bundle, records: np.ndarray, threshold: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``(scores, flags)`` for ``records`` (N, D): flags are ``scores > threshold`` (the bundle's by default)."""
+def score(
+    bundle: Bundle, records: np.ndarray, threshold: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(scores, flags)`` for ``records`` (N, D): ``scores > threshold``
+    (the bundle's threshold by default)."""
     t = threshold_of(bundle) if threshold is None else float(threshold)
     scores = reconstruction_errors(bundle, records)
     return scores, scores > t

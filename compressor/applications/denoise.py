@@ -40,4 +40,9 @@ def psnr_gain(bundle: Bundle, clean: np.ndarray, std: float, seed: int = 0) -> d
     noisy = add_noise(bundle, clean, std, seed)
     before = measure(clean, noisy).psnr_db
     after = measure(clean, denoise(bundle, noisy)).psnr_db
-    return {"noise_std": float(std), "psnr_noisy_db": before, "psnr_denoised_db": after, "gain_db": after - before}
+    return {
+        "noise_std": float(std),
+        "psnr_noisy_db": before,
+        "psnr_denoised_db": after,
+        "gain_db": after - before,
+    }

@@ -65,8 +65,12 @@ def load_profiles(path: str | Path) -> dict[str, Profile]:
     """NAB's ``profiles.json``: ``{name: {"CostMatrix": {"tpWeight", "fpWeight", "fnWeight", ...}}}``."""
     raw = json.loads(Path(path).read_text())
     return {
-        name: Profile(name, float(p["CostMatrix"]["tpWeight"]), float(p["CostMatrix"]["fpWeight"]),
-                      float(p["CostMatrix"]["fnWeight"]))
+        name: Profile(
+            name,
+            float(p["CostMatrix"]["tpWeight"]),
+            float(p["CostMatrix"]["fpWeight"]),
+            float(p["CostMatrix"]["fnWeight"]),
+        )
         for name, p in raw.items()
     }
 
@@ -83,7 +87,9 @@ def window_indices(timestamps: Sequence[str], windows: Iterable[Sequence[str]]) 
     return out
 
 
-def point_weights(n: int, windows: Sequence[tuple[int, int]], profile: Profile) -> tuple[np.ndarray, np.ndarray]:
+def point_weights(
+    n: int, windows: Sequence[tuple[int, int]], profile: Profile
+) -> tuple[np.ndarray, np.ndarray]:
     """``(weight, window)`` per point: the score a detection there would add and the index of the window
     it falls in (-1 outside any window)."""
     weight = np.empty(n, np.float64)
@@ -125,8 +131,12 @@ class FileScore:
     perfect: float  #: the perfect detector's score on this file
 
 
-def score_file(detections: np.ndarray, windows: Sequence[tuple[int, int]], profile: Profile,
-               probation_percent: float = PROBATION_PERCENT) -> FileScore:
+def score_file(
+    detections: np.ndarray,
+    windows: Sequence[tuple[int, int]],
+    profile: Profile,
+    probation_percent: float = PROBATION_PERCENT,
+) -> FileScore:
     """Score boolean ``detections`` (one per point) against window index ranges, under ``profile``."""
     detections = np.asarray(detections, bool)
     n = len(detections)

@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from compressor.backend import keras
 from compressor.models import Autoencoder, ModelSpec, register_model
-from compressor.models.vanilla import dense_stack, option, optimizer
+from compressor.models.vanilla import dense_stack, optimizer, option
 
 __all__ = ["ContractiveAutoencoder", "build_contractive", "jacobian_frobenius", "mean_jacobian_frobenius"]
 
@@ -45,7 +45,9 @@ def mean_jacobian_frobenius(encoder: Any, x: np.ndarray, batch_size: int = 256) 
 class ContractiveAutoencoder(keras.Model):
     """Trains ``encoder`` and ``decoder`` on mean squared error plus the contractive penalty."""
 
-    def __init__(self, encoder: keras.Model, decoder: keras.Model, weight: float = 0.01, **kwargs: Any) -> None:
+    def __init__(
+        self, encoder: keras.Model, decoder: keras.Model, weight: float = 0.01, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.encoder = encoder
         self.decoder = decoder

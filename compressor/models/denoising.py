@@ -14,7 +14,7 @@ from typing import Any
 
 from compressor.backend import keras
 from compressor.models import Autoencoder, ModelSpec, register_model
-from compressor.models.vanilla import dense_stack, option, optimizer
+from compressor.models.vanilla import dense_stack, optimizer, option
 
 __all__ = ["RandomMasking", "build_denoising"]
 

@@ -17,7 +17,7 @@ from typing import Any
 from compressor.backend import keras
 from compressor.errors import ConfigError
 from compressor.models import Autoencoder, ModelSpec, register_model
-from compressor.models.vanilla import build_decoder, encoder_trunk, option, optimizer
+from compressor.models.vanilla import build_decoder, encoder_trunk, optimizer, option
 
 __all__ = ["KLSparsity", "build_sparse"]
 
@@ -59,9 +59,9 @@ def build_sparse(spec: ModelSpec) -> Autoencoder:
     else:
         raise ConfigError(f"unknown sparsity penalty {kind!r}; choose kl or l1")
     x_in = keras.Input((spec.input_dim,), name="record")
-    z = keras.layers.Dense(spec.latent_dim, activation=activation, activity_regularizer=regularizer, name="latent")(
-        encoder_trunk(spec, x_in)
-    )
+    z = keras.layers.Dense(
+        spec.latent_dim, activation=activation, activity_regularizer=regularizer, name="latent"
+    )(encoder_trunk(spec, x_in))
     encoder = keras.Model(x_in, z, name="encoder")
     decoder = build_decoder(spec)
     x_in2 = keras.Input((spec.input_dim,), name="record")

@@ -7,7 +7,8 @@ Options read from ``spec.options`` (strings from the command line are converted)
 * ``filters`` (conv, default ``[32, 64]``), ``kernel_size`` (conv, default 7).
 * ``learning_rate`` (default 1e-3).
 
-The other variants reuse :func:`encoder_trunk` and :func:`build_decoder`, so ``--arch conv`` applies to them too.
+The other variants reuse :func:`encoder_trunk` and :func:`build_decoder`, so
+``--option arch=conv`` applies to them too.
 """
 
 from __future__ import annotations
@@ -98,7 +99,9 @@ def encoder_trunk(spec: ModelSpec, x: Any, prefix: str = "") -> Any:
     if padded > length:
         h = keras.layers.ZeroPadding1D((0, padded - length), name=f"{prefix}pad")(h)
     for i, f in enumerate(filters):
-        h = keras.layers.Conv1D(f, kernel, strides=2, padding="same", activation="relu", name=f"{prefix}conv_{i}")(h)
+        h = keras.layers.Conv1D(
+            f, kernel, strides=2, padding="same", activation="relu", name=f"{prefix}conv_{i}"
+        )(h)
     return keras.layers.Flatten(name=f"{prefix}flatten")(h)
 
 

@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from compressor.backend import keras
 from compressor.models import Autoencoder, ModelSpec, register_model
-from compressor.models.vanilla import build_decoder, encoder_trunk, option, optimizer
+from compressor.models.vanilla import build_decoder, encoder_trunk, optimizer, option
 
 __all__ = ["VariationalAutoencoder", "Sampling", "build_variational"]
 
@@ -54,8 +54,14 @@ class VariationalAutoencoder(keras.Model):
     with variance 1/2 on normalized data); ``beta`` weights the KL term. Losses are tracked separately.
     """
 
-    def __init__(self, encoder: keras.Model, decoder: keras.Model, beta: float = 1.0, seed: int | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        encoder: keras.Model,
+        decoder: keras.Model,
+        beta: float = 1.0,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.encoder = encoder
         self.decoder = decoder
@@ -128,7 +134,11 @@ def build_variational(spec: ModelSpec) -> Autoencoder:
     encoder = keras.Model(x_in, mean, name="encoder")  # the bundle's encoder: the posterior mean
     decoder = build_decoder(spec)
     trainer = VariationalAutoencoder(
-        posterior, decoder, beta=option(spec, "beta", 1.0), seed=option(spec, "seed", 0), name="variational_autoencoder"
+        posterior,
+        decoder,
+        beta=option(spec, "beta", 1.0),
+        seed=option(spec, "seed", 0),
+        name="variational_autoencoder",
     )
     trainer.compile(optimizer=optimizer(spec))
     return Autoencoder(encoder, decoder, trainer)

@@ -41,7 +41,9 @@ def ecg_split():
 
 def fit(model: str, records: np.ndarray, rs, **options):
     config = TrainingConfig(model=model, epochs=20, batch_size=32, latent_dim=8, options=options)
-    return train(records, window=rs.window, channels=rs.channels, columns=rs.columns, config=config, progress=False)
+    return train(
+        records, window=rs.window, channels=rs.channels, columns=rs.columns, config=config, progress=False
+    )
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +55,11 @@ def trained(ecg_split):
         config = TrainingConfig(model=name, epochs=4, batch_size=64, latent_dim=8, options=options)
         key = name + ("_conv" if options else "")
         out[key] = train(
-            train_part[:800], window=rs.window, channels=rs.channels, columns=rs.columns, config=config,
+            train_part[:800],
+            window=rs.window,
+            channels=rs.channels,
+            columns=rs.columns,
+            config=config,
             progress=False,
         )
     return out
@@ -69,7 +75,9 @@ def test_registry_lists_every_variant():
 @pytest.mark.parametrize(("window", "channels"), [(32, 2), (30, 1), (1, 20)])
 def test_shapes(name, options, window, channels):
     d = window * channels
-    ae = build_model(name, ModelSpec(input_dim=d, latent_dim=4, window=window, channels=channels, options=options))
+    ae = build_model(
+        name, ModelSpec(input_dim=d, latent_dim=4, window=window, channels=channels, options=options)
+    )
     x = np.random.default_rng(0).standard_normal((5, d)).astype(np.float32)
     z = ae.encoder(x)
     assert tuple(ae.encoder.outputs[0].shape) == (None, 4)
@@ -79,7 +87,9 @@ def test_shapes(name, options, window, channels):
 
 
 def test_options_from_strings_and_bad_values():
-    spec = ModelSpec(input_dim=64, latent_dim=4, window=32, channels=2, options={"arch": "conv", "filters": "8,16"})
+    spec = ModelSpec(
+        input_dim=64, latent_dim=4, window=32, channels=2, options={"arch": "conv", "filters": "8,16"}
+    )
     ae = build_model("vanilla", spec)
     assert [layer.filters for layer in ae.encoder.layers if type(layer).__name__ == "Conv1D"] == [8, 16]
     with pytest.raises(ConfigError):
@@ -108,7 +118,9 @@ def test_custom_layers_config_round_trip():
 
 @pytest.mark.parametrize("name", ["variational", "contractive"])
 def test_custom_trainer_config_round_trip(name):
-    ae = build_model(name, ModelSpec(input_dim=16, latent_dim=3, options={"beta": 0.5, "contractive_weight": 0.2}))
+    ae = build_model(
+        name, ModelSpec(input_dim=16, latent_dim=3, options={"beta": 0.5, "contractive_weight": 0.2})
+    )
     config = ae.trainer.get_config()
     clone = type(ae.trainer).from_config(config)
     assert clone.encoder.get_config() == ae.trainer.encoder.get_config()
@@ -136,8 +148,12 @@ def test_loss_falls_during_training(ecg_split, name, options):
 
     x = Normalizer.fit(train_part[:512], rs.channels).forward(train_part[:512])
     keras.utils.set_random_seed(0)
-    ae = build_model(name, ModelSpec(input_dim=x.shape[1], latent_dim=8, window=rs.window, channels=rs.channels,
-                                     options=options))
+    ae = build_model(
+        name,
+        ModelSpec(
+            input_dim=x.shape[1], latent_dim=8, window=rs.window, channels=rs.channels, options=options
+        ),
+    )
     losses = ae.trainer.fit(x, x, epochs=5, batch_size=64, verbose=0).history["loss"]
     assert losses[-1] < 0.95 * losses[0], losses
     assert all(np.isfinite(losses))
@@ -163,7 +179,8 @@ def test_bundle_round_trip_decodes_identically(trained, ecg_split, tmp_path, key
 
 
 def test_dense_variants_run_in_numpy(trained):
-    """Noise, masking and regularizers live outside the bundle or vanish at inference: dense chains stay numpy."""
+    """Noise, masking and regularizers live outside the bundle or vanish at inference:
+    dense chains stay numpy."""
     for key in VARIANTS:
         bundle, _ = trained[key]
         assert Codec(bundle)._encoder.backend == "numpy", key
@@ -181,7 +198,10 @@ def test_denoising_beats_vanilla_on_noisy_heldback_data(ecg_split):
     vanilla, _ = fit("vanilla", train_part, rs)
     denoising, _ = fit("denoising", train_part, rs, noise_std=0.5, mask_rate=0.0)
     noisy = add_noise(vanilla, held, 0.5, seed=1)
-    psnr = {name: measure(held, denoise(b, noisy)).psnr_db for name, b in (("vanilla", vanilla), ("denoising", denoising))}
+    psnr = {
+        name: measure(held, denoise(b, noisy)).psnr_db
+        for name, b in (("vanilla", vanilla), ("denoising", denoising))
+    }
     assert psnr["denoising"] > psnr["vanilla"] + 0.5, psnr
     assert psnr["denoising"] > measure(held, noisy).psnr_db + 3, psnr
 
@@ -214,14 +234,17 @@ def test_contractive_penalty_lower_than_vanilla(trained, ecg_split):
 
 
 def test_jacobian_matches_analytic_dense_relu():
-    """batch_jacobian agrees with the analytic Jacobian W2^T diag(relu'(W1 x + b1)) W1^T of a dense ReLU encoder."""
+    """batch_jacobian agrees with the analytic Jacobian W2^T diag(relu'(W1 x + b1)) W1^T
+    of a dense ReLU encoder."""
     from compressor.models.contractive import jacobian_frobenius
 
     ae = build_model("vanilla", ModelSpec(input_dim=6, latent_dim=2, options={"hidden": [5]}))
-    (w1, b1), (w2, _) = (layer.get_weights() for layer in ae.encoder.layers if type(layer).__name__ == "Dense")
+    (w1, b1), (w2, _) = (
+        layer.get_weights() for layer in ae.encoder.layers if type(layer).__name__ == "Dense"
+    )
     x = np.random.default_rng(2).standard_normal((4, 6)).astype(np.float32)
     active = (x @ w1 + b1 > 0).astype(np.float32)
-    expected = [np.sum((w1 * a) @ w2 ** 2) if False else np.sum(((w1 * a) @ w2) ** 2) for a in active]
+    expected = [np.sum(((w1 * a) @ w2) ** 2) for a in active]
     np.testing.assert_allclose(np.asarray(jacobian_frobenius(ae.encoder, x)), expected, rtol=1e-4)
 
 

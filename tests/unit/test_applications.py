@@ -1,0 +1,231 @@
+"""Applications and their subcommands: denoise, features, detect, sample, tune."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from compressor.bundle import load_bundle, save_bundle
+from compressor.cli import main
+from compressor.training import TrainingConfig, train
+
+DATA_DIR = Path(
+    os.environ.get("LATENTWIRE_DATA_DIR") or Path(__file__).resolve().parents[2].parent / "shared" / "data"
+)
+WINDOW = 32
+
+
+@pytest.fixture(scope="module")
+def ecg_csv(tmp_path_factory) -> Path:
+    src = DATA_DIR / "ecg_mitdb100" / "mitdb100_adu.csv"
+    if not src.is_file():
+        pytest.skip(f"shared data file ecg_mitdb100/mitdb100_adu.csv not found under {DATA_DIR}")
+    lines = src.read_text().splitlines()[: 1 + WINDOW * 700 + 5]  # header, 700 records and a partial tail
+    path = tmp_path_factory.mktemp("data") / "ecg.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def bundles(ecg_csv, tmp_path_factory):
+    from compressor.data import load_records
+
+    rs = load_records(ecg_csv, window=WINDOW)
+    out = {}
+    for name in ("vanilla", "variational"):
+        bundle, _ = train(
+            rs.records[:600],
+            window=rs.window,
+            channels=rs.channels,
+            columns=rs.columns,
+            shape=rs.shape,
+            config=TrainingConfig(model=name, epochs=8, batch_size=32, latent_dim=8),
+            progress=False,
+        )
+        path = tmp_path_factory.mktemp(name) / "bundle"
+        save_bundle(bundle, path)
+        out[name] = path
+    return out
+
+
+def test_denoise_command_reports_gain_and_writes_table(ecg_csv, bundles, tmp_path, capsys):
+    out = tmp_path / "clean.csv"
+    assert (
+        main(
+            [
+                "denoise",
+                "--model",
+                str(bundles["vanilla"]),
+                "--data",
+                str(ecg_csv),
+                "--noise-std",
+                "0.5",
+                "--out",
+                str(out),
+                "--json",
+            ]
+        )
+        == 0
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert report["records"] == 700 and report["gain_db"] > 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == "MLII,V5" and len(lines) == 1 + 700 * WINDOW
+
+
+def test_denoise_library_function(ecg_csv, bundles):
+    from compressor.applications.denoise import denoise, psnr_gain
+    from compressor.data import load_records
+
+    bundle = load_bundle(bundles["vanilla"])
+    records = load_records(ecg_csv, window=WINDOW).records[600:]
+    cleaned = denoise(bundle, records)
+    assert cleaned.shape == records.shape and cleaned.dtype == np.float32
+    with_nan = records.copy()
+    with_nan[0, 3] = np.nan
+    np.testing.assert_allclose(denoise(bundle, with_nan)[1:], cleaned[1:], rtol=1e-5)
+    assert np.isnan(denoise(bundle, with_nan)[0, 3])
+    gain = psnr_gain(bundle, records, 0.5)
+    assert gain["gain_db"] == pytest.approx(gain["psnr_denoised_db"] - gain["psnr_noisy_db"])
+    assert np.isfinite(gain["psnr_denoised_db"])
+
+
+def test_features_command_npy_and_csv(ecg_csv, bundles, tmp_path):
+    from compressor.applications.features import features
+    from compressor.data import load_records
+
+    npy, csv_out = tmp_path / "z.npy", tmp_path / "z.csv"
+    assert (
+        main(["features", "--model", str(bundles["vanilla"]), "--data", str(ecg_csv), "--out", str(npy)]) == 0
+    )
+    assert (
+        main(["features", "--model", str(bundles["vanilla"]), "--data", str(ecg_csv), "--out", str(csv_out)])
+        == 0
+    )
+    z = np.load(npy)
+    assert z.shape == (700, 8)
+    records = load_records(ecg_csv, window=WINDOW).records
+    np.testing.assert_allclose(z, features(load_bundle(bundles["vanilla"]), records), rtol=1e-6)
+    rows = csv_out.read_text().splitlines()
+    assert rows[0] == ",".join(f"z{i}" for i in range(8)) and len(rows) == 701
+    np.testing.assert_allclose(np.loadtxt(csv_out, delimiter=",", skiprows=1), z, rtol=1e-6, atol=1e-6)
+
+
+def test_detect_command_json_flags_injected_anomalies(ecg_csv, bundles, tmp_path, capsys):
+    table = np.loadtxt(ecg_csv, delimiter=",", skiprows=1)[: WINDOW * 700]
+    table[WINDOW * 650 : WINDOW * 651] += 400.0  # a 2 mV step in record 650
+    table[WINDOW * 680 + 5, 0] = 3000.0  # a spike in record 680
+    path = tmp_path / "anomalous.csv"
+    np.savetxt(path, table, delimiter=",", header="MLII,V5", comments="", fmt="%g")
+    assert main(["detect", "--model", str(bundles["vanilla"]), "--data", str(path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert len(report["scores"]) == 700
+    assert report["threshold"] == load_bundle(bundles["vanilla"]).extra["anomaly"]["threshold"]
+    assert {650, 680} <= set(report["anomalies"])
+    assert len(report["anomalies"]) < 0.1 * 700
+    assert report["anomalies"] == sorted(report["anomalies"])
+    assert main(["detect", "--model", str(bundles["vanilla"]), "--data", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == "index\tscore\tanomaly" and lines[2 + 650].endswith("\t1")
+
+
+def test_score_library_function(ecg_csv, bundles):
+    from compressor.applications.anomaly import score
+    from compressor.data import load_records
+
+    bundle = load_bundle(bundles["vanilla"])
+    records = load_records(ecg_csv, window=WINDOW).records
+    scores, flags = score(bundle, records)
+    assert scores.shape == flags.shape == (700,)
+    assert flags[:600].mean() < 0.05  # training data: about 1% above the 99th percentile of validation
+    records[3, 0] = np.inf
+    scores, flags = score(bundle, records)
+    assert scores[3] == np.inf and flags[3]
+
+
+def test_sample_command(bundles, tmp_path, capsys):
+    out = tmp_path / "s.npy"
+    assert (
+        main(["sample", "--model", str(bundles["variational"]), "-n", "5", "--out", str(out), "--seed", "3"])
+        == 0
+    )
+    draws = np.load(out)
+    assert draws.shape == (5, WINDOW * 2) and np.isfinite(draws).all()
+    assert (
+        main(["sample", "--model", str(bundles["variational"]), "-n", "2", "--out", str(tmp_path / "s.csv")])
+        == 0
+    )
+    assert (tmp_path / "s.csv").read_text().splitlines()[0] == "MLII,V5"
+    assert main(["sample", "--model", str(bundles["vanilla"]), "-n", "2"]) == 2  # no prior to sample from
+    assert "variational" in capsys.readouterr().err
+
+
+def test_mmd_separates_distributions():
+    from compressor.applications.generate import mmd_rbf
+
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((200, 4)), rng.standard_normal((200, 4))
+    assert mmd_rbf(a, b) < 0.02 < mmd_rbf(a, b + 1.0)
+
+
+def test_tune_command_picks_smallest_meeting_target(ecg_csv, tmp_path, capsys):
+    out = tmp_path / "tuned"
+    code = main(
+        [
+            "tune",
+            "--data",
+            str(ecg_csv),
+            "--window",
+            str(WINDOW),
+            "--max-records",
+            "300",
+            "--latent-dims",
+            "2,8",
+            "--depths",
+            "1",
+            "--epochs",
+            "3",
+            "--target-psnr",
+            "5",
+            "--out",
+            str(out),
+            "--json",
+        ]
+    )
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [t["latent_dim"] for t in report["trials"]] == [2]  # met at 2: larger sizes skipped
+    assert report["best"]["meets_target"] and load_bundle(out).latent_dim == 2
+    code = main(
+        [
+            "tune",
+            "--data",
+            str(ecg_csv),
+            "--window",
+            str(WINDOW),
+            "--max-records",
+            "300",
+            "--latent-dims",
+            "2",
+            "--depths",
+            "1,2",
+            "--epochs",
+            "2",
+            "--target-rmse",
+            "1e-6",
+        ]
+    )
+    assert code == 1
+    assert capsys.readouterr().out.count("missed") == 2
+
+
+def test_depth_units():
+    from compressor.applications.tuning import depth_units
+
+    assert depth_units(128, 8, 1) == [64]
+    assert depth_units(128, 8, 3) == [64, 32, 16]
+    assert depth_units(128, 8, 0) == []
