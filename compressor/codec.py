@@ -1,8 +1,15 @@
 """The codec core: records <-> envelopes for one model bundle. No Kafka here.
 
-Encoding a batch makes exactly one encoder call and one decoder call (the latter computes the values the
-consumer will decode, so quality is measured on what actually arrives). Decoding groups by nothing: the
-caller hands in envelopes of one model id.
+Two kinds of payload share one codec, so one consumer decodes both:
+
+* kind 0, fixed rate (``Codec(bundle)``): the quantized latent. Encoding a batch makes exactly one encoder
+  call and one decoder call (the latter computes the values the consumer will decode, so quality is
+  measured on what actually arrives).
+* kind 1, error-bounded (``Codec(bundle, error_bound=E)``): every decoded value is within E of the
+  original, NaN and Inf included (stored losslessly); see :mod:`compressor.bounded`. The bound travels in
+  each payload, so consumers need not know it.
+
+Decoding groups by nothing: the caller hands in envelopes of one model id.
 """
 
 from __future__ import annotations
@@ -14,10 +21,34 @@ import numpy as np
 
 from compressor.bundle import Bundle
 from compressor.envelope import Envelope, Kind, pack
-from compressor.errors import EnvelopeError, UnknownModelError
+from compressor.errors import ConfigError, EnvelopeError, UnknownModelError
 from compressor.inference import Predictor
 
-__all__ = ["Codec", "Encoded"]
+__all__ = ["Codec", "Encoded", "resolve_error_bound"]
+
+
+def resolve_error_bound(bundle: Bundle, value: float, relative: bool = False) -> float:
+    """The absolute bound E for ``value``: itself, or with ``relative`` ``value`` times the training data's
+    value range, taken per channel and the smallest positive one, so the relative bound holds on every
+    channel. Needs a bundle trained with the bounded statistics for ``relative``."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"the error bound must be a number, got {value!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise ConfigError(f"the error bound must be a positive finite number, got {value!r}")
+    if not relative:
+        return value
+    from compressor.bounded.stats import value_ranges
+
+    ranges = value_ranges(bundle)
+    if ranges is None:
+        raise ConfigError(
+            f"model {bundle.model_id[:8]} has no training value ranges (trained before error-bounded support): "
+            "retrain it or give an absolute --error-bound"
+        )
+    positive = ranges[ranges > 0]
+    return value * (float(positive.min()) if positive.size else 1.0)
 
 
 @dataclass(frozen=True)
@@ -27,12 +58,39 @@ class Encoded:
 
 
 class Codec:
-    """Fixed-rate autoencoder codec of one bundle."""
+    """Autoencoder codec of one bundle: fixed rate, or error-bounded when ``error_bound`` (absolute) is set."""
 
-    def __init__(self, bundle: Bundle) -> None:
+    def __init__(self, bundle: Bundle, error_bound: float | None = None) -> None:
         self.bundle = bundle
-        self._encoder = Predictor(bundle.encoder)
-        self._decoder = Predictor(bundle.decoder)
+        self.error_bound = None if error_bound is None else resolve_error_bound(bundle, error_bound)
+        if self.error_bound is not None:
+            from compressor.bounded.grid import bound_code
+
+            bound_code(self.error_bound)  # rejects a bound too small to represent, early
+        self._encoder_predictor: Predictor | None = None
+        self._decoder_predictor: Predictor | None = None
+        self._bounded = None
+
+    @property
+    def _encoder(self) -> Predictor:
+        if self._encoder_predictor is None:
+            self._encoder_predictor = Predictor(self.bundle.encoder)
+        return self._encoder_predictor
+
+    @property
+    def _decoder(self) -> Predictor:
+        if self._decoder_predictor is None:
+            self._decoder_predictor = Predictor(self.bundle.decoder)
+        return self._decoder_predictor
+
+    @property
+    def bounded(self):  # noqa: ANN201 - compressor.bounded.BoundedCodec, imported lazily
+        """The error-bounded coder of this bundle (built on first use)."""
+        if self._bounded is None:
+            from compressor.bounded.codec import codec_for_bundle
+
+            self._bounded = codec_for_bundle(self.bundle)
+        return self._bounded
 
     @property
     def model_id(self) -> str:
@@ -56,35 +114,54 @@ class Codec:
         return self.bundle.normalizer.inverse(self._decoder(z))
 
     def encode(self, records: np.ndarray, lengths: Sequence[int | None] | None = None) -> Encoded:
-        """Encode validated float32 records of shape (N, D). ``lengths[i]`` marks a padded record."""
-        codes = self.bundle.quantizer.quantize(self.latents(records))
-        decoded = self.reconstruct(codes)
+        """Encode validated float32 records of shape (N, D). ``lengths[i]`` marks a padded record.
+
+        With an error bound, records may hold NaN and Inf (validate with ``allow_non_finite=True``)."""
+        records = np.asarray(records, dtype=np.float32)
+        if records.ndim != 2 or records.shape[1] != self.record_size:
+            raise ValueError(f"records must have shape (N, {self.record_size}), got {records.shape}")
         wire = self.wire_id
-        bodies = self.bundle.quantizer.to_bytes(codes)
+        if self.error_bound is not None:
+            kind = Kind.BOUNDED
+            bodies, decoded = self.bounded.encode(records, self.error_bound)
+        else:
+            kind = Kind.FIXED_RATE
+            codes = self.bundle.quantizer.quantize(self.latents(records))
+            decoded = self.reconstruct(codes)
+            bodies = self.bundle.quantizer.to_bytes(codes)
         if lengths is None:
-            payloads = [pack(Envelope(wire, Kind.FIXED_RATE, body)) for body in bodies]
+            payloads = [pack(Envelope(wire, kind, body)) for body in bodies]
         else:
             payloads = [
-                pack(Envelope(wire, Kind.FIXED_RATE, body, n if n and n < records.shape[1] else None))
+                pack(Envelope(wire, kind, body, n if n and n < records.shape[1] else None))
                 for body, n in zip(bodies, lengths, strict=True)
             ]
         return Encoded(payloads, decoded)
 
     def decode(self, envelopes: Sequence[Envelope]) -> list[np.ndarray]:
-        """Decode envelopes of this model; each result is trimmed to its record's true length."""
+        """Decode envelopes of this model, either kind; each result is trimmed to its record's true length."""
         if not envelopes:
             return []
         expected = self.bundle.quantizer.payload_size
         for env in envelopes:
             if env.model_id != self.wire_id:
                 raise UnknownModelError(f"envelope for model {env.model_id.hex()} handed to codec {self.wire_id.hex()}")
-            if env.kind != Kind.FIXED_RATE:
-                raise EnvelopeError(f"envelope kind {env.kind} is not supported by the fixed-rate codec")
-            if len(env.payload) != expected:
-                raise EnvelopeError(
-                    f"fixed-rate payload is {len(env.payload)} bytes, model {self.model_id[:8]} expects {expected}"
-                )
+            if env.kind == Kind.FIXED_RATE:
+                if len(env.payload) != expected:
+                    raise EnvelopeError(
+                        f"fixed-rate payload is {len(env.payload)} bytes, model {self.model_id[:8]} expects {expected}"
+                    )
+            elif env.kind != Kind.BOUNDED:
+                raise EnvelopeError(f"envelope kind {env.kind} is not supported by this codec")
             if env.length is not None and env.length > self.record_size:
                 raise EnvelopeError(f"declared length {env.length} exceeds the record size {self.record_size}")
-        decoded = self.reconstruct(self.bundle.quantizer.from_bytes([e.payload for e in envelopes]))
+        decoded = np.empty((len(envelopes), self.record_size), dtype=np.float32)
+        fixed = [i for i, e in enumerate(envelopes) if e.kind == Kind.FIXED_RATE]
+        bounded = [i for i, e in enumerate(envelopes) if e.kind == Kind.BOUNDED]
+        if fixed:
+            codes = self.bundle.quantizer.from_bytes([envelopes[i].payload for i in fixed])
+            decoded[fixed] = self.reconstruct(codes)
+        if bounded:
+            values, _ = self.bounded.decode([envelopes[i].payload for i in bounded])
+            decoded[bounded] = values
         return [row if e.length is None else row[: e.length] for row, e in zip(decoded, envelopes, strict=True)]

@@ -158,6 +158,12 @@ def train(
 
     # the anomaly threshold: a high quantile of the held-back records' reconstruction errors
     bundle.extra["anomaly"] = calibrate(ae.encoder, ae.decoder, x_val)
+    from compressor.bounded.predictors import record_layout
+    from compressor.bounded.stats import STATS_KEY, fit_stats
+
+    # statistics the error-bounded codec expects at the consumer (value ranges, residual scales)
+    layout = record_layout(d, window, channels, tuple(shape))
+    bundle.extra[STATS_KEY] = fit_stats(records, layout)
     encoded = Codec(bundle).encode(val_part)
     quality = measure(val_part, encoded.decoded)
     bytes_per_record = float(np.mean([len(p) for p in encoded.payloads]))

@@ -1,0 +1,257 @@
+"""The error-bounded codec of one model: records <-> kind-1 payload bodies, with a guaranteed L-inf bound.
+
+Encoding a batch: quantize every value to the grid of the bound (values off the grid are kept raw), compute
+the residuals of every predictor, pick per record the predictor with the fewest estimated bits, choose a
+scale class per block, and write each record's ANS stream. Decoding rebuilds the grid integers with integer
+cumulative sums and scales them back with one IEEE-exact product per value, so every consumer decodes the
+same bits the producer checked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from compressor.bounded import context, grid, payload, predictors
+from compressor.bounded.stats import STATS_KEY
+from compressor.bounded.tables import CLASSES, ESCAPE, RADIUS, SHIFT, class_cost_coefficients
+from compressor.errors import EnvelopeError
+
+__all__ = ["BoundedCodec", "codec_for_bundle"]
+
+log = logging.getLogger(__name__)
+
+_NO_RAW_WEIGHT = 1 << 20
+_RAW_WEIGHT = 1 << 10
+
+
+class BoundedCodec:
+    """Error-bounded coding for records of ``layout`` = (rows, cols) values.
+
+    ``offset`` is the per-value training mean (D,), ``stats`` the bundle's bounded statistics (may be empty),
+    ``fallback_scale`` a per-value scale used when ``stats`` is empty.
+    """
+
+    def __init__(
+        self,
+        layout: tuple[int, int],
+        offset: np.ndarray,
+        stats: dict[str, Any] | None = None,
+        fallback_scale: np.ndarray | None = None,
+    ) -> None:
+        self.rows, self.cols = int(layout[0]), int(layout[1])
+        self.size = self.rows * self.cols
+        self.blocks = -(-self.rows // context.BLOCK)
+        self.offset = np.asarray(offset, dtype=np.float32).astype(np.float64).reshape(self.rows, self.cols)
+        self.predictors = predictors.PREDICTORS
+        stats = stats or {}
+        scales = stats.get("residual_scale", {})
+        self._scales: dict[str, np.ndarray] = {}
+        for name in self.predictors:
+            if name in scales and len(scales[name]) == self.cols:
+                self._scales[name] = np.asarray(scales[name], dtype=np.float64)
+            elif fallback_scale is not None:
+                self._scales[name] = (
+                    np.asarray(fallback_scale, np.float32).astype(np.float64)[: self.cols] * 0.5
+                )
+            else:
+                self._scales[name] = np.full(self.cols, np.nan)
+        weights = []
+        for _ in self.predictors:
+            weights += [_NO_RAW_WEIGHT, _RAW_WEIGHT]
+        import constriction
+
+        self._mode_model = constriction.stream.model.Categorical(
+            np.asarray(weights, np.float64), perfect=False
+        )
+        self._centers: dict[int, np.ndarray] = {}
+        self._kexp: dict[tuple[int, int], np.ndarray] = {}
+
+    # ------------------------------------------------------------------ shared by encoder and decoder
+
+    def center(self, code: int) -> np.ndarray:
+        """Training mean on the grid of bound ``code``: (rows, cols) int64, elementwise IEEE ops only."""
+        c = self._centers.get(code)
+        if c is None:
+            step = 2.0 * grid.bound_from_code(code)
+            with np.errstate(over="ignore", invalid="ignore"):
+                c = np.clip(np.rint(self.offset / step), -grid.MAX_GRID, grid.MAX_GRID)
+            c = np.where(np.isfinite(c), c, 0).astype(np.int64)
+            self._centers[code] = c
+        return c
+
+    def expected_classes(self, code: int, predictor: int) -> np.ndarray:
+        key = (code, predictor)
+        k = self._kexp.get(key)
+        if k is None:
+            step = 2.0 * grid.bound_from_code(code)
+            k = context.expected_class(self._scales[self.predictors[predictor]], step)
+            self._kexp[key] = k
+        return k
+
+    # ------------------------------------------------------------------ encoder
+
+    def encode(self, records: np.ndarray, error_bound: float) -> tuple[list[bytes], np.ndarray]:
+        """Payload bodies and the exact values a consumer will decode, for float32 ``records`` (N, D)."""
+        x = np.asarray(records, dtype=np.float32)
+        n = x.shape[0]
+        code = grid.bound_code(error_bound)
+        bound = grid.bound_from_code(code)
+        q, raw = grid.quantize(x, bound)
+        q = q.reshape(n, self.rows, self.cols)
+        raw = raw.reshape(n, self.rows, self.cols)
+        center = self.center(code)
+        has_raw = raw.any(axis=(1, 2))
+        if has_raw.any():
+            q = self._fill(q, raw, center)
+        # 1. predictor per record, from a quick estimate (best class per block, no switching cost)
+        a_k, b_k, _ = class_cost_coefficients()
+        best_bits = np.full(n, np.inf)
+        best_pred = np.zeros(n, dtype=np.int64)
+        best_r = np.zeros((n, self.cols, self.rows), dtype=np.int64)
+        for p, name in enumerate(self.predictors):
+            r = predictors.forward(name, q, center).transpose(0, 2, 1)  # scan order: (N, cols, rows)
+            sums, lengths = context.block_sums(r)
+            bits = context.greedy_bits(sums, lengths)
+            better = bits < best_bits
+            if better.any():
+                best_bits[better] = bits[better]
+                best_pred[better] = p
+                best_r[better] = r[better]
+        # 2. scale classes of the chosen residuals, with switching costs
+        sums, lengths = context.block_sums(best_r)
+        classes, _ = context.choose_classes(sums, lengths)
+        decoded = grid.reconstruct(q.reshape(n, -1), bound)
+        raw_flat = raw.reshape(n, -1)
+        if has_raw.any():
+            decoded[raw_flat] = x[raw_flat]
+        prepared = self._prepare(code, best_pred, has_raw, classes, best_r.reshape(n, -1), raw_flat, x)
+        size = self.size
+        model = self._mode_model
+        bodies = [payload.encode_prepared(rec, size, model) for rec in prepared]
+        return bodies, decoded
+
+    def _prepare(
+        self,
+        code: int,
+        pred: np.ndarray,
+        has_raw: np.ndarray,
+        classes: np.ndarray,
+        r: np.ndarray,
+        raw_flat: np.ndarray,
+        x: np.ndarray,
+    ) -> list[payload.Prepared]:
+        """Group every record's symbols by class, vectorized over the batch."""
+        n = len(pred)
+        vclass = context.value_classes(classes, self.rows)  # (N, D) scan order
+        order = np.argsort(vclass, axis=1, kind="stable")
+        vs = np.take_along_axis(vclass, order, axis=1)
+        rs = np.take_along_axis(r, order, axis=1)
+        shift = np.asarray(SHIFT, dtype=np.int64)[vs]
+        hi = rs >> shift
+        big = np.abs(hi) > RADIUS
+        idx = np.where(big, ESCAPE, hi + RADIUS).astype(np.int32)
+        lo = (rs & ((np.int64(1) << shift) - 1)).astype(np.int32)
+        counts = np.zeros((n, CLASSES), dtype=np.int64)
+        np.add.at(counts, (np.repeat(np.arange(n), vclass.shape[1]), vclass.ravel()), 1)
+        ends = np.cumsum(counts, axis=1)
+        kexp_rows = {p: self.expected_classes(code, p) for p in np.unique(pred).tolist()}
+        first = (classes[:, :, 0] + (CLASSES - 1)).astype(np.int64)
+        steps = (np.diff(classes, axis=2) + (CLASSES - 1)).astype(np.int32).reshape(n, -1)
+        any_big = big.any(axis=1)
+        bits = x.view(np.uint32)
+        out = []
+        for i in range(n):
+            p = int(pred[i])
+            groups = []
+            ci, ei = counts[i], ends[i]
+            for k in np.flatnonzero(ci).tolist():
+                a, b = int(ei[k] - ci[k]), int(ei[k])
+                groups.append((k, idx[i, a:b], lo[i, a:b] if SHIFT[k] else None))
+            escapes = hi[i][big[i]].tolist() if any_big[i] else []
+            rec = payload.Prepared(
+                code,
+                2 * p + int(has_raw[i]),
+                (first[i] - kexp_rows[p]).astype(np.int32),
+                steps[i],
+                groups,
+                escapes,
+            )
+            if has_raw[i]:
+                pos = np.flatnonzero(raw_flat[i])
+                rec.raw_positions = pos
+                rec.raw_bits = bits[i, pos]
+            out.append(rec)
+        return out
+
+    def _fill(self, q: np.ndarray, raw: np.ndarray, center: np.ndarray) -> np.ndarray:
+        """Give raw positions the previous valid value of their column (the center before the first one)."""
+        rows = np.arange(self.rows)[None, :, None]
+        idx = np.where(raw, -1, rows)
+        idx = np.maximum.accumulate(idx, axis=1)
+        prev = np.take_along_axis(q, np.maximum(idx, 0), axis=1)
+        filled = np.where(idx >= 0, prev, center[None])
+        return np.where(raw, filled, q)
+
+    # ------------------------------------------------------------------ decoder
+
+    def decode(self, bodies: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
+        """Decoded records (N, D) float32 and the bound each record was coded with (N,) float64."""
+        n = len(bodies)
+        out = np.empty((n, self.size), dtype=np.float32)
+        bounds = np.empty(n, dtype=np.float64)
+        groups: dict[tuple[int, int], list[int]] = defaultdict(list)
+        residuals = np.empty((n, self.cols, self.rows), dtype=np.int64)
+        raws: list[tuple[int, np.ndarray, np.ndarray]] = []
+        mode_count = 2 * len(self.predictors)
+        for i, body in enumerate(bodies):
+            if not body:
+                raise EnvelopeError("bounded payload is empty")
+            rec = payload.decode_record(
+                body,
+                self.rows,
+                self.cols,
+                self.blocks,
+                lambda code, mode: self.expected_classes(code, mode >> 1),
+                lambda mode: None,
+                mode_count,
+                self._mode_model,
+            )
+            residuals[i] = rec.residuals.reshape(self.cols, self.rows)
+            groups[(rec.bound_code, rec.mode >> 1)].append(i)
+            bounds[i] = grid.bound_from_code(rec.bound_code)
+            if rec.mode & 1:
+                if rec.raw_positions.size and rec.raw_positions.max() >= self.size:
+                    raise EnvelopeError("bounded payload places a raw value outside the record")
+                raws.append((i, rec.raw_positions, rec.raw_bits))
+        for (code, p), members in groups.items():
+            idx = np.asarray(members)
+            r = residuals[idx].transpose(0, 2, 1)
+            q = predictors.inverse(self.predictors[p], r, self.center(code))
+            if np.abs(q).max(initial=0) > 4 * grid.MAX_GRID:
+                raise EnvelopeError("bounded payload rebuilds values off the grid (corrupt)")
+            out[idx] = grid.reconstruct(q.reshape(len(idx), -1), grid.bound_from_code(code))
+        view = out.view(np.uint32)
+        for i, pos, bits in raws:
+            view[i, pos] = bits
+        return out, bounds
+
+
+def codec_for_bundle(bundle: Any) -> BoundedCodec:
+    """The bounded codec of a model bundle: its record layout, training means and statistics."""
+    layout = predictors.record_layout(bundle.record_size, bundle.window, bundle.channels, tuple(bundle.shape))
+    d = layout[0] * layout[1]
+    norm = bundle.normalizer
+    offset = np.tile(np.asarray(norm.offset, np.float32), d // norm.channels)
+    scale = np.tile(np.asarray(norm.scale, np.float32), d // norm.channels).reshape(layout)[0]
+    stats = (bundle.extra or {}).get(STATS_KEY) or {}
+    if stats.get("layout") not in (None, list(layout)):
+        log.warning(
+            "bounded statistics of model %s are for another layout; ignoring them", bundle.model_id[:8]
+        )
+        stats = {}
+    return BoundedCodec(layout, offset, stats, fallback_scale=scale)

@@ -1,0 +1,74 @@
+"""The integer grid of an error bound: values become integers ``q`` with ``|x - 2E q| <= E``.
+
+Everything the consumer computes here is IEEE-exact: the bound travels as a 16-bit code whose value is
+``(256 + m) * 2**(e - 135)`` (an exact float64), and a value is rebuilt as ``float32(q * 2E)``, one
+correctly rounded float64 product and one correctly rounded cast. The producer checks every rebuilt value
+against the original in float64 and marks the ones that miss the bound (NaN, Inf, values too large for the
+grid, values where E is below float32 resolution) for lossless storage.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from compressor.errors import ConfigError
+
+__all__ = [
+    "MAX_GRID",
+    "bound_code",
+    "bound_from_code",
+    "quantize",
+    "reconstruct",
+]
+
+#: |q| beyond this is stored raw: keeps every integer, and any sum of a few of them, exact in float64
+MAX_GRID = 1 << 40
+_EXP_BIAS = 135  # exponent code e in 0..255 stands for 2**(e - 135) times (256 + m): E from ~2**-127
+
+
+def bound_code(error_bound: float) -> int:
+    """The 16-bit code of the largest representable bound that is <= ``error_bound``."""
+    e = float(error_bound)
+    if not math.isfinite(e) or e <= 0:
+        raise ConfigError(f"the error bound must be a positive finite number, got {error_bound!r}")
+    mant, exp = math.frexp(e)  # e = mant * 2**exp, mant in [0.5, 1): exact
+    m = int(math.floor((mant * 2.0 - 1.0) * 256.0))  # exact in float64
+    ecode = exp - 1 - 8 + _EXP_BIAS  # e ~= (256 + m) * 2**(exp - 1 - 8)
+    if ecode < 0:
+        raise ConfigError(f"the error bound {error_bound!r} is too small (below 2**-127)")
+    if ecode > 255:
+        return 0xFFFF
+    return (ecode << 8) | m
+
+
+def bound_from_code(code: int) -> float:
+    """The exact bound a code stands for."""
+    code = int(code)
+    if not 0 <= code <= 0xFFFF:
+        raise ValueError(f"bound code must fit in 16 bits, got {code}")
+    return math.ldexp(256 + (code & 0xFF), (code >> 8) - _EXP_BIAS)
+
+
+def quantize(values: np.ndarray, error_bound: float) -> tuple[np.ndarray, np.ndarray]:
+    """Grid integers (int64) for float32 ``values`` and a mask of values that must be stored raw.
+
+    At raw positions ``q`` is 0; the caller fills it with whatever keeps the residuals small.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    step = 2.0 * error_bound
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        scaled = np.rint(x / step)
+        ok = np.isfinite(scaled) & (np.abs(scaled) <= MAX_GRID)
+        q = np.where(ok, scaled, 0.0).astype(np.int64)
+        rebuilt = reconstruct(q, error_bound).astype(np.float64)
+        ok &= np.abs(rebuilt - x) <= error_bound
+    q[~ok] = 0
+    return q, ~ok
+
+
+def reconstruct(q: np.ndarray, error_bound: float | np.ndarray) -> np.ndarray:
+    """``float32(q * 2E)``: one exact int->float64 conversion, one rounded product, one rounded cast."""
+    step = 2.0 * np.asarray(error_bound, dtype=np.float64)
+    return (np.asarray(q, dtype=np.int64).astype(np.float64) * step).astype(np.float32)

@@ -1,0 +1,223 @@
+"""Byte layout of one error-bounded record (envelope kind 1): a single ANS stream.
+
+Symbols are decoded in this order (the encoder pushes them in reverse onto constriction's ANS stack)::
+
+    bound code      uniform 16 bits                       E = (256 + low byte) * 2**(high byte - 135)
+    mode            categorical                           predictor index * 2 + has_raw
+    [latent codes]  one categorical per latent dimension  only for autoencoder predictors
+    first classes   one per column, against the expected class of that column
+    class changes   (blocks - 1) per column, against the previous block's class
+    residuals       for each class k present, ascending: the values r >> shift[k] (escape = 1023) in scan
+                    order, then their low shift[k] bits uniformly
+    escapes         for each escaped residual, in the order above: Elias-gamma-like length + bits
+    raw values      if has_raw: count - 1, then per value its position and its float32 bits
+
+The compressed words are written little-endian; trailing zero bytes of the last word are dropped
+(at most three; the decoder pads back to a whole word).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+import constriction
+import numpy as np
+
+from compressor.bounded.context import value_classes
+from compressor.bounded.tables import (
+    CLASSES,
+    ESCAPE,
+    RADIUS,
+    SHIFT,
+    class_delta_model,
+    first_class_model,
+    residual_model,
+    uniform_model,
+)
+from compressor.errors import EnvelopeError, TruncatedError
+
+__all__ = ["Decoded", "Prepared", "decode_record", "encode_prepared", "words_from_bytes", "words_to_bytes"]
+
+_LITTLE = sys.byteorder == "little"
+
+
+def words_to_bytes(words: np.ndarray) -> bytes:
+    w = words.astype("<u4", copy=False)
+    data = w.tobytes()
+    strip = 0
+    while strip < 3 and len(data) - strip > 0 and data[len(data) - 1 - strip] == 0:
+        strip += 1
+    return data[: len(data) - strip]
+
+
+def words_from_bytes(data: bytes) -> np.ndarray:
+    pad = (-len(data)) % 4
+    return np.frombuffer(data + b"\0" * pad, dtype="<u4").astype(np.uint32)
+
+
+def _push_uint(ops: list, value: int) -> None:
+    """Elias-gamma-like: bit length (uniform 0..63), then the bits under the top one in 16-bit chunks."""
+    value = int(value)
+    n = value.bit_length()
+    ops.append((n, uniform_model(64)))
+    rest, bits = value ^ (1 << (n - 1)) if n else 0, max(n - 1, 0)
+    while bits > 0:
+        take = min(bits, 16)
+        bits -= take
+        ops.append(
+            ((rest >> bits) & ((1 << take) - 1), uniform_model(1 << take) if take > 1 else uniform_model(2))
+        )
+
+
+def _pop_uint(coder: constriction.stream.stack.AnsCoder) -> int:
+    n = int(coder.decode(uniform_model(64)))
+    if n == 0:
+        return 0
+    value, bits = 1, n - 1
+    while bits > 0:
+        take = min(bits, 16)
+        bits -= take
+        value = (value << take) | int(
+            coder.decode(uniform_model(1 << take) if take > 1 else uniform_model(2))
+        )
+    return value
+
+
+def _zigzag_escape(v: int) -> int:
+    """Escaped residuals have |v| > RADIUS: map them onto 0, 1, 2, ..."""
+    return 2 * (abs(v) - RADIUS - 1) + (1 if v < 0 else 0)
+
+
+def _unzigzag_escape(m: int) -> int:
+    mag = (m >> 1) + RADIUS + 1
+    return -mag if m & 1 else mag
+
+
+@dataclass
+class Prepared:
+    """One record's symbols, grouped the way the stream holds them (the batch encoder builds these)."""
+
+    bound_code: int
+    mode: int
+    first: np.ndarray  # (cols,) int32 first-class symbols
+    steps: np.ndarray  # (cols * (nb - 1),) int32 class-change symbols
+    groups: list  # [(class k, symbol indices int32, low bits int32 or None)], k ascending
+    escapes: list[int]  # escaped high parts, in stream order
+    latent: np.ndarray | None = None
+    raw_positions: np.ndarray | None = None
+    raw_bits: np.ndarray | None = None
+
+
+def encode_prepared(rec: Prepared, size: int, mode_model, latent_models=None) -> bytes:  # noqa: ANN001
+    """One record's stream as bytes (``size`` = values per record)."""
+    coder = constriction.stream.stack.AnsCoder()
+    enc = coder.encode_reverse
+    if rec.raw_positions is not None:
+        ops: list = []
+        _push_uint(ops, len(rec.raw_positions) - 1)
+        if size > 1:
+            ops.append((rec.raw_positions.astype(np.int32), uniform_model(size)))
+        bits = np.asarray(rec.raw_bits, dtype=np.uint32)
+        ops.append(((bits >> 16).astype(np.int32), uniform_model(1 << 16)))
+        ops.append(((bits & 0xFFFF).astype(np.int32), uniform_model(1 << 16)))
+        for sym, model in reversed(ops):
+            enc(sym, model)
+    if rec.escapes:
+        ops = []
+        for v in rec.escapes:
+            _push_uint(ops, _zigzag_escape(v))
+        for sym, model in reversed(ops):
+            enc(sym, model)
+    for k, idx, lo in reversed(rec.groups):
+        if lo is not None:
+            enc(lo, uniform_model(1 << SHIFT[k]))
+        enc(idx, residual_model(k))
+    if len(rec.steps):
+        enc(rec.steps, class_delta_model())
+    enc(rec.first, first_class_model())
+    if rec.latent is not None:
+        for j in range(len(rec.latent) - 1, -1, -1):
+            enc(int(rec.latent[j]), latent_models[j])
+    enc(rec.mode, mode_model)
+    enc(rec.bound_code, uniform_model(1 << 16))
+    return words_to_bytes(coder.get_compressed())
+
+
+@dataclass
+class Decoded:
+    bound_code: int
+    mode: int
+    latent: np.ndarray | None
+    residuals: np.ndarray  # scan order
+    raw_positions: np.ndarray
+    raw_bits: np.ndarray
+
+
+def decode_record(  # noqa: ANN001
+    data: bytes, rows: int, cols: int, nb: int, kexp_of, latent_models_of, mode_count: int, mode_model
+) -> Decoded:
+    """Inverse of :func:`encode_record`. ``kexp_of(code, mode)`` and ``latent_models_of(mode)`` supply what
+    depends on the header. Raises :class:`EnvelopeError` on a stream that does not decode."""
+    try:
+        coder = constriction.stream.stack.AnsCoder(words_from_bytes(data))
+        code = int(coder.decode(uniform_model(1 << 16)))
+        mode = int(coder.decode(mode_model))
+        if mode >= mode_count:
+            raise EnvelopeError(f"bounded payload names mode {mode}, this model knows {mode_count}")
+        latent_models = latent_models_of(mode)
+        latent = None
+        if latent_models:
+            latent = np.asarray([int(coder.decode(m)) for m in latent_models], dtype=np.int64)
+        kexp = kexp_of(code, mode)
+        first = coder.decode(first_class_model(), cols).astype(np.int64) - (CLASSES - 1) + kexp
+        classes = np.empty((cols, nb), dtype=np.int64)
+        classes[:, 0] = first
+        if nb > 1:
+            steps = coder.decode(class_delta_model(), cols * (nb - 1)).astype(np.int64) - (CLASSES - 1)
+            classes[:, 1:] = first[:, None] + np.cumsum(steps.reshape(cols, nb - 1), axis=1)
+        if classes.min() < 0 or classes.max() >= CLASSES:
+            raise EnvelopeError("bounded payload holds an invalid scale class")
+        vclass = value_classes(classes, rows)
+        order = np.argsort(vclass, kind="stable")
+        counts = np.bincount(vclass, minlength=CLASSES)
+        parts: list[np.ndarray] = []
+        escaped: list[tuple[int, int, int]] = []  # (offset in sorted order, shift, low bits)
+        offset = 0
+        for k in np.flatnonzero(counts).tolist():
+            n = int(counts[k])
+            idx = coder.decode(residual_model(k), n).astype(np.int64)
+            s = SHIFT[k]
+            if s:
+                lo = coder.decode(uniform_model(1 << s), n).astype(np.int64)
+                vals = ((idx - RADIUS) << s) | lo
+            else:
+                vals = idx - RADIUS
+            esc = np.flatnonzero(idx == ESCAPE)
+            for e in esc.tolist():
+                escaped.append((offset + e, s, int(vals[e]) & ((1 << s) - 1)))
+            parts.append(vals)
+            offset += n
+        r_sorted = np.concatenate(parts)
+        for e, s, low in escaped:
+            r_sorted[e] = (_unzigzag_escape(_pop_uint(coder)) << s) | low
+        r = np.empty(rows * cols, dtype=np.int64)
+        r[order] = r_sorted
+        raw_pos = np.zeros(0, np.int64)
+        raw_bits = np.zeros(0, np.uint32)
+        if mode & 1:
+            n = _pop_uint(coder) + 1
+            d = rows * cols
+            if n > d:
+                raise EnvelopeError(f"bounded payload declares {n} raw values in a record of {d}")
+            raw_pos = coder.decode(uniform_model(d), n).astype(np.int64) if d > 1 else np.zeros(n, np.int64)
+            hi16 = coder.decode(uniform_model(1 << 16), n).astype(np.uint32)
+            lo16 = coder.decode(uniform_model(1 << 16), n).astype(np.uint32)
+            raw_bits = (hi16 << np.uint32(16)) | lo16
+    except EnvelopeError:
+        raise
+    except (ValueError, OverflowError, RuntimeError, TypeError) as exc:
+        raise EnvelopeError(f"bounded payload does not decode: {exc}") from exc
+    if not coder.is_empty():
+        raise TruncatedError("bounded payload has data left after its last symbol (corrupt or truncated)")
+    return Decoded(code, mode, latent, r, raw_pos, raw_bits)

@@ -1,0 +1,47 @@
+"""Training-time statistics the error-bounded codec keeps in the bundle (``bundle.extra["bounded"]``).
+
+Per column of the record layout: the value range (for ``--relative`` bounds) and the mean absolute residual
+of every predictor (to expect a scale class for the first block of a record, so records need no per-record
+scale bytes). All plain JSON floats, so producer and consumer read identical numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from compressor.bounded.predictors import PREDICTORS, forward
+
+__all__ = ["STATS_KEY", "fit_stats"]
+
+STATS_KEY = "bounded"
+
+
+def fit_stats(records: np.ndarray, layout: tuple[int, int]) -> dict[str, Any]:
+    """Statistics of finite training ``records`` (N, D) laid out as ``layout`` = (rows, cols)."""
+    rows, cols = layout
+    x = np.asarray(records, dtype=np.float64).reshape(-1, rows, cols)
+    x = x[np.isfinite(x).all(axis=(1, 2))]
+    if len(x) == 0:
+        return {}
+    center = x.mean(axis=0)
+    scales = {}
+    for name in PREDICTORS:
+        r = np.abs(forward(name, x, center))
+        scales[name] = [float(v) for v in r.mean(axis=(0, 1))]
+    return {
+        "layout": [rows, cols],
+        "value_min": [float(v) for v in x.min(axis=(0, 1))],
+        "value_max": [float(v) for v in x.max(axis=(0, 1))],
+        "residual_scale": scales,
+    }
+
+
+def value_ranges(bundle: Any) -> np.ndarray | None:
+    """Per-column training value range (max - min) of a bundle, or None if it has no bounded statistics."""
+    stats = (bundle.extra or {}).get(STATS_KEY) or {}
+    lo, hi = stats.get("value_min"), stats.get("value_max")
+    if not lo or not hi:
+        return None
+    return np.asarray(hi, dtype=np.float64) - np.asarray(lo, dtype=np.float64)

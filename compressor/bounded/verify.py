@@ -1,0 +1,52 @@
+"""The consumer-side check of an error bound: count decoded values farther than E from the original.
+
+A value counts as inside the bound when ``|decoded - original| <= E`` in float64, or when both are the
+same non-finite value (NaN for NaN, the same infinity); anything else (a NaN where a number was, a number
+where NaN was) is a violation. The consumer wires the count into ``latentwire_consumer_bound_violations_total``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from compressor.envelope import Envelope, Kind
+
+__all__ = ["bound_violations", "check_and_count", "payload_bound"]
+
+
+def bound_violations(original: np.ndarray, decoded: np.ndarray, bound: float | np.ndarray) -> int:
+    """Number of values of ``decoded`` outside ``bound`` of ``original`` (broadcasting ``bound``)."""
+    x = np.asarray(original, dtype=np.float64)
+    y = np.asarray(decoded, dtype=np.float64)
+    if x.shape != y.shape:
+        raise ValueError(f"original {x.shape} and decoded {y.shape} differ in shape")
+    with np.errstate(invalid="ignore"):
+        inside = np.abs(y - x) <= np.asarray(bound, dtype=np.float64)
+    same_nonfinite = (np.isnan(x) & np.isnan(y)) | (np.isinf(x) & (x == y))
+    return int((~(inside | same_nonfinite)).sum())
+
+
+def payload_bound(envelope: Envelope) -> float | None:
+    """The bound an error-bounded envelope was coded with (read from its first 16 bits), else None."""
+    if envelope.kind != Kind.BOUNDED:
+        return None
+    import constriction
+
+    from compressor.bounded import payload
+    from compressor.bounded.grid import bound_from_code
+    from compressor.bounded.tables import uniform_model
+
+    coder = constriction.stream.stack.AnsCoder(payload.words_from_bytes(envelope.payload))
+    return bound_from_code(int(coder.decode(uniform_model(1 << 16))))
+
+
+def check_and_count(
+    original: np.ndarray, decoded: np.ndarray, bound: float | np.ndarray, counter: Any | None = None
+) -> int:
+    """:func:`bound_violations`, also added to ``counter`` (a Prometheus counter or child) when given."""
+    bad = bound_violations(original, decoded, bound)
+    if counter is not None and bad:
+        counter.inc(bad)
+    return bad

@@ -1,0 +1,67 @@
+"""The codec contract for error-bounded payloads: ``Codec(bundle, error_bound=E)`` encodes kind 1, any
+``Codec(bundle)`` decodes both kinds, the bound is read back from the payload, and it holds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from compressor.bounded.verify import bound_violations, check_and_count, payload_bound
+from compressor.codec import Codec, resolve_error_bound
+from compressor.envelope import Kind, unpack
+from compressor.errors import ConfigError
+from compressor.validation import split_valid
+
+
+def test_one_consumer_decodes_both_kinds(digits_bundle, digits: np.ndarray) -> None:
+    e = resolve_error_bound(digits_bundle, 0.01, relative=True)
+    # per column of the 8x8 images, the smallest positive range of the training data
+    spans = np.ptp(digits.reshape(-1, 8, 8), axis=(0, 1))
+    assert e == pytest.approx(0.01 * spans[spans > 0].min())
+    bounded = Codec(digits_bundle, error_bound=e).encode(digits[:50], [None] * 49 + [40])
+    fixed = Codec(digits_bundle).encode(digits[:50])
+    envs = [unpack(p) for p in bounded.payloads + fixed.payloads]
+    assert {e.kind for e in envs} == {Kind.BOUNDED, Kind.FIXED_RATE}
+    consumer = Codec(digits_bundle)  # knows no bound
+    out = consumer.decode(envs)
+    assert out[49].shape == (40,)
+    assert np.array_equal(np.stack(out[:49]), bounded.decoded[:49])
+    assert np.array_equal(np.stack(out[50:]), fixed.decoded)
+    assert bound_violations(digits[:49], np.stack(out[:49]), payload_bound(envs[0])) == 0
+    assert payload_bound(envs[0]) <= e and payload_bound(envs[50]) is None
+    # the bounded mode beats the fixed-rate size on these small images while bounding every pixel
+    assert np.mean([len(p) for p in bounded.payloads]) < 4 * 64
+
+
+def test_non_finite_values_are_legal_with_a_bound(digits_bundle, digits: np.ndarray) -> None:
+    batch = digits[:4].copy()
+    batch[1, 3] = np.nan
+    batch[2, 0] = -np.inf
+    valid, kept, rejected = split_valid(batch, 64, allow_non_finite=True)
+    assert not rejected
+    codec = Codec(digits_bundle, error_bound=0.5)
+    out = np.stack(codec.decode([unpack(p) for p in codec.encode(valid).payloads]))
+    assert np.isnan(out[1, 3]) and out[2, 0] == -np.inf
+    assert bound_violations(batch, out, 0.5) == 0
+
+
+def test_relative_and_bad_bounds(digits_bundle) -> None:
+    assert resolve_error_bound(digits_bundle, 0.25) == 0.25
+    for bad in (0, -1, float("nan"), "x"):
+        with pytest.raises(ConfigError):
+            resolve_error_bound(digits_bundle, bad)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError):
+        Codec(digits_bundle, error_bound=1e-300)
+
+
+def test_check_and_count_feeds_a_counter() -> None:
+    class Counter:
+        value = 0
+
+        def inc(self, n: int) -> None:
+            self.value += n
+
+    c = Counter()
+    x = np.array([0.0, 1.0, np.nan, 5.0])
+    y = np.array([0.05, 1.2, np.nan, np.nan])
+    assert check_and_count(x, y, 0.1, c) == 2 and c.value == 2
