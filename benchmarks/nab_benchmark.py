@@ -139,14 +139,16 @@ def markdown(report: dict) -> str:
     """The NAB part of the variants section of docs/benchmarks.md, from a ``--json`` report."""
     a = report["args"]
     cmd = (
-        f"python benchmarks/nab_benchmark.py --model {a['model']} --window {a['window']} --epochs {a['epochs']} "
+        f"python benchmarks/nab_benchmark.py --model {a['model']} --window {a['window']} "
+        f"--epochs {a['epochs']} "
         f"--json benchmarks/results/nab_{a['model']}.json"
     )
     lines = [
         f"### Anomaly detection on NAB v1.1 ({report['files']} files, {report['seconds']:.0f} s)",
         "",
         f"Produced by `{cmd}`. One `{a['model']}` autoencoder per series, trained on sliding windows of "
-        f"{a['window']} points from the probationary first 15% only; each point's score is the reconstruction "
+        f"{a['window']} points from the probationary first 15% only; each point's score is the "
+        "reconstruction "
         f"error of the window ending at it, turned into a causal likelihood (mean of the last {a['short']} "
         f"log-errors against all earlier ones); {a['refractory']} points of silence after each detection. "
         "NAB scoring re-implemented in `compressor/applications/nab_scoring.py` (normalized: perfect 100, "
