@@ -30,7 +30,7 @@ def expected_class(scale: np.ndarray, step: float) -> np.ndarray:
 
 
 def block_sums(r_scan: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sum of |r| per block: ``r_scan`` is (N, cols, rows); returns sums (N, cols, nb) and block lengths (nb,)."""
+    """Sum of |r| per block of ``r_scan`` (N, cols, rows): sums (N, cols, nb) and block lengths (nb,)."""
     n, cols, rows = r_scan.shape
     nb = -(-rows // BLOCK)
     pad = nb * BLOCK - rows

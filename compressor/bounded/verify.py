@@ -2,7 +2,8 @@
 
 A value counts as inside the bound when ``|decoded - original| <= E`` in float64, or when both are the
 same non-finite value (NaN for NaN, the same infinity); anything else (a NaN where a number was, a number
-where NaN was) is a violation. The consumer wires the count into ``latentwire_consumer_bound_violations_total``.
+where NaN was) is a violation. The consumer adds the count to
+``latentwire_consumer_bound_violations_total``.
 """
 
 from __future__ import annotations

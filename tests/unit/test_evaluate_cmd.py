@@ -1,0 +1,81 @@
+"""``latentwire evaluate``: one JSON object with every codec's figures; the plot is a PNG."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from compressor.cli import main
+
+KEYS = {"ratio", "max_abs_error", "nrmse", "psnr_db", "encode_mb_s", "decode_mb_s"}
+
+
+@pytest.fixture(scope="module")
+def digits_file(tmp_path_factory: pytest.TempPathFactory, digits: np.ndarray):  # noqa: ANN201
+    path = tmp_path_factory.mktemp("eval") / "digits.npy"
+    np.save(path, digits[1500:1600])
+    return path
+
+
+def test_json_schema_bounded(digits_bundle_dir, digits_file, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(
+        [
+            "evaluate",
+            "--model",
+            str(digits_bundle_dir),
+            "--data",
+            str(digits_file),
+            "--error-bound",
+            "0.05",
+            "--relative",
+            "--json",
+            "--baselines",
+            "zstd,lorenzo-ans",
+        ]
+    )
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"records", "error_bound", "codecs"}
+    assert out["records"] == 100
+    assert set(out["codecs"]) == {"latentwire", "zstd", "lorenzo-ans"}
+    for figures in out["codecs"].values():
+        assert set(figures) == KEYS
+    lw = out["codecs"]["latentwire"]
+    assert lw["max_abs_error"] <= out["error_bound"]
+    assert lw["ratio"] > out["codecs"]["zstd"]["ratio"]
+
+
+def test_fixed_rate_and_plot(
+    digits_bundle_dir, digits_file, tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plot = tmp_path / "rd.png"
+    rc = main(
+        [
+            "evaluate",
+            "--model",
+            str(digits_bundle_dir),
+            "--data",
+            str(digits_file),
+            "--json",
+            "--plot",
+            str(plot),
+            "--baselines",
+            "zstd,lorenzo-ans",
+        ]
+    )
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["error_bound"] is None
+    assert set(out["codecs"]["latentwire"]) == KEYS
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_wrong_record_size_is_a_clear_error(
+    digits_bundle_dir, tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "wrong.npy"
+    np.save(path, np.zeros((4, 10), np.float32))
+    assert main(["evaluate", "--model", str(digits_bundle_dir), "--data", str(path)]) == 2
+    assert "expects 64" in capsys.readouterr().err
