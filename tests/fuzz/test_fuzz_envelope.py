@@ -130,7 +130,8 @@ def test_mutation_fuzzing_is_bounded_and_typed(
     process = psutil.Process()
     # each refused record logs a warning, which pytest keeps in memory: silence them for the run
     quiet = logging.getLogger("consumers.batching")
-    level, quiet.level = quiet.level, logging.ERROR
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
     try:
         _fuzz_mutations(codec, rng, reader, process, corpus)
     finally:
