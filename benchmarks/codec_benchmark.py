@@ -1,0 +1,251 @@
+"""Error-bounded codec against zstd, ZFP, SZ3 and Lorenzo+ANS on real streams; writes docs/benchmarks.md.
+
+Run ``python -m benchmarks.codec_benchmark`` (``--help`` for a quicker subset). For each data set the
+model is trained with ``compressor.training.train`` at its defaults (what ``latentwire train`` does) on the
+first half of the file and every codec is measured on the second half, one record at a time, as
+``latentwire evaluate`` does:
+
+* NAB: the 47 ``real*`` series; one model per window trained on the first halves of all of them, each
+  series' second half evaluated with E = e x that series' first-half value range (the anchors' setting);
+  ratios are totals over all series (raw bytes / compressed bytes).
+* MIT-BIH 100 (both leads), Daphnet S06R02E0, UCI air quality, ETTh1: E = e x the smallest per-channel
+  range of the training half (``--relative``). When the first half holds fewer than 40 windows (W = 1024),
+  the model is trained on overlapping windows of it (stride W/8); evaluation windows never overlap.
+* MNIST t10k: images of 28 x 28 (the window does not apply), first 5,000 to train, last 5,000 evaluated,
+  bounded and fixed rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import logging
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("LATENTWIRE_DATA_DIR") or REPO.parent / "shared" / "data")
+CODECS = ("latentwire", "zstd", "zfp", "sz3", "lorenzo-ans")
+SECTION = "codec-benchmark"
+
+log = logging.getLogger("codec_benchmark")
+
+
+def _train(records: np.ndarray, window: int, channels: int, columns: tuple, shape: tuple):  # noqa: ANN202
+    from compressor.training import train
+
+    bundle, _ = train(records, window=window, channels=channels, columns=columns, shape=shape, progress=False)
+    return bundle
+
+
+def _windows(table: np.ndarray, window: int, stride: int) -> np.ndarray:
+    n = (len(table) - window) // stride + 1
+    idx = np.arange(window)[None, :] + stride * np.arange(max(n, 0))[:, None]
+    return table[idx].reshape(len(idx), -1)
+
+
+def _series_sets(path: Path, window: int, columns: list[str] | None = None):  # noqa: ANN202
+    """(train records, eval records, channels, columns, shape) for one CSV file."""
+    from compressor.data import load_records
+
+    table = load_records(path, window=1, columns=columns)
+    rows = table.records.reshape(-1, table.channels)
+    half = len(rows) // 2
+    first, second = rows[:half], rows[half:]
+    train = _windows(first, window, window)
+    if len(train) < 40:
+        train = _windows(first, window, max(1, window // 8))
+    test = _windows(second, window, window)
+    return train, test, table.channels, table.columns, (window, table.channels)
+
+
+def _accumulate(total: dict, report: dict, bound: float) -> None:
+    for name, res in report["codecs"].items():
+        t = total.setdefault(name, {"raw": 0.0, "bytes": 0, "t_enc": 0.0, "t_dec": 0.0, "err_over_e": 0.0})
+        raw = report["records_bytes"]
+        t["raw"] += raw
+        t["bytes"] += res.bytes
+        t["t_enc"] += raw / 1e6 / res.encode_mb_s
+        t["t_dec"] += raw / 1e6 / res.decode_mb_s
+        if name != "zstd":
+            t["err_over_e"] = max(t["err_over_e"], res.max_abs_error / bound)
+
+
+def _run(bundle, sets: list[tuple[np.ndarray, float]], baselines: list[str]) -> dict:  # noqa: ANN001
+    from compressor.evaluation import evaluate
+
+    total: dict = {}
+    for records, bound in sets:
+        if len(records) == 0:
+            continue
+        report = evaluate(bundle, records, bound, baselines)
+        report["records_bytes"] = records.nbytes
+        _accumulate(total, report, bound if bound is not None else 1.0)
+    return total
+
+
+def _row(label: str, window: object, rel: object, total: dict) -> dict:
+    out = {"data": label, "window": window, "e": rel}
+    for name in CODECS:
+        if name in total:
+            t = total[name]
+            out[name] = t["raw"] / t["bytes"]
+    lw = total["latentwire"]
+    out["max_err_over_e"] = lw["err_over_e"]
+    out["enc_mb_s"] = lw["raw"] / 1e6 / lw["t_enc"]
+    out["dec_mb_s"] = lw["raw"] / 1e6 / lw["t_dec"]
+    best = max((out[n] for n in CODECS[1:] if n in out), default=float("nan"))
+    out["vs_best"] = out["latentwire"] / best
+    return out
+
+
+def nab(windows: list[int], bounds: list[float], baselines: list[str], limit: int | None) -> list[dict]:
+    from compressor.data import load_records
+
+    files = sorted(glob.glob(str(DATA / "nab" / "data" / "real*" / "*.csv")))[:limit]
+    rows = []
+    for window in windows:
+        halves = []
+        for f in files:
+            rs = load_records(f, window=1)
+            values = rs.records.reshape(-1)
+            half = len(values) // 2
+            first, second = values[:half], values[half:]
+            halves.append((first, _windows(second[:, None], window, window)))
+        train = np.concatenate([_windows(first[:, None], window, window) for first, _ in halves])
+        bundle = _train(train, window, 1, ("value",), (window, 1))
+        for rel in bounds:
+            sets = [(test, rel * float(first.max() - first.min())) for first, test in halves]
+            total = _run(bundle, sets, baselines)
+            rows.append(_row(f"NAB real* ({len(files)} series)", window, rel, total))
+            log.info("%s", rows[-1])
+    return rows
+
+
+SERIES = {
+    "MIT-BIH 100 (2 leads)": ("ecg_mitdb100/mitdb100_adu.csv", None),
+    "Daphnet S06R02E0": ("daphnet/S06R02E0.csv", None),
+    "UCI air quality": ("air_quality_uci/AirQuality.csv", None),
+    "ETTh1": ("ett/ETTh1.csv", None),
+}
+
+
+def series(windows: list[int], bounds: list[float], baselines: list[str], names: list[str]) -> list[dict]:
+    from compressor.codec import resolve_error_bound
+
+    rows = []
+    for label in names:
+        rel_path, columns = SERIES[label]
+        for window in windows:
+            train, test, channels, cols, shape = _series_sets(DATA / rel_path, window, columns)
+            bundle = _train(train, window, channels, cols, shape)
+            for rel in bounds:
+                bound = resolve_error_bound(bundle, rel, relative=True)
+                rows.append(_row(label, window, rel, _run(bundle, [(test, bound)], baselines)))
+                log.info("%s", rows[-1])
+    return rows
+
+
+def mnist(bounds: list[float], baselines: list[str], count: int) -> list[dict]:
+    from compressor.codec import resolve_error_bound
+    from compressor.data import load_records
+
+    rs = load_records(DATA / "mnist_t10k" / "t10k-images-idx3-ubyte.gz")
+    train, test = rs.records[:count], rs.records[-count:]
+    bundle = _train(train, 1, rs.channels, rs.columns, rs.shape)
+    rows = []
+    for rel in bounds:
+        bound = resolve_error_bound(bundle, rel, relative=True)
+        rows.append(_row("MNIST t10k", "28x28", rel, _run(bundle, [(test, bound)], baselines)))
+    rows.append(_row("MNIST t10k", "28x28", "fixed rate", _run(bundle, [(test, None)], baselines)))
+    return rows
+
+
+def _markdown(rows: list[dict], command: str, seconds: float) -> str:
+    from benchmarks.report import markdown_table
+
+    header = ["data", "W", "e", *CODECS, "latentwire / best", "max err / E", "enc MB/s", "dec MB/s"]
+    table = []
+    for r in rows:
+        table.append(
+            [r["data"], r["window"], r["e"]]
+            + [r.get(n, "n/a") for n in CODECS]
+            + [r["vs_best"], r["max_err_over_e"], r["enc_mb_s"], r["dec_mb_s"]]
+        )
+    bounded = [r for r in rows if r["e"] != "fixed rate"]
+    geo = {}
+    for w in sorted({str(r["window"]) for r in bounded}):
+        sel = [r["vs_best"] for r in bounded if str(r["window"]) == w]
+        geo[w] = math.exp(sum(math.log(v) for v in sel) / len(sel))
+    geo_text = ", ".join(f"W={w}: {v:.2f}x" for w, v in geo.items())
+    return "\n".join(
+        [
+            "## Error-bounded codec",
+            "",
+            f"Produced by `{command}` ({seconds / 60:.0f} min on a 2-core shared CPU; speeds are indicative).",
+            "Ratio = raw float32 bytes / compressed bytes, each record compressed on its own as one Kafka record",
+            "(latentwire: the whole envelope, 8 bytes of framing included). `e` is relative to the value range of",
+            "the training half (per series for NAB, the smallest per-channel range otherwise). Models trained at",
+            "`latentwire train` defaults on the first half of each file (NAB: one model on the first halves of",
+            "all 47 series), every figure measured on the second half. `max err / E` is the worst decoded error",
+            "over all values divided by the bound (must be <= 1). Baselines: zstd level 3 (lossless), zfpy fixed",
+            "accuracy (tolerance halved until within E), pysz SZ3 absolute bound, Lorenzo + quantized Laplace ANS",
+            "with a per-record scale (first row and scale raw). MNIST fixed rate: the lossy baselines get",
+            "latentwire's max error as their bound.",
+            "",
+            markdown_table(header, table),
+            "",
+            f"Geometric mean of latentwire / best baseline over the bounded rows: {geo_text}.",
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--windows", default="128,1024", help="comma-separated windows")
+    p.add_argument("--bounds", default="1e-2,1e-3", help="comma-separated relative bounds")
+    p.add_argument("--baselines", default="zstd,zfp,sz3,lorenzo-ans")
+    p.add_argument("--datasets", default="nab,series,mnist", help="any of nab, series, mnist")
+    p.add_argument("--nab-files", type=int, default=None, help="only the first N NAB series (quick runs)")
+    p.add_argument("--mnist-count", type=int, default=5000)
+    p.add_argument("--json", default=None, help="also write the rows to this JSON file")
+    p.add_argument("--no-write", action="store_true", help="print the table, do not touch docs/benchmarks.md")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if not DATA.is_dir():
+        print(f"shared data folder {DATA} is absent (set LATENTWIRE_DATA_DIR)", file=sys.stderr)
+        return 1
+    windows = [int(w) for w in args.windows.split(",")]
+    bounds = [float(b) for b in args.bounds.split(",")]
+    baselines = [b for b in args.baselines.split(",") if b]
+    wanted = set(args.datasets.split(","))
+    started = time.monotonic()
+    rows: list[dict] = []
+    if "nab" in wanted:
+        rows += nab(windows, bounds, baselines, args.nab_files)
+    if "series" in wanted:
+        rows += series(windows, bounds, baselines, list(SERIES))
+    if "mnist" in wanted:
+        rows += mnist(bounds, baselines, args.mnist_count)
+    command = "python -m benchmarks.codec_benchmark" + (" " + " ".join(argv) if argv else "")
+    if argv is None and len(sys.argv) > 1:
+        command = "python -m benchmarks.codec_benchmark " + " ".join(sys.argv[1:])
+    text = _markdown(rows, command, time.monotonic() - started)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1, default=str) + "\n")
+    if not args.no_write:
+        from benchmarks.report import replace_section
+
+        replace_section(SECTION, text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
