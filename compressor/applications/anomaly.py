@@ -17,7 +17,7 @@ from compressor.bundle import Bundle
 from compressor.errors import BundleError
 from compressor.inference import Predictor
 
-__all__ = ["DEFAULT_QUANTILE", "calibrate", "reconstruction_errors", "score"]
+__all__ = ["DEFAULT_QUANTILE", "calibrate", "reconstruction_errors", "score", "threshold_of"]
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from compressor.errors import ConfigError, ShapeError
 
-__all__ = ["bundle_and_records", "write_array"]
+__all__ = ["as_table", "bundle_and_records", "write_array"]
 
 
 def bundle_and_records(args: argparse.Namespace) -> tuple[Any, Any]:

@@ -17,7 +17,7 @@ from compressor.backend import keras
 from compressor.models import Autoencoder, ModelSpec, register_model
 from compressor.models.vanilla import build_decoder, encoder_trunk, optimizer, option
 
-__all__ = ["VariationalAutoencoder", "Sampling", "build_variational"]
+__all__ = ["Sampling", "VariationalAutoencoder", "build_variational", "kl_divergence"]
 
 
 @keras.saving.register_keras_serializable(package="latentwire")
