@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
-__all__ = ["ConsumerMetrics", "ProducerMetrics", "observe_many", "serve_metrics"]
+__all__ = ["BridgeMetrics", "ConsumerMetrics", "ProducerMetrics", "observe_many", "serve_metrics"]
 
 _LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 _ERROR_BUCKETS = (1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000, 1e4, 1e5)
@@ -185,3 +185,120 @@ def serve_metrics(port: int, host: str = "127.0.0.1", registry: CollectorRegistr
 
     server, _thread = start_http_server(port, addr=host, registry=registry or REGISTRY)
     return int(server.server_address[1])
+
+
+class BridgeMetrics(_Metrics):
+    """Metrics of the compress and decompress bridges (sidecars). ``bridge`` is ``compress`` or
+    ``decompress``; ``topic`` is the input topic."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        kw: dict[str, Any] = {"registry": registry}
+        labels = ["bridge", "topic", "model"]
+        by_topic = ["bridge", "topic"]
+        self.records = Counter(
+            "latentwire_bridge_records_total", "Records transformed and produced.", labels, **kw
+        )
+        self.input_bytes = Counter(
+            "latentwire_bridge_input_bytes_total", "Value bytes of the records consumed.", by_topic, **kw
+        )
+        self.input_zstd_bytes = Counter(
+            "latentwire_bridge_input_zstd_bytes_total",
+            "Value bytes of the records consumed, after zstd level 3 per poll batch (what Kafka's "
+            "compression_type=zstd would have sent without latentwire).",
+            by_topic,
+            **kw,
+        )
+        self.output_bytes = Counter(
+            "latentwire_bridge_output_bytes_total",
+            "Bytes produced: values plus the bridge's headers.",
+            by_topic,
+            **kw,
+        )
+        self.wire_bytes = Counter(
+            "latentwire_bridge_wire_bytes_total",
+            "Bytes the bridge's producer sent to brokers (requests, after Kafka's own compression).",
+            by_topic,
+            **kw,
+        )
+        self.batches = Counter(
+            "latentwire_bridge_transactions_total",
+            "Poll batches completed, by outcome (committed, aborted).",
+            ["bridge", "topic", "outcome"],
+            **kw,
+        )
+        self.batch_seconds = Histogram(
+            "latentwire_bridge_batch_seconds",
+            "Time to transform one poll batch (model call included), excluding the Kafka commit.",
+            by_topic,
+            buckets=_LATENCY_BUCKETS,
+            **kw,
+        )
+        self.commit_seconds = Histogram(
+            "latentwire_bridge_commit_seconds",
+            "Time to flush the produced records and commit the batch (transaction or offsets).",
+            by_topic,
+            buckets=_LATENCY_BUCKETS,
+            **kw,
+        )
+        self.record_latency = Histogram(
+            "latentwire_bridge_record_latency_seconds",
+            "Time from an input record's Kafka timestamp to the commit of its output.",
+            by_topic,
+            buckets=_LATENCY_BUCKETS + (5, 10, 30, 60),
+            **kw,
+        )
+        self.errors = Counter(
+            "latentwire_bridge_errors_total", "Records that could not be processed, by kind.",
+            ["bridge", "topic", "kind"], **kw,
+        )
+        self.dead_letters = Counter(
+            "latentwire_bridge_dead_letters_total", "Records sent to the dead-letter topic, by kind.",
+            ["bridge", "topic", "kind"], **kw,
+        )
+        self.bound_violations = Counter(
+            "latentwire_bridge_bound_violations_total",
+            "Values delivered farther from the original than the error bound (compress bridge; should stay 0).",
+            labels,
+            **kw,
+        )
+        self.anomalies = Counter(
+            "latentwire_bridge_anomalies_total",
+            "Records whose reconstruction error exceeds the bundle's anomaly threshold (compress bridge).",
+            labels,
+            **kw,
+        )
+        self.rmse = Histogram(
+            "latentwire_bridge_reconstruction_rmse",
+            "Per-record RMSE of what consumers will decode, in data units (compress bridge).",
+            labels,
+            buckets=_ERROR_BUCKETS,
+            **kw,
+        )
+        self.window_rmse = Gauge(
+            "latentwire_bridge_window_rmse",
+            "RMSE over the drift window of recent records, in data units (compress bridge).",
+            labels,
+            **kw,
+        )
+        self.drift_score = Gauge(
+            "latentwire_bridge_drift_score",
+            "Drift signal over the window: RMSE over the model's held-back RMSE (compress bridge) or the "
+            "fraction of latent codes at the quantizer's limits (decompress bridge).",
+            labels,
+            **kw,
+        )
+        self.drift_threshold = Gauge(
+            "latentwire_bridge_drift_threshold", "The drift score above which drift is flagged.", labels, **kw
+        )
+        self.drift = Gauge(
+            "latentwire_bridge_drift", "1 while the drift score is above its threshold, else 0.", labels, **kw
+        )
+        self.model_last_seen = Gauge(
+            "latentwire_bridge_model_last_seen_timestamp_seconds",
+            "Unix time a model id was last used by the bridge.",
+            labels,
+            **kw,
+        )
+        self.up = Gauge(
+            "latentwire_bridge_ready", "1 when the model is loaded and the broker reachable, else 0.", by_topic, **kw
+        )

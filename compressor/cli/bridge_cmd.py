@@ -1,0 +1,326 @@
+"""``latentwire compress-bridge`` and ``latentwire decompress-bridge``: sidecars on live topics.
+
+Both consume a topic in a consumer group, transform each poll batch with one model call, and produce
+to another topic, exactly once (Kafka transactions) unless ``--at-least-once``. Several copies in one
+group share the input partitions. One HTTP port serves ``/metrics``, ``/healthz`` and ``/readyz``.
+See docs/sidecar.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import socket
+import sys
+from typing import Any
+
+from compressor.cli.kafka_options import add_kafka_options, client_config
+from compressor.cli.options import add_option
+
+ORDER = 45
+
+log = logging.getLogger(__name__)
+
+
+def _csv(text: str) -> tuple[str, ...]:
+    return tuple(s.strip() for s in text.split(",") if s.strip())
+
+
+def _common(p: argparse.ArgumentParser, bridge: str) -> None:
+    add_option(p, "--input-topic", required=True, help="topic to read")
+    add_option(p, "--output-topic", required=True, help="topic to write")
+    add_option(
+        p, "--group-id", default=None, help=f"consumer group (default: latentwire-{bridge}-INPUT_TOPIC)"
+    )
+    add_option(p, "--dlq-topic", default=None, help="dead-letter topic (default: INPUT_TOPIC.dlq)")
+    add_option(
+        p,
+        "--transactional-id",
+        default=None,
+        help="Kafka transactional id of this copy (default: latentwire-BRIDGE-INPUT_TOPIC-HOSTNAME-PID; "
+        "must differ between running copies, and stay the same across restarts of one copy)",
+    )
+    add_option(
+        p,
+        "--at-least-once",
+        action="store_true",
+        default=False,
+        help="no transactions: produce, flush, then commit offsets (a crash may repeat a batch)",
+    )
+    add_option(
+        p, "--max-poll-records", type=int, default=2000, help="records per poll batch (one model call each)"
+    )
+    add_option(p, "--drift-window", type=int, default=5000, help="records in the drift window")
+    add_option(
+        p,
+        "--idle-timeout",
+        type=float,
+        default=None,
+        help="stop after this many seconds without input (default: run until SIGTERM)",
+    )
+    add_option(
+        p, "--metrics-port", type=int, default=9400, help="port of /metrics, /healthz and /readyz (0: any)"
+    )
+    add_option(
+        p,
+        "--metrics-host",
+        default="127.0.0.1",
+        help="address the HTTP endpoint binds to; loopback by default so metrics are not exposed by accident "
+        "(use 0.0.0.0 in a container so the kubelet and Prometheus can reach it)",
+    )
+    add_kafka_options(p)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from compressor.cli import HelpFormatter
+
+    c = sub.add_parser(
+        "compress-bridge",
+        help="sidecar: compress a live topic of raw records into another topic",
+        description=(
+            "Consume raw records (JSON objects or little-endian float32 arrays), encode each poll batch\n"
+            "with one model call and publish one envelope per record to --output-topic, keys, headers and\n"
+            "partition order kept. With JSON, --fields or --array-field says which numbers are\n"
+            "compressed; every other field travels exactly in the latentwire.fields header.\n"
+            "Exactly once (Kafka transactions) unless --at-least-once. Bad records go to the\n"
+            "dead-letter topic; the bridge goes on."
+        ),
+        formatter_class=HelpFormatter,
+    )
+    add_option(c, "--model", required=True, help="model bundle directory")
+    add_option(c, "--input-format", default="json", choices=["json", "f32"], help="raw record format")
+    add_option(c, "--fields", type=_csv, default=(), help="JSON: numeric fields forming the record, in order")
+    add_option(c, "--array-field", default=None, help="JSON: the field holding the record as an array")
+    add_option(
+        c, "--error-bound", type=float, default=None, help="guarantee |decoded - original| <= E per value"
+    )
+    add_option(
+        c,
+        "--relative",
+        action="store_true",
+        default=False,
+        help="read --error-bound as a fraction of each channel's training value range",
+    )
+    add_option(
+        c,
+        "--drift-threshold",
+        type=float,
+        default=2.0,
+        help="flag drift when the window's RMSE exceeds this many times the model's held-back RMSE",
+    )
+    _common(c, "compress")
+    c.set_defaults(func=run_compress)
+
+    d = sub.add_parser(
+        "decompress-bridge",
+        help="sidecar: restore a compressed topic into raw records",
+        description=(
+            "Consume latentwire envelopes, decode each poll batch with one decoder call per model id and\n"
+            "publish the raw records (JSON rebuilt from the latentwire.fields header, else float32 bytes).\n"
+            "Decoders come from --model/--models-dir and the model registry topic, fetched on first sight\n"
+            "of a model id, so producers may roll to a new model while this runs."
+        ),
+        formatter_class=HelpFormatter,
+    )
+    d.add_argument("--model", action="append", default=[], help="model bundle directory (repeatable)")
+    add_option(d, "--models-dir", default=None, help="directory holding model bundles (searched by model id)")
+    add_option(d, "--registry-topic", default="_latentwire_models", help="model registry topic")
+    add_option(
+        d, "--no-registry", action="store_true", default=False, help="do not fetch models from the registry"
+    )
+    add_option(
+        d,
+        "--registry-cache",
+        default=None,
+        help="where fetched bundles are kept (default ~/.cache/latentwire/models)",
+    )
+    add_option(
+        d,
+        "--drift-threshold",
+        type=float,
+        default=0.05,
+        help="flag drift when this fraction of latent codes sits at the quantizer's limits",
+    )
+    _common(d, "decompress")
+    d.set_defaults(func=run_decompress)
+
+
+def run_compress(args: argparse.Namespace) -> int:
+    from compressor.bundle import load_bundle
+    from compressor.codec import Codec, resolve_error_bound
+    from compressor.raw_records import RecordFormat
+    from producers.compress_bridge import CompressTransform
+
+    record_format = RecordFormat(args.input_format, tuple(args.fields), args.array_field)
+    health, metrics, server = _serve(args, "compress")
+    bundle = load_bundle(args.model)
+    if args.error_bound is None:
+        codec = Codec(bundle)
+    else:
+        codec = Codec(bundle, error_bound=resolve_error_bound(bundle, args.error_bound, args.relative))
+    health.set_check("model", True, bundle.model_id[:12])
+    transform = CompressTransform(
+        codec,
+        record_format,
+        args.input_topic,
+        metrics=metrics,
+        drift_window=args.drift_window,
+        drift_threshold=args.drift_threshold,
+    )
+    return _run(args, "compress", transform, health, metrics, extra={"model_id": bundle.model_id})
+
+
+def run_decompress(args: argparse.Namespace) -> int:
+    from compressor.registry.kafka import ModelRegistry
+    from consumers.decompress_bridge import DecompressTransform
+    from consumers.resolver import ModelResolver
+
+    health, metrics, server = _serve(args, "decompress")
+    resolver = ModelResolver(args.model, [args.models_dir] if args.models_dir else [])
+    registry = None
+    if not args.no_registry:
+        registry = ModelRegistry(client_config(args), args.registry_topic, args.registry_cache)
+        registry.refresh()
+        resolver.add_source(registry)
+    elif not args.model and not args.models_dir:
+        from compressor.errors import ConfigError
+
+        raise ConfigError(
+            "with --no-registry, say where the decoders are: --model BUNDLE or --models-dir DIR"
+        )
+    health.set_check(
+        "model", True, f"{len(resolver.known)} model(s) loaded, registry {'on' if registry else 'off'}"
+    )
+    transform = DecompressTransform(
+        resolver,
+        args.input_topic,
+        metrics=metrics,
+        drift_window=args.drift_window,
+        drift_threshold=args.drift_threshold,
+    )
+    try:
+        return _run(args, "decompress", transform, health, metrics)
+    finally:
+        if registry is not None:
+            registry.close()
+
+
+def _serve(args: argparse.Namespace, bridge: str) -> tuple[Any, Any, Any]:
+    from compressor.health import Health, serve_health
+    from compressor.metrics import BridgeMetrics
+
+    health = Health()
+    metrics = BridgeMetrics.get()
+    metrics.up.labels(bridge, args.input_topic).set(0)
+    server = serve_health(health, args.metrics_port, args.metrics_host)
+    print(
+        f"{bridge}-bridge: /metrics, /healthz, /readyz on http://{args.metrics_host}:{server.port}",
+        file=sys.stderr,
+        flush=True,
+    )
+    return health, metrics, server
+
+
+def transactional_id(args: argparse.Namespace, bridge: str) -> str:
+    """Unique per running copy (host name and process id), stable across restarts of one container
+    (the host name is the pod name and the process id is the container's first process)."""
+    return (
+        args.transactional_id
+        or f"latentwire-{bridge}-{args.input_topic}-{socket.gethostname()}-{os.getpid()}"
+    )
+
+
+def _run(
+    args: argparse.Namespace,
+    bridge: str,
+    transform: Any,
+    health: Any,
+    metrics: Any,
+    extra: dict | None = None,
+) -> int:
+    from kafka import KafkaConsumer, KafkaProducer
+
+    from compressor.cli.shutdown import StopFlag
+    from producers.bridge_loop import BridgeLoop
+    from producers.wire_bytes import OutgoingBytes
+
+    config = client_config(args)
+    group = args.group_id or f"latentwire-{bridge}-{args.input_topic}"
+    consumer = KafkaConsumer(
+        args.input_topic,
+        **config,
+        group_id=group,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        auto_offset_reset="earliest",
+        max_poll_records=args.max_poll_records,
+    )
+    exactly_once = not args.at_least_once
+    tid = transactional_id(args, bridge) if exactly_once else None
+    producer_config: dict[str, Any] = {"linger_ms": 5, "batch_size": 256 * 1024, "acks": "all"}
+    if exactly_once:
+        producer_config["transactional_id"] = tid
+    else:
+        producer_config["enable_idempotence"] = True
+    producer = KafkaProducer(**config, **producer_config)
+    wire = OutgoingBytes(producer)
+    if exactly_once:
+        producer.init_transactions()
+    health.set_check("broker", True)
+    metrics.up.labels(bridge, args.input_topic).set(1)
+    loop = BridgeLoop(
+        consumer,
+        producer,
+        transform,
+        bridge=bridge,
+        input_topic=args.input_topic,
+        output_topic=args.output_topic,
+        dead_letter_topic=args.dlq_topic or f"{args.input_topic}.dlq",
+        exactly_once=exactly_once,
+        metrics=metrics,
+        health=health,
+    )
+    wire_counter = metrics.wire_bytes.labels(bridge, args.input_topic)
+    reported = 0
+
+    def account_wire() -> None:
+        nonlocal reported
+        total = wire.total
+        wire_counter.inc(max(0, total - reported))
+        reported = total
+
+    log.warning(
+        "%s bridge: %s -> %s, group %s, %s",
+        bridge,
+        args.input_topic,
+        args.output_topic,
+        group,
+        f"exactly once (transactional id {tid})" if exactly_once else "at least once",
+    )
+    code = 0
+    with StopFlag() as stop:
+        try:
+            loop.run(stop, idle_timeout=args.idle_timeout, on_batch=account_wire)
+        except Exception as exc:
+            log.error("%s bridge stopped: %r", bridge, exc)
+            code = 1
+        finally:
+            metrics.up.labels(bridge, args.input_topic).set(0)
+            health.set_check("broker", False, "shutting down")
+            account_wire()
+            consumer.close()
+            producer.close()
+    summary = {
+        "bridge": bridge,
+        "input_topic": args.input_topic,
+        "output_topic": args.output_topic,
+        "processed": loop.processed,
+        "dead_lettered": loop.dead_lettered,
+        "aborted_batches": loop.aborted,
+        "transactional_id": tid,
+        **(extra or {}),
+    }
+    print(json.dumps(summary), flush=True)
+    return code

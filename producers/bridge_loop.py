@@ -1,0 +1,233 @@
+"""The consume-transform-produce loop both bridges share, exactly once with Kafka transactions.
+
+One poll batch is one transaction::
+
+    poll -> begin_transaction -> transform the whole batch (one model call) -> send outputs and dead
+    letters -> send_offsets_to_transaction(next offsets, consumer.group_metadata()) -> commit_transaction
+
+so a batch's outputs and its input offsets become visible together or not at all. If anything fails
+before the commit, the transaction is aborted and the consumer rewinds to the batch's first offsets; the
+batch is processed again. Rebalances happen only inside ``poll``, when no transaction is open; a member
+that lost its partitions meanwhile is fenced by the group generation in the group metadata (KIP-447),
+so its late commit fails and is aborted. With ``exactly_once=False`` the loop produces, flushes, checks
+every send and then commits the offsets (at least once: a crash between flush and commit repeats
+the batch).
+
+Records the transform cannot handle go to the dead-letter topic inside the same transaction, with
+headers saying why, where they came from, and the record's own headers; the loop goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from compressor.errors import LatentwireError
+from compressor.health import Health
+from compressor.metrics import BridgeMetrics, observe_many
+from producers.dead_letters import dead_letter_headers
+
+__all__ = ["BridgeLoop", "Output", "Rejected", "TransformResult"]
+
+log = logging.getLogger(__name__)
+
+Headers = list[tuple[str, bytes]]
+
+
+class Output(NamedTuple):
+    value: bytes | None
+    headers: Headers
+
+
+class Rejected(NamedTuple):
+    error: LatentwireError
+
+
+@dataclass
+class TransformResult:
+    """One entry per input message, in order: what to produce, or why not."""
+
+    items: list[Output | Rejected]
+    output_bytes: int = 0
+    #: called once the batch is committed: metrics that must not count a batch twice go here
+    on_commit: Callable[[], None] | None = None
+
+
+Transform = Callable[[list[Any]], TransformResult]
+
+
+class BridgeLoop:
+    def __init__(
+        self,
+        consumer: Any,
+        producer: Any,
+        transform: Transform,
+        *,
+        bridge: str,
+        input_topic: str,
+        output_topic: str,
+        dead_letter_topic: str,
+        exactly_once: bool = True,
+        metrics: BridgeMetrics | None = None,
+        health: Health | None = None,
+    ) -> None:
+        self.consumer = consumer
+        self.producer = producer
+        self.transform = transform
+        self.bridge = bridge
+        self.input_topic = input_topic
+        self.output_topic = output_topic
+        self.dead_letter_topic = dead_letter_topic
+        self.exactly_once = exactly_once
+        self.metrics = metrics or BridgeMetrics.get()
+        self.health = health or Health()
+        self.processed = 0
+        self.dead_lettered = 0
+        self.aborted = 0
+        self._same_partitions: bool | None = None
+        m, labels = self.metrics, (bridge, input_topic)
+        for outcome in ("committed", "aborted"):
+            m.batches.labels(*labels, outcome).inc(0)
+        m.input_bytes.labels(*labels).inc(0)
+        m.output_bytes.labels(*labels).inc(0)
+
+    def _keep_partition(self) -> bool:
+        """Send each output to its input's partition when both topics have as many partitions: the
+        output then keeps the input's per-partition order exactly; otherwise keys decide."""
+        if self._same_partitions is None:
+            outputs = self.producer.partitions_for(self.output_topic) or set()
+            inputs = self.consumer.partitions_for_topic(self.input_topic) or set()
+            self._same_partitions = bool(inputs) and len(outputs) == len(inputs)
+        return self._same_partitions
+
+    def run(
+        self,
+        stop: Any,
+        *,
+        idle_timeout: float | None = None,
+        poll_timeout_ms: int = 500,
+        on_batch: Callable[[], None] | None = None,
+    ) -> None:
+        """Process batches until ``stop`` is truthy (checked between batches) or ``idle_timeout``."""
+        last_data = time.monotonic()
+        while not stop:
+            self.health.beat()
+            batches = self.consumer.poll(timeout_ms=poll_timeout_ms)
+            self.health.set_check("broker", True)
+            messages = [m for part in batches.values() for m in part]
+            if not messages:
+                if idle_timeout is not None and time.monotonic() - last_data > idle_timeout:
+                    return
+                continue
+            last_data = time.monotonic()
+            self.process(messages)
+            if on_batch is not None:
+                on_batch()
+
+    def process(self, messages: list[Any]) -> bool:
+        """Transform and commit one poll batch; False if it was aborted (and will be read again)."""
+        from kafka.structs import OffsetAndMetadata, TopicPartition
+
+        m, labels = self.metrics, (self.bridge, self.input_topic)
+        first: dict[Any, int] = {}
+        last: dict[Any, int] = {}
+        for msg in messages:
+            tp = TopicPartition(msg.topic, msg.partition)
+            first.setdefault(tp, msg.offset)
+            last[tp] = msg.offset
+        offsets = {tp: OffsetAndMetadata(off + 1, "", -1) for tp, off in last.items()}
+        if self.exactly_once:
+            self.producer.begin_transaction()
+        try:
+            started = time.perf_counter()
+            result = self.transform(messages)
+            m.batch_seconds.labels(*labels).observe(time.perf_counter() - started)
+            futures = self._send(messages, result)
+            committed_at = time.perf_counter()
+            if self.exactly_once:
+                self.producer.send_offsets_to_transaction(offsets, self.consumer.group_metadata())
+                self.producer.commit_transaction()
+            else:
+                self.producer.flush()
+                for future in futures:
+                    future.get(timeout=0)  # raises the send's error, if any
+                self.consumer.commit(offsets)
+            m.commit_seconds.labels(*labels).observe(time.perf_counter() - committed_at)
+        except Exception as exc:
+            self._abort(exc, first)
+            return False
+        now_ms = time.time() * 1000
+        latency = m.record_latency.labels(*labels)
+        observe_many(
+            latency, [max(0.0, (now_ms - msg.timestamp) / 1000) for msg in messages if msg.timestamp >= 0]
+        )
+        m.batches.labels(*labels, "committed").inc()
+        m.input_bytes.labels(*labels).inc(sum(len(msg.value) for msg in messages if msg.value is not None))
+        if result.on_commit is not None:
+            result.on_commit()
+        m.output_bytes.labels(*labels).inc(result.output_bytes)
+        rejected = sum(isinstance(item, Rejected) for item in result.items)
+        self.processed += len(messages) - rejected
+        self.dead_lettered += rejected
+        return True
+
+    def _send(self, messages: list[Any], result: TransformResult) -> list[Any]:
+        if len(result.items) != len(messages):
+            raise RuntimeError(f"transform returned {len(result.items)} results for {len(messages)} records")
+        send, futures = self.producer.send, []
+        keep = self._keep_partition()
+        m = self.metrics
+        for msg, item in zip(messages, result.items, strict=True):
+            if isinstance(item, Output):
+                futures.append(
+                    send(
+                        self.output_topic,
+                        value=item.value,
+                        key=msg.key,
+                        headers=item.headers,
+                        partition=msg.partition if keep else None,
+                        timestamp_ms=msg.timestamp,
+                    )
+                )
+                continue
+            error = item.error
+            log.warning(
+                "%s[%d]@%d: %s -> %s", msg.topic, msg.partition, msg.offset, error, self.dead_letter_topic
+            )
+            headers = dead_letter_headers(
+                error, source_topic=msg.topic, partition=msg.partition, offset=msg.offset
+            )
+            futures.append(
+                send(
+                    self.dead_letter_topic,
+                    value=msg.value,
+                    key=msg.key,
+                    headers=list(msg.headers or []) + headers,
+                )
+            )
+            m.errors.labels(self.bridge, self.input_topic, error.kind).inc()
+            m.dead_letters.labels(self.bridge, self.input_topic, error.kind).inc()
+        return futures
+
+    def _abort(self, exc: Exception, first: dict[Any, int]) -> None:
+        from kafka.errors import ProducerFencedError
+
+        self.aborted += 1
+        self.metrics.batches.labels(self.bridge, self.input_topic, "aborted").inc()
+        if isinstance(exc, ProducerFencedError):
+            log.error("another bridge with this transactional id took over: %s", exc)
+            raise exc
+        log.warning("batch of %s aborted, it will be read again: %r", self.input_topic, exc)
+        if self.exactly_once:
+            try:
+                self.producer.abort_transaction()
+            except Exception as abort_exc:  # the producer may be in a fatal state: let the caller restart
+                log.error("cannot abort the transaction: %r", abort_exc)
+                raise abort_exc from exc
+        assigned = self.consumer.assignment()
+        for tp, offset in first.items():
+            if tp in assigned:
+                self.consumer.seek(tp, offset)

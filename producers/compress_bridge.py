@@ -1,0 +1,145 @@
+"""The compress bridge's transform: raw records of one poll batch in, envelopes out, one model call.
+
+It knows the originals, so it measures what consumers will get: per-record RMSE, values outside the
+error bound (error-bounded codec; should never happen), anomalies (the delivered reconstruction's
+normalized MSE above the bundle's calibrated anomaly threshold), and drift: the mean RMSE over a
+sliding window divided by the model's held-back RMSE from training. Past ``drift_threshold`` the
+``latentwire_bridge_drift`` gauge goes to 1 and a warning is logged (once per change).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+
+from compressor.codec import Codec
+from compressor.drift import DriftMonitor
+from compressor.errors import DataError
+from compressor.metrics import BridgeMetrics, observe_many
+from compressor.quality import measure
+from compressor.raw_records import FIELDS_HEADER, RecordFormat
+from producers.bridge_loop import Output, Rejected, TransformResult
+
+__all__ = ["CompressTransform"]
+
+log = logging.getLogger(__name__)
+
+
+class CompressTransform:
+    bridge = "compress"
+
+    def __init__(
+        self,
+        codec: Codec,
+        record_format: RecordFormat,
+        input_topic: str,
+        *,
+        metrics: BridgeMetrics | None = None,
+        drift_window: int = 5000,
+        drift_threshold: float = 2.0,
+    ) -> None:
+        self.codec = codec
+        self.format = record_format
+        self.topic = input_topic
+        self.metrics = metrics or BridgeMetrics.get()
+        self.bound = getattr(codec, "error_bound", None)
+        bundle = codec.bundle
+        self.baseline_rmse = float(bundle.training.get("heldback_rmse") or 0.0) or None
+        anomaly = bundle.extra.get("anomaly") if isinstance(bundle.extra, dict) else None
+        self.anomaly_threshold = float(anomaly["threshold"]) if isinstance(anomaly, dict) else None
+        self.drift = DriftMonitor(drift_window, drift_threshold)
+        self._labels = (self.bridge, input_topic, codec.model_id[:8])
+        m = self.metrics
+        m.drift_threshold.labels(*self._labels).set(drift_threshold)
+        m.drift.labels(*self._labels).set(0)
+        for counter in (m.records, m.bound_violations, m.anomalies):
+            counter.labels(*self._labels).inc(0)
+        m.input_zstd_bytes.labels(self.bridge, input_topic).inc(0)
+        self._zstd = None
+
+    def __call__(self, messages: list[Any]) -> TransformResult:
+        items: list[Output | Rejected | None] = [None] * len(messages)
+        rows, kept, headers = [], [], []
+        for i, msg in enumerate(messages):
+            try:
+                parsed = self.format.parse(
+                    msg.value, self.codec.record_size, allow_non_finite=self.bound is not None
+                )
+            except DataError as exc:
+                items[i] = Rejected(exc)
+                continue
+            rows.append(parsed.values)
+            kept.append(i)
+            headers.append(parsed.header)
+        output_bytes = 0
+        commit_actions = []
+        if rows:
+            records = np.stack(rows)
+            encoded = self.codec.encode(records)  # the one model call of this batch
+            for i, payload, header in zip(kept, encoded.payloads, headers, strict=True):
+                out_headers = [(k, v) for k, v in (messages[i].headers or []) if k != FIELDS_HEADER]
+                if header is not None:
+                    out_headers.append((FIELDS_HEADER, header))
+                items[i] = Output(payload, out_headers)
+                output_bytes += len(payload) + sum(len(k) + len(v) for k, v in out_headers)
+            commit_actions.append(lambda: self._observe(records, encoded.decoded))
+        raw = b"".join(msg.value for msg in messages if msg.value is not None)
+        commit_actions.append(lambda: self._count_zstd(raw))
+        return TransformResult(
+            items,  # type: ignore[arg-type]
+            output_bytes,
+            on_commit=lambda: [action() for action in commit_actions] and None,
+        )
+
+    def _count_zstd(self, raw: bytes) -> None:
+        if self._zstd is None:
+            import zstandard
+
+            self._zstd = zstandard.ZstdCompressor(level=3)
+        self.metrics.input_zstd_bytes.labels(self.bridge, self.topic).inc(len(self._zstd.compress(raw)))
+
+    def _observe(self, original: np.ndarray, decoded: np.ndarray) -> None:
+        m, labels = self.metrics, self._labels
+        m.records.labels(*labels).inc(len(original))
+        m.model_last_seen.labels(*labels).set(time.time())
+        finite = np.isfinite(original).all(axis=1)
+        quality = measure(original[finite], decoded[finite])
+        observe_many(m.rmse.labels(*labels), quality.rmse)
+        if self.bound is not None:
+            diff = np.abs(decoded.astype(np.float64) - original.astype(np.float64))
+            same = (np.isnan(original) & np.isnan(decoded)) | (original == decoded)
+            bad = int(((diff > self.bound) & ~same).sum())
+            if bad:
+                m.bound_violations.labels(*labels).inc(bad)
+                log.error("%d value(s) of %s decode outside the bound %g", bad, self.topic, self.bound)
+        if self.anomaly_threshold is not None and finite.any():
+            norm = self.codec.bundle.normalizer
+            scores = np.mean(
+                (norm.forward(decoded[finite]).astype(np.float64) - norm.forward(original[finite])) ** 2,
+                axis=1,
+            )
+            flagged = int((scores > self.anomaly_threshold).sum())
+            if flagged:
+                m.anomalies.labels(*labels).inc(flagged)
+        if quality.rmse.size:
+            baseline = self.baseline_rmse or 1.0
+            state = self.drift.update(quality.rmse / baseline)
+            m.window_rmse.labels(*labels).set(state.score * baseline)
+            if self.baseline_rmse:
+                m.drift_score.labels(*labels).set(state.score)
+                m.drift.labels(*labels).set(1 if state.drifting else 0)
+                if state.changed and state.drifting:
+                    log.warning(
+                        "drift on %s: reconstruction RMSE over the last %d records is %.2fx the model's "
+                        "held-back RMSE (threshold %.2fx); consider `latentwire train --from-topic %s`",
+                        self.topic,
+                        state.records,
+                        state.score,
+                        self.drift.threshold,
+                        self.topic,
+                    )
+                elif state.changed:
+                    log.warning("drift on %s is over: RMSE ratio back to %.2fx", self.topic, state.score)
