@@ -47,8 +47,12 @@ def _consume(bootstrap: str, topic: str, n: int, handle: Callable[[list], None])
     from kafka import KafkaConsumer, TopicPartition
 
     consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest",
-        max_poll_records=4096, fetch_max_bytes=64 * 1024 * 1024,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=4096,
+        fetch_max_bytes=64 * 1024 * 1024,
     )
     consumer.assign([TopicPartition(topic, 0)])
     started = time.perf_counter()
@@ -78,7 +82,9 @@ def run_raw(bootstrap: str, records: np.ndarray, compression: str | None) -> dic
     produce_s = time.perf_counter() - started
     wire_bytes = wire.total
     producer.close()
-    consume_s = _consume(bootstrap, topic, len(records), lambda b: [np.frombuffer(m.value, np.float32) for m in b])
+    consume_s = _consume(
+        bootstrap, topic, len(records), lambda b: [np.frombuffer(m.value, np.float32) for m in b]
+    )
     return _result(len(records), produce_s, consume_s, wire_bytes)
 
 
@@ -155,7 +161,9 @@ def _result(n: int, produce_s: float, consume_s: float, wire_bytes: int) -> dict
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--bootstrap-servers", default=None, help="use this broker instead of a local one")
     parser.add_argument("--window", type=int, default=128)
@@ -174,7 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     windows = nab_windows(args.data_dir, args.window)
     half = len(windows) // 2
     print(f"{len(windows)} NAB windows of {args.window}; training on the first half", file=sys.stderr)
-    bundle, summary = train(windows[:half], window=args.window, channels=1, config=TrainingConfig(epochs=args.epochs))
+    bundle, summary = train(
+        windows[:half], window=args.window, channels=1, config=TrainingConfig(epochs=args.epochs)
+    )
     bundle.model_id = "be7c4" + "0" * 59  # not saved: any fixed hex id will do
     stream = np.tile(windows[half:], (int(np.ceil(args.records / (len(windows) - half))), 1))[: args.records]
 
@@ -208,7 +218,14 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({"results": results, "checks": checks}, indent=2))
     if not args.no_write:
         rows = [
-            [name, r["records"], r["records_per_s"], r["produce_s"], r["consume_s"], r["wire_bytes_per_record"]]
+            [
+                name,
+                r["records"],
+                r["records_per_s"],
+                r["produce_s"],
+                r["consume_s"],
+                r["wire_bytes_per_record"],
+            ]
             for name, r in results.items()
         ]
         body = "\n".join(
@@ -222,7 +239,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"process, on {platform.machine()} with 2 cores. Wire bytes are what the producing client sent.",
                 "",
                 markdown_table(
-                    ["method", "records", "records/s (produce+consume)", "produce s", "consume s", "wire bytes/record"],
+                    [
+                        "method",
+                        "records",
+                        "records/s (produce+consume)",
+                        "produce s",
+                        "consume s",
+                        "wire bytes/record",
+                    ],
                     rows,
                 ),
                 "",

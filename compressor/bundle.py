@@ -147,7 +147,9 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
     expected = manifest.get("model_id")
     actual = model_id_of(manifest)
     if expected != actual:
-        raise ModelMismatchError(f"{path}: manifest content hashes to {actual[:12]}, not its id {expected!s:.12}")
+        raise ModelMismatchError(
+            f"{path}: manifest content hashes to {actual[:12]}, not its id {expected!s:.12}"
+        )
     files = manifest.get("files", {})
     for name in MODEL_FILES:
         file = directory / name

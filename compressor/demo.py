@@ -57,7 +57,9 @@ def _produce_raw(bootstrap: str, topic: str, records: np.ndarray, compression: s
     return total
 
 
-def _produce_latent(bootstrap: str, topic: str, bundle: Any, records: np.ndarray, error_bound: float | None) -> dict:
+def _produce_latent(
+    bootstrap: str, topic: str, bundle: Any, records: np.ndarray, error_bound: float | None
+) -> dict:
     from kafka import KafkaProducer
 
     from compressor.codec import Codec
@@ -74,14 +76,35 @@ def _produce_latent(bootstrap: str, topic: str, bundle: Any, records: np.ndarray
     seconds = time.monotonic() - started
     total = wire.total
     producer.close()
-    return {"sent": report.sent, "payload_bytes": report.payload_bytes, "wire_bytes": total, "seconds": seconds}
+    return {
+        "sent": report.sent,
+        "payload_bytes": report.payload_bytes,
+        "wire_bytes": total,
+        "seconds": seconds,
+    }
 
 
-def _consume_in_subprocess(bootstrap: str, topic: str, bundle_dir: Path, reference: Path, n: int, bound: float | None) -> dict:
+def _consume_in_subprocess(
+    bootstrap: str, topic: str, bundle_dir: Path, reference: Path, n: int, bound: float | None
+) -> dict:
     cmd = [
-        sys.executable, "-m", "compressor", "consume",
-        "--topic", topic, "--model", str(bundle_dir), "--bootstrap-servers", bootstrap,
-        "--reference", str(reference), "--max-records", str(n), "--idle-timeout", "30", "--json",
+        sys.executable,
+        "-m",
+        "compressor",
+        "consume",
+        "--topic",
+        topic,
+        "--model",
+        str(bundle_dir),
+        "--bootstrap-servers",
+        bootstrap,
+        "--reference",
+        str(reference),
+        "--max-records",
+        str(n),
+        "--idle-timeout",
+        "30",
+        "--json",
     ]
     if bound is not None:
         cmd += ["--check-bound", repr(bound)]
@@ -106,8 +129,12 @@ def run_demo(config: DemoConfig, *, progress: bool | None = None) -> dict:
 
     _say("training a dense autoencoder on scikit-learn's handwritten digits (1797 x 64 values)")
     bundle, summary = train(
-        digits, window=1, channels=digits.shape[1], shape=(8, 8),
-        config=TrainingConfig(epochs=config.epochs), progress=progress,
+        digits,
+        window=1,
+        channels=digits.shape[1],
+        shape=(8, 8),
+        config=TrainingConfig(epochs=config.epochs),
+        progress=progress,
     )
     bundle_dir = workdir / "bundle"
     model_id = save_bundle(bundle, bundle_dir)
@@ -128,7 +155,9 @@ def run_demo(config: DemoConfig, *, progress: bool | None = None) -> dict:
         raw_none = _produce_raw(bootstrap, f"{topic}-raw", stream, None)
         raw_zstd = _produce_raw(bootstrap, f"{topic}-raw-zstd", stream, "zstd")
         _say("consuming and decoding in a separate process")
-        consumed = _consume_in_subprocess(bootstrap, topic, bundle_dir, reference, len(stream), config.error_bound)
+        consumed = _consume_in_subprocess(
+            bootstrap, topic, bundle_dir, reference, len(stream), config.error_bound
+        )
     finally:
         if broker is not None:
             broker.__exit__(None, None, None)

@@ -79,7 +79,9 @@ def pack(envelope: Envelope) -> bytes:
 def _check_header(buf: bytes) -> tuple[int, bytes]:
     if len(buf) < HEADER_SIZE:
         if buf[:1] not in (b"", bytes([MAGIC])):
-            raise BadMagicError(f"not a latentwire envelope: first byte 0x{buf[0]:02x}, expected 0x{MAGIC:02x}")
+            raise BadMagicError(
+                f"not a latentwire envelope: first byte 0x{buf[0]:02x}, expected 0x{MAGIC:02x}"
+            )
         raise TruncatedError(f"envelope is {len(buf)} bytes, shorter than its {HEADER_SIZE}-byte header")
     magic, version_kind, model_id = _HEADER.unpack_from(buf)
     if magic != MAGIC:
@@ -104,7 +106,11 @@ def unpack(buf: bytes | bytearray | memoryview) -> Envelope:
         raise EnvelopeError(f"envelope must be bytes, got {type(buf).__name__}")
     buf = bytes(buf)
     kind, model_id = _check_header(buf)
-    if len(buf) > HEADER_SIZE + 1 and buf[HEADER_SIZE] == 0xC4 and len(buf) == HEADER_SIZE + 2 + buf[HEADER_SIZE + 1]:
+    if (
+        len(buf) > HEADER_SIZE + 1
+        and buf[HEADER_SIZE] == 0xC4
+        and len(buf) == HEADER_SIZE + 2 + buf[HEADER_SIZE + 1]
+    ):
         # a lone bin8 body, the common case, read without a general msgpack parse
         return Envelope(model_id, kind, buf[HEADER_SIZE + 2 :])
     body_bytes = buf[HEADER_SIZE:]

@@ -25,7 +25,14 @@ _ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
 }
 #: layers that do nothing at inference time
-_IDENTITY = ("InputLayer", "Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization")
+_IDENTITY = (
+    "InputLayer",
+    "Dropout",
+    "GaussianNoise",
+    "GaussianDropout",
+    "AlphaDropout",
+    "ActivityRegularization",
+)
 
 
 def _dense_plan(model: keras.Model) -> list[tuple[np.ndarray, np.ndarray, str]] | None:

@@ -32,5 +32,3 @@ def keras_epoch_bar(epochs: int, *, enabled: bool | None = None) -> Any:
             self.bar.close()
 
     return _EpochBar()
-
-

@@ -38,9 +38,7 @@ class LatentQuantizer:
         low = latents.min(axis=0).astype(np.float64)
         high = latents.max(axis=0).astype(np.float64)
         span = np.maximum(high - low, 1e-6)
-        return cls(
-            (low - margin * span).astype(np.float32), (high + margin * span).astype(np.float32), bits
-        )
+        return cls((low - margin * span).astype(np.float32), (high + margin * span).astype(np.float32), bits)
 
     def quantize(self, latents: np.ndarray) -> np.ndarray:
         q = np.rint((latents - self.low) / self.step)
@@ -70,5 +68,7 @@ class LatentQuantizer:
     @classmethod
     def from_json(cls, data: dict[str, object]) -> LatentQuantizer:
         return cls(
-            np.asarray(data["low"], np.float32), np.asarray(data["high"], np.float32), int(data["bits"])  # type: ignore[arg-type]
+            np.asarray(data["low"], np.float32),
+            np.asarray(data["high"], np.float32),
+            int(data["bits"]),  # type: ignore[arg-type]
         )

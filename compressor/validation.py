@@ -63,9 +63,11 @@ def split_valid(
         arr = batch.astype(np.float32, copy=False)
         if arr.shape[1] != record_size:
             err = ShapeError(f"a record must hold {record_size} values for this model, got {arr.shape[1]}")
-            return np.empty((0, record_size), np.float32), np.empty(0, np.int64), [
-                RejectedRecord(i, err) for i in range(arr.shape[0])
-            ]
+            return (
+                np.empty((0, record_size), np.float32),
+                np.empty(0, np.int64),
+                [RejectedRecord(i, err) for i in range(arr.shape[0])],
+            )
         finite = np.isfinite(arr).all(axis=1)
         if allow_non_finite or finite.all():
             return arr, np.arange(arr.shape[0]), []

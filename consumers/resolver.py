@@ -25,7 +25,9 @@ Source = Callable[[bytes], Bundle | None]
 
 
 class ModelResolver:
-    def __init__(self, bundles: Iterable[str | Path | Bundle] = (), model_dirs: Iterable[str | Path] = ()) -> None:
+    def __init__(
+        self, bundles: Iterable[str | Path | Bundle] = (), model_dirs: Iterable[str | Path] = ()
+    ) -> None:
         self._codecs: dict[bytes, Codec] = {}
         self._paths: dict[bytes, Path] = {}
         self._sources: list[Source] = []

@@ -19,7 +19,6 @@ from compressor.errors import LatentwireError
 __all__ = ["build_parser", "main"]
 
 
-
 def command_modules() -> list[str]:
     """Every ``compressor.cli.*_cmd`` module, ordered by its ``ORDER`` (then name) for ``--help``."""
     names = [m.name for m in pkgutil.iter_modules(__path__) if m.name.endswith("_cmd")]

@@ -36,10 +36,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_option(p, "--models-dir", default=None, help="directory holding model bundles (searched by model id)")
     add_option(p, "--out", default=None, help="write decoded records to this .npy or .csv file")
     add_option(p, "--max-records", type=int, default=None, help="stop after this many records")
-    add_option(p, "--idle-timeout", type=float, default=10.0, help="stop after this many seconds without data")
-    add_option(p, "--group-id", default=None, help="consumer group (default: a fresh one, reading from the start)")
-    add_option(p, "--reference", default=None, help="the original data file, to measure error at the consumer")
-    add_option(p, "--check-bound", type=float, default=None, help="count values farther than this from --reference")
+    add_option(
+        p, "--idle-timeout", type=float, default=10.0, help="stop after this many seconds without data"
+    )
+    add_option(
+        p, "--group-id", default=None, help="consumer group (default: a fresh one, reading from the start)"
+    )
+    add_option(
+        p, "--reference", default=None, help="the original data file, to measure error at the consumer"
+    )
+    add_option(
+        p, "--check-bound", type=float, default=None, help="count values farther than this from --reference"
+    )
     add_option(p, "--dlq-topic", default=None, help="forward undecodable records here")
     add_kafka_options(p)
     add_metrics_option(p)
@@ -205,7 +213,11 @@ def _write(decoded, path: Path, resolver) -> None:  # noqa: ANN001
                 bundle = resolver.codec(bytes.fromhex(rec.model_id[:8])).bundle
                 channels = bundle.channels if bundle.window > 1 else rec.values.size
                 if not header_written:
-                    names = list(bundle.columns) if len(bundle.columns) == channels else [f"x{i}" for i in range(channels)]
+                    names = (
+                        list(bundle.columns)
+                        if len(bundle.columns) == channels
+                        else [f"x{i}" for i in range(channels)]
+                    )
                     writer.writerow(names)
                     header_written = True
                 for row in rec.values.reshape(-1, channels):

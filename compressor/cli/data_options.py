@@ -9,7 +9,9 @@ from compressor.cli.options import add_option
 __all__ = ["add_data_options", "load_from_args"]
 
 
-def add_data_options(parser: argparse.ArgumentParser, *, required: bool = True, window_default: int | None = None) -> None:
+def add_data_options(
+    parser: argparse.ArgumentParser, *, required: bool = True, window_default: int | None = None
+) -> None:
     add_option(
         parser,
         "--data",

@@ -31,7 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_option(p, "--workdir", default="runs/demo", help="where the bundle and the reference data go")
     add_option(p, "--epochs", type=int, default=60, help="maximum training epochs")
     add_option(p, "--repeat", type=int, default=5, help="stream the data set this many times")
-    add_option(p, "--error-bound", type=float, default=None, help="use the error-bounded codec with this bound")
+    add_option(
+        p, "--error-bound", type=float, default=None, help="use the error-bounded codec with this bound"
+    )
     add_option(p, "--json", action="store_true", default=False, help="print the report as JSON")
     p.set_defaults(func=run)
 

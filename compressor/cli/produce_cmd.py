@@ -32,15 +32,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_option(p, "--model", required=True, help="model bundle directory")
     add_option(p, "--topic", required=True, help="topic to publish to")
     add_data_options(p)
-    add_option(p, "--error-bound", type=float, default=None, help="guarantee |decoded - original| <= E per value")
     add_option(
-        p, "--relative", action="store_true", default=False,
+        p, "--error-bound", type=float, default=None, help="guarantee |decoded - original| <= E per value"
+    )
+    add_option(
+        p,
+        "--relative",
+        action="store_true",
+        default=False,
         help="read --error-bound as a fraction of each channel's training value range",
     )
     add_option(p, "--batch-size", type=int, default=2048, help="records per model call")
     add_option(p, "--dlq-topic", default=None, help="dead-letter topic (default: TOPIC.dlq)")
     add_option(
-        p, "--compression-type", default=None, choices=["gzip", "snappy", "lz4", "zstd"],
+        p,
+        "--compression-type",
+        default=None,
+        choices=["gzip", "snappy", "lz4", "zstd"],
         help="Kafka batch compression on top of the latents (default: none; latents barely compress)",
     )
     add_option(p, "--linger-ms", type=int, default=5, help="Kafka producer linger.ms")
@@ -67,7 +75,9 @@ def run(args: argparse.Namespace) -> int:
     codec = _codec(bundle, args)
     records, lengths = data.records, None
     if data.tail is not None:
-        records = np.vstack([records, pad_tail(data.tail, bundle.record_size, channels=bundle.channels)[None, :]])
+        records = np.vstack(
+            [records, pad_tail(data.tail, bundle.record_size, channels=bundle.channels)[None, :]]
+        )
         lengths = [None] * len(data.records) + [data.tail_length]
     if args.metrics_port is not None:
         port = serve_metrics(args.metrics_port, args.metrics_host)
@@ -82,8 +92,12 @@ def run(args: argparse.Namespace) -> int:
     wire = OutgoingBytes(producer)
     metrics = ProducerMetrics.get()
     batching = BatchingProducer(
-        producer, codec, args.topic, batch_size=args.batch_size,
-        dead_letter_topic=args.dlq_topic or f"{args.topic}.dlq", metrics=metrics,
+        producer,
+        codec,
+        args.topic,
+        batch_size=args.batch_size,
+        dead_letter_topic=args.dlq_topic or f"{args.topic}.dlq",
+        metrics=metrics,
     )
     keys = [str(i).encode() for i in range(len(records))]
     sent = rejected = payload = 0
@@ -94,15 +108,22 @@ def run(args: argparse.Namespace) -> int:
                 break
             stop_at = start + args.batch_size
             report = batching.send(
-                records[start:stop_at], keys=keys[start:stop_at],
+                records[start:stop_at],
+                keys=keys[start:stop_at],
                 lengths=None if lengths is None else lengths[start:stop_at],
             )
-            sent, rejected, payload = sent + report.sent, rejected + len(report.rejected), payload + report.payload_bytes
+            sent, rejected, payload = (
+                sent + report.sent,
+                rejected + len(report.rejected),
+                payload + report.payload_bytes,
+            )
             progress.update(report.sent + len(report.rejected))
         batching.flush()
     seconds = time.monotonic() - started
     metrics.wire_bytes.labels(args.client_id).inc(wire.total)
-    raw = 4 * (sum(lengths[i] or bundle.record_size for i in range(sent)) if lengths else sent * bundle.record_size)
+    raw = 4 * (
+        sum(lengths[i] or bundle.record_size for i in range(sent)) if lengths else sent * bundle.record_size
+    )
     result = {
         "topic": args.topic,
         "model_id": bundle.model_id,

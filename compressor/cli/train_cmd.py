@@ -40,11 +40,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_data_options(p)
     add_option(p, "--out", required=True, help="bundle directory to write (replaced if it exists)")
     add_option(p, "--model", default="vanilla", help="autoencoder variant (see docs/models.md)")
-    add_option(p, "--latent-dim", type=int, default=None, help="latent size (default: record size / 8, 2..64)")
+    add_option(
+        p, "--latent-dim", type=int, default=None, help="latent size (default: record size / 8, 2..64)"
+    )
     add_option(p, "--latent-bits", type=int, default=8, help="bits per quantized latent value (1..16)")
-    add_option(p, "--epochs", type=int, default=100, help="maximum epochs (early stopping usually ends sooner)")
+    add_option(
+        p, "--epochs", type=int, default=100, help="maximum epochs (early stopping usually ends sooner)"
+    )
     add_option(p, "--batch-size", type=int, default=128, help="training batch size")
-    add_option(p, "--validation-split", type=float, default=0.2, help="fraction of records held back, from the end")
+    add_option(
+        p, "--validation-split", type=float, default=0.2, help="fraction of records held back, from the end"
+    )
     add_option(p, "--patience", type=int, default=8, help="early-stopping patience in epochs")
     add_option(p, "--learning-rate", type=float, default=1e-3, help="Adam learning rate")
     add_option(p, "--seed", type=int, default=0, help="random seed")
@@ -102,7 +108,9 @@ def run(args: argparse.Namespace) -> int:
         + (f", {summary.skipped_non_finite} with NaN/Inf skipped" if summary.skipped_non_finite else "")
         + ")"
     )
-    print(f"  record size   {summary.record_size} values -> latent {summary.latent_dim} x {summary.latent_bits} bits")
+    print(
+        f"  record size   {summary.record_size} values -> latent {summary.latent_dim} x {summary.latent_bits} bits"
+    )
     print(f"  epochs        {summary.epochs_run}, {summary.seconds:.1f} s")
     print(
         f"  loss          train {summary.train_loss:.4g}, validation {summary.validation_loss:.4g} "

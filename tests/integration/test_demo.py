@@ -14,9 +14,25 @@ pytestmark = pytest.mark.integration
 
 def test_demo_reports_savings_and_consumer_side_error(kafka_bootstrap: str, tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "compressor", "demo", "--bootstrap-servers", kafka_bootstrap,
-         "--workdir", str(tmp_path), "--repeat", "1", "--epochs", "10", "--json"],
-        capture_output=True, text=True, timeout=600, check=False,
+        [
+            sys.executable,
+            "-m",
+            "compressor",
+            "demo",
+            "--bootstrap-servers",
+            kafka_bootstrap,
+            "--workdir",
+            str(tmp_path),
+            "--repeat",
+            "1",
+            "--epochs",
+            "10",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)

@@ -27,17 +27,25 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _consumer(bootstrap: str, topic: str, **kw: object) -> KafkaConsumer:
     return KafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None,
-        consumer_timeout_ms=15000, **kw,
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        group_id=None,
+        consumer_timeout_ms=15000,
+        **kw,
     )
 
 
-def test_thousands_of_records_cross_the_broker(kafka_bootstrap: str, topic: str, digits_bundle, digits) -> None:
+def test_thousands_of_records_cross_the_broker(
+    kafka_bootstrap: str, topic: str, digits_bundle, digits
+) -> None:
     registry = CollectorRegistry()
     records = np.tile(digits, (2, 1))  # 3594 real records
     producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, linger_ms=5)
     codec = Codec(digits_bundle)
-    batching = BatchingProducer(producer, codec, topic, batch_size=1000, metrics=ProducerMetrics.get(registry))
+    batching = BatchingProducer(
+        producer, codec, topic, batch_size=1000, metrics=ProducerMetrics.get(registry)
+    )
     keys = [str(i).encode() for i in range(len(records))]
     report = batching.send(records, keys=keys)
     batching.flush()
@@ -67,7 +75,9 @@ def test_thousands_of_records_cross_the_broker(kafka_bootstrap: str, topic: str,
     assert registry.get_sample_value("latentwire_producer_encode_seconds_count", model) == 4
 
 
-def test_bad_records_go_to_the_dead_letter_topic(kafka_bootstrap: str, topic: str, digits_bundle, digits) -> None:
+def test_bad_records_go_to_the_dead_letter_topic(
+    kafka_bootstrap: str, topic: str, digits_bundle, digits
+) -> None:
     registry = CollectorRegistry()
     producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
     dlq = f"{topic}.dlq"
@@ -89,10 +99,17 @@ def test_bad_records_go_to_the_dead_letter_topic(kafka_bootstrap: str, topic: st
     assert [m.key for m in dead] == [b"1", b"3", b"4"]
     assert json.loads(dead[1].value) == [1.0, 2.0]
     assert b"must hold 64 values" in dict(dead[1].headers)["latentwire.error"]
-    assert registry.get_sample_value("latentwire_producer_dead_letters_total", {"topic": topic, "kind": "non_finite"}) == 1
+    assert (
+        registry.get_sample_value(
+            "latentwire_producer_dead_letters_total", {"topic": topic, "kind": "non_finite"}
+        )
+        == 1
+    )
 
 
-def test_consumer_survives_garbage_and_unknown_models(kafka_bootstrap: str, topic: str, digits_bundle, digits) -> None:
+def test_consumer_survives_garbage_and_unknown_models(
+    kafka_bootstrap: str, topic: str, digits_bundle, digits
+) -> None:
     registry = CollectorRegistry()
     producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, value_serializer=None)
     good = Codec(digits_bundle).encode(digits[:2]).payloads
@@ -105,7 +122,11 @@ def test_consumer_survives_garbage_and_unknown_models(kafka_bootstrap: str, topi
     got = list(reader.records(max_records=5, idle_timeout=20))
     consumer.close()
     assert [type(r).__name__ for r in got] == [
-        "DecodedRecord", "FailedRecord", "FailedRecord", "FailedRecord", "DecodedRecord",
+        "DecodedRecord",
+        "FailedRecord",
+        "FailedRecord",
+        "FailedRecord",
+        "DecodedRecord",
     ]
     failures = [r for r in got if isinstance(r, FailedRecord)]
     assert [f.error.kind for f in failures] == ["bad_magic", "unknown_model", "truncated"]
@@ -114,8 +135,12 @@ def test_consumer_survives_garbage_and_unknown_models(kafka_bootstrap: str, topi
     assert f"{topic}[0]@1" in str(failures[0])
 
 
-def test_serializers_with_plain_kafka_clients(kafka_bootstrap: str, topic: str, digits_bundle, digits) -> None:
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, value_serializer=LatentSerializer(digits_bundle))
+def test_serializers_with_plain_kafka_clients(
+    kafka_bootstrap: str, topic: str, digits_bundle, digits
+) -> None:
+    producer = KafkaProducer(
+        bootstrap_servers=kafka_bootstrap, value_serializer=LatentSerializer(digits_bundle)
+    )
     for row in digits[:50]:
         producer.send(topic, row)
     producer.flush()
@@ -137,14 +162,43 @@ def test_cli_produce_then_consume_in_another_process(
     cli = [sys.executable, "-m", "compressor"]
     bundle = tmp_path / "nab-bundle"
     subprocess.run(
-        [*cli, "train", "--data", str(series), "--window", "64", "--epochs", "20", "--out", str(bundle), "--json"],
-        check=True, capture_output=True, text=True, timeout=300,
+        [
+            *cli,
+            "train",
+            "--data",
+            str(series),
+            "--window",
+            "64",
+            "--epochs",
+            "20",
+            "--out",
+            str(bundle),
+            "--json",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     summary = json.loads((bundle / "manifest.json").read_text())["training"]
     produced = subprocess.run(
-        [*cli, "produce", "--model", str(bundle), "--data", str(series), "--topic", topic,
-         "--bootstrap-servers", kafka_bootstrap, "--json"],
-        check=True, capture_output=True, text=True, timeout=300,
+        [
+            *cli,
+            "produce",
+            "--model",
+            str(bundle),
+            "--data",
+            str(series),
+            "--topic",
+            topic,
+            "--bootstrap-servers",
+            kafka_bootstrap,
+            "--json",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     produce_report = json.loads(produced.stdout)
     rows = sum(1 for _ in series.open()) - 1
@@ -152,10 +206,30 @@ def test_cli_produce_then_consume_in_another_process(
     assert produce_report["wire_bytes"] > 0 and produce_report["compression_ratio"] > 5
     out = tmp_path / "decoded.csv"
     consumed = subprocess.run(
-        [*cli, "consume", "--topic", topic, "--model", str(bundle), "--bootstrap-servers", kafka_bootstrap,
-         "--reference", str(series), "--max-records", str(produce_report["records"]), "--out", str(out),
-         "--idle-timeout", "30", "--json"],
-        check=True, capture_output=True, text=True, timeout=300, env={"OMP_NUM_THREADS": "1", **_env()},
+        [
+            *cli,
+            "consume",
+            "--topic",
+            topic,
+            "--model",
+            str(bundle),
+            "--bootstrap-servers",
+            kafka_bootstrap,
+            "--reference",
+            str(series),
+            "--max-records",
+            str(produce_report["records"]),
+            "--out",
+            str(out),
+            "--idle-timeout",
+            "30",
+            "--json",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"OMP_NUM_THREADS": "1", **_env()},
     )
     report = json.loads(consumed.stdout)
     assert report["records"] == produce_report["records"] and report["failed"] == 0

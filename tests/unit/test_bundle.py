@@ -17,7 +17,9 @@ from compressor.errors import BundleError, ModelMismatchError
 GOLDEN = Path(__file__).parents[1] / "golden"
 
 
-def test_decode_after_reload_is_bit_identical(digits_bundle_dir: Path, digits: np.ndarray, tmp_path: Path) -> None:
+def test_decode_after_reload_is_bit_identical(
+    digits_bundle_dir: Path, digits: np.ndarray, tmp_path: Path
+) -> None:
     original = load_bundle(digits_bundle_dir)
     save_bundle(original, tmp_path / "copy")
     reloaded = load_bundle(tmp_path / "copy")

@@ -54,8 +54,20 @@ def test_env_names() -> None:
 
 def test_errors_exit_2_with_a_message(tmp_path) -> None:  # noqa: ANN001
     done = subprocess.run(
-        [sys.executable, "-m", "compressor", "train", "--data", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "b")],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "compressor",
+            "train",
+            "--data",
+            str(tmp_path / "missing.csv"),
+            "--out",
+            str(tmp_path / "b"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 2
     assert "latentwire train: error:" in done.stderr and "missing.csv" in done.stderr

@@ -51,7 +51,7 @@ def test_header_layout() -> None:
         (b"", TruncatedError),
         (b"\xc1\x10ab", TruncatedError),
         (b"\xc1\x10abcd", TruncatedError),
-        (b"{\"json\": 1}", BadMagicError),
+        (b'{"json": 1}', BadMagicError),
         (b"\x00\x10abcd\xc4\x01x", BadMagicError),
         (b"\xc1\x20abcd\xc4\x01x", UnsupportedVersionError),
         (b"\xc1\x00abcd\xc4\x01x", UnsupportedVersionError),

@@ -28,7 +28,9 @@ def test_round_trip_and_metrics(digits_bundle, digits: np.ndarray, registry: Col
     labels = {"topic": "t", "model": model}
     assert registry.get_sample_value("latentwire_producer_records_total", labels) == 20
     assert registry.get_sample_value("latentwire_producer_raw_bytes_total", labels) == 20 * 64 * 4
-    assert registry.get_sample_value("latentwire_producer_payload_bytes_total", labels) == sum(map(len, payloads))
+    assert registry.get_sample_value("latentwire_producer_payload_bytes_total", labels) == sum(
+        map(len, payloads)
+    )
     assert registry.get_sample_value("latentwire_consumer_records_total", labels) == 20
 
 
@@ -42,9 +44,7 @@ def test_short_record_is_padded_and_restored(digits_bundle, digits: np.ndarray) 
     assert de.deserialize("t", [], ser.serialize("t", [], digits[0, :10])).shape == (10,)
 
 
-def test_bad_values_raise_value_errors_not_type_errors(
-    digits_bundle, registry: CollectorRegistry
-) -> None:
+def test_bad_values_raise_value_errors_not_type_errors(digits_bundle, registry: CollectorRegistry) -> None:
     ser = LatentSerializer(digits_bundle, metrics=ProducerMetrics.get(registry))
     with pytest.raises(ShapeError):
         ser.serialize("t", [], np.zeros(65))
@@ -52,8 +52,14 @@ def test_bad_values_raise_value_errors_not_type_errors(
         ser.serialize("t", [], np.full(64, np.nan))
     with pytest.raises(ValueError):
         ser.serialize("t", [], {"not": "a record"})
-    assert registry.get_sample_value("latentwire_producer_errors_total", {"topic": "t", "kind": "wrong_shape"}) == 1
-    assert registry.get_sample_value("latentwire_producer_errors_total", {"topic": "t", "kind": "non_finite"}) == 1
+    assert (
+        registry.get_sample_value("latentwire_producer_errors_total", {"topic": "t", "kind": "wrong_shape"})
+        == 1
+    )
+    assert (
+        registry.get_sample_value("latentwire_producer_errors_total", {"topic": "t", "kind": "non_finite"})
+        == 1
+    )
 
 
 @pytest.mark.parametrize(
