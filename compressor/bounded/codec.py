@@ -42,6 +42,7 @@ class BoundedCodec:
         offset: np.ndarray,
         stats: dict[str, Any] | None = None,
         fallback_scale: np.ndarray | None = None,
+        presets: Sequence[float] = (),
     ) -> None:
         self.rows, self.cols = int(layout[0]), int(layout[1])
         self.size = self.rows * self.cols
@@ -68,6 +69,16 @@ class BoundedCodec:
         self._mode_model = constriction.stream.model.Categorical(
             np.asarray(weights, np.float64), perfect=False
         )
+        codes: list[int] = []
+        for bound in presets:
+            try:
+                code = grid.bound_code(bound)
+            except Exception:  # noqa: BLE001 - a degenerate range gives no usable preset
+                continue
+            if code not in codes:
+                codes.append(code)
+        #: bound codes a record names with a few bits instead of 16 (relative bounds of the training range)
+        self.presets = tuple(codes)
         self._centers: dict[int, np.ndarray] = {}
         self._kexp: dict[tuple[int, int], np.ndarray] = {}
 
@@ -132,7 +143,8 @@ class BoundedCodec:
         prepared = self._prepare(code, best_pred, has_raw, classes, best_r.reshape(n, -1), raw_flat, x)
         size = self.size
         model = self._mode_model
-        bodies = [payload.encode_prepared(rec, size, model) for rec in prepared]
+        presets = self.presets
+        bodies = [payload.encode_prepared(rec, size, model, presets) for rec in prepared]
         return bodies, decoded
 
     def _prepare(
@@ -199,6 +211,16 @@ class BoundedCodec:
 
     # ------------------------------------------------------------------ decoder
 
+    def read_bound(self, body: bytes) -> float:
+        """The bound a payload was coded with, from its first symbols."""
+        import constriction
+
+        try:
+            coder = constriction.stream.stack.AnsCoder(payload.words_from_bytes(body))
+            return grid.bound_from_code(payload.read_bound(coder, self.presets))
+        except (ValueError, RuntimeError) as exc:
+            raise EnvelopeError(f"bounded payload does not decode: {exc}") from exc
+
     def decode(self, bodies: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
         """Decoded records (N, D) float32 and the bound each record was coded with (N,) float64."""
         n = len(bodies)
@@ -220,6 +242,7 @@ class BoundedCodec:
                 lambda mode: None,
                 mode_count,
                 self._mode_model,
+                self.presets,
             )
             residuals[i] = rec.residuals.reshape(self.cols, self.rows)
             groups[(rec.bound_code, rec.mode >> 1)].append(i)
@@ -254,4 +277,17 @@ def codec_for_bundle(bundle: Any) -> BoundedCodec:
             "bounded statistics of model %s are for another layout; ignoring them", bundle.model_id[:8]
         )
         stats = {}
-    return BoundedCodec(layout, offset, stats, fallback_scale=scale)
+    from compressor.bounded.stats import value_ranges
+
+    presets: list[float] = []
+    ranges = value_ranges(bundle)
+    if ranges is not None and (ranges > 0).any():
+        # exactly what resolve_error_bound(bundle, rel, relative=True) computes
+        smallest = float(ranges[ranges > 0].min())
+        presets = [rel * smallest for rel in RELATIVE_PRESETS]
+    return BoundedCodec(layout, offset, stats, fallback_scale=scale, presets=presets)
+
+
+#: relative bounds whose absolute value a record names in ~3.6 bits instead of 16
+RELATIVE_PRESETS = (1e-1, 5e-2, 2e-2, 1e-2, 5e-3, 2e-3, 1e-3, 5e-4, 2e-4, 1e-4)
+

@@ -2,7 +2,8 @@
 
 Symbols are decoded in this order (the encoder pushes them in reverse onto constriction's ANS stack)::
 
-    bound code      uniform 16 bits                       E = (256 + low byte) * 2**(high byte - 135)
+    bound           categorical over the bundle's preset bounds + "other"; "other" is followed by the
+                    16-bit code (uniform): E = (256 + low byte) * 2**(high byte - 135)
     mode            categorical                           predictor index * 2 + has_raw
     [latent codes]  one categorical per latent dimension  only for autoencoder predictors
     first classes   one per column, against the expected class of that column
@@ -18,6 +19,7 @@ The compressed words are written little-endian; trailing zero bytes of the last 
 
 from __future__ import annotations
 
+import functools
 import sys
 from dataclasses import dataclass
 
@@ -109,7 +111,9 @@ class Prepared:
     raw_bits: np.ndarray | None = None
 
 
-def encode_prepared(rec: Prepared, size: int, mode_model, latent_models=None) -> bytes:  # noqa: ANN001
+def encode_prepared(  # noqa: ANN001
+    rec: Prepared, size: int, mode_model, presets: tuple[int, ...] = (), latent_models=None
+) -> bytes:
     """One record's stream as bytes (``size`` = values per record)."""
     coder = constriction.stream.stack.AnsCoder()
     enc = coder.encode_reverse
@@ -140,8 +144,28 @@ def encode_prepared(rec: Prepared, size: int, mode_model, latent_models=None) ->
         for j in range(len(rec.latent) - 1, -1, -1):
             enc(int(rec.latent[j]), latent_models[j])
     enc(rec.mode, mode_model)
-    enc(rec.bound_code, uniform_model(1 << 16))
+    if rec.bound_code in presets:
+        enc(1 + presets.index(rec.bound_code), bound_model(len(presets)))
+    else:
+        enc(rec.bound_code, uniform_model(1 << 16))
+        enc(0, bound_model(len(presets)))
     return words_to_bytes(coder.get_compressed())
+
+
+@functools.cache
+def bound_model(presets: int) -> constriction.stream.model.Categorical:
+    """The bound's first symbol: 0 = a 16-bit code follows, ``1 + i`` = the bundle's preset bound ``i``."""
+    return constriction.stream.model.Categorical(np.ones(max(presets + 1, 2), dtype=np.float64), perfect=False)
+
+
+def read_bound(coder: constriction.stream.stack.AnsCoder, presets: tuple[int, ...]) -> int:
+    """Decode the bound code at the start of a stream."""
+    first = int(coder.decode(bound_model(len(presets))))
+    if first == 0:
+        return int(coder.decode(uniform_model(1 << 16)))
+    if first > len(presets):
+        raise EnvelopeError(f"bounded payload names preset bound {first - 1}; the model has {len(presets)}")
+    return presets[first - 1]
 
 
 @dataclass
@@ -155,13 +179,21 @@ class Decoded:
 
 
 def decode_record(  # noqa: ANN001
-    data: bytes, rows: int, cols: int, nb: int, kexp_of, latent_models_of, mode_count: int, mode_model
+    data: bytes,
+    rows: int,
+    cols: int,
+    nb: int,
+    kexp_of,
+    latent_models_of,
+    mode_count: int,
+    mode_model,
+    presets: tuple[int, ...] = (),
 ) -> Decoded:
     """Inverse of :func:`encode_record`. ``kexp_of(code, mode)`` and ``latent_models_of(mode)`` supply what
     depends on the header. Raises :class:`EnvelopeError` on a stream that does not decode."""
     try:
         coder = constriction.stream.stack.AnsCoder(words_from_bytes(data))
-        code = int(coder.decode(uniform_model(1 << 16)))
+        code = read_bound(coder, presets)
         mode = int(coder.decode(mode_model))
         if mode >= mode_count:
             raise EnvelopeError(f"bounded payload names mode {mode}, this model knows {mode_count}")

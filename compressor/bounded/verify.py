@@ -29,18 +29,11 @@ def bound_violations(original: np.ndarray, decoded: np.ndarray, bound: float | n
     return int((~(inside | same_nonfinite)).sum())
 
 
-def payload_bound(envelope: Envelope) -> float | None:
-    """The bound an error-bounded envelope was coded with (read from its first 16 bits), else None."""
+def payload_bound(envelope: Envelope, codec: Any) -> float | None:
+    """The bound an error-bounded envelope was coded with (``codec``: the model's ``Codec``), else None."""
     if envelope.kind != Kind.BOUNDED:
         return None
-    import constriction
-
-    from compressor.bounded import payload
-    from compressor.bounded.grid import bound_from_code
-    from compressor.bounded.tables import uniform_model
-
-    coder = constriction.stream.stack.AnsCoder(payload.words_from_bytes(envelope.payload))
-    return bound_from_code(int(coder.decode(uniform_model(1 << 16))))
+    return float(codec.bounded.read_bound(envelope.payload))
 
 
 def check_and_count(

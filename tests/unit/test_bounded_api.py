@@ -27,8 +27,12 @@ def test_one_consumer_decodes_both_kinds(digits_bundle, digits: np.ndarray) -> N
     assert out[49].shape == (40,)
     assert np.array_equal(np.stack(out[:49]), bounded.decoded[:49])
     assert np.array_equal(np.stack(out[50:]), fixed.decoded)
-    assert bound_violations(digits[:49], np.stack(out[:49]), payload_bound(envs[0])) == 0
-    assert payload_bound(envs[0]) <= e and payload_bound(envs[50]) is None
+    assert bound_violations(digits[:49], np.stack(out[:49]), payload_bound(envs[0], consumer)) == 0
+    assert payload_bound(envs[0], consumer) <= e and payload_bound(envs[50], consumer) is None
+    # a bound the bundle predicts (relative to its training range) costs a few bits, any other one 16 more
+    other = Codec(digits_bundle, error_bound=e * 1.01).encode(digits[:50])
+    assert sum(map(len, other.payloads)) > sum(map(len, bounded.payloads))
+    assert payload_bound(unpack(other.payloads[0]), consumer) == pytest.approx(e * 1.01, rel=1 / 256)
     # the bounded mode beats the fixed-rate size on these small images while bounding every pixel
     assert np.mean([len(p) for p in bounded.payloads]) < 4 * 64
 
