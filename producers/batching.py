@@ -9,7 +9,15 @@
 Records are validated first; refused ones go to the dead-letter topic with headers saying why (or raise
 :class:`RejectedRecordsError` when there is none), are counted in ``latentwire_producer_errors_total``,
 and never stop the batch. A send that fails for good is counted, logged and passed to ``on_send_error``;
-:meth:`flush` raises :class:`SendFailedError` if any send failed and nobody took the callback.
+:meth:`flush` raises :class:`SendFailedError` if any send failed and nobody took the callback. A record
+larger than the producer's ``max_request_size`` (refused by ``KafkaProducer.send`` itself) or the broker's
+limit (refused through the future) is such a failure, counted as ``kind="too_large"``; any other error
+raised by ``send`` itself (e.g. no metadata within ``max_block_ms``) is counted and raised at once.
+
+Backpressure: kafka-python 3.x has no ``buffer_memory`` bound, so while the broker is down or slow its
+accumulator would grow without limit. Here at most ``max_pending_bytes`` of unacknowledged sends
+(values, keys and a per-record overhead) are outstanding: past that, :meth:`send` waits for the oldest
+sends to finish, which they do when the broker answers or when ``delivery_timeout_ms`` expires them.
 """
 
 from __future__ import annotations
@@ -52,6 +60,18 @@ class SendFailedError(LatentwireError):
     kind = "send_failed"
 
 
+#: what one outstanding send costs beyond its key and value (future objects, batch slot), roughly
+PENDING_RECORD_OVERHEAD = 256
+#: default bound of unacknowledged bytes (Kafka's Java client uses 32 MiB of ``buffer.memory``)
+DEFAULT_MAX_PENDING_BYTES = 32 * 1024 * 1024
+
+
+def _failure_kind(exc: BaseException) -> str:
+    from kafka.errors import MessageSizeTooLargeError
+
+    return "too_large" if isinstance(exc, MessageSizeTooLargeError) else "send_failed"
+
+
 @dataclass
 class SendReport:
     sent: int = 0
@@ -70,9 +90,12 @@ class BatchingProducer:
         dead_letter_topic: str | None = None,
         metrics: ProducerMetrics | None = None,
         on_send_error: Callable[[BaseException, int], None] | None = None,
+        max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be positive")
+        if max_pending_bytes < 1:
+            raise ValueError("max_pending_bytes must be positive")
         self.producer = producer
         self.codec = codec
         self.topic = topic
@@ -85,9 +108,13 @@ class BatchingProducer:
         self._payload = 0
         self._failed: list[BaseException] = []
         self._lock = threading.Lock()
-        # (record index, future) of sends not yet known to have succeeded; checked in bulk, which is far
-        # cheaper than one errback per record
-        self._pending: collections.deque[tuple[int, Any]] = collections.deque()
+        # (record index, future, bytes) of sends not yet known to have succeeded; checked in bulk, which is
+        # far cheaper than one errback per record
+        self._pending: collections.deque[tuple[int, Any, int]] = collections.deque()
+        self._pending_bytes = 0
+        self.max_pending_bytes = max_pending_bytes
+        #: seconds :meth:`send` spent waiting for the broker because too much was outstanding
+        self.blocked_seconds = 0.0
 
     def send(
         self,
@@ -128,16 +155,23 @@ class BatchingProducer:
         m = self.metrics
         m.encode_seconds.labels(*self._labels).observe(time.perf_counter() - started)
         self._observe_quality(valid, encoded.decoded, batch_lengths)
+        self._wait_for_room()
         send, topic, pending = self.producer.send, self.topic, self._pending
+        added = 0
         for i, payload in zip(kept.tolist(), encoded.payloads, strict=True):
             index = offset + i
-            future = send(
-                topic,
-                value=payload,
-                key=None if keys is None else keys[index],
-                headers=None if headers is None else headers[index],
-            )
-            pending.append((index, future))
+            key = None if keys is None else keys[index]
+            try:
+                future = send(
+                    topic, value=payload, key=key, headers=None if headers is None else headers[index]
+                )
+            except Exception as exc:
+                future = self._send_raised(exc, index, topic)
+            if future is not None:
+                size = len(payload) + (len(key) if key else 0) + PENDING_RECORD_OVERHEAD
+                pending.append((index, future, size))
+                added += size
+        self._pending_bytes += added
         report.payload_bytes += sum(len(p) for p in encoded.payloads)
         self._sweep()
         raw = 4 * (valid.size if batch_lengths is None else sum(n or valid.shape[1] for n in batch_lengths))
@@ -175,18 +209,40 @@ class BatchingProducer:
         log.warning("record %d for topic %s refused: %s", rejected.index, self.topic, rejected.error)
         if self.dead_letter_topic is None:
             return
-        future = self.producer.send(
-            self.dead_letter_topic,
-            value=raw_value(data),
-            key=None if keys is None else keys[rejected.index],
-            headers=dead_letter_headers(rejected.error, source_topic=self.topic, index=rejected.index),
-        )
-        self._pending.append((rejected.index, future))
+        value = raw_value(data)
+        try:
+            future = self.producer.send(
+                self.dead_letter_topic,
+                value=value,
+                key=None if keys is None else keys[rejected.index],
+                headers=dead_letter_headers(rejected.error, source_topic=self.topic, index=rejected.index),
+            )
+        except Exception as exc:
+            future = self._send_raised(exc, rejected.index, self.dead_letter_topic)
+        if future is not None:
+            size = len(value) + PENDING_RECORD_OVERHEAD
+            self._pending.append((rejected.index, future, size))
+            self._pending_bytes += size
         self.metrics.dead_letters.labels(self.topic, kind).inc()
 
-    def _send_failed(self, exc: BaseException, index: int) -> None:
+    def _send_raised(self, exc: Exception, index: int, topic: str) -> None:
+        """``producer.send`` itself raised: a record too large for ``max_request_size`` fails alone (like
+        a failed future); any other error is counted and raised as :class:`SendFailedError`."""
+        if _failure_kind(exc) == "too_large":
+            self._send_failed(exc, index, topic)
+            return None
+        if isinstance(exc, LatentwireError):
+            raise exc
         self.metrics.errors.labels(self.topic, "send_failed").inc()
-        log.error("send of record %d to %s failed for good: %s", index, self.topic, exc)
+        log.error("send of record %d to %s failed: %s", index, topic, exc)
+        raise SendFailedError(
+            f"send of record {index} to topic {topic} failed: {type(exc).__name__}: {exc}"
+        ) from exc
+
+    def _send_failed(self, exc: BaseException, index: int, topic: str | None = None) -> None:
+        kind = _failure_kind(exc)
+        self.metrics.errors.labels(self.topic, kind).inc()
+        log.error("send of record %d to %s failed for good (%s): %s", index, topic or self.topic, kind, exc)
         if self.on_send_error is not None:
             self.on_send_error(exc, index)
         else:
@@ -197,9 +253,38 @@ class BatchingProducer:
         """Account for every finished send at the head of the queue (sends finish roughly in order)."""
         pending = self._pending
         while pending and pending[0][1].is_done:
-            index, future = pending.popleft()
+            index, future, size = pending.popleft()
+            self._pending_bytes -= size
             if future.failed():
                 self._send_failed(future.exception, index)
+
+    def _wait_for_room(self) -> None:
+        """Block while more than ``max_pending_bytes`` are unacknowledged (the broker is down or slow)."""
+        self._sweep()
+        if self._pending_bytes <= self.max_pending_bytes:
+            return
+        started = time.monotonic()
+        log.warning(
+            "%d bytes of sends to %s unacknowledged (limit %d): waiting for the broker",
+            self._pending_bytes, self.topic, self.max_pending_bytes,
+        )  # fmt: skip
+        while self._pending and self._pending_bytes > self.max_pending_bytes // 2:
+            head = self._pending[0][1]
+            wait = getattr(head, "get", None)
+            if wait is not None and not head.is_done:
+                try:
+                    wait(timeout=1.0)
+                except Exception:  # noqa: S110 - failures are accounted for by the sweep below
+                    pass
+            else:
+                time.sleep(0.01)
+            self._sweep()
+        self.blocked_seconds += time.monotonic() - started
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes of sends handed to Kafka and not yet acknowledged (or failed)."""
+        return self._pending_bytes
 
     def flush(self, timeout: float | None = None) -> None:
         """Wait for every send; raise :class:`SendFailedError` if any failed and no callback took it."""
@@ -210,7 +295,9 @@ class BatchingProducer:
         with self._lock:
             failed, self._failed = self._failed, []
         if failed:
-            raise SendFailedError(f"{len(failed)} send(s) failed; first: {failed[0]!r}") from failed[0]
+            raise SendFailedError(
+                f"{len(failed)} send(s) to {self.topic} failed; first: {failed[0]!r}"
+            ) from failed[0]
 
     @property
     def compression_ratio(self) -> float:
