@@ -37,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
         formatter_class=HelpFormatter,
     )
-    add_data_options(p)
+    add_data_options(p, required=False)
+    _add_topic_options(p)
     add_option(p, "--out", required=True, help="bundle directory to write (replaced if it exists)")
     add_option(p, "--model", default="vanilla", help="autoencoder variant (see docs/models.md)")
     add_option(
@@ -67,11 +68,52 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _add_topic_options(p: argparse.ArgumentParser) -> None:
+    """``--from-topic``: train on a live sample instead of ``--data`` (see docs/sidecar.md)."""
+    from compressor.cli.bridge_cmd import _csv
+    from compressor.cli.kafka_options import add_kafka_options
+
+    add_option(
+        p, "--from-topic", default=None,
+        help="train on the newest --max-records raw records of this topic instead of --data "
+        "(parsed like the compress bridge: --input-format, --fields, --array-field)",
+    )
+    add_option(
+        p, "--input-format", default="json", choices=["json", "f32"], help="--from-topic: raw record format"
+    )
+    add_option(p, "--fields", type=_csv, default=(), help="--from-topic JSON: numeric fields of a record")
+    add_option(p, "--array-field", default=None, help="--from-topic JSON: the field holding a record's array")
+    add_kafka_options(p)
+
+
+def _load(args: argparse.Namespace):  # noqa: ANN202
+    """Records from --data or from --from-topic (exactly one of them)."""
+    from compressor.errors import ConfigError
+
+    if bool(args.data) == bool(args.from_topic):
+        raise ConfigError("give exactly one of --data FILE or --from-topic TOPIC")
+    if args.data:
+        return load_from_args(args)
+    from compressor.cli.kafka_options import client_config
+    from compressor.data import RecordSet
+    from compressor.raw_records import RecordFormat
+    from consumers.topic_sample import sample_topic
+
+    if not args.max_records:
+        raise ConfigError("--from-topic needs --max-records N")
+    fmt = RecordFormat(args.input_format, tuple(args.fields), args.array_field)
+    records, _ = sample_topic(client_config(args), args.from_topic, fmt, args.max_records)
+    columns = tuple(args.fields) if args.fields else tuple(f"x{i}" for i in range(records.shape[1]))
+    return RecordSet(
+        records, 1, records.shape[1], columns, None, f"kafka:{args.from_topic}", "kafka", (records.shape[1],)
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     from compressor.bundle import save_bundle
     from compressor.training import TrainingConfig, train
 
-    data = load_from_args(args)
+    data = _load(args)
     if data.tail is not None:
         print(
             f"note: the final partial window ({data.tail_length} values) is left out of training",
