@@ -400,4 +400,5 @@ def _load_idx_images(p: Path, source: str, max_records: int | None) -> RecordSet
     records = values.reshape(n, d).astype(np.float32)
     shape = tuple(int(x) for x in dims[1:])
     log.debug("%s: %d IDX records of shape %s", source, n, shape)
-    return RecordSet(records, 1, d, ("pixel",), None, source, "idx", shape)
+    # one channel: every pixel shares one normalization (per-pixel statistics blow up near-constant borders)
+    return RecordSet(records, d, 1, ("pixel",), None, source, "idx", shape)

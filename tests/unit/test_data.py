@@ -214,7 +214,7 @@ def test_idx_round_trip_plain_and_gz(tmp_path: Path) -> None:
         fh.write(raw)
     for name in ("img-idx3-ubyte", "img-idx3-ubyte.gz"):
         rs = load_records(tmp_path / name)
-        assert rs.kind == "idx" and rs.shape == (2, 4) and rs.window == 1 and rs.channels == 8
+        assert rs.kind == "idx" and rs.shape == (2, 4) and rs.window == 8 and rs.channels == 1
         assert rs.columns == ("pixel",) and rs.tail is None and rs.records.dtype == np.float32
         np.testing.assert_array_equal(rs.records, imgs.reshape(3, 8))
     assert load_records(tmp_path / "img-idx3-ubyte.gz", max_records=2).records.shape == (2, 8)
