@@ -159,11 +159,12 @@ def train(
     # the anomaly threshold: a high quantile of the held-back records' reconstruction errors
     bundle.extra["anomaly"] = calibrate(ae.encoder, ae.decoder, x_val)
     from compressor.bounded.predictors import record_layout
-    from compressor.bounded.stats import STATS_KEY, fit_stats
+    from compressor.bounded.stats import STATS_KEY, fit_stats, latent_counts
 
-    # statistics the error-bounded codec expects at the consumer (value ranges, residual scales)
+    # statistics the error-bounded codec expects at the consumer (value ranges, residual scales, latent codes)
     layout = record_layout(d, window, channels, tuple(shape))
     bundle.extra[STATS_KEY] = fit_stats(records, layout)
+    bundle.extra[STATS_KEY]["latent_counts"] = latent_counts(quantizer.quantize(fit_latents))
     encoded = Codec(bundle).encode(val_part)
     quality = measure(val_part, encoded.decoded)
     bytes_per_record = float(np.mean([len(p) for p in encoded.payloads]))

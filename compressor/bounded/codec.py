@@ -29,6 +29,48 @@ _NO_RAW_WEIGHT = 1 << 20
 _RAW_WEIGHT = 1 << 10
 
 
+#: predictors that need the latent code: the autoencoder's output, and changes relative to it
+AE_PREDICTORS = ("ae", "ae-delta")
+
+
+def _ae_forward(name: str, q: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    d = q - pred
+    return d if name == "ae" else predictors.forward("delta", d, np.zeros(q.shape[1:], np.int64))
+
+
+def _ae_inverse(name: str, r: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    if name == "ae":
+        return r + pred
+    return predictors.inverse("delta", r, np.zeros(r.shape[1:], np.int64)) + pred
+
+
+class AutoencoderPredictor:
+    """What the autoencoder predictors need: the (float) encoder to latent codes for the producer, the exact
+    integer decoder for both sides, and the latent code tables (training histograms) for the stream."""
+
+    def __init__(
+        self, encode_codes: Any, fixed: Any, counts: list[dict[str, Any]] | None, levels: int
+    ) -> None:
+        import constriction
+
+        self.encode_codes = encode_codes
+        self.fixed = fixed
+        dims = fixed.layers[0][0].shape[0]
+        tables = []
+        for j in range(dims):
+            table = np.ones(levels, dtype=np.float64)
+            if counts and j < len(counts):
+                low = int(counts[j]["low"])
+                values = np.asarray(counts[j]["counts"], dtype=np.float64)
+                table[low : low + len(values)] += values
+            tables.append(table)
+        self._log_cost = np.stack([-np.log2(t / t.sum()) for t in tables])  # encoder estimate only
+        self.models = [constriction.stream.model.Categorical(t, perfect=False) for t in tables]
+
+    def code_bits(self, codes: np.ndarray) -> np.ndarray:
+        return self._log_cost[np.arange(codes.shape[1])[None, :], codes].sum(axis=1)
+
+
 class BoundedCodec:
     """Error-bounded coding for records of ``layout`` = (rows, cols) values.
 
@@ -43,16 +85,23 @@ class BoundedCodec:
         stats: dict[str, Any] | None = None,
         fallback_scale: np.ndarray | None = None,
         presets: Sequence[float] = (),
+        autoencoder: AutoencoderPredictor | None = None,
     ) -> None:
         self.rows, self.cols = int(layout[0]), int(layout[1])
         self.size = self.rows * self.cols
         self.blocks = -(-self.rows // context.BLOCK)
         self.offset = np.asarray(offset, dtype=np.float32).astype(np.float64).reshape(self.rows, self.cols)
-        self.predictors = predictors.PREDICTORS
+        self._offset_flat = np.asarray(offset, dtype=np.float32).reshape(-1)
+        self.autoencoder = autoencoder
+        self.predictors = predictors.PREDICTORS + (AE_PREDICTORS if autoencoder is not None else ())
         stats = stats or {}
         scales = stats.get("residual_scale", {})
         self._scales: dict[str, np.ndarray] = {}
         for name in self.predictors:
+            if name in AE_PREDICTORS:
+                base = "center" if name == "ae" else "delta"
+                self._scales[name] = self._scales[base] * 0.5  # the autoencoder removes part of it
+                continue
             if name in scales and len(scales[name]) == self.cols:
                 self._scales[name] = np.asarray(scales[name], dtype=np.float64)
             elif fallback_scale is not None:
@@ -124,10 +173,21 @@ class BoundedCodec:
         best_bits = np.full(n, np.inf)
         best_pred = np.zeros(n, dtype=np.int64)
         best_r = np.zeros((n, self.cols, self.rows), dtype=np.int64)
+        codes = ae_pred = None
+        latent_bits = np.zeros(n)
+        if self.autoencoder is not None:
+            codes = self.autoencoder.encode_codes(np.where(np.isfinite(x), x, self._offset_flat))
+            ae_pred = self.autoencoder.fixed.predict_grid(codes, bound).reshape(n, self.rows, self.cols)
+            latent_bits = self.autoencoder.code_bits(codes)
         for p, name in enumerate(self.predictors):
-            r = predictors.forward(name, q, center).transpose(0, 2, 1)  # scan order: (N, cols, rows)
+            if name in AE_PREDICTORS:
+                r = _ae_forward(name, q, ae_pred).transpose(0, 2, 1)
+            else:
+                r = predictors.forward(name, q, center).transpose(0, 2, 1)  # scan order: (N, cols, rows)
             sums, lengths = context.block_sums(r)
             bits = context.greedy_bits(sums, lengths)
+            if name in AE_PREDICTORS:
+                bits = bits + latent_bits
             better = bits < best_bits
             if better.any():
                 best_bits[better] = bits[better]
@@ -144,7 +204,14 @@ class BoundedCodec:
         size = self.size
         model = self._mode_model
         presets = self.presets
-        bodies = [payload.encode_prepared(rec, size, model, presets) for rec in prepared]
+        latent_models = None
+        if codes is not None:
+            latent_models = self.autoencoder.models
+            first_ae = len(predictors.PREDICTORS)
+            for i, rec in enumerate(prepared):
+                if best_pred[i] >= first_ae:
+                    rec.latent = codes[i]
+        bodies = [payload.encode_prepared(rec, size, model, presets, latent_models) for rec in prepared]
         return bodies, decoded
 
     def _prepare(
@@ -168,37 +235,45 @@ class BoundedCodec:
         big = np.abs(hi) > RADIUS
         idx = np.where(big, ESCAPE, hi + RADIUS).astype(np.int32)
         lo = (rs & ((np.int64(1) << shift) - 1)).astype(np.int32)
-        counts = np.zeros((n, CLASSES), dtype=np.int64)
-        np.add.at(counts, (np.repeat(np.arange(n), vclass.shape[1]), vclass.ravel()), 1)
-        ends = np.cumsum(counts, axis=1)
-        kexp_rows = {p: self.expected_classes(code, p) for p in np.unique(pred).tolist()}
-        first = (classes[:, :, 0] + (CLASSES - 1)).astype(np.int64)
+        # class boundaries in each record's sorted order: where the sorted class changes
+        change = np.ones((n, vs.shape[1]), dtype=bool)
+        change[:, 1:] = vs[:, 1:] != vs[:, :-1]
+        rec_i, start = np.nonzero(change)
+        group_k = vs[rec_i, start].tolist()
+        bounds = np.searchsorted(rec_i, np.arange(n + 1)).tolist()
+        start = start.tolist()
+        kexp = np.stack([self.expected_classes(code, p) for p in range(len(self.predictors))])
+        first = (classes[:, :, 0] + (CLASSES - 1) - kexp[pred]).astype(np.int32)
         steps = (np.diff(classes, axis=2) + (CLASSES - 1)).astype(np.int32).reshape(n, -1)
-        any_big = big.any(axis=1)
+        any_big = big.any(axis=1).tolist()
+        modes = (2 * pred + has_raw).tolist()
+        raw_any = has_raw.tolist()
         bits = x.view(np.uint32)
+        width = vs.shape[1]
         out = []
         for i in range(n):
-            p = int(pred[i])
+            g0, g1 = bounds[i], bounds[i + 1]
+            idx_i, lo_i = idx[i], lo[i]
             groups = []
-            ci, ei = counts[i], ends[i]
-            for k in np.flatnonzero(ci).tolist():
-                a, b = int(ei[k] - ci[k]), int(ei[k])
-                groups.append((k, idx[i, a:b], lo[i, a:b] if SHIFT[k] else None))
-            escapes = hi[i][big[i]].tolist() if any_big[i] else []
+            for g in range(g0, g1):
+                k = group_k[g]
+                a = start[g]
+                e = start[g + 1] if g + 1 < g1 else width
+                groups.append((k, idx_i[a:e], lo_i[a:e] if SHIFT[k] else None))
             rec = payload.Prepared(
-                code,
-                2 * p + int(has_raw[i]),
-                (first[i] - kexp_rows[p]).astype(np.int32),
-                steps[i],
-                groups,
-                escapes,
+                code, modes[i], first[i], steps[i], groups, hi[i][big[i]].tolist() if any_big[i] else []
             )
-            if has_raw[i]:
+            if raw_any[i]:
                 pos = np.flatnonzero(raw_flat[i])
                 rec.raw_positions = pos
                 rec.raw_bits = bits[i, pos]
             out.append(rec)
         return out
+
+    def _latent_models_of(self, mode: int) -> list | None:
+        if self.autoencoder is not None and self.predictors[mode >> 1] in AE_PREDICTORS:
+            return self.autoencoder.models
+        return None
 
     def _fill(self, q: np.ndarray, raw: np.ndarray, center: np.ndarray) -> np.ndarray:
         """Give raw positions the previous valid value of their column (the center before the first one)."""
@@ -229,6 +304,7 @@ class BoundedCodec:
         groups: dict[tuple[int, int], list[int]] = defaultdict(list)
         residuals = np.empty((n, self.cols, self.rows), dtype=np.int64)
         raws: list[tuple[int, np.ndarray, np.ndarray]] = []
+        latents: dict[int, np.ndarray] = {}
         mode_count = 2 * len(self.predictors)
         for i, body in enumerate(bodies):
             if not body:
@@ -239,12 +315,14 @@ class BoundedCodec:
                 self.cols,
                 self.blocks,
                 lambda code, mode: self.expected_classes(code, mode >> 1),
-                lambda mode: None,
+                self._latent_models_of,
                 mode_count,
                 self._mode_model,
                 self.presets,
             )
             residuals[i] = rec.residuals.reshape(self.cols, self.rows)
+            if rec.latent is not None:
+                latents[i] = rec.latent
             groups[(rec.bound_code, rec.mode >> 1)].append(i)
             bounds[i] = grid.bound_from_code(rec.bound_code)
             if rec.mode & 1:
@@ -254,7 +332,13 @@ class BoundedCodec:
         for (code, p), members in groups.items():
             idx = np.asarray(members)
             r = residuals[idx].transpose(0, 2, 1)
-            q = predictors.inverse(self.predictors[p], r, self.center(code))
+            name = self.predictors[p]
+            if name in AE_PREDICTORS:
+                codes = np.stack([latents[i] for i in members])
+                pred = self.autoencoder.fixed.predict_grid(codes, grid.bound_from_code(code))
+                q = _ae_inverse(name, r, pred.reshape(len(idx), self.rows, self.cols))
+            else:
+                q = predictors.inverse(name, r, self.center(code))
             if np.abs(q).max(initial=0) > 4 * grid.MAX_GRID:
                 raise EnvelopeError("bounded payload rebuilds values off the grid (corrupt)")
             out[idx] = grid.reconstruct(q.reshape(len(idx), -1), grid.bound_from_code(code))
@@ -285,9 +369,40 @@ def codec_for_bundle(bundle: Any) -> BoundedCodec:
         # exactly what resolve_error_bound(bundle, rel, relative=True) computes
         smallest = float(ranges[ranges > 0].min())
         presets = [rel * smallest for rel in RELATIVE_PRESETS]
-    return BoundedCodec(layout, offset, stats, fallback_scale=scale, presets=presets)
+    return BoundedCodec(
+        layout, offset, stats, fallback_scale=scale, presets=presets, autoencoder=_autoencoder(bundle, stats)
+    )
+
+
+def _autoencoder(bundle: Any, stats: dict[str, Any]) -> AutoencoderPredictor | None:
+    """The autoencoder predictor of a bundle whose decoder is a Dense chain (else None)."""
+    from compressor.bounded.fixedpoint import FixedPointDecoder
+    from compressor.inference import Predictor, _dense_plan
+
+    try:
+        plan = _dense_plan(bundle.decoder)
+    except Exception:  # noqa: BLE001 - any model the plan cannot read simply has no AE predictor
+        plan = None
+    if not plan:
+        log.info("model %s: decoder is not a Dense chain; no autoencoder predictor", bundle.model_id[:8])
+        return None
+    norm, quant = bundle.normalizer, bundle.quantizer
+    d = bundle.record_size
+    reps = d // norm.channels
+    try:
+        fixed = FixedPointDecoder(
+            plan, quant.low, quant.step, quant.levels, np.tile(norm.offset, reps), np.tile(norm.scale, reps)
+        )
+    except ValueError as exc:
+        log.info("model %s: no autoencoder predictor (%s)", bundle.model_id[:8], exc)
+        return None
+    encoder = Predictor(bundle.encoder)
+
+    def encode_codes(records: np.ndarray) -> np.ndarray:
+        return quant.quantize(encoder(norm.forward(records))).astype(np.int64)
+
+    return AutoencoderPredictor(encode_codes, fixed, stats.get("latent_counts"), quant.levels)
 
 
 #: relative bounds whose absolute value a record names in ~3.6 bits instead of 16
 RELATIVE_PRESETS = (1e-1, 5e-2, 2e-2, 1e-2, 5e-3, 2e-3, 1e-3, 5e-4, 2e-4, 1e-4)
-

@@ -155,7 +155,9 @@ def encode_prepared(  # noqa: ANN001
 @functools.cache
 def bound_model(presets: int) -> constriction.stream.model.Categorical:
     """The bound's first symbol: 0 = a 16-bit code follows, ``1 + i`` = the bundle's preset bound ``i``."""
-    return constriction.stream.model.Categorical(np.ones(max(presets + 1, 2), dtype=np.float64), perfect=False)
+    return constriction.stream.model.Categorical(
+        np.ones(max(presets + 1, 2), dtype=np.float64), perfect=False
+    )
 
 
 def read_bound(coder: constriction.stream.stack.AnsCoder, presets: tuple[int, ...]) -> int:
@@ -216,7 +218,7 @@ def decode_record(  # noqa: ANN001
         parts: list[np.ndarray] = []
         escaped: list[tuple[int, int, int]] = []  # (offset in sorted order, shift, low bits)
         offset = 0
-        for k in np.flatnonzero(counts).tolist():
+        for k in counts.nonzero()[0].tolist():
             n = int(counts[k])
             idx = coder.decode(residual_model(k), n).astype(np.int64)
             s = SHIFT[k]
@@ -225,9 +227,9 @@ def decode_record(  # noqa: ANN001
                 vals = ((idx - RADIUS) << s) | lo
             else:
                 vals = idx - RADIUS
-            esc = np.flatnonzero(idx == ESCAPE)
-            for e in esc.tolist():
-                escaped.append((offset + e, s, int(vals[e]) & ((1 << s) - 1)))
+            if idx.max() == ESCAPE:
+                for e in np.flatnonzero(idx == ESCAPE).tolist():
+                    escaped.append((offset + e, s, int(vals[e]) & ((1 << s) - 1)))
             parts.append(vals)
             offset += n
         r_sorted = np.concatenate(parts)

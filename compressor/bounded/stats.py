@@ -13,7 +13,7 @@ import numpy as np
 
 from compressor.bounded.predictors import PREDICTORS, forward
 
-__all__ = ["STATS_KEY", "fit_stats"]
+__all__ = ["STATS_KEY", "fit_stats", "latent_counts", "value_ranges"]
 
 STATS_KEY = "bounded"
 
@@ -45,3 +45,13 @@ def value_ranges(bundle: Any) -> np.ndarray | None:
     if not lo or not hi:
         return None
     return np.asarray(hi, dtype=np.float64) - np.asarray(lo, dtype=np.float64)
+
+
+def latent_counts(codes: np.ndarray) -> list[dict[str, Any]]:
+    """Per latent dimension, the histogram of training codes (trimmed to its nonzero span)."""
+    out = []
+    for column in np.asarray(codes, dtype=np.int64).T:
+        low, high = int(column.min()), int(column.max())
+        counts = np.bincount(column - low, minlength=high - low + 1)
+        out.append({"low": low, "counts": [int(c) for c in counts]})
+    return out
