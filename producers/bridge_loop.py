@@ -36,6 +36,21 @@ log = logging.getLogger(__name__)
 
 Headers = list[tuple[str, bytes]]
 
+#: the error kinds a bridge can dead-letter (``LatentwireError.kind`` of data, envelope and model errors)
+_KINDS = (
+    "bad_data",
+    "wrong_shape",
+    "non_finite",
+    "not_numeric",
+    "bad_envelope",
+    "bad_magic",
+    "unsupported_version",
+    "truncated",
+    "unknown_model",
+    "bad_bundle",
+    "model_mismatch",
+)
+
 
 class Output(NamedTuple):
     value: bytes | None
@@ -91,6 +106,9 @@ class BridgeLoop:
         m, labels = self.metrics, (bridge, input_topic)
         for outcome in ("committed", "aborted"):
             m.batches.labels(*labels, outcome).inc(0)
+        for kind in _KINDS:  # series exist from the start, so increase() sees the first dead letter
+            m.errors.labels(*labels, kind).inc(0)
+            m.dead_letters.labels(*labels, kind).inc(0)
         m.input_bytes.labels(*labels).inc(0)
         m.output_bytes.labels(*labels).inc(0)
 
