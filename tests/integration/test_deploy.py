@@ -77,7 +77,7 @@ def test_compose_file_is_valid() -> None:
         assert done.returncode == 0, done.stderr
         return
     pytest.skip(
-        "neither `docker compose` (the CLI plugin) nor docker-compose is installed; checked the structure only"
+        "neither `docker compose` (CLI plugin) nor docker-compose is installed: checked the structure only"
     )
 
 
