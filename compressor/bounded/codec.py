@@ -286,6 +286,14 @@ class BoundedCodec:
 
     # ------------------------------------------------------------------ decoder
 
+    def mode_of(self, body: bytes) -> int:
+        """The mode symbol of a payload (predictor index * 2 + has_raw)."""
+        import constriction
+
+        coder = constriction.stream.stack.AnsCoder(payload.words_from_bytes(body))
+        payload.read_bound(coder, self.presets)
+        return int(coder.decode(self._mode_model))
+
     def read_bound(self, body: bytes) -> float:
         """The bound a payload was coded with, from its first symbols."""
         import constriction
@@ -399,7 +407,10 @@ def _autoencoder(bundle: Any, stats: dict[str, Any]) -> AutoencoderPredictor | N
     encoder = Predictor(bundle.encoder)
 
     def encode_codes(records: np.ndarray) -> np.ndarray:
-        return quant.quantize(encoder(norm.forward(records))).astype(np.int64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            latents = encoder(norm.forward(records))
+        latents = np.where(np.isfinite(latents), latents, 0.0)
+        return np.clip(quant.quantize(latents).astype(np.int64), 0, quant.levels - 1)
 
     return AutoencoderPredictor(encode_codes, fixed, stats.get("latent_counts"), quant.levels)
 

@@ -65,22 +65,16 @@ def choose_classes(sums: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, n
     flat = cost.reshape(n * cols, nb, k)
     acc = flat[:, 0, :].copy()
     back = np.empty((n * cols, nb, k), dtype=np.int8)
-    big = np.float64(1e30)
+    padded = np.full((n * cols, k + 6), 1e30)
+    shifts = np.array([0, -1, 1, -2, 2, -3, 3])  # staying first: ties keep the class
+    penalty = (_SWITCH * np.abs(shifts))[:, None, None]
     for t in range(1, nb):
-        best_prev = acc.copy()
-        arg = np.zeros(acc.shape, dtype=np.int8)
-        for d in (-3, -2, -1, 1, 2, 3):
-            cand = np.full_like(acc, big)
-            if d > 0:
-                cand[:, d:] = acc[:, :-d]
-            else:
-                cand[:, :d] = acc[:, -d:]
-            cand += _SWITCH * abs(d)
-            better = cand < best_prev
-            best_prev = np.where(better, cand, best_prev)
-            arg[better] = d
-        back[:, t, :] = arg
-        acc = best_prev + flat[:, t, :]
+        padded[:, 3 : 3 + k] = acc
+        # candidate for class j coming from class j - d
+        cand = np.stack([padded[:, 3 - d : 3 - d + k] for d in shifts.tolist()]) + penalty
+        arg = cand.argmin(axis=0)  # (M, K)
+        back[:, t, :] = shifts[arg]
+        acc = np.take_along_axis(cand, arg[None], axis=0)[0] + flat[:, t, :]
     best = np.empty((n * cols, nb), dtype=np.int64)
     best[:, -1] = acc.argmin(axis=1)
     bits = acc.min(axis=1)
