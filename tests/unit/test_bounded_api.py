@@ -69,3 +69,56 @@ def test_check_and_count_feeds_a_counter() -> None:
     x = np.array([0.0, 1.0, np.nan, 5.0])
     y = np.array([0.05, 1.2, np.nan, np.nan])
     assert check_and_count(x, y, 0.1, c) == 2 and c.value == 2
+
+
+_CONSUMER = """
+import sys
+sys.path.insert(0, {repo!r})
+import numpy as np
+from compressor.bundle import load_bundle
+from compressor.codec import Codec
+from compressor.envelope import unpack
+codec = Codec(load_bundle({bundle!r}))
+payloads = [bytes.fromhex(h) for h in sys.stdin.read().split()]
+out = np.stack(codec.decode([unpack(p) for p in payloads]))
+sys.stdout.write(out.view(np.uint32).tobytes().hex())
+"""
+
+
+def test_a_consumer_process_with_one_thread_decodes_the_same_bits(
+    digits_bundle_dir, digits: np.ndarray
+) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from compressor.bundle import load_bundle
+
+    bundle = load_bundle(digits_bundle_dir)
+    batch = digits[:200].copy()
+    batch[5, 7] = np.nan
+    encoded = Codec(bundle, error_bound=resolve_error_bound(bundle, 1e-3, relative=True)).encode(batch)
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS="1",
+        OPENBLAS_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        TF_NUM_INTRAOP_THREADS="1",
+        TF_NUM_INTEROP_THREADS="1",
+    )
+    repo = str(Path(__file__).resolve().parents[2])
+    child = subprocess.run(
+        [sys.executable, "-c", _CONSUMER.format(repo=repo, bundle=str(digits_bundle_dir))],
+        input=" ".join(p.hex() for p in encoded.payloads),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=True,
+    )
+    decoded = (
+        np.frombuffer(bytes.fromhex(child.stdout), dtype=np.uint32).view(np.float32).reshape(batch.shape)
+    )
+    assert decoded.view(np.uint32).tolist() == encoded.decoded.view(np.uint32).tolist()
+    assert bound_violations(batch, decoded, resolve_error_bound(bundle, 1e-3, relative=True)) == 0
