@@ -46,11 +46,8 @@ def block_sums(r_scan: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def greedy_bits(sums: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Estimated bits per record (N,) with the best class for every block, ignoring switching costs."""
     a, b, _ = class_cost_coefficients()
-    best = None
-    for k in range(CLASSES):
-        cost = lengths * a[k] + sums * b[k]
-        best = cost if best is None else np.minimum(best, cost)
-    return best.sum(axis=(1, 2))
+    cost = lengths[None, None, :, None] * a + sums[..., None] * b  # (N, cols, nb, K)
+    return cost.min(axis=-1).sum(axis=(1, 2))
 
 
 def choose_classes(sums: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
