@@ -190,6 +190,42 @@ def mnist(bounds: list[float], baselines: list[str], count: int) -> list[dict]:
     return rows
 
 
+USAGE = """\
+Any file, any model: `latentwire evaluate --model BUNDLE --data FILE [--error-bound E [--relative]]
+[--json] [--plot rd.png]` prints the same figures for one file (`--json`: one object
+`{"records", "error_bound", "codecs": {name: {ratio, max_abs_error, nrmse, psnr_db, encode_mb_s,
+decode_mb_s}}}`; `--plot`: bits/value against max error and PSNR over a sweep of bounds, every codec in one
+PNG). Train on one file and evaluate on another: `latentwire train --data A.csv --out model/`, then
+`latentwire evaluate --model model/ --data B.csv --error-bound 1e-2 --relative`."""
+
+
+def _targets(rows: list[dict], geo: dict[str, float]) -> list[str]:
+    bounded = [r for r in rows if r["e"] != "fixed rate"]
+    worst = max(r["max_err_over_e"] for r in bounded) if bounded else float("nan")
+    lines = [
+        f"- bound at the consumer: worst max error / E = {worst:.4f} ({'met' if worst <= 1 else 'MISSED'})"
+    ]
+    small = [r for r in bounded if str(r["window"]) in ("128", "28x28")]
+    losers = [f"{r['data']} e={r['e']} ({r['vs_best']:.2f}x)" for r in small if r["vs_best"] <= 1]
+    lines.append(
+        "- above every baseline at W=128 (and on MNIST): "
+        + ("met on every row" if not losers else "missed on " + ", ".join(losers))
+    )
+    for w, v in geo.items():
+        verdict = "met" if v >= 1.5 else "missed"
+        lines.append(f"- >= 1.5x the best baseline in geometric mean, W={w}: {v:.2f}x ({verdict})")
+    slow = [
+        f"{r['data']} W={r['window']} e={r['e']} ({r['enc_mb_s']:.0f}/{r['dec_mb_s']:.0f})"
+        for r in rows
+        if min(r["enc_mb_s"], r["dec_mb_s"]) < 20
+    ]
+    lines.append(
+        "- encode and decode >= 20 MB/s: "
+        + ("met on every row" if not slow else "below on " + ", ".join(slow) + " (encode/decode MB/s)")
+    )
+    return lines
+
+
 def _markdown(rows: list[dict], command: str, seconds: float) -> str:
     from benchmarks.report import markdown_table
 
@@ -207,6 +243,7 @@ def _markdown(rows: list[dict], command: str, seconds: float) -> str:
         sel = [r["vs_best"] for r in bounded if str(r["window"]) == w]
         geo[w] = math.exp(sum(math.log(v) for v in sel) / len(sel))
     geo_text = ", ".join(f"W={w}: {v:.2f}x" for w, v in geo.items())
+    checks = _targets(rows, geo)
     return "\n".join(
         [
             "## Error-bounded codec",
@@ -217,6 +254,12 @@ def _markdown(rows: list[dict], command: str, seconds: float) -> str:
             markdown_table(header, table),
             "",
             f"Geometric mean of latentwire / best baseline over the bounded rows: {geo_text}.",
+            "",
+            "Targets, checked on the rows above:",
+            "",
+            *checks,
+            "",
+            USAGE,
         ]
     )
 

@@ -23,6 +23,8 @@ __all__ = ["CodecResult", "evaluate", "plot_rate_distortion", "record_shape", "s
 log = logging.getLogger(__name__)
 
 DEFAULT_SWEEP = (1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 3e-4)
+#: latentwire's timings are the best of this many runs (baselines run once: their speed is not a target)
+REPEATS = 3
 
 
 @dataclass(frozen=True)
@@ -76,12 +78,14 @@ def _latentwire(
     consumer = Codec(bundle)
     producer.encode(records[:2])  # first-call setup (tables, tracing) is not throughput
     consumer.decode([unpack(p) for p in producer.encode(records[:2]).payloads])
-    started = time.perf_counter()
-    encoded = producer.encode(records)
-    t_enc = time.perf_counter() - started
-    started = time.perf_counter()
-    decoded = np.stack(consumer.decode([unpack(p) for p in encoded.payloads]))
-    t_dec = time.perf_counter() - started
+    t_enc = t_dec = float("inf")
+    for _ in range(REPEATS):  # best of a few: the machine is shared, the minimum is the codec's own cost
+        started = time.perf_counter()
+        encoded = producer.encode(records)
+        t_enc = min(t_enc, time.perf_counter() - started)
+        started = time.perf_counter()
+        decoded = np.stack(consumer.decode([unpack(p) for p in encoded.payloads]))
+        t_dec = min(t_dec, time.perf_counter() - started)
     if not np.array_equal(decoded.view(np.uint32), encoded.decoded.view(np.uint32)):
         raise AssertionError("the consumer decoded other values than the producer computed")
     size = sum(len(p) for p in encoded.payloads)
