@@ -11,6 +11,13 @@ Layout of a broker directory (default ``~/.cache/latentwire/broker-<port>``)::
     data/               log.dirs, formatted once (dynamic quorum, --standalone)
     broker.log          the JVM's stdout and stderr
     broker.pid          pid of the running JVM
+    tls/                with ``secure``: ca.pem (give it to clients), broker.pem (key + certificate)
+
+With ``secure=True`` the client listener speaks SASL_SSL: TLS with a certificate for 127.0.0.1 signed by
+a CA generated once into ``tls/`` (``openssl``), and SASL/PLAIN with one user whose password is given by
+the caller (``server.properties`` then holds it and is written readable by its owner only). Clients
+connect with ``security_protocol="SASL_SSL"``, ``sasl_mechanism="PLAIN"`` and ``ssl_cafile=tls/ca.pem``
+(:meth:`BrokerConfig.client_config`).
 
 Typical use::
 
@@ -92,6 +99,12 @@ class BrokerConfig:
     #: JVM ``-Xmx`` value such as ``"512m"`` or ``"1g"``; defaults to ``$LATENTWIRE_BROKER_HEAP`` or 512m
     heap: str = field(default_factory=_default_heap)
     message_max_bytes: int = DEFAULT_MESSAGE_MAX_BYTES
+    #: SASL_SSL (TLS + SASL/PLAIN) on the client port instead of PLAINTEXT
+    secure: bool = False
+    #: the SASL user clients log in as (``secure`` only)
+    user: str = "latentwire"
+    #: that user's password (``secure`` only; required then). Never shown in repr, logs or errors.
+    password: str | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name, value in (("port", self.port), ("controller_port", self.controller_port)):
@@ -106,6 +119,18 @@ class BrokerConfig:
             raise ConfigError(f"heap must look like 512m or 1g, got {self.heap!r}")
         if self.message_max_bytes <= 0:
             raise ConfigError("message_max_bytes must be positive")
+        if self.secure:
+            if not self.password:
+                raise ConfigError(
+                    "a secure broker needs a password for its SASL user: set LATENTWIRE_SASL_PLAIN_PASSWORD "
+                    "(or pass --sasl-plain-password)"
+                )
+            if not re.fullmatch(r"[A-Za-z0-9_.-]+", self.user):
+                raise ConfigError(
+                    f"SASL user name may hold letters, digits, '_', '.', '-' only, got {self.user!r}"
+                )
+            if any(c in self.password for c in '"\\\n\r'):
+                raise ConfigError("the SASL password may not contain quotes, backslashes or line breaks")
         directory = cache_root() / f"broker-{self.port}" if self.dir is None else Path(self.dir)
         object.__setattr__(self, "controller_port", cport)
         object.__setattr__(self, "dir", directory.expanduser().absolute())
@@ -114,20 +139,43 @@ class BrokerConfig:
     def bootstrap_servers(self) -> str:
         return f"{HOST}:{self.port}"
 
+    @property
+    def tls_dir(self) -> Path:
+        return cast(Path, self.dir) / "tls"
+
+    @property
+    def ca_file(self) -> Path:
+        """The CA certificate clients verify a secure broker with."""
+        return self.tls_dir / "ca.pem"
+
+    def client_config(self) -> dict[str, object]:
+        """kafka-python settings to connect to this broker (with the password, for a secure one)."""
+        config: dict[str, object] = {"bootstrap_servers": self.bootstrap_servers}
+        if self.secure:
+            config.update(
+                security_protocol="SASL_SSL",
+                sasl_mechanism="PLAIN",
+                sasl_plain_username=self.user,
+                sasl_plain_password=self.password,
+                ssl_cafile=str(self.ca_file),
+            )
+        return config
+
     def properties(self) -> dict[str, str]:
         """The ``server.properties`` entries, in file order."""
         cport = cast(int, self.controller_port)
         data = cast(Path, self.dir) / "data"
         # controller.quorum.voters must stay unset: storage is formatted with --standalone (dynamic quorum)
-        return {
+        listener = "SASL_SSL" if self.secure else "PLAINTEXT"
+        props = {
             "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.bootstrap.servers": f"{HOST}:{cport}",
-            "listeners": f"PLAINTEXT://{HOST}:{self.port},CONTROLLER://{HOST}:{cport}",
-            "advertised.listeners": f"PLAINTEXT://{HOST}:{self.port}",
+            "listeners": f"{listener}://{HOST}:{self.port},CONTROLLER://{HOST}:{cport}",
+            "advertised.listeners": f"{listener}://{HOST}:{self.port}",
             "controller.listener.names": "CONTROLLER",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": f"{listener}:{listener},CONTROLLER:PLAINTEXT",
+            "inter.broker.listener.name": listener,
             "log.dirs": str(data),
             "offsets.topic.replication.factor": "1",
             "transaction.state.log.replication.factor": "1",
@@ -137,6 +185,26 @@ class BrokerConfig:
             "auto.create.topics.enable": "true",
             "message.max.bytes": str(self.message_max_bytes),
         }
+        if self.secure:
+            # the controller listener stays on plaintext loopback; every client (and the broker talking to
+            # itself, e.g. to write transaction markers) goes through TLS + SASL/PLAIN
+            jaas = (
+                "org.apache.kafka.common.security.plain.PlainLoginModule required "
+                f'username="{self.user}" password="{self.password}" user_{self.user}="{self.password}";'
+            )
+            props.update(
+                {
+                    "sasl.enabled.mechanisms": "PLAIN",
+                    "sasl.mechanism.inter.broker.protocol": "PLAIN",
+                    "listener.name.sasl_ssl.plain.sasl.jaas.config": jaas,
+                    "ssl.keystore.type": "PEM",
+                    "ssl.keystore.location": str(self.tls_dir / "broker.pem"),
+                    "ssl.truststore.type": "PEM",
+                    "ssl.truststore.location": str(self.ca_file),
+                    "ssl.client.auth": "none",
+                }
+            )
+        return props
 
     def render_properties(self) -> str:
         """``server.properties`` text (values escaped the way java.util.Properties reads them)."""
@@ -284,8 +352,10 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def broker_reachable(bootstrap_servers: str, timeout: float) -> bool:
-    """True when a Kafka broker at ``bootstrap_servers`` answers a metadata request within ``timeout``."""
+def broker_reachable(bootstrap_servers: str, timeout: float, **security: object) -> bool:
+    """True when a Kafka broker at ``bootstrap_servers`` answers a metadata request within ``timeout``.
+
+    ``security`` holds kafka-python settings such as ``security_protocol`` for a secure broker."""
     first = bootstrap_servers.split(",")[0].strip()
     host, _, port = first.rpartition(":")
     if not host or not port.isdigit() or not _port_open(host.strip("[]"), int(port), min(timeout, 2.0)):
@@ -299,6 +369,7 @@ def broker_reachable(bootstrap_servers: str, timeout: float) -> bool:
             request_timeout_ms=timeout_ms,
             bootstrap_timeout_ms=timeout_ms,
             client_id="latentwire-broker-probe",
+            **security,
         )
     except Exception as exc:  # any failure just means "not (yet) reachable"
         log.debug("broker at %s not reachable: %s", bootstrap_servers, exc)
@@ -419,7 +490,13 @@ class LocalBroker:
         java = _java()
         classpath = str(jars / "*")
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.properties_path.write_text(self.config.render_properties())
+        if self.config.secure:
+            self._ensure_tls()
+        # may hold the SASL password: readable by its owner only, created so from the start
+        self.properties_path.unlink(missing_ok=True)
+        fd = os.open(self.properties_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(self.config.render_properties())
         self._format(java, classpath, cport)
 
         cmd = [java, f"-Xmx{self.config.heap}", "-Djava.awt.headless=true"]
@@ -446,6 +523,47 @@ class LocalBroker:
             self._kill_quietly(self._proc.pid)
             raise
 
+    def _ensure_tls(self) -> None:
+        """A CA and a broker certificate for 127.0.0.1 in ``tls/``, generated once with ``openssl``."""
+        tls = self.config.tls_dir
+        if (tls / "broker.pem").is_file() and self.config.ca_file.is_file():
+            return
+        openssl = shutil.which("openssl")
+        if openssl is None:
+            raise BrokerError("a secure broker needs `openssl` on PATH to generate its TLS certificates")
+        tls.mkdir(parents=True, exist_ok=True)
+        os.chmod(tls, 0o700)
+        days = "3650"
+        steps = [
+            [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+             "-days", days, "-subj", "/CN=latentwire local CA",
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+            [openssl, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "broker.key", "-out", "broker.csr",
+             "-subj", "/CN=127.0.0.1"],
+            [openssl, "x509", "-req", "-in", "broker.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+             "-CAcreateserial", "-out", "broker.crt", "-days", days, "-extfile", "broker.ext"],
+        ]  # fmt: skip
+        (tls / "broker.ext").write_text(
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
+            "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+        )
+        for cmd in steps:
+            result = subprocess.run(cmd, capture_output=True, text=True, cwd=tls, check=False)
+            if result.returncode != 0:
+                raise BrokerError(
+                    f"openssl {cmd[1]} failed (exit {result.returncode}): {result.stderr.strip()}"
+                )
+        # Kafka's PEM key store: the unencrypted PKCS#8 key followed by the certificate chain
+        key = (tls / "broker.key").read_text()
+        fd = os.open(tls / "broker.pem", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key + (tls / "broker.crt").read_text() + self.config.ca_file.read_text())
+        for name in ("broker.csr", "broker.ext", "broker.key"):
+            (tls / name).unlink(missing_ok=True)
+        os.chmod(tls / "ca.key", 0o600)
+        log.info("generated a CA and a broker certificate for %s in %s", HOST, tls)
+
     def _format(self, java: str, classpath: str, cport: int) -> None:
         """Format ``data/`` once (fresh storage); refuse a directory formatted for another controller."""
         stamp = self.dir / "formatted-for"
@@ -471,6 +589,11 @@ class LocalBroker:
             raise BrokerError(f"{' '.join(cmd[-3:])} failed (exit {result.returncode}):\n{output}")
         return result.stdout
 
+    def _client_security(self) -> dict[str, object]:
+        config = self.config.client_config()
+        config.pop("bootstrap_servers")
+        return config
+
     def _wait_ready(self, pid: int, deadline: float, timeout: float) -> None:
         while True:
             if not self._alive(pid):
@@ -480,7 +603,9 @@ class LocalBroker:
                     f"{self._log_tail()}"
                 )
             remaining = deadline - time.monotonic()
-            if broker_reachable(self.bootstrap_servers, timeout=max(min(remaining, 5.0), 0.5)):
+            if broker_reachable(
+                self.bootstrap_servers, timeout=max(min(remaining, 5.0), 0.5), **self._client_security()
+            ):
                 return
             if time.monotonic() >= deadline:
                 raise BrokerError(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
-from compressor.cli.options import add_option
+from compressor.cli.options import add_option, env_name
 
 DESCRIPTION = """\
 Run a real Apache Kafka broker on this machine: a single node in KRaft mode (broker and controller
@@ -23,6 +24,12 @@ The jars are resolved from Maven Central by deploy/kafka/pom.xml in the latentwi
 later starts skip Maven. When latentwire is installed without its source tree, point
 LATENTWIRE_KAFKA_POM at that pom. The broker's data, server.properties, broker.log and broker.pid
 live in --dir (default ~/.cache/latentwire/broker-<port>).
+
+With --secure the client port speaks SASL_SSL: TLS with a certificate for 127.0.0.1 from a CA generated
+once into <dir>/tls (openssl), and SASL/PLAIN with one user. Give the user's password through
+LATENTWIRE_SASL_PLAIN_PASSWORD (the same variable clients read; it is never printed); clients then set
+LATENTWIRE_SECURITY_PROTOCOL=SASL_SSL, LATENTWIRE_SASL_PLAIN_USERNAME and
+LATENTWIRE_SSL_CAFILE=<dir>/tls/ca.pem.
 """
 
 #: place in ``latentwire --help``: after ``demo``, before ``train``
@@ -70,6 +77,23 @@ def register(subparsers: Any) -> None:
         default=None,
         help="seconds to wait for the broker to answer (unset: 60) or to shut down (unset: 30)",
     )
+    add_option(
+        parser,
+        "--secure",
+        action="store_true",
+        default=False,
+        help="SASL_SSL (TLS + SASL/PLAIN) on the client port instead of PLAINTEXT",
+    )
+    add_option(parser, "--sasl-plain-username", default="latentwire", help="SASL user of a --secure broker")
+    from compressor.cli.kafka_options import Secret
+
+    var = env_name("--sasl-plain-password")
+    parser.add_argument(
+        "--sasl-plain-password",
+        type=Secret,
+        default=Secret(os.environ[var]) if os.environ.get(var) else None,
+        help=f"password of that user; prefer the environment variable, it is never printed [env {var}]",
+    )
     parser.set_defaults(func=run)
 
 
@@ -80,6 +104,13 @@ def config_from_args(args: argparse.Namespace) -> Any:
     kwargs: dict[str, Any] = {"port": args.port, "controller_port": args.controller_port, "dir": args.dir}
     if args.heap:
         kwargs["heap"] = args.heap
+    if getattr(args, "secure", False) and args.action == "start":
+        password = args.sasl_plain_password
+        kwargs.update(
+            secure=True,
+            user=args.sasl_plain_username,
+            password=password.get() if password is not None and hasattr(password, "get") else password,
+        )
     return BrokerConfig(**kwargs)
 
 
@@ -91,6 +122,11 @@ def run(args: argparse.Namespace) -> int:
         broker.start(timeout=60.0 if args.timeout is None else args.timeout)
         status = broker.status()
         print(f"broker running at {status.bootstrap_servers} (pid {status.pid}, log {status.log_path})")
+        if broker.config.secure:
+            print(
+                f"SASL_SSL, SASL/PLAIN user {broker.config.user!r}; clients verify it with "
+                f"--ssl-cafile {broker.config.ca_file}"
+            )
         return 0
     if args.action == "stop":
         broker.stop(timeout=30.0 if args.timeout is None else args.timeout)

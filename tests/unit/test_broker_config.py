@@ -274,3 +274,38 @@ def test_resolve_jars_reruns_after_pom_change(monkeypatch: pytest.MonkeyPatch, t
     monkeypatch.setattr(broker_mod.shutil, "which", lambda name: None)
     with pytest.raises(BrokerError, match="mvn"):
         broker_mod.resolve_jars(tmp_path)
+
+
+# ------------------------------------------------------------------------------------------ secure
+
+
+def test_secure_config_needs_a_password_and_hides_it(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="LATENTWIRE_SASL_PLAIN_PASSWORD"):
+        BrokerConfig(port=19092, dir=tmp_path, secure=True)
+    config = BrokerConfig(port=19092, dir=tmp_path, secure=True, user="alice", password="pw-hidden-1")
+    assert "pw-hidden-1" not in repr(config) and "pw-hidden-1" not in str(config)
+    props = config.properties()
+    assert props["listeners"] == "SASL_SSL://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093"
+    assert props["listener.security.protocol.map"] == "SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT"
+    assert props["sasl.enabled.mechanisms"] == "PLAIN"
+    assert 'user_alice="pw-hidden-1"' in props["listener.name.sasl_ssl.plain.sasl.jaas.config"]
+    assert props["ssl.truststore.location"] == str(tmp_path / "tls" / "ca.pem")
+    client = config.client_config()
+    assert client["security_protocol"] == "SASL_SSL" and client["sasl_plain_password"] == "pw-hidden-1"
+    assert "sasl.enabled.mechanisms" not in BrokerConfig(port=19092, dir=tmp_path).properties()
+
+
+@pytest.mark.parametrize("password", ['a"b', "a\\b", "a\nb"])
+def test_secure_password_that_would_break_the_jaas_line_is_refused(tmp_path: Path, password: str) -> None:
+    with pytest.raises(ConfigError, match="may not contain"):
+        BrokerConfig(dir=tmp_path, secure=True, password=password)
+
+
+def test_cli_secure_reads_the_password_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LATENTWIRE_SASL_PLAIN_PASSWORD", "pw-from-env-2")
+    monkeypatch.setenv("LATENTWIRE_SASL_PLAIN_USERNAME", "bob")
+    args = parse(["broker", "start", "--secure"])
+    assert "pw-from-env-2" not in repr(vars(args))
+    config = broker_cmd.config_from_args(args)
+    assert config.secure and config.user == "bob" and config.password == "pw-from-env-2"
+    assert not broker_cmd.config_from_args(parse(["broker", "stop", "--secure"])).secure
