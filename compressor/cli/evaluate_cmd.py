@@ -70,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
     from compressor.evaluation import DEFAULT_SWEEP, evaluate, plot_rate_distortion, sweep
 
     bundle = load_bundle(args.model)
-    data = load_from_args(args, window=bundle.window, columns=list(bundle.columns) or None)
+    is_csv = str(args.data).lower().endswith((".csv", ".csv.gz"))
+    columns = list(bundle.columns) if is_csv and bundle.columns and bundle.window > 1 else None
+    data = load_from_args(args, window=bundle.window, columns=columns)
     if data.record_size != bundle.record_size:
         raise ConfigError(
             f"{args.data} gives records of {data.record_size} values; model {bundle.model_id[:8]} expects "
