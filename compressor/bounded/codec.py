@@ -21,7 +21,7 @@ from compressor.bounded.stats import STATS_KEY
 from compressor.bounded.tables import CLASSES, ESCAPE, RADIUS, SHIFT, class_cost_coefficients
 from compressor.errors import EnvelopeError
 
-__all__ = ["BoundedCodec", "codec_for_bundle"]
+__all__ = ["AE_PREDICTORS", "AutoencoderPredictor", "BoundedCodec", "codec_for_bundle"]
 
 log = logging.getLogger(__name__)
 
