@@ -21,6 +21,8 @@ from compressor.errors import BundleError, ModelMismatchError
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "bundle_v1"
 
+pytestmark = pytest.mark.fault
+
 
 def _copy(tmp_path: Path) -> Path:
     bundle = tmp_path / "bundle"

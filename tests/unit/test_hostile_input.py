@@ -39,6 +39,8 @@ HYPOTHESIS = settings(
     max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
+pytestmark = pytest.mark.fault
+
 
 class Message(NamedTuple):
     """The fields of a kafka-python ``ConsumerRecord`` that the batching consumer reads."""
