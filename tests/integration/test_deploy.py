@@ -65,6 +65,14 @@ def test_compose_file_is_valid() -> None:
             source = volume.split(":")[0]
             if source.startswith("."):
                 assert (path.parent / source).exists() or source == "./models", source
+    if shutil.which("docker-compose") is None:
+        subprocess.run(
+            [str(REPO / "deploy" / "scripts" / "install-system-deps.sh"), "--with-compose"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
     for command in (["docker", "compose"], ["docker-compose"]):
         if shutil.which(command[0]) is None:
             continue
