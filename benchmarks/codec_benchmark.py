@@ -58,8 +58,10 @@ def _train(records: np.ndarray, window: int, channels: int, columns: tuple, shap
 
 def _windows(table: np.ndarray, window: int, stride: int) -> np.ndarray:
     n = (len(table) - window) // stride + 1
-    idx = np.arange(window)[None, :] + stride * np.arange(max(n, 0))[:, None]
-    return table[idx].reshape(len(idx), -1)
+    if n <= 0:
+        return np.zeros((0, window * table.shape[1]), dtype=np.float32)
+    idx = np.arange(window)[None, :] + stride * np.arange(n)[:, None]
+    return table[idx].reshape(n, -1)
 
 
 def _series_sets(path: Path, window: int, columns: list[str] | None = None):  # noqa: ANN202
@@ -274,6 +276,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--mnist-count", type=int, default=5000)
     p.add_argument("--json", default=None, help="also write the rows to this JSON file")
     p.add_argument("--no-write", action="store_true", help="print the table, do not touch docs/benchmarks.md")
+    p.add_argument(
+        "--merge",
+        default=None,
+        help="comma-separated JSON files of earlier (partial) runs: write their rows instead of running",
+    )
+    p.add_argument("--command", default=None, help="with --merge: the command(s) to show as the source")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if not DATA.is_dir():
@@ -285,6 +293,10 @@ def main(argv: list[str] | None = None) -> int:
     wanted = set(args.datasets.split(","))
     started = time.monotonic()
     rows: list[dict] = []
+    if args.merge:
+        for part in args.merge.split(","):
+            rows += json.loads(Path(part).read_text())
+        wanted = set()
     if "nab" in wanted:
         rows += nab(windows, bounds, baselines, args.nab_files)
     if "series" in wanted:
@@ -294,7 +306,14 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m benchmarks.codec_benchmark" + (" " + " ".join(argv) if argv else "")
     if argv is None and len(sys.argv) > 1:
         command = "python -m benchmarks.codec_benchmark " + " ".join(sys.argv[1:])
-    text = _markdown(rows, command, time.monotonic() - started)
+    elapsed = time.monotonic() - started
+    if args.merge:
+        command = args.command or command
+        elapsed = max(float(r.get("run_seconds", 0)) for r in rows)  # parts run side by side
+    else:
+        for r in rows:
+            r["run_seconds"] = elapsed
+    text = _markdown(rows, command, elapsed)
     print(text)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1, default=str) + "\n")
