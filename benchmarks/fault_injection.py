@@ -62,8 +62,9 @@ class FaultConfig:
     down: tuple[float, float] = (1.0, 5.0)
     bundle: Path = GOLDEN_BUNDLE
     work_dir: Path | None = None
-    #: seconds per fault used to pace the input so that it keeps flowing while faults are injected
-    seconds_per_fault: float = 25.0
+    #: first estimate of the seconds one fault takes (re-estimated as they happen), to pace the input so
+    #: that it keeps flowing until the last fault
+    seconds_per_fault: float = 50.0
     timeout: float = 900.0
 
 
@@ -172,12 +173,16 @@ class Watcher(threading.Thread):
 
 
 class InputProducer(threading.Thread):
+    """Writes ``total`` records, paced to finish by :attr:`deadline` (which the driver moves as faults take
+    their time), so that input keeps flowing while faults are injected."""
+
     def __init__(
-        self, bootstrap: str, topic: str, records: np.ndarray, total: int, partitions: int, rate: float
-    ):
+        self, bootstrap: str, topic: str, records: np.ndarray, total: int, partitions: int, seconds: float
+    ) -> None:
         super().__init__(daemon=True)
         self.bootstrap, self.topic, self.records = bootstrap, topic, records
-        self.total, self.partitions, self.rate = total, partitions, rate
+        self.total, self.partitions = total, partitions
+        self.deadline = time.monotonic() + seconds
         self.sent = 0
         self.failed: list[int] = []
         self.error: BaseException | None = None
@@ -191,7 +196,6 @@ class InputProducer(threading.Thread):
                 delivery_timeout_ms=300_000, request_timeout_ms=10_000,
             )  # fmt: skip
             futures = []
-            started = time.monotonic()
             chunk = 200
             for start in range(0, self.total, chunk):
                 for i in range(start, min(start + chunk, self.total)):
@@ -201,9 +205,9 @@ class InputProducer(threading.Thread):
                                           partition=i % self.partitions))
                     )  # fmt: skip
                 self.sent = min(start + chunk, self.total)
-                ahead = self.sent / self.rate - (time.monotonic() - started)
-                if ahead > 0:
-                    time.sleep(ahead)
+                left = self.total - self.sent
+                if left:  # spread what is left evenly over the time left
+                    time.sleep(min(max(self.deadline - time.monotonic(), 0.0) * chunk / left, 2.0))
             producer.flush(timeout=600)
             self.failed = [i for i, f in futures if not f.succeeded()]
             producer.close()
@@ -301,21 +305,22 @@ def run(config: FaultConfig) -> Report:
     )
     faults = ["broker"] * config.broker_restarts + ["compress"] * config.kills + ["decompress"] * config.kills
     rng.shuffle(faults)
-    rate = config.records / max(config.seconds_per_fault * max(len(faults), 1), 1.0)
+    per_fault = config.seconds_per_fault
     watcher = Watcher(bootstrap, packed, restored)
-    producer = InputProducer(bootstrap, raw, digits, config.records, config.partitions, rate)
+    producer = InputProducer(
+        bootstrap, raw, digits, config.records, config.partitions, 30.0 + per_fault * len(faults)
+    )
     started = time.monotonic()
     try:
         compress.start()
         decompress.start()
         watcher.start()
         producer.start()
-        _log(
-            f"broker {bootstrap}, {config.records} records at {rate:.0f}/s, faults {faults}, work dir {work}"
-        )
+        _log(f"broker {bootstrap}, {config.records} records, faults {faults}, work dir {work}")
         while watcher.counts[restored] == 0 and time.monotonic() - started < 300:  # the pipeline flows
             _pause(0.5, compress, decompress)
-        for kind in faults:
+        for done, kind in enumerate(faults):
+            cycle = time.monotonic()
             _pause(rng.uniform(*config.gap), compress, decompress)
             stage = packed if kind == "compress" else restored
             injected = time.monotonic()
@@ -341,6 +346,9 @@ def run(config: FaultConfig) -> Report:
                 "input_sent": sent_at_fault,
             })  # fmt: skip
             _log(f"fault {report.faults[-1]}")
+            # keep the input flowing until the last fault: re-estimate the time the rest will take
+            per_fault = max(per_fault, time.monotonic() - cycle)
+            producer.deadline = time.monotonic() + per_fault * (len(faults) - done - 1) + 10.0
         producer.join(timeout=config.timeout)
         if producer.error is not None:
             raise RuntimeError(f"the input producer failed: {producer.error!r}")
