@@ -48,7 +48,8 @@ the training half (per series for NAB, the smallest positive per-channel range o
 the second half. `max err / E` is the worst decoded error over all values divided by the bound (must be
 <= 1). Speeds: best of 3 runs, BLAS on one thread. Baselines: zstd level 3 (lossless), zfpy fixed
 accuracy (tolerance halved until within E), pysz SZ3 absolute bound, Lorenzo + quantized-Laplace ANS
-with a per-record scale (first row and scale raw). MNIST fixed rate: the lossy baselines get latentwire's max error as their bound."""
+with a per-record scale (first row and scale raw). MNIST fixed rate: the lossy baselines get
+latentwire's max error as their bound."""
 
 log = logging.getLogger("codec_benchmark")
 
