@@ -18,7 +18,7 @@ import numpy as np
 
 from compressor.bounded import context, grid, payload, predictors
 from compressor.bounded.stats import STATS_KEY
-from compressor.bounded.tables import CLASSES, ESCAPE, RADIUS, SHIFT, class_cost_coefficients
+from compressor.bounded.tables import CLASSES, ESCAPE, RADIUS, SHIFT
 from compressor.errors import EnvelopeError
 
 __all__ = ["AE_PREDICTORS", "AutoencoderPredictor", "BoundedCodec", "codec_for_bundle"]
@@ -26,6 +26,8 @@ __all__ = ["AE_PREDICTORS", "AutoencoderPredictor", "BoundedCodec", "codec_for_b
 log = logging.getLogger(__name__)
 
 _NO_RAW_WEIGHT = 1 << 20
+#: batches larger than this try the autoencoder on a sample of half as many records first
+_PROBE = 16
 _RAW_WEIGHT = 1 << 10
 
 
@@ -169,30 +171,31 @@ class BoundedCodec:
         if has_raw.any():
             q = self._fill(q, raw, center)
         # 1. predictor per record, from a quick estimate (best class per block, no switching cost)
-        a_k, b_k, _ = class_cost_coefficients()
         best_bits = np.full(n, np.inf)
         best_pred = np.zeros(n, dtype=np.int64)
         best_r = np.zeros((n, self.cols, self.rows), dtype=np.int64)
-        codes = ae_pred = None
-        latent_bits = np.zeros(n)
-        if self.autoencoder is not None:
-            codes = self.autoencoder.encode_codes(np.where(np.isfinite(x), x, self._offset_flat))
-            ae_pred = self.autoencoder.fixed.predict_grid(codes, bound).reshape(n, self.rows, self.cols)
-            latent_bits = self.autoencoder.code_bits(codes)
         for p, name in enumerate(self.predictors):
             if name in AE_PREDICTORS:
-                r = _ae_forward(name, q, ae_pred).transpose(0, 2, 1)
-            else:
-                r = predictors.forward(name, q, center).transpose(0, 2, 1)  # scan order: (N, cols, rows)
-            sums, lengths = context.block_sums(r)
-            bits = context.greedy_bits(sums, lengths)
-            if name in AE_PREDICTORS:
-                bits = bits + latent_bits
+                continue
+            r = predictors.forward(name, q, center).transpose(0, 2, 1)  # scan order: (N, cols, rows)
+            bits = context.greedy_bits(*context.block_sums(r))
             better = bits < best_bits
             if better.any():
                 best_bits[better] = bits[better]
                 best_pred[better] = p
                 best_r[better] = r[better]
+        codes = None
+        if self.autoencoder is not None:
+            # AE-SZ's rule, per record: the autoencoder only where it beats the simple predictors, latent
+            # included. It is tried on a sample of a large batch first, and on the rest only if it wins there.
+            rows = np.arange(n)
+            if n > _PROBE:
+                probe = np.unique(np.linspace(0, n - 1, _PROBE // 2).astype(np.int64))
+                if not self._ae_candidates(x, q, bound, probe, best_bits, best_pred, best_r, None).any():
+                    rows = np.zeros(0, np.int64)
+            if rows.size:
+                codes = np.zeros((n, self.autoencoder.fixed.layers[0][0].shape[0]), dtype=np.int64)
+                self._ae_candidates(x, q, bound, rows, best_bits, best_pred, best_r, codes)
         # 2. scale classes of the chosen residuals, with switching costs
         sums, lengths = context.block_sums(best_r)
         classes, _ = context.choose_classes(sums, lengths)
@@ -269,6 +272,40 @@ class BoundedCodec:
                 rec.raw_bits = bits[i, pos]
             out.append(rec)
         return out
+
+    def _ae_candidates(  # noqa: PLR0913
+        self,
+        x: np.ndarray,
+        q: np.ndarray,
+        bound: float,
+        rows: np.ndarray,
+        best_bits: np.ndarray,
+        best_pred: np.ndarray,
+        best_r: np.ndarray,
+        codes_out: np.ndarray | None,
+    ) -> np.ndarray:
+        """Try the autoencoder predictors on ``rows``; with ``codes_out`` keep the winners (in place).
+        Returns which of ``rows`` the autoencoder wins."""
+        ae = self.autoencoder
+        xs = x[rows]
+        codes = ae.encode_codes(np.where(np.isfinite(xs), xs, self._offset_flat))
+        pred = ae.fixed.predict_grid(codes, bound).reshape(len(rows), self.rows, self.cols)
+        latent_bits = ae.code_bits(codes)
+        won = np.zeros(len(rows), dtype=bool)
+        for p, name in enumerate(self.predictors):
+            if name not in AE_PREDICTORS:
+                continue
+            r = _ae_forward(name, q[rows], pred).transpose(0, 2, 1)
+            bits = context.greedy_bits(*context.block_sums(r)) + latent_bits
+            better = bits < best_bits[rows]
+            won |= better
+            if codes_out is not None and better.any():
+                idx = rows[better]
+                best_bits[idx] = bits[better]
+                best_pred[idx] = p
+                best_r[idx] = r[better]
+                codes_out[idx] = codes[better]
+        return won
 
     def _latent_models_of(self, mode: int) -> list | None:
         if self.autoencoder is not None and self.predictors[mode >> 1] in AE_PREDICTORS:

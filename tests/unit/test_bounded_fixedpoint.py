@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from compressor.bounded.codec import AE_PREDICTORS, AutoencoderPredictor, BoundedCodec
 from compressor.bounded.fixedpoint import FixedPointDecoder
@@ -75,23 +76,29 @@ def _ae_codec() -> BoundedCodec:
 
 
 def _codes_of(records: np.ndarray) -> np.ndarray:
-    # the test's "encoder": the code is hidden in the first value (records are built from known codes)
-    return np.asarray(np.rint(records[:, :4] * 0 + _CODES[: len(records)]), dtype=np.int64)
+    # the test's "encoder": records are made from known codes, find each one's nearest clean record
+    clean = _clean_records()
+    dist = ((records[:, None, :].astype(np.float64) - clean[None]) ** 2).sum(axis=2)
+    return _CODES[dist.argmin(axis=1)]
 
 
-_CODES = np.random.default_rng(2).integers(0, 256, size=(16, 4))
+_CODES = np.random.default_rng(2).integers(0, 256, size=(40, 4))
+
+
+def _clean_records() -> np.ndarray:
+    return _decoder().normalized(_CODES) / float(1 << 12) * 2.0 + 10.0
 
 
 def _ae_records() -> np.ndarray:
-    fp = _decoder()
-    y = fp.normalized(_CODES) / float(1 << 12) * 2.0 + 10.0
+    y = _clean_records()
     noise = np.random.default_rng(3).standard_normal(y.shape) * 0.01
     return (y + noise).astype(np.float32)
 
 
-def test_records_that_follow_the_model_choose_it_and_decode_within_the_bound() -> None:
+@pytest.mark.parametrize("count", [10, 40])  # 40: the autoencoder is probed on a sample first
+def test_records_that_follow_the_model_choose_it_and_decode_within_the_bound(count: int) -> None:
     codec = _ae_codec()
-    x = _ae_records()
+    x = _ae_records()[:count]
     bodies, decoded = codec.encode(x, 0.01)
     out, _ = codec.decode(bodies)
     assert out.view(np.uint32).tolist() == decoded.view(np.uint32).tolist()
