@@ -108,6 +108,10 @@ class Codec:
         """Encoder output for normalized ``records`` (float32, not quantized)."""
         return self._encoder(self.bundle.normalizer.forward(records))
 
+    def decode_latents(self, latents: np.ndarray) -> np.ndarray:
+        """Decoder output for unquantized ``latents``, in normalized units (the model's own reconstruction)."""
+        return self._decoder(np.asarray(latents, dtype=np.float32))
+
     def reconstruct(self, codes: np.ndarray) -> np.ndarray:
         """Decode quantized latent codes to records in original units."""
         z = self.bundle.quantizer.dequantize(codes)

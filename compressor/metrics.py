@@ -88,6 +88,12 @@ class ProducerMetrics(_Metrics):
             buckets=_LATENCY_BUCKETS,
             **kw,
         )
+        self.anomalies = Counter(
+            "latentwire_producer_anomalies_total",
+            "Records whose reconstruction error exceeds the model's calibrated anomaly threshold (when flagging).",
+            labels,
+            **kw,
+        )
         self.errors = Counter(
             "latentwire_producer_errors_total",
             "Records refused or sends failed, by kind.",

@@ -38,6 +38,7 @@ from compressor.metrics import ProducerMetrics, observe_many
 from compressor.quality import measure
 from compressor.validation import RejectedRecord, split_valid
 from producers.dead_letters import dead_letter_headers, raw_value
+from producers.side_outputs import ANOMALY_HEADER, MODEL_HEADER, Analysis, SideOutputs
 
 __all__ = ["BatchingProducer", "RejectedRecordsError", "SendFailedError", "SendReport"]
 
@@ -77,6 +78,7 @@ class SendReport:
     sent: int = 0
     rejected: list[RejectedRecord] = field(default_factory=list)
     payload_bytes: int = 0
+    anomalies: int = 0
 
 
 class BatchingProducer:
@@ -90,6 +92,7 @@ class BatchingProducer:
         dead_letter_topic: str | None = None,
         metrics: ProducerMetrics | None = None,
         on_send_error: Callable[[BaseException, int], None] | None = None,
+        side_outputs: SideOutputs | None = None,
         max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES,
     ) -> None:
         if batch_size < 1:
@@ -103,6 +106,7 @@ class BatchingProducer:
         self.dead_letter_topic = dead_letter_topic
         self.metrics = metrics or ProducerMetrics.get()
         self.on_send_error = on_send_error
+        self.side_outputs = side_outputs
         self._labels = (topic, codec.model_id[:8])
         self._raw = 0
         self._payload = 0
@@ -115,6 +119,7 @@ class BatchingProducer:
         self.max_pending_bytes = max_pending_bytes
         #: seconds :meth:`send` spent waiting for the broker because too much was outstanding
         self.blocked_seconds = 0.0
+        self._index_base = 0
 
     def send(
         self,
@@ -123,13 +128,19 @@ class BatchingProducer:
         keys: Sequence[bytes | None] | None = None,
         headers: Sequence[Headers | None] | None = None,
         lengths: Sequence[int | None] | None = None,
+        first_index: int = 0,
     ) -> SendReport:
-        """Encode and send ``records`` in batches; returns what was sent and what was refused."""
+        """Encode and send ``records`` in batches; returns what was sent and what was refused.
+
+        ``first_index`` numbers the records in reports and dead-letter headers (for callers that send a
+        long stream in slices)."""
         report = SendReport()
+        self._index_base = first_index
         total = len(records)
         for start in range(0, total, self.batch_size):
             stop = min(start + self.batch_size, total)
             self._send_batch(records[start:stop], start, keys, headers, lengths, report)
+
         if report.rejected and self.dead_letter_topic is None:
             raise RejectedRecordsError(report.rejected)
         return report
@@ -156,22 +167,29 @@ class BatchingProducer:
         m.encode_seconds.labels(*self._labels).observe(time.perf_counter() - started)
         self._observe_quality(valid, encoded.decoded, batch_lengths)
         self._wait_for_room()
+        side = self.side_outputs
+        analysis = side.analyse(valid) if side is not None and side.enabled else None
+        batch_headers = self._batch_headers(kept, offset, headers, analysis)
         send, topic, pending = self.producer.send, self.topic, self._pending
         added = 0
-        for i, payload in zip(kept.tolist(), encoded.payloads, strict=True):
+        for j, (i, payload) in enumerate(zip(kept.tolist(), encoded.payloads, strict=True)):
             index = offset + i
             key = None if keys is None else keys[index]
             try:
                 future = send(
-                    topic, value=payload, key=key, headers=None if headers is None else headers[index]
+                    topic, value=payload, key=key, headers=batch_headers[j] if batch_headers else None
                 )
             except Exception as exc:
-                future = self._send_raised(exc, index, topic)
+                future = self._send_raised(exc, self._index_base + index, topic)
             if future is not None:
                 size = len(payload) + (len(key) if key else 0) + PENDING_RECORD_OVERHEAD
-                pending.append((index, future, size))
+                pending.append((self._index_base + index, future, size))
                 added += size
         self._pending_bytes += added
+        if analysis is not None:
+            self._send_side_outputs(analysis, kept, offset, keys, encoded.payloads)
+            if analysis.flags is not None:
+                report.anomalies += int(analysis.flags.sum())
         report.payload_bytes += sum(len(p) for p in encoded.payloads)
         self._sweep()
         raw = 4 * (valid.size if batch_lengths is None else sum(n or valid.shape[1] for n in batch_lengths))
@@ -182,6 +200,58 @@ class BatchingProducer:
         m.raw_bytes.labels(*self._labels).inc(raw)
         m.payload_bytes.labels(*self._labels).inc(sum(len(p) for p in encoded.payloads))
         m.compression_ratio.labels(*self._labels).set(self._raw / max(self._payload, 1))
+
+    def _batch_headers(
+        self,
+        kept: np.ndarray,
+        offset: int,
+        headers: Sequence[Headers | None] | None,
+        analysis: Analysis | None,
+    ) -> list[Headers | None] | None:
+        """Each kept record's headers: the caller's, plus the anomaly flag where one was raised."""
+        if analysis is None or analysis.flags is None or not analysis.flags.any():
+            return None if headers is None else [headers[offset + i] for i in kept.tolist()]
+        out: list[Headers | None] = []
+        for j, i in enumerate(kept.tolist()):
+            own = None if headers is None else headers[offset + i]
+            if analysis.flags[j]:
+                assert analysis.scores is not None
+                own = [*(own or []), (ANOMALY_HEADER, f"{analysis.scores[j]:.6g}".encode())]
+            out.append(own)
+        return out
+
+    def _send_side_outputs(
+        self,
+        analysis: Analysis,
+        kept: np.ndarray,
+        offset: int,
+        keys: Sequence[bytes | None] | None,
+        payloads: list[bytes],
+    ) -> None:
+        side = self.side_outputs
+        assert side is not None
+        model = [(MODEL_HEADER, self.codec.model_id.encode())]
+        extra: list[tuple[str, bytes, int, Headers]] = []  # (topic, value, record index, headers)
+        if analysis.flags is not None and analysis.scores is not None:
+            flagged = np.flatnonzero(analysis.flags)
+            self.metrics.anomalies.labels(*self._labels).inc(len(flagged))
+            if side.anomalies_topic is not None:
+                for j in flagged.tolist():
+                    score = [(ANOMALY_HEADER, f"{analysis.scores[j]:.6g}".encode())]
+                    extra.append((side.anomalies_topic, payloads[j], offset + int(kept[j]), score + model))
+        if analysis.features is not None and side.features_topic is not None:
+            for j, feature in enumerate(analysis.features):
+                extra.append((side.features_topic, feature, offset + int(kept[j]), model))
+        for topic, value, index, hdrs in extra:
+            key = None if keys is None else keys[index]
+            try:
+                future = self.producer.send(topic, value=value, key=key, headers=hdrs)
+            except Exception as exc:
+                future = self._send_raised(exc, self._index_base + index, topic)
+            if future is not None:
+                size = len(value) + (len(key) if key else 0) + PENDING_RECORD_OVERHEAD
+                self._pending.append((self._index_base + index, future, size))
+                self._pending_bytes += size
 
     def _observe_quality(
         self, original: np.ndarray, decoded: np.ndarray, lengths: Sequence[int | None] | None
@@ -204,9 +274,10 @@ class BatchingProducer:
         self, data: Any, rejected: RejectedRecord, keys: Sequence[bytes | None] | None, report: SendReport
     ) -> None:
         kind = rejected.error.kind
+        index = self._index_base + rejected.index  # the record's number in the caller's stream
         self.metrics.errors.labels(self.topic, kind).inc()
-        report.rejected.append(rejected)
-        log.warning("record %d for topic %s refused: %s", rejected.index, self.topic, rejected.error)
+        report.rejected.append(RejectedRecord(index, rejected.error))
+        log.warning("record %d for topic %s refused: %s", index, self.topic, rejected.error)
         if self.dead_letter_topic is None:
             return
         value = raw_value(data)
@@ -215,13 +286,13 @@ class BatchingProducer:
                 self.dead_letter_topic,
                 value=value,
                 key=None if keys is None else keys[rejected.index],
-                headers=dead_letter_headers(rejected.error, source_topic=self.topic, index=rejected.index),
+                headers=dead_letter_headers(rejected.error, source_topic=self.topic, index=index),
             )
         except Exception as exc:
-            future = self._send_raised(exc, rejected.index, self.dead_letter_topic)
+            future = self._send_raised(exc, index, self.dead_letter_topic)
         if future is not None:
             size = len(value) + PENDING_RECORD_OVERHEAD
-            self._pending.append((rejected.index, future, size))
+            self._pending.append((index, future, size))
             self._pending_bytes += size
         self.metrics.dead_letters.labels(self.topic, kind).inc()
 

@@ -49,6 +49,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         p, "--check-bound", type=float, default=None, help="count values farther than this from --reference"
     )
     add_option(p, "--dlq-topic", default=None, help="forward undecodable records here")
+    add_option(
+        p,
+        "--emit",
+        default="decoded",
+        choices=["decoded", "reconstruction"],
+        help="what --out holds: the decoded records, or the model's reconstruction of them "
+        "(the cleaned signal, best with a denoising model; see docs/models.md)",
+    )
     add_kafka_options(p)
     add_metrics_option(p)
     add_option(p, "--json", action="store_true", default=False, help="print the report as JSON")
@@ -116,6 +124,9 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.reference:
         report["reference"] = _compare(decoded, args, resolver, metrics)
+    if args.emit == "reconstruction":
+        decoded = _reconstructions(decoded, resolver)
+        report["emit"] = "reconstruction"
     if args.out:
         _write(decoded, Path(args.out), resolver)
         report["out"] = args.out
@@ -196,6 +207,34 @@ def _compare(decoded, args, resolver, metrics) -> dict:  # noqa: ANN001
         "bound": args.check_bound,
         "bound_violations": violations if args.check_bound is not None else None,
     }
+
+
+def _reconstructions(decoded, resolver):  # noqa: ANN001, ANN202
+    """Each record replaced by the model's reconstruction of it: one batch per model."""
+    import numpy as np
+
+    from compressor.applications.denoise import denoise
+    from compressor.data import pad_tail
+
+    by_model: dict[str, list[int]] = {}
+    for i, rec in enumerate(decoded):
+        by_model.setdefault(rec.model_id, []).append(i)
+    out = list(decoded)
+    for model_id, rows in by_model.items():
+        bundle = resolver.codec(bytes.fromhex(model_id[:8])).bundle
+        channels = bundle.channels if bundle.window > 1 else 1
+        full = np.stack(
+            [
+                decoded[i].values
+                if decoded[i].values.size == bundle.record_size
+                else pad_tail(decoded[i].values, bundle.record_size, channels=channels)
+                for i in rows
+            ]
+        )
+        cleaned = denoise(bundle, full)
+        for row, i in zip(cleaned, rows, strict=True):
+            out[i] = decoded[i]._replace(values=row[: decoded[i].values.size])
+    return out
 
 
 def _write(decoded, path: Path, resolver) -> None:  # noqa: ANN001

@@ -52,6 +52,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="Kafka batch compression on top of the latents (default: none; latents barely compress)",
     )
     add_option(p, "--linger-ms", type=int, default=5, help="Kafka producer linger.ms")
+    add_option(
+        p,
+        "--flag-anomalies",
+        action="store_true",
+        default=False,
+        help="score every record by reconstruction error; flagged records carry a latentwire.anomaly header",
+    )
+    add_option(
+        p, "--anomalies-topic", default=None, help="also publish flagged records here (implies flagging)"
+    )
+    add_option(
+        p,
+        "--features-topic",
+        default=None,
+        help="publish each record's latent vector (float32) here, same key",
+    )
     add_kafka_options(p)
     add_metrics_option(p)
     add_option(p, "--json", action="store_true", default=False, help="print the report as JSON")
@@ -68,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     from compressor.metrics import ProducerMetrics, serve_metrics
     from compressor.progress import bar
     from producers.batching import BatchingProducer
+    from producers.side_outputs import SideOutputs
     from producers.wire_bytes import OutgoingBytes
 
     bundle = load_bundle(args.model)
@@ -98,9 +115,15 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         dead_letter_topic=args.dlq_topic or f"{args.topic}.dlq",
         metrics=metrics,
+        side_outputs=SideOutputs(
+            codec,
+            flag_anomalies=args.flag_anomalies,
+            anomalies_topic=args.anomalies_topic,
+            features_topic=args.features_topic,
+        ),
     )
     keys = [str(i).encode() for i in range(len(records))]
-    sent = rejected = payload = 0
+    sent = rejected = payload = anomalies = 0
     started = time.monotonic()
     with StopFlag() as stop, bar(len(records), "producing", unit="rec") as progress:
         for start in range(0, len(records), args.batch_size):
@@ -111,12 +134,10 @@ def run(args: argparse.Namespace) -> int:
                 records[start:stop_at],
                 keys=keys[start:stop_at],
                 lengths=None if lengths is None else lengths[start:stop_at],
+                first_index=start,
             )
-            sent, rejected, payload = (
-                sent + report.sent,
-                rejected + len(report.rejected),
-                payload + report.payload_bytes,
-            )
+            sent, rejected = sent + report.sent, rejected + len(report.rejected)
+            payload, anomalies = payload + report.payload_bytes, anomalies + report.anomalies
             progress.update(report.sent + len(report.rejected))
         batching.flush()
     seconds = time.monotonic() - started
@@ -135,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
         "compression_ratio": raw / max(payload, 1),
         "seconds": seconds,
         "records_per_second": sent / max(seconds, 1e-9),
+        "anomalies": anomalies if batching.side_outputs.detects else None,
     }
     producer.close()
     if args.json:

@@ -1,0 +1,78 @@
+"""What a producer can publish besides the compressed records: anomaly flags and learned features.
+
+* **Anomaly flags**: a record whose reconstruction error (mean squared, in normalized units, from the
+  unquantized latent: the score of ``latentwire detect``) exceeds the threshold calibrated at training time
+  gets a header ``latentwire.anomaly`` holding its score, and, with an anomalies topic, a copy of its
+  envelope is published there too. Records without the header were not flagged.
+* **Features**: the encoder's latent vector of every record, as little-endian float32 bytes, to a features
+  topic under the record's key (header ``latentwire.model`` names the model).
+
+Both cost one extra encoder and decoder pass per batch, so they are off unless asked for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from compressor.codec import Codec
+from compressor.errors import ConfigError
+
+__all__ = ["ANOMALY_HEADER", "MODEL_HEADER", "Analysis", "SideOutputs"]
+
+ANOMALY_HEADER = "latentwire.anomaly"
+MODEL_HEADER = "latentwire.model"
+
+
+@dataclass(frozen=True)
+class Analysis:
+    scores: np.ndarray | None  # (N,) anomaly scores, when flagging
+    flags: np.ndarray | None  # (N,) bool
+    features: list[bytes] | None  # one float32 latent vector per record, when publishing features
+
+
+@dataclass(frozen=True)
+class SideOutputs:
+    codec: Codec
+    flag_anomalies: bool = False
+    anomalies_topic: str | None = None
+    features_topic: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.detects and self.threshold is None:
+            raise ConfigError(
+                f"model {self.codec.model_id[:8]} has no calibrated anomaly threshold: retrain it to flag anomalies"
+            )
+
+    @property
+    def detects(self) -> bool:
+        return self.flag_anomalies or self.anomalies_topic is not None
+
+    @property
+    def enabled(self) -> bool:
+        return self.detects or self.features_topic is not None
+
+    @property
+    def threshold(self) -> float | None:
+        anomaly = (
+            self.codec.bundle.extra.get("anomaly") if isinstance(self.codec.bundle.extra, dict) else None
+        )
+        return float(anomaly["threshold"]) if isinstance(anomaly, dict) and "threshold" in anomaly else None
+
+    def analyse(self, records: np.ndarray) -> Analysis:
+        """Scores, flags and features of a batch of valid records (N, D)."""
+        normalized = self.codec.bundle.normalizer.forward(records)
+        latents = self.codec.latents(records)
+        scores = flags = features = None
+        if self.detects:
+            reconstruction = self.codec.decode_latents(latents)
+            diff = reconstruction.astype(np.float64) - normalized
+            with np.errstate(invalid="ignore"):
+                scores = np.mean(diff * diff, axis=1)
+            scores = np.where(np.isfinite(scores), scores, np.inf)
+            flags = scores > self.threshold
+        if self.features_topic is not None:
+            rows = np.ascontiguousarray(latents, dtype="<f4")
+            features = [row.tobytes() for row in rows]
+        return Analysis(scores, flags, features)
