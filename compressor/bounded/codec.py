@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 _NO_RAW_WEIGHT = 1 << 20
 #: batches larger than this try the autoencoder on a sample of half as many records first
 _PROBE = 16
+#: after this many records in a row without an autoencoder win, every batch samples 1 record in _PROBE
+_PATIENCE = 64
 _RAW_WEIGHT = 1 << 10
 
 
@@ -131,6 +133,7 @@ class BoundedCodec:
         #: bound codes a record names with a few bits instead of 16 (relative bounds of the training range)
         self.presets = tuple(codes)
         self._centers: dict[int, np.ndarray] = {}
+        self._ae_losses = 0  # records since the autoencoder last won (steers sampling only)
         self._kexp: dict[tuple[int, int], np.ndarray] = {}
 
     # ------------------------------------------------------------------ shared by encoder and decoder
@@ -187,15 +190,22 @@ class BoundedCodec:
         codes = None
         if self.autoencoder is not None:
             # AE-SZ's rule, per record: the autoencoder only where it beats the simple predictors, latent
-            # included. It is tried on a sample of a large batch first, and on the rest only if it wins there.
+            # included. A large batch, or any batch once the autoencoder has lost on _PATIENCE records in a
+            # row, tries it on a sample first and on every record only if it wins somewhere in the sample.
             rows = np.arange(n)
-            if n > _PROBE:
-                probe = np.unique(np.linspace(0, n - 1, _PROBE // 2).astype(np.int64))
-                if not self._ae_candidates(x, q, bound, probe, best_bits, best_pred, best_r, None).any():
+            sample = _PROBE // 2 if n > _PROBE else 0
+            if self._ae_losses >= _PATIENCE:
+                sample = max(1, n // _PROBE)
+            if sample:
+                probe = np.unique(np.linspace(0, n - 1, sample).astype(np.int64))
+                won = self._ae_candidates(x, q, bound, probe, best_bits, best_pred, best_r, None)
+                if not won.any():
                     rows = np.zeros(0, np.int64)
+                    self._ae_losses += len(probe)
             if rows.size:
                 codes = np.zeros((n, self.autoencoder.fixed.layers[0][0].shape[0]), dtype=np.int64)
-                self._ae_candidates(x, q, bound, rows, best_bits, best_pred, best_r, codes)
+                won = self._ae_candidates(x, q, bound, rows, best_bits, best_pred, best_r, codes)
+                self._ae_losses = 0 if won.any() else self._ae_losses + n
         # 2. scale classes of the chosen residuals, with switching costs
         sums, lengths = context.block_sums(best_r)
         classes, _ = context.choose_classes(sums, lengths)
