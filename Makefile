@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: all deps system-deps demo test test-slow test-all bench check format clean
+.PHONY: all deps system-deps demo test test-fast test-slow bench check format clean
 
 all: test
 
@@ -28,7 +28,11 @@ deps: system-deps $(STAMP)
 demo: deps
 	$(BIN)/latentwire demo
 
+# the default run plus the long fault-injection tests (marked slow and fault): what CI runs
 test: deps
+	$(BIN)/python -m pytest -m "not slow or fault" $(PYTEST_ARGS)
+
+test-fast: deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-slow: deps

@@ -52,6 +52,21 @@ def _common(p: argparse.ArgumentParser, bridge: str) -> None:
     add_option(
         p, "--max-poll-records", type=int, default=2000, help="records per poll batch (one model call each)"
     )
+    add_option(
+        p,
+        "--session-timeout-ms",
+        type=int,
+        default=10000,
+        help="how long the group waits for a silent copy before giving its partitions to the others "
+        "(kafka-python's default, 45 s, leaves the input of a killed copy unread that long)",
+    )
+    add_option(
+        p,
+        "--group-instance-id",
+        default=None,
+        help="static group membership: a stable name per copy (e.g. the pod name) lets a restarted copy "
+        "take its partitions back without a rebalance",
+    )
     add_option(p, "--drift-window", type=int, default=5000, help="records in the drift window")
     add_option(
         p,
@@ -256,6 +271,9 @@ def _run(
         isolation_level="read_committed",
         auto_offset_reset="earliest",
         max_poll_records=args.max_poll_records,
+        session_timeout_ms=args.session_timeout_ms,
+        heartbeat_interval_ms=max(args.session_timeout_ms // 3, 100),
+        group_instance_id=args.group_instance_id,
     )
     exactly_once = not args.at_least_once
     tid = transactional_id(args, bridge) if exactly_once else None
