@@ -144,12 +144,20 @@ class Codec:
 
     def decode(self, envelopes: Sequence[Envelope]) -> list[np.ndarray]:
         """Decode envelopes of this model, either kind; each result is trimmed to its record's true length."""
+        return self.decode_with_bounds(envelopes)[0]
+
+    def decode_with_bounds(
+        self, envelopes: Sequence[Envelope]
+    ) -> tuple[list[np.ndarray], list[float | None]]:
+        """:meth:`decode`, plus the error bound each record was coded with (None for fixed-rate records)."""
         if not envelopes:
-            return []
+            return [], []
         expected = self.bundle.quantizer.payload_size
         for env in envelopes:
             if env.model_id != self.wire_id:
-                raise UnknownModelError(f"envelope for model {env.model_id.hex()} handed to codec {self.wire_id.hex()}")
+                raise UnknownModelError(
+                    f"envelope for model {env.model_id.hex()} handed to codec {self.wire_id.hex()}"
+                )
             if env.kind == Kind.FIXED_RATE:
                 if len(env.payload) != expected:
                     raise EnvelopeError(
@@ -158,14 +166,22 @@ class Codec:
             elif env.kind != Kind.BOUNDED:
                 raise EnvelopeError(f"envelope kind {env.kind} is not supported by this codec")
             if env.length is not None and env.length > self.record_size:
-                raise EnvelopeError(f"declared length {env.length} exceeds the record size {self.record_size}")
+                raise EnvelopeError(
+                    f"declared length {env.length} exceeds the record size {self.record_size}"
+                )
         decoded = np.empty((len(envelopes), self.record_size), dtype=np.float32)
         fixed = [i for i, e in enumerate(envelopes) if e.kind == Kind.FIXED_RATE]
         bounded = [i for i, e in enumerate(envelopes) if e.kind == Kind.BOUNDED]
         if fixed:
             codes = self.bundle.quantizer.from_bytes([envelopes[i].payload for i in fixed])
             decoded[fixed] = self.reconstruct(codes)
+        bounds: list[float | None] = [None] * len(envelopes)
         if bounded:
-            values, _ = self.bounded.decode([envelopes[i].payload for i in bounded])
+            values, coded_bounds = self.bounded.decode([envelopes[i].payload for i in bounded])
             decoded[bounded] = values
-        return [row if e.length is None else row[: e.length] for row, e in zip(decoded, envelopes, strict=True)]
+            for i, bound in zip(bounded, coded_bounds.tolist(), strict=True):
+                bounds[i] = bound
+        rows = [
+            row if e.length is None else row[: e.length] for row, e in zip(decoded, envelopes, strict=True)
+        ]
+        return rows, bounds

@@ -42,6 +42,8 @@ class DecodedRecord(NamedTuple):
     timestamp: int
     model_id: str
     values: np.ndarray
+    #: the error bound the record was coded with (error-bounded kind), else None
+    error_bound: float | None = None
 
 
 class FailedRecord(NamedTuple):
@@ -72,7 +74,9 @@ class BatchingConsumer:
         self.dead_letter_producer = dead_letter_producer
         self.dead_letter_topic = dead_letter_topic
 
-    def poll(self, timeout_ms: int = 1000, max_records: int | None = None) -> list[DecodedRecord | FailedRecord]:
+    def poll(
+        self, timeout_ms: int = 1000, max_records: int | None = None
+    ) -> list[DecodedRecord | FailedRecord]:
         """One poll: decoded records in partition order, failures in place."""
         batches = self.consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
         messages = [m for part in batches.values() for m in part]
@@ -104,7 +108,7 @@ class BatchingConsumer:
         try:
             codec = self.resolver.codec(wire_id)
             started = time.perf_counter()
-            decoded = codec.decode([env for _, env in members])
+            decoded, bounds = codec.decode_with_bounds([env for _, env in members])
             elapsed = time.perf_counter() - started
         except LatentwireError as exc:
             if len(members) > 1 and exc.kind != "unknown_model":
@@ -118,12 +122,12 @@ class BatchingConsumer:
         model = codec.model_id[:8]
         # per topic: [records, payload bytes, decoded bytes], so metrics cost one update per batch
         totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-        for (i, _env), values in zip(members, decoded, strict=True):
+        for (i, _env), values, bound in zip(members, decoded, bounds, strict=True):
             msg = messages[i]
             results[i] = DecodedRecord(
                 msg.topic, msg.partition, msg.offset, msg.key, msg.headers or [], msg.timestamp,
-                codec.model_id, values,
-            )
+                codec.model_id, values, bound,
+            )  # fmt: skip
             t = totals[msg.topic]
             t[0] += 1
             t[1] += len(msg.value)
@@ -143,7 +147,9 @@ class BatchingConsumer:
                 self.dead_letter_topic,
                 value=msg.value,
                 key=msg.key,
-                headers=dead_letter_headers(exc, source_topic=msg.topic, partition=msg.partition, offset=msg.offset),
+                headers=dead_letter_headers(
+                    exc, source_topic=msg.topic, partition=msg.partition, offset=msg.offset
+                ),
             )
             self.metrics.dead_letters.labels(msg.topic, exc.kind).inc()
         return failed
