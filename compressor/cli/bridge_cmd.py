@@ -17,7 +17,7 @@ import sys
 from typing import Any
 
 from compressor.cli.kafka_options import add_kafka_options, client_config
-from compressor.cli.options import add_option
+from compressor.cli.options import add_error_bound_options, add_option, codec_from_args
 
 ORDER = 45
 
@@ -108,16 +108,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_option(c, "--input-format", default="json", choices=["json", "f32"], help="raw record format")
     add_option(c, "--fields", type=_csv, default=(), help="JSON: numeric fields forming the record, in order")
     add_option(c, "--array-field", default=None, help="JSON: the field holding the record as an array")
-    add_option(
-        c, "--error-bound", type=float, default=None, help="guarantee |decoded - original| <= E per value"
-    )
-    add_option(
-        c,
-        "--relative",
-        action="store_true",
-        default=False,
-        help="read --error-bound as a fraction of each channel's training value range",
-    )
+    add_error_bound_options(c)
     add_option(
         c,
         "--drift-threshold",
@@ -164,17 +155,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_compress(args: argparse.Namespace) -> int:
     from compressor.bundle import load_bundle
-    from compressor.codec import Codec, resolve_error_bound
     from compressor.raw_records import RecordFormat
     from producers.compress_bridge import CompressTransform
 
     record_format = RecordFormat(args.input_format, tuple(args.fields), args.array_field)
     health, metrics, server = _serve(args, "compress")
     bundle = load_bundle(args.model)
-    if args.error_bound is None:
-        codec = Codec(bundle)
-    else:
-        codec = Codec(bundle, error_bound=resolve_error_bound(bundle, args.error_bound, args.relative))
+    codec = codec_from_args(bundle, args)
     health.set_check("model", True, bundle.model_id[:12])
     transform = CompressTransform(
         codec,

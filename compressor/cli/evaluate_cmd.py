@@ -7,7 +7,7 @@ import json
 import math
 
 from compressor.cli.data_options import add_data_options, load_from_args
-from compressor.cli.options import add_option
+from compressor.cli.options import add_error_bound_options, add_option
 
 ORDER = 25
 
@@ -30,16 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_option(p, "--model", required=True, help="model bundle directory")
     add_data_options(p)
-    add_option(
-        p, "--error-bound", type=float, default=None, help="error bound E (absolute unless --relative)"
-    )
-    add_option(
-        p,
-        "--relative",
-        action="store_true",
-        default=False,
-        help="E is relative to the training data's value range (smallest positive range over channels)",
-    )
+    add_error_bound_options(p)
     add_option(
         p,
         "--baselines",

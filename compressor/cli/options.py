@@ -58,3 +58,31 @@ def add_metrics_option(parser: argparse.ArgumentParser) -> None:
         default="127.0.0.1",
         help="address the metrics endpoint binds to (loopback by default: expose it on purpose)",
     )
+
+
+def add_error_bound_options(parser: argparse.ArgumentParser) -> None:
+    """``--error-bound E`` and ``--relative``, the same for every command that encodes."""
+    add_option(
+        parser,
+        "--error-bound",
+        type=float,
+        default=None,
+        help="guarantee |decoded - original| <= E for every value (default: fixed-rate, no per-value bound)",
+    )
+    add_option(
+        parser,
+        "--relative",
+        action="store_true",
+        default=False,
+        help="read --error-bound as a fraction of the training data's value range (the smallest positive "
+        "per-channel range, so the bound holds relatively on every channel)",
+    )
+
+
+def codec_from_args(bundle: Any, args: argparse.Namespace) -> Any:
+    """The bundle's codec: error-bounded when ``--error-bound`` was given, else fixed-rate."""
+    from compressor.codec import Codec, resolve_error_bound
+
+    if args.error_bound is None:
+        return Codec(bundle)
+    return Codec(bundle, error_bound=resolve_error_bound(bundle, args.error_bound, args.relative))

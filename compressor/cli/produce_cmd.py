@@ -9,7 +9,7 @@ import time
 
 from compressor.cli.data_options import add_data_options, load_from_args
 from compressor.cli.kafka_options import add_kafka_options, client_config
-from compressor.cli.options import add_metrics_option, add_option
+from compressor.cli.options import add_error_bound_options, add_metrics_option, add_option, codec_from_args
 
 ORDER = 30
 
@@ -32,16 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_option(p, "--model", required=True, help="model bundle directory")
     add_option(p, "--topic", required=True, help="topic to publish to")
     add_data_options(p)
-    add_option(
-        p, "--error-bound", type=float, default=None, help="guarantee |decoded - original| <= E per value"
-    )
-    add_option(
-        p,
-        "--relative",
-        action="store_true",
-        default=False,
-        help="read --error-bound as a fraction of each channel's training value range",
-    )
+    add_error_bound_options(p)
     add_option(p, "--batch-size", type=int, default=2048, help="records per model call")
     add_option(p, "--dlq-topic", default=None, help="dead-letter topic (default: TOPIC.dlq)")
     add_option(
@@ -89,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
 
     bundle = load_bundle(args.model)
     data = load_from_args(args, window=bundle.window, columns=list(bundle.columns) or None)
-    codec = _codec(bundle, args)
+    codec = codec_from_args(bundle, args)
     records, lengths = data.records, None
     if data.tail is not None:
         records = np.vstack(
@@ -162,21 +153,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
+        dlq = args.dlq_topic or f"{args.topic}.dlq"
         print(
-            f"sent {sent} records to {args.topic} ({rejected} refused -> {args.dlq_topic or args.topic + '.dlq'}): "
+            f"sent {sent} records to {args.topic} ({rejected} refused -> {dlq}): "
             f"{raw} raw bytes -> {payload} payload bytes ({result['compression_ratio']:.1f}x), "
             f"{wire.total} bytes on the wire, {result['records_per_second']:.0f} records/s"
         )
     return 0
-
-
-def _codec(bundle, args: argparse.Namespace):  # noqa: ANN001, ANN202
-    from compressor.codec import Codec
-
-    if args.error_bound is None:
-        return Codec(bundle)
-    from compressor import codec as codec_module
-
-    resolve = getattr(codec_module, "resolve_error_bound", None)
-    bound = resolve(bundle, args.error_bound, args.relative) if resolve else args.error_bound
-    return Codec(bundle, error_bound=bound)  # type: ignore[call-arg]
