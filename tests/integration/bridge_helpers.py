@@ -26,11 +26,24 @@ def free_port() -> int:
 class BridgeProcess:
     """``python -m compressor <bridge> ...`` in its own process, with its HTTP endpoint on a free port."""
 
-    def __init__(self, command: str, args: Sequence[str], bootstrap: str, log_dir: Path, name: str) -> None:
+    def __init__(
+        self,
+        command: str,
+        args: Sequence[str],
+        bootstrap: str,
+        log_dir: Path,
+        name: str,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
         self.log_path = log_dir / f"{name}.log"
         self._log = self.log_path.open("w")
-        env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+        env = {
+            **(os.environ if env is None else env),
+            "PYTHONPATH": str(REPO),
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "CUDA_VISIBLE_DEVICES": "",
+        }
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -107,12 +120,14 @@ class BridgeProcess:
         return self.log_path.read_text()[-6000:]
 
 
-def read_all(bootstrap: str, topic: str, expected: int, timeout: float = 120.0) -> list[Any]:
-    """Every committed record of ``topic``, waiting until ``expected`` arrived (or the timeout)."""
+def read_all(bootstrap: str, topic: str, expected: int, timeout: float = 120.0, **client: Any) -> list[Any]:
+    """Every committed record of ``topic``, waiting until ``expected`` arrived (or the timeout).
+    ``client``: more kafka-python settings (security)."""
     from kafka import KafkaConsumer
 
     consumer = KafkaConsumer(
         topic,
+        **client,
         bootstrap_servers=bootstrap,
         group_id=None,
         auto_offset_reset="earliest",

@@ -180,3 +180,57 @@ def test_password_is_absent_from_errors_and_metrics(
     assert "other-Pw-991" not in generate_latest(REGISTRY).decode()
     captured = capsys.readouterr()
     assert "other-Pw-991" not in captured.out + captured.err
+
+
+def test_bridges_run_against_the_secure_broker(
+    secure_broker: tuple[str, Path, str], digits_bundle_dir: Path, digits: np.ndarray, tmp_path: Path
+) -> None:
+    """Both bridges, exactly once, with every credential from the environment; the password stays out of
+    their logs and metrics."""
+    import uuid
+
+    from kafka import KafkaProducer
+
+    from tests.integration.bridge_helpers import BridgeProcess, read_all
+
+    bootstrap, ca, _ = secure_broker
+    security = dict(
+        security_protocol="SASL_SSL", sasl_mechanism="PLAIN", sasl_plain_username=USER,
+        sasl_plain_password=PASSWORD, ssl_cafile=str(ca),
+    )  # fmt: skip
+    run = uuid.uuid4().hex[:8]
+    raw, packed, restored = f"raw-{run}", f"packed-{run}", f"restored-{run}"
+    records = digits[:500]
+    producer = KafkaProducer(bootstrap_servers=bootstrap, **security)
+    for i, row in enumerate(records):
+        producer.send(raw, key=str(i).encode(), value=json.dumps({"id": i, "values": row.tolist()}).encode())
+    producer.flush()
+    producer.close()
+    env = _client_env(bootstrap, ca)
+    common = ["--idle-timeout", "60"]
+    compress = BridgeProcess(
+        "compress-bridge",
+        ["--model", str(digits_bundle_dir), "--input-topic", raw, "--output-topic", packed,
+         "--array-field", "values", *common],
+        bootstrap, tmp_path, "compress-secure", env=env,
+    )  # fmt: skip
+    decompress = BridgeProcess(
+        "decompress-bridge",
+        ["--model", str(digits_bundle_dir), "--no-registry", "--input-topic", packed,
+         "--output-topic", restored, *common],
+        bootstrap, tmp_path, "decompress-secure", env=env,
+    )  # fmt: skip
+    try:
+        compress.wait_ready(timeout=120)
+        decompress.wait_ready(timeout=120)
+        out = read_all(bootstrap, restored, len(records), **security)
+        metrics_text = compress.get("/metrics")[1] + decompress.get("/metrics")[1]
+        compress.stop()
+        decompress.stop()
+    finally:
+        compress.kill()
+        decompress.kill()
+    assert sorted(int(m.key) for m in out) == list(range(len(records)))  # each exactly once
+    assert all(json.loads(m.value)["id"] == int(m.key) for m in out)
+    for text in (metrics_text, compress.log_path.read_text(), decompress.log_path.read_text()):
+        assert PASSWORD not in text
