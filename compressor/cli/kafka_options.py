@@ -163,16 +163,31 @@ _checked_lock = threading.Lock()
 
 
 class _AuthFailures(logging.Handler):
-    """Collects the authentication failures kafka-python logs while it bootstraps."""
+    """Collects the authentication failures kafka-python logs while it bootstraps.
+
+    The broker answers a refused login with an error and then closes the connection; depending on timing
+    kafka-python reports the error, or only the closed socket. A connection closed right after the client
+    sent its SASL credentials, twice in a row, counts as a refusal too."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.failures: list[str] = []
+        self._credentials_sent = False
+        self._closed_after_login = 0
 
     def emit(self, record: logging.LogRecord) -> None:
         text = record.getMessage()
         if "Authentication" in text or "SaslAuthenticationFailed" in text or "AuthorizationError" in text:
             self.failures.append(text)
+        elif "SaslAuthenticateRequest" in text:
+            self._credentials_sent = True
+        elif "SaslAuthenticateResponse" in text and "error_code=0" in text:
+            self._credentials_sent = False  # accepted
+        elif "socket disconnected" in text and self._credentials_sent:
+            self._credentials_sent = False
+            self._closed_after_login += 1
+            if self._closed_after_login >= 2:
+                self.failures.append("the broker closed the connection right after the SASL login")
 
 
 def check_credentials(config: dict[str, Any], timeout: float = CREDENTIAL_CHECK_SECONDS) -> None:
@@ -191,11 +206,13 @@ def check_credentials(config: dict[str, Any], timeout: float = CREDENTIAL_CHECK_
             return
     handler = _AuthFailures()
     # kafka-python logs the refusal at WARNING/ERROR; the CLI silences the "kafka" logger, so listen here
-    watched = [logging.getLogger(name) for name in ("kafka.net.manager", "kafka.net.connection")]
+    names = ("kafka.net.manager", "kafka.net.connection", "kafka.net.transport", "kafka.protocol.parser")
+    watched = [logging.getLogger(name) for name in names]
     saved = [(lg.level, lg.propagate, lg.disabled) for lg in watched]
     for lg in watched:
         lg.addHandler(handler)
-        lg.setLevel(logging.WARNING)
+        # the parser logs the SASL requests and responses at DEBUG; the others report failures
+        lg.setLevel(logging.DEBUG if lg.name == "kafka.protocol.parser" else logging.WARNING)
         lg.propagate = False
         lg.disabled = False
     outcome: dict[str, BaseException | None] = {}
