@@ -127,7 +127,10 @@ class ConsumerMetrics(_Metrics):
             **kw,
         )
         self.errors = Counter(
-            "latentwire_consumer_errors_total", "Records that could not be decoded, by kind.", ["topic", "kind"], **kw
+            "latentwire_consumer_errors_total",
+            "Records that could not be decoded, by kind.",
+            ["topic", "kind"],
+            **kw,
         )
         self.dead_letters = Counter(
             "latentwire_consumer_dead_letters_total",
@@ -254,12 +257,16 @@ class BridgeMetrics(_Metrics):
             **kw,
         )
         self.errors = Counter(
-            "latentwire_bridge_errors_total", "Records that could not be processed, by kind.",
-            ["bridge", "topic", "kind"], **kw,
+            "latentwire_bridge_errors_total",
+            "Records that could not be processed, by kind.",
+            ["bridge", "topic", "kind"],
+            **kw,
         )
         self.dead_letters = Counter(
-            "latentwire_bridge_dead_letters_total", "Records sent to the dead-letter topic, by kind.",
-            ["bridge", "topic", "kind"], **kw,
+            "latentwire_bridge_dead_letters_total",
+            "Records sent to the dead-letter topic, by kind.",
+            ["bridge", "topic", "kind"],
+            **kw,
         )
         self.bound_violations = Counter(
             "latentwire_bridge_bound_violations_total",
@@ -306,5 +313,8 @@ class BridgeMetrics(_Metrics):
             **kw,
         )
         self.up = Gauge(
-            "latentwire_bridge_ready", "1 when the model is loaded and the broker reachable, else 0.", by_topic, **kw
+            "latentwire_bridge_ready",
+            "1 when the model is loaded and the broker reachable, else 0.",
+            by_topic,
+            **kw,
         )

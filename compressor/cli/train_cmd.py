@@ -74,7 +74,9 @@ def _add_topic_options(p: argparse.ArgumentParser) -> None:
     from compressor.cli.kafka_options import add_kafka_options
 
     add_option(
-        p, "--from-topic", default=None,
+        p,
+        "--from-topic",
+        default=None,
         help="train on the newest --max-records raw records of this topic instead of --data "
         "(parsed like the compress bridge: --input-format, --fields, --array-field)",
     )
