@@ -120,6 +120,34 @@ class BridgeProcess:
         return self.log_path.read_text()[-6000:]
 
 
+def bridge_pair(
+    bootstrap: str,
+    log_dir: Path,
+    model_dir: Path,
+    topics: tuple[str, str, str],
+    *,
+    compress: Sequence[str] = (),
+    decompress: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+) -> tuple[BridgeProcess, BridgeProcess]:
+    """A compress bridge ``raw -> packed`` and a decompress bridge ``packed -> restored`` (decoders from
+    ``model_dir``, no registry); ``compress``/``decompress``: more arguments for each."""
+    raw, packed, restored = topics
+    return (
+        BridgeProcess(
+            "compress-bridge",
+            ["--model", str(model_dir), "--input-topic", raw, "--output-topic", packed, *compress],
+            bootstrap, log_dir, "compress", env=env,
+        ),
+        BridgeProcess(
+            "decompress-bridge",
+            ["--model", str(model_dir), "--no-registry", "--input-topic", packed, "--output-topic", restored,
+             *decompress],
+            bootstrap, log_dir, "decompress", env=env,
+        ),
+    )  # fmt: skip
+
+
 def read_all(bootstrap: str, topic: str, expected: int, timeout: float = 120.0, **client: Any) -> list[Any]:
     """Every committed record of ``topic``, waiting until ``expected`` arrived (or the timeout).
     ``client``: more kafka-python settings (security)."""

@@ -13,7 +13,7 @@ import pytest
 from kafka import KafkaProducer
 
 from compressor.codec import Codec
-from tests.integration.bridge_helpers import BridgeProcess, read_all
+from tests.integration.bridge_helpers import BridgeProcess, bridge_pair, read_all
 
 pytestmark = pytest.mark.integration
 
@@ -50,36 +50,12 @@ def test_json_records_cross_both_bridges_once_each(
     producer.flush()
     producer.close()
 
-    compress = BridgeProcess(
-        "compress-bridge",
-        [
-            "--model",
-            str(digits_bundle_dir),
-            "--input-topic",
-            raw,
-            "--output-topic",
-            packed,
-            "--array-field",
-            "values",
-        ],
+    compress, decompress = bridge_pair(
         kafka_bootstrap,
         tmp_path,
-        "compress",
-    )
-    decompress = BridgeProcess(
-        "decompress-bridge",
-        [
-            "--model",
-            str(digits_bundle_dir),
-            "--no-registry",
-            "--input-topic",
-            packed,
-            "--output-topic",
-            restored,
-        ],
-        kafka_bootstrap,
-        tmp_path,
-        "decompress",
+        digits_bundle_dir,
+        (raw, packed, restored),
+        compress=["--array-field", "values"],
     )
     try:
         compress.wait_ready()
@@ -137,40 +113,13 @@ def test_float32_records_within_the_error_bound_at_least_once(
         producer.send(raw, key=str(i).encode(), value=row.astype("<f4").tobytes())
     producer.flush()
     producer.close()
-    compress = BridgeProcess(
-        "compress-bridge",
-        [
-            "--model",
-            str(digits_bundle_dir),
-            "--input-topic",
-            raw,
-            "--output-topic",
-            packed,
-            "--input-format",
-            "f32",
-            "--error-bound",
-            str(bound),
-            "--at-least-once",
-        ],
+    compress, decompress = bridge_pair(
         kafka_bootstrap,
         tmp_path,
-        "compress",
-    )
-    decompress = BridgeProcess(
-        "decompress-bridge",
-        [
-            "--model",
-            str(digits_bundle_dir),
-            "--no-registry",
-            "--input-topic",
-            packed,
-            "--output-topic",
-            restored,
-            "--at-least-once",
-        ],
-        kafka_bootstrap,
-        tmp_path,
-        "decompress",
+        digits_bundle_dir,
+        (raw, packed, restored),
+        compress=["--input-format", "f32", "--error-bound", str(bound), "--at-least-once"],
+        decompress=["--at-least-once"],
     )
     try:
         out = read_all(kafka_bootstrap, restored, len(records))

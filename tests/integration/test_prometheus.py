@@ -25,7 +25,7 @@ import pytest
 import yaml
 from kafka import KafkaProducer
 
-from tests.integration.bridge_helpers import REPO, BridgeProcess, free_port, read_all
+from tests.integration.bridge_helpers import REPO, bridge_pair, free_port, read_all
 
 pytestmark = pytest.mark.integration
 
@@ -90,42 +90,13 @@ def test_every_dashboard_query_and_alert_answers_from_real_bridges(
 ) -> None:
     prometheus, promtool = prometheus_bin
     raw, packed, restored = topic_factory(), topic_factory(), topic_factory()
-    compress = BridgeProcess(
-        "compress-bridge",
-        [
-            "--model",
-            str(digits_bundle_dir),
-            "--input-topic",
-            raw,
-            "--output-topic",
-            packed,
-            "--array-field",
-            "values",
-            "--drift-window",
-            "300",
-            "--max-poll-records",
-            "100",
-        ],
+    compress, decompress = bridge_pair(
         kafka_bootstrap,
         tmp_path,
-        "compress",
-    )
-    decompress = BridgeProcess(
-        "decompress-bridge",
-        [
-            "--model",
-            str(digits_bundle_dir),
-            "--no-registry",
-            "--input-topic",
-            packed,
-            "--output-topic",
-            restored,
-            "--max-poll-records",
-            "100",
-        ],
-        kafka_bootstrap,
-        tmp_path,
-        "decompress",
+        digits_bundle_dir,
+        (raw, packed, restored),
+        compress=["--array-field", "values", "--drift-window", "300", "--max-poll-records", "100"],
+        decompress=["--max-poll-records", "100"],
     )
     port = free_port()
     config = {

@@ -191,7 +191,7 @@ def test_bridges_run_against_the_secure_broker(
 
     from kafka import KafkaProducer
 
-    from tests.integration.bridge_helpers import BridgeProcess, read_all
+    from tests.integration.bridge_helpers import bridge_pair, read_all
 
     bootstrap, ca, _ = secure_broker
     security = dict(
@@ -208,18 +208,15 @@ def test_bridges_run_against_the_secure_broker(
     producer.close()
     env = _client_env(bootstrap, ca)
     common = ["--idle-timeout", "60"]
-    compress = BridgeProcess(
-        "compress-bridge",
-        ["--model", str(digits_bundle_dir), "--input-topic", raw, "--output-topic", packed,
-         "--array-field", "values", *common],
-        bootstrap, tmp_path, "compress-secure", env=env,
-    )  # fmt: skip
-    decompress = BridgeProcess(
-        "decompress-bridge",
-        ["--model", str(digits_bundle_dir), "--no-registry", "--input-topic", packed,
-         "--output-topic", restored, *common],
-        bootstrap, tmp_path, "decompress-secure", env=env,
-    )  # fmt: skip
+    compress, decompress = bridge_pair(
+        bootstrap,
+        tmp_path,
+        digits_bundle_dir,
+        (raw, packed, restored),
+        compress=["--array-field", "values", *common],
+        decompress=common,
+        env=env,
+    )
     try:
         compress.wait_ready(timeout=120)
         decompress.wait_ready(timeout=120)
