@@ -126,6 +126,9 @@ def test_every_dashboard_query_and_alert_answers_from_real_bridges(
     try:
         compress.wait_ready()
         decompress.wait_ready()
+        # Prometheus must have seen the dead-letter counters at 0 before any bad record, or increase()
+        # in the alert has no earlier sample to compare with (a start-up race under load)
+        _wait_for(base, 'count(latentwire_bridge_dead_letters_total{bridge="compress"} == 0) > 0')
         producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, linger_ms=5)
         rng = np.random.default_rng(0)
         normal = digits[:1200]
