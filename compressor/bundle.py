@@ -15,11 +15,13 @@ refuses a bundle whose content does not match its id.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +80,22 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+@contextlib.contextmanager
+def staged_directory(target: Path, prefix: str) -> Iterator[Path]:
+    """A fresh directory beside ``target``; on success it replaces ``target`` in one rename, on failure it
+    is removed and ``target`` is left as it was."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
+    try:
+        yield staging
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
 def model_id_of(manifest: dict[str, Any]) -> str:
     """SHA-256 of the canonical JSON of the manifest without its ``model_id`` field."""
     body = {k: v for k, v in manifest.items() if k != "model_id"}
@@ -88,9 +106,7 @@ def model_id_of(manifest: dict[str, Any]) -> str:
 def save_bundle(bundle: Bundle, directory: str | Path) -> str:
     """Write ``bundle`` to ``directory`` (replaced atomically) and return its model id."""
     directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".bundle-", dir=directory.parent))
-    try:
+    with staged_directory(directory, prefix=".bundle-") as staging:
         bundle.encoder.save(staging / "encoder.keras")
         bundle.decoder.save(staging / "decoder.keras")
         manifest: dict[str, Any] = {
@@ -115,12 +131,6 @@ def save_bundle(bundle: Bundle, directory: str | Path) -> str:
         }
         manifest["model_id"] = model_id_of(manifest)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        if directory.exists():
-            shutil.rmtree(directory)
-        staging.rename(directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     bundle.model_id = manifest["model_id"]
     bundle.path = directory
     log.info("saved bundle %s to %s", bundle.model_id[:12], directory)

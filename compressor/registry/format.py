@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -30,7 +28,7 @@ from typing import Any
 
 import msgpack
 
-from compressor.bundle import MANIFEST, MODEL_FILES, read_manifest
+from compressor.bundle import MANIFEST, MODEL_FILES, read_manifest, staged_directory
 from compressor.errors import BundleError, ModelMismatchError
 
 __all__ = [
@@ -170,8 +168,7 @@ def unpack_bundle(model_id: str, archive: bytes, sha256: str, directory: str | P
     root = Path(directory)
     root.mkdir(parents=True, exist_ok=True)
     target = root / model_id
-    staging = Path(tempfile.mkdtemp(prefix=".fetch-", dir=root))
-    try:
+    with staged_directory(target, prefix=".fetch-") as staging:
         for name in ARCHIVE_FILES:
             (staging / name).write_bytes(files[name])
         manifest = read_manifest(staging)
@@ -181,10 +178,4 @@ def unpack_bundle(model_id: str, archive: bytes, sha256: str, directory: str | P
             )
         for name in MODEL_FILES:
             _refuse_lambda(staging / name)
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return target
