@@ -8,6 +8,8 @@ Two kinds of payload share one codec, so one consumer decodes both:
 * kind 1, error-bounded (``Codec(bundle, error_bound=E)``): every decoded value is within E of the
   original, NaN and Inf included (stored losslessly); see :mod:`compressor.bounded`. The bound travels in
   each payload, so consumers need not know it.
+* kind 2, error-bounded on the data's lattice: the same, on a grid of the data's own quantum (found at
+  training) when that is coarser than ``2E``; the encoder picks kind 1 or 2 per record.
 
 Decoding groups by nothing: the caller hands in envelopes of one model id.
 """
@@ -126,19 +128,19 @@ class Codec:
             raise ValueError(f"records must have shape (N, {self.record_size}), got {records.shape}")
         wire = self.wire_id
         if self.error_bound is not None:
-            kind = Kind.BOUNDED
-            bodies, decoded = self.bounded.encode(records, self.error_bound)
+            bodies, decoded, on_lattice = self.bounded.encode(records, self.error_bound)
+            kinds = np.where(on_lattice, Kind.LATTICE, Kind.BOUNDED).tolist()
         else:
-            kind = Kind.FIXED_RATE
             codes = self.bundle.quantizer.quantize(self.latents(records))
             decoded = self.reconstruct(codes)
             bodies = self.bundle.quantizer.to_bytes(codes)
+            kinds = [Kind.FIXED_RATE] * len(bodies)
         if lengths is None:
-            payloads = [pack(Envelope(wire, kind, body)) for body in bodies]
+            payloads = [pack(Envelope(wire, kind, body)) for body, kind in zip(bodies, kinds, strict=True)]
         else:
             payloads = [
                 pack(Envelope(wire, kind, body, n if n and n < records.shape[1] else None))
-                for body, n in zip(bodies, lengths, strict=True)
+                for body, kind, n in zip(bodies, kinds, lengths, strict=True)
             ]
         return Encoded(payloads, decoded)
 
@@ -163,7 +165,7 @@ class Codec:
                     raise EnvelopeError(
                         f"fixed-rate payload is {len(env.payload)} bytes, model {self.model_id[:8]} expects {expected}"
                     )
-            elif env.kind != Kind.BOUNDED:
+            elif env.kind not in (Kind.BOUNDED, Kind.LATTICE):
                 raise EnvelopeError(f"envelope kind {env.kind} is not supported by this codec")
             if env.length is not None and env.length > self.record_size:
                 raise EnvelopeError(
@@ -171,13 +173,15 @@ class Codec:
                 )
         decoded = np.empty((len(envelopes), self.record_size), dtype=np.float32)
         fixed = [i for i, e in enumerate(envelopes) if e.kind == Kind.FIXED_RATE]
-        bounded = [i for i, e in enumerate(envelopes) if e.kind == Kind.BOUNDED]
+        bounded = [i for i, e in enumerate(envelopes) if e.kind in (Kind.BOUNDED, Kind.LATTICE)]
         if fixed:
             codes = self.bundle.quantizer.from_bytes([envelopes[i].payload for i in fixed])
             decoded[fixed] = self.reconstruct(codes)
         bounds: list[float | None] = [None] * len(envelopes)
         if bounded:
-            values, coded_bounds = self.bounded.decode([envelopes[i].payload for i in bounded])
+            values, coded_bounds = self.bounded.decode(
+                [envelopes[i].payload for i in bounded], [envelopes[i].kind == Kind.LATTICE for i in bounded]
+            )
             decoded[bounded] = values
             for i, bound in zip(bounded, coded_bounds.tolist(), strict=True):
                 bounds[i] = bound

@@ -1,16 +1,21 @@
 """The latentwire wire envelope: bytes only (msgpack and the standard library; no Keras, no Kafka).
 
-Version 1 layout (documented in ``docs/wire-format.md``)::
+Layout (documented in ``docs/wire-format.md``)::
 
     offset  size  field
     0       1     magic 0xC1 (a byte msgpack never emits, so a latentwire value is never valid msgpack/JSON)
-    1       1     (version << 4) | kind        version = 1; kind 0 = fixed-rate latent, 1 = error-bounded
+    1       1     (version << 4) | kind        kind 0 = fixed-rate latent, 1 = error-bounded (version 1);
+                                               kind 2 = error-bounded on the data's lattice (version 2)
     2       4     model id: the first 4 bytes of the bundle's SHA-256 content hash
     6       ...   body, one msgpack object:
                     bin                  the coded record (full length)
                     [bin, uint]          the coded record and its true number of values (padded tail)
 
 Framing costs 8 bytes per record when the coded record is under 256 bytes (6 header + 2 for bin8).
+
+A writer marks each envelope with the lowest version that defines its kind, so a stream without kind 2 is
+byte-for-byte what version 1 wrote and version-1 consumers read it; they reject a kind-2 record as an
+unsupported version instead of misreading it.
 """
 
 from __future__ import annotations
@@ -37,7 +42,8 @@ __all__ = [
 ]
 
 MAGIC = 0xC1
-VERSION = 1
+#: the newest wire version this build reads and writes
+VERSION = 2
 MODEL_ID_SIZE = 4
 HEADER_SIZE = 2 + MODEL_ID_SIZE
 #: A body larger than this is refused before msgpack allocates anything (Kafka's default limit is 1 MiB).
@@ -51,6 +57,11 @@ class Kind(IntEnum):
 
     FIXED_RATE = 0
     BOUNDED = 1
+    LATTICE = 2
+
+
+#: the wire version that introduced each kind (kinds not listed: version 1)
+_KIND_VERSION = {Kind.LATTICE: 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +79,8 @@ def pack(envelope: Envelope) -> bytes:
         raise EnvelopeError(f"model id must be {MODEL_ID_SIZE} bytes, got {len(envelope.model_id)}")
     if not 0 <= envelope.kind < 16:
         raise EnvelopeError(f"kind must fit in 4 bits, got {envelope.kind}")
-    head = _HEADER.pack(MAGIC, (VERSION << 4) | envelope.kind, envelope.model_id)
+    version = _KIND_VERSION.get(envelope.kind, 1)
+    head = _HEADER.pack(MAGIC, (version << 4) | envelope.kind, envelope.model_id)
     if envelope.length is None and len(envelope.payload) < 256:
         # msgpack's own encoding of a short bin (bin8), written directly: the hot path
         return head + b"\xc4" + bytes((len(envelope.payload),)) + envelope.payload
@@ -87,12 +99,15 @@ def _check_header(buf: bytes) -> tuple[int, bytes]:
     if magic != MAGIC:
         raise BadMagicError(f"not a latentwire envelope: first byte 0x{magic:02x}, expected 0x{MAGIC:02x}")
     version = version_kind >> 4
-    if version != VERSION:
+    if not 1 <= version <= VERSION:
         raise UnsupportedVersionError(
-            f"wire version {version} is not supported by this build (it reads version {VERSION}); "
+            f"wire version {version} is not supported by this build (it reads versions 1 to {VERSION}); "
             "upgrade the consumer"
         )
-    return version_kind & 0x0F, model_id
+    kind = version_kind & 0x0F
+    if _KIND_VERSION.get(kind, 1) > version:
+        raise EnvelopeError(f"envelope kind {kind} does not exist in wire version {version}")
+    return kind, model_id
 
 
 def peek_model_id(buf: bytes) -> bytes:

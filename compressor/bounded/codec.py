@@ -5,6 +5,11 @@ the residuals of every predictor, pick per record the predictor with the fewest 
 scale class per block, and write each record's ANS stream. Decoding rebuilds the grid integers with integer
 cumulative sums and scales them back with one IEEE-exact product per value, so every consumer decodes the
 same bits the producer checked.
+
+Two grids: the plain grid of step ``2E`` (envelope kind 1), and, when the bundle knows the data's quantum
+and the bound is close to or below it, the data's lattice (kind 2, :func:`grid.lattice_steps`). A record
+goes on the lattice unless that would store more of its values raw than the plain grid (its values left
+the lattice the model was trained on).
 """
 
 from __future__ import annotations
@@ -90,6 +95,7 @@ class BoundedCodec:
         fallback_scale: np.ndarray | None = None,
         presets: Sequence[float] = (),
         autoencoder: AutoencoderPredictor | None = None,
+        quanta: Sequence[float | None] | None = None,
     ) -> None:
         self.rows, self.cols = int(layout[0]), int(layout[1])
         self.size = self.rows * self.cols
@@ -132,44 +138,96 @@ class BoundedCodec:
                 codes.append(code)
         #: bound codes a record names with a few bits instead of 16 (relative bounds of the training range)
         self.presets = tuple(codes)
-        self._centers: dict[int, np.ndarray] = {}
+        self.quanta: np.ndarray | None = None
+        if quanta is not None and len(quanta) == self.cols:
+            u = np.asarray([np.nan if v is None else float(v) for v in quanta], dtype=np.float64)
+            if (np.isfinite(u) & (u > 0)).any():
+                self.quanta = u
+        self._steps: dict[tuple[int, bool], np.ndarray] = {}
+        self._centers: dict[tuple[int, bool], np.ndarray] = {}
         self._ae_losses = 0  # records since the autoencoder last won (steers sampling only)
-        self._kexp: dict[tuple[int, int], np.ndarray] = {}
+        self._kexp: dict[tuple[int, bool, int], np.ndarray] = {}
 
     # ------------------------------------------------------------------ shared by encoder and decoder
 
-    def center(self, code: int) -> np.ndarray:
+    def steps(self, code: int, lattice: bool = False) -> np.ndarray:
+        """Grid step per column (cols,) float64 of bound ``code``: ``2E``, or on the data's lattice."""
+        key = (code, lattice)
+        s = self._steps.get(key)
+        if s is None:
+            bound = grid.bound_from_code(code)
+            if lattice:
+                if self.quanta is None:
+                    raise EnvelopeError("record is coded on the data's lattice, but the model knows no quantum")
+                s = grid.lattice_steps(bound, self.quanta)
+            else:
+                s = np.full(self.cols, 2.0 * bound)
+            self._steps[key] = s
+        return s
+
+    def uses_lattice(self, code: int) -> bool:
+        """Whether the lattice is coarser than the plain grid in some column at bound ``code``."""
+        return self.quanta is not None and bool((self.steps(code, True) != self.steps(code)).any())
+
+    def center(self, code: int, lattice: bool = False) -> np.ndarray:
         """Training mean on the grid of bound ``code``: (rows, cols) int64, elementwise IEEE ops only."""
-        c = self._centers.get(code)
+        c = self._centers.get((code, lattice))
         if c is None:
-            step = 2.0 * grid.bound_from_code(code)
+            step = self.steps(code, lattice)
             with np.errstate(over="ignore", invalid="ignore"):
                 c = np.clip(np.rint(self.offset / step), -grid.MAX_GRID, grid.MAX_GRID)
             c = np.where(np.isfinite(c), c, 0).astype(np.int64)
-            self._centers[code] = c
+            self._centers[(code, lattice)] = c
         return c
 
-    def expected_classes(self, code: int, predictor: int) -> np.ndarray:
-        key = (code, predictor)
+    def expected_classes(self, code: int, predictor: int, lattice: bool = False) -> np.ndarray:
+        key = (code, lattice, predictor)
         k = self._kexp.get(key)
         if k is None:
-            step = 2.0 * grid.bound_from_code(code)
-            k = context.expected_class(self._scales[self.predictors[predictor]], step)
+            k = context.expected_class(self._scales[self.predictors[predictor]], self.steps(code, lattice))
             self._kexp[key] = k
         return k
 
     # ------------------------------------------------------------------ encoder
 
-    def encode(self, records: np.ndarray, error_bound: float) -> tuple[list[bytes], np.ndarray]:
-        """Payload bodies and the exact values a consumer will decode, for float32 ``records`` (N, D)."""
+    def encode(self, records: np.ndarray, error_bound: float) -> tuple[list[bytes], np.ndarray, np.ndarray]:
+        """Payload bodies, the exact values a consumer will decode, and which records are on the data's
+        lattice (envelope kind 2; the others are kind 1), for float32 ``records`` (N, D)."""
         x = np.asarray(records, dtype=np.float32)
         n = x.shape[0]
         code = grid.bound_code(error_bound)
         bound = grid.bound_from_code(code)
-        q, raw = grid.quantize(x, bound)
+        plain = grid.quantize(x, bound, np.tile(self.steps(code), self.rows))
+        on_lattice = np.zeros(n, dtype=bool)
+        if n and self.uses_lattice(code):
+            lattice = grid.quantize(x, bound, np.tile(self.steps(code, True), self.rows))
+            on_lattice = lattice[1].sum(axis=1) <= plain[1].sum(axis=1)
+        if not on_lattice.any():
+            bodies, decoded = self._encode_grid(x, *plain, code, False)
+            return bodies, decoded, on_lattice
+        if on_lattice.all():
+            bodies, decoded = self._encode_grid(x, *lattice, code, True)
+            return bodies, decoded, on_lattice
+        out: list[bytes] = [b""] * n
+        decoded = np.empty_like(x)
+        for flag, (q_all, raw_all) in ((False, plain), (True, lattice)):
+            idx = np.flatnonzero(on_lattice == flag)
+            part, values = self._encode_grid(x[idx], q_all[idx], raw_all[idx], code, flag)
+            decoded[idx] = values
+            for i, body in zip(idx.tolist(), part, strict=True):
+                out[i] = body
+        return out, decoded, on_lattice
+
+    def _encode_grid(
+        self, x: np.ndarray, q: np.ndarray, raw: np.ndarray, code: int, lattice: bool
+    ) -> tuple[list[bytes], np.ndarray]:
+        """Encode records ``x`` already quantized on one grid (``q``, ``raw`` from :func:`grid.quantize`)."""
+        n = x.shape[0]
+        bound = grid.bound_from_code(code)
+        step_flat = np.tile(self.steps(code, lattice), self.rows)
         q = q.reshape(n, self.rows, self.cols)
         raw = raw.reshape(n, self.rows, self.cols)
-        center = self.center(code)
+        center = self.center(code, lattice)
         has_raw = raw.any(axis=(1, 2))
         if has_raw.any():
             q = self._fill(q, raw, center)
@@ -198,22 +256,24 @@ class BoundedCodec:
                 sample = max(1, n // _PROBE)
             if sample:
                 probe = np.unique(np.linspace(0, n - 1, sample).astype(np.int64))
-                won = self._ae_candidates(x, q, bound, probe, best_bits, best_pred, best_r, None)
+                won = self._ae_candidates(x, q, step_flat, probe, best_bits, best_pred, best_r, None)
                 if not won.any():
                     rows = np.zeros(0, np.int64)
                     self._ae_losses += len(probe)
             if rows.size:
                 codes = np.zeros((n, self.autoencoder.fixed.layers[0][0].shape[0]), dtype=np.int64)
-                won = self._ae_candidates(x, q, bound, rows, best_bits, best_pred, best_r, codes)
+                won = self._ae_candidates(x, q, step_flat, rows, best_bits, best_pred, best_r, codes)
                 self._ae_losses = 0 if won.any() else self._ae_losses + n
         # 2. scale classes of the chosen residuals, with switching costs
         sums, lengths = context.block_sums(best_r)
         classes, _ = context.choose_classes(sums, lengths)
-        decoded = grid.reconstruct(q.reshape(n, -1), bound)
+        decoded = grid.rebuild(q.reshape(n, -1), step_flat)
         raw_flat = raw.reshape(n, -1)
         if has_raw.any():
             decoded[raw_flat] = x[raw_flat]
-        prepared = self._prepare(code, best_pred, has_raw, classes, best_r.reshape(n, -1), raw_flat, x)
+        prepared = self._prepare(
+            code, lattice, best_pred, has_raw, classes, best_r.reshape(n, -1), raw_flat, x
+        )
         size = self.size
         model = self._mode_model
         presets = self.presets
@@ -227,9 +287,10 @@ class BoundedCodec:
         bodies = [payload.encode_prepared(rec, size, model, presets, latent_models) for rec in prepared]
         return bodies, decoded
 
-    def _prepare(
+    def _prepare(  # noqa: PLR0913
         self,
         code: int,
+        lattice: bool,
         pred: np.ndarray,
         has_raw: np.ndarray,
         classes: np.ndarray,
@@ -255,7 +316,7 @@ class BoundedCodec:
         group_k = vs[rec_i, start].tolist()
         bounds = np.searchsorted(rec_i, np.arange(n + 1)).tolist()
         start = start.tolist()
-        kexp = np.stack([self.expected_classes(code, p) for p in range(len(self.predictors))])
+        kexp = np.stack([self.expected_classes(code, p, lattice) for p in range(len(self.predictors))])
         first = (classes[:, :, 0] + (CLASSES - 1) - kexp[pred]).astype(np.int32)
         steps = (np.diff(classes, axis=2) + (CLASSES - 1)).astype(np.int32).reshape(n, -1)
         any_big = big.any(axis=1).tolist()
@@ -287,7 +348,7 @@ class BoundedCodec:
         self,
         x: np.ndarray,
         q: np.ndarray,
-        bound: float,
+        step_flat: np.ndarray,
         rows: np.ndarray,
         best_bits: np.ndarray,
         best_pred: np.ndarray,
@@ -299,7 +360,7 @@ class BoundedCodec:
         ae = self.autoencoder
         xs = x[rows]
         codes = ae.encode_codes(np.where(np.isfinite(xs), xs, self._offset_flat))
-        pred = ae.fixed.predict_grid(codes, bound).reshape(len(rows), self.rows, self.cols)
+        pred = ae.fixed.predict_grid(codes, step_flat).reshape(len(rows), self.rows, self.cols)
         latent_bits = ae.code_bits(codes)
         won = np.zeros(len(rows), dtype=bool)
         for p, name in enumerate(self.predictors):
@@ -351,12 +412,18 @@ class BoundedCodec:
         except (ValueError, RuntimeError) as exc:
             raise EnvelopeError(f"bounded payload does not decode: {exc}") from exc
 
-    def decode(self, bodies: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
-        """Decoded records (N, D) float32 and the bound each record was coded with (N,) float64."""
+    def decode(
+        self, bodies: Sequence[bytes], on_lattice: Sequence[bool] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Decoded records (N, D) float32 and the bound each record was coded with (N,) float64;
+        ``on_lattice[i]`` says record ``i`` is coded on the data's lattice (envelope kind 2)."""
         n = len(bodies)
+        flags = [False] * n if on_lattice is None else [bool(f) for f in on_lattice]
+        if len(flags) != n:
+            raise ValueError(f"{n} bodies but {len(flags)} lattice flags")
         out = np.empty((n, self.size), dtype=np.float32)
         bounds = np.empty(n, dtype=np.float64)
-        groups: dict[tuple[int, int], list[int]] = defaultdict(list)
+        groups: dict[tuple[int, bool, int], list[int]] = defaultdict(list)
         residuals = np.empty((n, self.cols, self.rows), dtype=np.int64)
         raws: list[tuple[int, np.ndarray, np.ndarray]] = []
         latents: dict[int, np.ndarray] = {}
@@ -364,12 +431,15 @@ class BoundedCodec:
         for i, body in enumerate(bodies):
             if not body:
                 raise EnvelopeError("bounded payload is empty")
+            lattice = flags[i]
+            if lattice and self.quanta is None:
+                raise EnvelopeError("record is coded on the data's lattice, but the model knows no quantum")
             rec = payload.decode_record(
                 body,
                 self.rows,
                 self.cols,
                 self.blocks,
-                lambda code, mode: self.expected_classes(code, mode >> 1),
+                lambda code, mode, lattice=lattice: self.expected_classes(code, mode >> 1, lattice),
                 self._latent_models_of,
                 mode_count,
                 self._mode_model,
@@ -378,25 +448,26 @@ class BoundedCodec:
             residuals[i] = rec.residuals.reshape(self.cols, self.rows)
             if rec.latent is not None:
                 latents[i] = rec.latent
-            groups[(rec.bound_code, rec.mode >> 1)].append(i)
+            groups[(rec.bound_code, lattice, rec.mode >> 1)].append(i)
             bounds[i] = grid.bound_from_code(rec.bound_code)
             if rec.mode & 1:
                 if rec.raw_positions.size and rec.raw_positions.max() >= self.size:
                     raise EnvelopeError("bounded payload places a raw value outside the record")
                 raws.append((i, rec.raw_positions, rec.raw_bits))
-        for (code, p), members in groups.items():
+        for (code, lattice, p), members in groups.items():
             idx = np.asarray(members)
             r = residuals[idx].transpose(0, 2, 1)
             name = self.predictors[p]
+            step_flat = np.tile(self.steps(code, lattice), self.rows)
             if name in AE_PREDICTORS:
                 codes = np.stack([latents[i] for i in members])
-                pred = self.autoencoder.fixed.predict_grid(codes, grid.bound_from_code(code))
+                pred = self.autoencoder.fixed.predict_grid(codes, step_flat)
                 q = _ae_inverse(name, r, pred.reshape(len(idx), self.rows, self.cols))
             else:
-                q = predictors.inverse(name, r, self.center(code))
+                q = predictors.inverse(name, r, self.center(code, lattice))
             if np.abs(q).max(initial=0) > 4 * grid.MAX_GRID:
                 raise EnvelopeError("bounded payload rebuilds values off the grid (corrupt)")
-            out[idx] = grid.reconstruct(q.reshape(len(idx), -1), grid.bound_from_code(code))
+            out[idx] = grid.rebuild(q.reshape(len(idx), -1), step_flat)
         view = out.view(np.uint32)
         for i, pos, bits in raws:
             view[i, pos] = bits
@@ -425,7 +496,13 @@ def codec_for_bundle(bundle: Any) -> BoundedCodec:
         smallest = float(ranges[ranges > 0].min())
         presets = [rel * smallest for rel in RELATIVE_PRESETS]
     return BoundedCodec(
-        layout, offset, stats, fallback_scale=scale, presets=presets, autoencoder=_autoencoder(bundle, stats)
+        layout,
+        offset,
+        stats,
+        fallback_scale=scale,
+        presets=presets,
+        autoencoder=_autoencoder(bundle, stats),
+        quanta=stats.get("quantum"),
     )
 
 

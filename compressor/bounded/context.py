@@ -21,11 +21,12 @@ _SWITCH = 1.6  # bits per class step, roughly what the class-change table charge
 _MU_MID = tuple(MU[k] * 1.189207115002721 for k in range(CLASSES - 1))  # sqrt of neighbours: exact literal
 
 
-def expected_class(scale: np.ndarray, step: float) -> np.ndarray:
-    """Class whose MU is nearest to ``scale / step`` (scale in data units): comparisons of exact products."""
+def expected_class(scale: np.ndarray, step: float | np.ndarray) -> np.ndarray:
+    """Class whose MU is nearest to ``scale / step`` (scale in data units, ``step`` scalar or per column):
+    comparisons of exact products."""
     scale = np.asarray(scale, dtype=np.float64)
-    mids = np.asarray(_MU_MID, dtype=np.float64) * step
-    k = (mids[None, :] < scale.reshape(-1, 1)).sum(axis=1)
+    mids = np.asarray(_MU_MID, dtype=np.float64)[None, :] * np.asarray(step, dtype=np.float64).reshape(-1, 1)
+    k = (mids < scale.reshape(-1, 1)).sum(axis=1)
     return np.where(np.isfinite(scale), k, CLASSES // 2).astype(np.int64)
 
 

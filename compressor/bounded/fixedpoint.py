@@ -77,11 +77,11 @@ class FixedPointDecoder:
                 np.maximum(h, 0.0, out=h)
         return h
 
-    def predict_grid(self, codes: np.ndarray, error_bound: float) -> np.ndarray:
-        """Grid predictions (N, D) int64 for latent ``codes`` (N, L) under ``error_bound``."""
+    def predict_grid(self, codes: np.ndarray, step: float | np.ndarray) -> np.ndarray:
+        """Grid predictions (N, D) int64 for latent ``codes`` (N, L) on a grid of ``step`` (scalar or (D,))."""
         y = self.normalized(codes) * (1.0 / float(1 << ACT_BITS))
         value = y * self.scale + self.offset
         with np.errstate(over="ignore", invalid="ignore"):
-            q = np.rint(value / (2.0 * error_bound))
+            q = np.rint(value / np.asarray(step, dtype=np.float64))
         q = np.clip(np.where(np.isfinite(q), q, 0.0), -grid.MAX_GRID, grid.MAX_GRID)
         return q.astype(np.int64)

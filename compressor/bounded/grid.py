@@ -1,10 +1,15 @@
 """The integer grid of an error bound: values become integers ``q`` with ``|x - 2E q| <= E``.
 
 Everything the consumer computes here is IEEE-exact: the bound travels as a 16-bit code whose value is
-``(256 + m) * 2**(e - 135)`` (an exact float64), and a value is rebuilt as ``float32(q * 2E)``, one
-correctly rounded float64 product and one correctly rounded cast. The producer checks every rebuilt value
-against the original in float64 and marks the ones that miss the bound (NaN, Inf, values too large for the
-grid, values where E is below float32 resolution) for lossless storage.
+``(256 + m) * 2**(e - 135)`` (an exact float64), and a value is rebuilt as ``float32(q * s)`` with the grid
+step ``s``, one correctly rounded float64 product and one correctly rounded cast. The producer checks every
+rebuilt value against the original in float64 and marks the ones that miss the bound (NaN, Inf, values too
+large for the grid, values where E is below float32 resolution) for lossless storage.
+
+The step is ``2E`` (kind 1), or on the data's lattice (kind 2) an odd multiple of the column's quantum ``u``
+found at training: ``s = (2 floor(E / u) + 1) u``. Values that sit on multiples of ``u`` are then rounded
+to the nearest multiple of ``s`` with an error of at most ``floor(E / u) u <= E``, and when ``u > 2E`` the
+step is ``u`` itself: the record is coded losslessly at fewer bits than a ``2E`` grid would cost.
 """
 
 from __future__ import annotations
@@ -16,15 +21,20 @@ import numpy as np
 from compressor.errors import ConfigError
 
 __all__ = [
+    "LATTICE_GAIN",
     "MAX_GRID",
     "bound_code",
     "bound_from_code",
+    "lattice_steps",
     "quantize",
+    "rebuild",
     "reconstruct",
 ]
 
 #: |q| beyond this is stored raw: keeps every integer, and any sum of a few of them, exact in float64
 MAX_GRID = 1 << 40
+#: a column uses its lattice only when the lattice step is at least this much coarser than 2E
+LATTICE_GAIN = 1.01
 _EXP_BIAS = 135  # exponent code e in 0..255 stands for 2**(e - 135) times (256 + m): E from ~2**-127
 
 
@@ -51,24 +61,48 @@ def bound_from_code(code: int) -> float:
     return math.ldexp(256 + (code & 0xFF), (code >> 8) - _EXP_BIAS)
 
 
-def quantize(values: np.ndarray, error_bound: float) -> tuple[np.ndarray, np.ndarray]:
+def lattice_steps(error_bound: float, quanta: np.ndarray) -> np.ndarray:
+    """Per-column step on the data's lattice: ``(2 floor(E / u) + 1) u`` where that beats ``2E`` by
+    :data:`LATTICE_GAIN`, else ``2E`` (also where ``u`` is NaN or not positive). IEEE-exact: one division,
+    one floor, one product per column, so producer and consumer compute the same steps."""
+    bound = float(error_bound)
+    u = np.asarray(quanta, dtype=np.float64)
+    usable = np.isfinite(u) & (u > 0)
+    safe = np.where(usable, u, 1.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        k = np.floor(bound / safe)
+        lattice = (2.0 * k + 1.0) * safe
+    plain = 2.0 * bound
+    return np.where(usable & np.isfinite(lattice) & (lattice >= plain * LATTICE_GAIN), lattice, plain)
+
+
+def quantize(
+    values: np.ndarray, error_bound: float, step: float | np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Grid integers (int64) for float32 ``values`` and a mask of values that must be stored raw.
 
-    At raw positions ``q`` is 0; the caller fills it with whatever keeps the residuals small.
+    ``step`` (default ``2E``) broadcasts against ``values``. At raw positions ``q`` is 0; the caller fills
+    it with whatever keeps the residuals small.
     """
     x = np.asarray(values, dtype=np.float64)
-    step = 2.0 * error_bound
+    step = 2.0 * error_bound if step is None else np.asarray(step, dtype=np.float64)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         scaled = np.rint(x / step)
         ok = np.isfinite(scaled) & (np.abs(scaled) <= MAX_GRID)
         q = np.where(ok, scaled, 0.0).astype(np.int64)
-        rebuilt = reconstruct(q, error_bound).astype(np.float64)
+        rebuilt = rebuild(q, step).astype(np.float64)
         ok &= np.abs(rebuilt - x) <= error_bound
     q[~ok] = 0
     return q, ~ok
 
 
+def rebuild(q: np.ndarray, step: float | np.ndarray) -> np.ndarray:
+    """``float32(q * step)``: one exact int->float64 conversion, one rounded product, one rounded cast."""
+    return (np.asarray(q, dtype=np.int64).astype(np.float64) * np.asarray(step, dtype=np.float64)).astype(
+        np.float32
+    )
+
+
 def reconstruct(q: np.ndarray, error_bound: float | np.ndarray) -> np.ndarray:
-    """``float32(q * 2E)``: one exact int->float64 conversion, one rounded product, one rounded cast."""
-    step = 2.0 * np.asarray(error_bound, dtype=np.float64)
-    return (np.asarray(q, dtype=np.int64).astype(np.float64) * step).astype(np.float32)
+    """Values of grid integers on the plain grid of ``error_bound`` (step ``2E``)."""
+    return rebuild(q, 2.0 * np.asarray(error_bound, dtype=np.float64))

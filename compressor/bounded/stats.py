@@ -1,8 +1,9 @@
 """Training-time statistics the error-bounded codec keeps in the bundle (``bundle.extra["bounded"]``).
 
-Per column of the record layout: the value range (for ``--relative`` bounds) and the mean absolute residual
+Per column of the record layout: the value range (for ``--relative`` bounds), the mean absolute residual
 of every predictor (to expect a scale class for the first block of a record, so records need no per-record
-scale bytes). All plain JSON floats, so producer and consumer read identical numbers.
+scale bytes) and the data's quantum (``null`` when the values sit on no lattice; see
+:mod:`compressor.bounded.lattice`). All plain JSON floats, so producer and consumer read identical numbers.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from compressor.bounded.lattice import column_quanta
 from compressor.bounded.predictors import PREDICTORS, forward
 
 __all__ = ["STATS_KEY", "fit_stats", "latent_counts", "value_ranges"]
@@ -35,6 +37,7 @@ def fit_stats(records: np.ndarray, layout: tuple[int, int]) -> dict[str, Any]:
         "value_min": [float(v) for v in x.min(axis=(0, 1))],
         "value_max": [float(v) for v in x.max(axis=(0, 1))],
         "residual_scale": scales,
+        "quantum": column_quanta(x),
     }
 
 

@@ -31,7 +31,7 @@ def bound_violations(original: np.ndarray, decoded: np.ndarray, bound: float | n
 
 def payload_bound(envelope: Envelope, codec: Any) -> float | None:
     """The bound an error-bounded envelope was coded with (``codec``: the model's ``Codec``), else None."""
-    if envelope.kind != Kind.BOUNDED:
+    if envelope.kind not in (Kind.BOUNDED, Kind.LATTICE):
         return None
     return float(codec.bounded.read_bound(envelope.payload))
 

@@ -53,7 +53,7 @@ def test_header_layout() -> None:
         (b"\xc1\x10abcd", TruncatedError),
         (b'{"json": 1}', BadMagicError),
         (b"\x00\x10abcd\xc4\x01x", BadMagicError),
-        (b"\xc1\x20abcd\xc4\x01x", UnsupportedVersionError),
+        (b"\xc1\x30abcd\xc4\x01x", UnsupportedVersionError),
         (b"\xc1\x00abcd\xc4\x01x", UnsupportedVersionError),
         (b"\xc1\x10abcd\xc4\x05xy", TruncatedError),
         (b"\xc1\x10abcd\xc4\x01xEXTRA", EnvelopeError),
@@ -73,7 +73,18 @@ def test_bad_bytes_raise_typed_errors(data: bytes, error: type[Exception]) -> No
 
 def test_unsupported_version_message_says_what_to_do() -> None:
     with pytest.raises(UnsupportedVersionError, match="upgrade the consumer"):
-        unpack(b"\xc1\x20abcd\xc4\x01x")
+        unpack(b"\xc1\x30abcd\xc4\x01x")
+
+
+def test_each_kind_is_written_with_the_version_that_introduced_it() -> None:
+    for kind, head in ((Kind.FIXED_RATE, 0x10), (Kind.BOUNDED, 0x11), (Kind.LATTICE, 0x22)):
+        buf = pack(Envelope(b"abcd", kind, b"x"))
+        assert buf[1] == head
+        assert unpack(buf).kind == kind
+    # a version-2 reader still reads kinds 0 and 1 written as version 2, but no kind 2 claiming version 1
+    assert unpack(b"\xc1\x21abcd\xc4\x01x").kind == Kind.BOUNDED
+    with pytest.raises(EnvelopeError, match="kind 2 does not exist in wire version 1"):
+        unpack(b"\xc1\x12abcd\xc4\x01x")
 
 
 def test_non_bytes_input_is_refused() -> None:
