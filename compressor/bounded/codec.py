@@ -23,7 +23,7 @@ import numpy as np
 
 from compressor.bounded import context, grid, payload, predictors
 from compressor.bounded.stats import STATS_KEY
-from compressor.bounded.tables import CLASSES, ESCAPE, RADIUS, SHIFT
+from compressor.bounded.tables import CLASSES, ESCAPE, RADIUS, SHIFT, fitted_model
 from compressor.errors import EnvelopeError
 
 __all__ = ["AE_PREDICTORS", "AutoencoderPredictor", "BoundedCodec", "codec_for_bundle"]
@@ -120,14 +120,22 @@ class BoundedCodec:
                 )
             else:
                 self._scales[name] = np.full(self.cols, np.nan)
-        weights = []
-        for _ in self.predictors:
-            weights += [_NO_RAW_WEIGHT, _RAW_WEIGHT]
         import constriction
 
-        self._mode_model = constriction.stream.model.Categorical(
-            np.asarray(weights, np.float64), perfect=False
-        )
+        #: kind-2 records may also code every residual of a simple predictor with a fitted table
+        self.tables: dict[str, Any] = stats.get("lattice_tables") or {}
+        table_slots = len(predictors.PREDICTORS) if self.tables else 0
+        self._mode_models = {
+            lattice: constriction.stream.model.Categorical(
+                np.asarray(
+                    [_NO_RAW_WEIGHT, _RAW_WEIGHT] * (len(self.predictors) + (table_slots if lattice else 0)),
+                    np.float64,
+                ),
+                perfect=False,
+            )
+            for lattice in (False, True)
+        }
+        self._mode_counts = {False: 2 * len(self.predictors), True: 2 * (len(self.predictors) + table_slots)}
         codes: list[int] = []
         for bound in presets:
             try:
@@ -147,6 +155,7 @@ class BoundedCodec:
         self._centers: dict[tuple[int, bool], np.ndarray] = {}
         self._ae_losses = 0  # records since the autoencoder last won (steers sampling only)
         self._kexp: dict[tuple[int, bool, int], np.ndarray] = {}
+        self._multipliers: dict[int, int | None] = {}
 
     # ------------------------------------------------------------------ shared by encoder and decoder
 
@@ -158,7 +167,9 @@ class BoundedCodec:
             bound = grid.bound_from_code(code)
             if lattice:
                 if self.quanta is None:
-                    raise EnvelopeError("record is coded on the data's lattice, but the model knows no quantum")
+                    raise EnvelopeError(
+                        "record is coded on the data's lattice, but the model knows no quantum"
+                    )
                 s = grid.lattice_steps(bound, self.quanta)
             else:
                 s = np.full(self.cols, 2.0 * bound)
@@ -168,6 +179,30 @@ class BoundedCodec:
     def uses_lattice(self, code: int) -> bool:
         """Whether the lattice is coarser than the plain grid in some column at bound ``code``."""
         return self.quanta is not None and bool((self.steps(code, True) != self.steps(code)).any())
+
+    def table_multiplier(self, code: int) -> int | None:
+        """The common odd multiplier ``m`` of every column's lattice step at bound ``code`` (the fitted tables
+        then apply, aggregated to ``m`` quanta), or None when a column is on the plain grid or they differ."""
+        if code not in self._multipliers:
+            m = None
+            if self.tables and self.uses_lattice(code):
+                steps, plain = self.steps(code, True), self.steps(code)
+                ratio = np.rint(steps / self.quanta)
+                if (steps != plain).all() and (ratio == ratio[0]).all() and 1 <= ratio[0] <= 2 * RADIUS + 1:
+                    m = int(ratio[0])
+            self._multipliers[code] = m
+        return self._multipliers[code]
+
+    def table(self, code: int, predictor: int):  # noqa: ANN201 - a constriction Categorical
+        """The fitted table of simple ``predictor`` on the lattice of bound ``code``."""
+        m = self.table_multiplier(code)
+        spec = self.tables.get(predictors.PREDICTORS[predictor]) if m is not None else None
+        if spec is None:
+            raise EnvelopeError("record is coded with a fitted table the model does not have at this bound")
+        try:
+            return fitted_model(spec, m)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise EnvelopeError(f"the model's fitted residual table is unusable: {exc}") from exc
 
     def center(self, code: int, lattice: bool = False) -> np.ndarray:
         """Training mean on the grid of bound ``code``: (rows, cols) int64, elementwise IEEE ops only."""
@@ -223,7 +258,6 @@ class BoundedCodec:
     ) -> tuple[list[bytes], np.ndarray]:
         """Encode records ``x`` already quantized on one grid (``q``, ``raw`` from :func:`grid.quantize`)."""
         n = x.shape[0]
-        bound = grid.bound_from_code(code)
         step_flat = np.tile(self.steps(code, lattice), self.rows)
         q = q.reshape(n, self.rows, self.cols)
         raw = raw.reshape(n, self.rows, self.cols)
@@ -245,6 +279,8 @@ class BoundedCodec:
                 best_bits[better] = bits[better]
                 best_pred[better] = p
                 best_r[better] = r[better]
+        if lattice and self.table_multiplier(code) is not None:
+            self._table_candidates(q, center, code, best_bits, best_pred, best_r)
         codes = None
         if self.autoencoder is not None:
             # AE-SZ's rule, per record: the autoencoder only where it beats the simple predictors, latent
@@ -264,25 +300,40 @@ class BoundedCodec:
                 codes = np.zeros((n, self.autoencoder.fixed.layers[0][0].shape[0]), dtype=np.int64)
                 won = self._ae_candidates(x, q, step_flat, rows, best_bits, best_pred, best_r, codes)
                 self._ae_losses = 0 if won.any() else self._ae_losses + n
-        # 2. scale classes of the chosen residuals, with switching costs
-        sums, lengths = context.block_sums(best_r)
-        classes, _ = context.choose_classes(sums, lengths)
         decoded = grid.rebuild(q.reshape(n, -1), step_flat)
         raw_flat = raw.reshape(n, -1)
         if has_raw.any():
             decoded[raw_flat] = x[raw_flat]
-        prepared = self._prepare(
-            code, lattice, best_pred, has_raw, classes, best_r.reshape(n, -1), raw_flat, x
-        )
+        r_flat = best_r.reshape(n, -1)
+        by_table = best_pred >= len(self.predictors)
+        prepared: list[payload.Prepared] = [None] * n  # type: ignore[list-item]
+        if by_table.any():
+            idx = np.flatnonzero(by_table)
+            for i, rec in zip(
+                idx.tolist(),
+                self._prepare_table(code, best_pred[idx], has_raw[idx], r_flat[idx], raw_flat[idx], x[idx]),
+                strict=True,
+            ):
+                prepared[i] = rec
+        if not by_table.all():
+            # 2. scale classes of the chosen residuals, with switching costs
+            idx = np.flatnonzero(~by_table)
+            sums, lengths = context.block_sums(best_r[idx])
+            classes, _ = context.choose_classes(sums, lengths)
+            part = self._prepare(
+                code, lattice, best_pred[idx], has_raw[idx], classes, r_flat[idx], raw_flat[idx], x[idx]
+            )
+            for i, rec in zip(idx.tolist(), part, strict=True):
+                prepared[i] = rec
         size = self.size
-        model = self._mode_model
+        model = self._mode_models[lattice]
         presets = self.presets
         latent_models = None
         if codes is not None:
             latent_models = self.autoencoder.models
             first_ae = len(predictors.PREDICTORS)
             for i, rec in enumerate(prepared):
-                if best_pred[i] >= first_ae:
+                if first_ae <= best_pred[i] < len(self.predictors):
                     rec.latent = codes[i]
         bodies = [payload.encode_prepared(rec, size, model, presets, latent_models) for rec in prepared]
         return bodies, decoded
@@ -344,6 +395,73 @@ class BoundedCodec:
             out.append(rec)
         return out
 
+    def _table_candidates(  # noqa: PLR0913
+        self,
+        q: np.ndarray,
+        center: np.ndarray,
+        code: int,
+        best_bits: np.ndarray,
+        best_pred: np.ndarray,
+        best_r: np.ndarray,
+    ) -> None:
+        """Try every simple predictor with its fitted table (kind 2); keep the winners in place, as slot
+        ``len(predictors) + p``."""
+        for p, name in enumerate(predictors.PREDICTORS):
+            if name not in self.tables:
+                continue
+            cost = self._table_cost(code, p)
+            r = predictors.forward(name, q, center).transpose(0, 2, 1)
+            bits = cost[np.clip(r, -RADIUS - 1, RADIUS + 1) + RADIUS + 1].sum(axis=(1, 2))
+            better = bits < best_bits
+            if better.any():
+                best_bits[better] = bits[better]
+                best_pred[better] = len(self.predictors) + p
+                best_r[better] = r[better]
+
+    def _table_cost(self, code: int, p: int) -> np.ndarray:
+        """Estimated bits of a residual under a fitted table, indexed by ``clip(r, -R-1, R+1) + R + 1``."""
+        from compressor.bounded.tables import fitted_counts
+
+        counts = np.asarray(
+            fitted_counts(self.tables[predictors.PREDICTORS[p]], self.table_multiplier(code)), np.float64
+        )
+        bits = -np.log2(counts / counts.sum())
+        escape = bits[ESCAPE] + 24.0  # the escape symbol and the value after it, roughly
+        return np.concatenate([[escape], bits[:ESCAPE], [escape]])
+
+    def _prepare_table(
+        self,
+        code: int,
+        slot: np.ndarray,
+        has_raw: np.ndarray,
+        r: np.ndarray,
+        raw_flat: np.ndarray,
+        x: np.ndarray,
+    ) -> list[payload.Prepared]:
+        """Records coded with a fitted table: every residual one symbol of it, in scan order."""
+        big = np.abs(r) > RADIUS
+        idx = np.where(big, ESCAPE, r + RADIUS).astype(np.int32)
+        bits = x.view(np.uint32)
+        empty = np.zeros(0, np.int32)
+        out = []
+        for i in range(len(slot)):
+            p = int(slot[i]) - len(self.predictors)
+            rec = payload.Prepared(
+                code,
+                2 * int(slot[i]) + int(has_raw[i]),
+                empty,
+                empty,
+                [(-1, idx[i], None)],
+                r[i][big[i]].tolist() if big[i].any() else [],
+                table=self.table(code, p),
+            )
+            if has_raw[i]:
+                pos = np.flatnonzero(raw_flat[i])
+                rec.raw_positions = pos
+                rec.raw_bits = bits[i, pos]
+            out.append(rec)
+        return out
+
     def _ae_candidates(  # noqa: PLR0913
         self,
         x: np.ndarray,
@@ -379,9 +497,18 @@ class BoundedCodec:
         return won
 
     def _latent_models_of(self, mode: int) -> list | None:
-        if self.autoencoder is not None and self.predictors[mode >> 1] in AE_PREDICTORS:
+        slot = mode >> 1
+        if (
+            self.autoencoder is not None
+            and slot < len(self.predictors)
+            and self.predictors[slot] in AE_PREDICTORS
+        ):
             return self.autoencoder.models
         return None
+
+    def _table_of(self, code: int, mode: int):  # noqa: ANN202
+        slot = mode >> 1
+        return self.table(code, slot - len(self.predictors)) if slot >= len(self.predictors) else None
 
     def _fill(self, q: np.ndarray, raw: np.ndarray, center: np.ndarray) -> np.ndarray:
         """Give raw positions the previous valid value of their column (the center before the first one)."""
@@ -394,13 +521,13 @@ class BoundedCodec:
 
     # ------------------------------------------------------------------ decoder
 
-    def mode_of(self, body: bytes) -> int:
-        """The mode symbol of a payload (predictor index * 2 + has_raw)."""
+    def mode_of(self, body: bytes, lattice: bool = False) -> int:
+        """The mode symbol of a payload (slot * 2 + has_raw; see :mod:`compressor.bounded.payload`)."""
         import constriction
 
         coder = constriction.stream.stack.AnsCoder(payload.words_from_bytes(body))
         payload.read_bound(coder, self.presets)
-        return int(coder.decode(self._mode_model))
+        return int(coder.decode(self._mode_models[lattice]))
 
     def read_bound(self, body: bytes) -> float:
         """The bound a payload was coded with, from its first symbols."""
@@ -427,7 +554,6 @@ class BoundedCodec:
         residuals = np.empty((n, self.cols, self.rows), dtype=np.int64)
         raws: list[tuple[int, np.ndarray, np.ndarray]] = []
         latents: dict[int, np.ndarray] = {}
-        mode_count = 2 * len(self.predictors)
         for i, body in enumerate(bodies):
             if not body:
                 raise EnvelopeError("bounded payload is empty")
@@ -441,14 +567,22 @@ class BoundedCodec:
                 self.blocks,
                 lambda code, mode, lattice=lattice: self.expected_classes(code, mode >> 1, lattice),
                 self._latent_models_of,
-                mode_count,
-                self._mode_model,
+                self._mode_counts[lattice],
+                self._mode_models[lattice],
                 self.presets,
+                self._table_of if lattice else None,
             )
             residuals[i] = rec.residuals.reshape(self.cols, self.rows)
             if rec.latent is not None:
                 latents[i] = rec.latent
-            groups[(rec.bound_code, lattice, rec.mode >> 1)].append(i)
+            slot = rec.mode >> 1
+            groups[
+                (
+                    rec.bound_code,
+                    lattice,
+                    slot if slot < len(self.predictors) else slot - len(self.predictors),
+                )
+            ].append(i)
             bounds[i] = grid.bound_from_code(rec.bound_code)
             if rec.mode & 1:
                 if rec.raw_positions.size and rec.raw_positions.max() >= self.size:

@@ -4,12 +4,17 @@ Symbols are decoded in this order (the encoder pushes them in reverse onto const
 
     bound           categorical over the bundle's preset bounds + "other"; "other" is followed by the
                     16-bit code (uniform): E = (256 + low byte) * 2**(high byte - 135)
-    mode            categorical                           predictor index * 2 + has_raw
+    mode            categorical                           slot * 2 + has_raw; slot = predictor index, or
+                                                          (kind 2 only) predictors + simple predictor
+                                                          index for the fitted-table coding
     [latent codes]  one categorical per latent dimension  only for autoencoder predictors
+    then either, with scale classes:
     first classes   one per column, against the expected class of that column
     class changes   (blocks - 1) per column, against the previous block's class
     residuals       for each class k present, ascending: the values r >> shift[k] (escape = 1023) in scan
                     order, then their low shift[k] bits uniformly
+    or, with a fitted table (kind 2):
+    residuals       every value r + 511 in scan order (escape = 1023) with the bundle's table
     escapes         for each escaped residual, in the order above: Elias-gamma-like length + bits
     raw values      if has_raw: count - 1, then per value its position and its float32 bits
 
@@ -109,6 +114,8 @@ class Prepared:
     latent: np.ndarray | None = None
     raw_positions: np.ndarray | None = None
     raw_bits: np.ndarray | None = None
+    #: the fitted table coding every residual (groups then holds one group of all symbols), or None
+    table: constriction.stream.model.Categorical | None = None
 
 
 def encode_prepared(  # noqa: ANN001
@@ -133,13 +140,16 @@ def encode_prepared(  # noqa: ANN001
             _push_uint(ops, _zigzag_escape(v))
         for sym, model in reversed(ops):
             enc(sym, model)
-    for k, idx, lo in reversed(rec.groups):
-        if lo is not None:
-            enc(lo, uniform_model(1 << SHIFT[k]))
-        enc(idx, residual_model(k))
-    if len(rec.steps):
-        enc(rec.steps, class_delta_model())
-    enc(rec.first, first_class_model())
+    if rec.table is not None:
+        enc(rec.groups[0][1], rec.table)
+    else:
+        for k, idx, lo in reversed(rec.groups):
+            if lo is not None:
+                enc(lo, uniform_model(1 << SHIFT[k]))
+            enc(idx, residual_model(k))
+        if len(rec.steps):
+            enc(rec.steps, class_delta_model())
+        enc(rec.first, first_class_model())
     if rec.latent is not None:
         for j in range(len(rec.latent) - 1, -1, -1):
             enc(int(rec.latent[j]), latent_models[j])
@@ -190,9 +200,11 @@ def decode_record(  # noqa: ANN001
     mode_count: int,
     mode_model,
     presets: tuple[int, ...] = (),
+    table_of=None,
 ) -> Decoded:
-    """Inverse of :func:`encode_record`. ``kexp_of(code, mode)`` and ``latent_models_of(mode)`` supply what
-    depends on the header. Raises :class:`EnvelopeError` on a stream that does not decode."""
+    """Inverse of :func:`encode_prepared`. ``kexp_of(code, mode)``, ``latent_models_of(mode)`` and
+    ``table_of(code, mode)`` (the fitted table of a table-coded mode, else None) supply what depends on the
+    header. Raises :class:`EnvelopeError` on a stream that does not decode."""
     try:
         coder = constriction.stream.stack.AnsCoder(words_from_bytes(data))
         code = read_bound(coder, presets)
@@ -203,40 +215,11 @@ def decode_record(  # noqa: ANN001
         latent = None
         if latent_models:
             latent = np.asarray([int(coder.decode(m)) for m in latent_models], dtype=np.int64)
-        kexp = kexp_of(code, mode)
-        first = coder.decode(first_class_model(), cols).astype(np.int64) - (CLASSES - 1) + kexp
-        classes = np.empty((cols, nb), dtype=np.int64)
-        classes[:, 0] = first
-        if nb > 1:
-            steps = coder.decode(class_delta_model(), cols * (nb - 1)).astype(np.int64) - (CLASSES - 1)
-            classes[:, 1:] = first[:, None] + np.cumsum(steps.reshape(cols, nb - 1), axis=1)
-        if classes.min() < 0 or classes.max() >= CLASSES:
-            raise EnvelopeError("bounded payload holds an invalid scale class")
-        vclass = value_classes(classes, rows)
-        order = np.argsort(vclass, kind="stable")
-        counts = np.bincount(vclass, minlength=CLASSES)
-        parts: list[np.ndarray] = []
-        escaped: list[tuple[int, int, int]] = []  # (offset in sorted order, shift, low bits)
-        offset = 0
-        for k in counts.nonzero()[0].tolist():
-            n = int(counts[k])
-            idx = coder.decode(residual_model(k), n).astype(np.int64)
-            s = SHIFT[k]
-            if s:
-                lo = coder.decode(uniform_model(1 << s), n).astype(np.int64)
-                vals = ((idx - RADIUS) << s) | lo
-            else:
-                vals = idx - RADIUS
-            if idx.max() == ESCAPE:
-                for e in np.flatnonzero(idx == ESCAPE).tolist():
-                    escaped.append((offset + e, s, int(vals[e]) & ((1 << s) - 1)))
-            parts.append(vals)
-            offset += n
-        r_sorted = np.concatenate(parts)
-        for e, s, low in escaped:
-            r_sorted[e] = (_unzigzag_escape(_pop_uint(coder)) << s) | low
-        r = np.empty(rows * cols, dtype=np.int64)
-        r[order] = r_sorted
+        table = table_of(code, mode) if table_of is not None else None
+        if table is not None:
+            r = _decode_table(coder, table, rows * cols)
+        else:
+            r = _decode_classes(coder, rows, cols, nb, kexp_of(code, mode))
         raw_pos = np.zeros(0, np.int64)
         raw_bits = np.zeros(0, np.uint32)
         if mode & 1:
@@ -255,3 +238,50 @@ def decode_record(  # noqa: ANN001
     if not coder.is_empty():
         raise TruncatedError("bounded payload has data left after its last symbol (corrupt or truncated)")
     return Decoded(code, mode, latent, r, raw_pos, raw_bits)
+
+
+def _decode_table(coder, table, size: int) -> np.ndarray:  # noqa: ANN001
+    """Residuals in scan order coded with one fitted table, escapes after them."""
+    idx = coder.decode(table, size).astype(np.int64)
+    r = idx - RADIUS
+    for e in np.flatnonzero(idx == ESCAPE).tolist():
+        r[e] = _unzigzag_escape(_pop_uint(coder))
+    return r
+
+
+def _decode_classes(coder, rows: int, cols: int, nb: int, kexp: np.ndarray) -> np.ndarray:  # noqa: ANN001
+    """Residuals in scan order coded with per-block scale classes."""
+    first = coder.decode(first_class_model(), cols).astype(np.int64) - (CLASSES - 1) + kexp
+    classes = np.empty((cols, nb), dtype=np.int64)
+    classes[:, 0] = first
+    if nb > 1:
+        steps = coder.decode(class_delta_model(), cols * (nb - 1)).astype(np.int64) - (CLASSES - 1)
+        classes[:, 1:] = first[:, None] + np.cumsum(steps.reshape(cols, nb - 1), axis=1)
+    if classes.min() < 0 or classes.max() >= CLASSES:
+        raise EnvelopeError("bounded payload holds an invalid scale class")
+    vclass = value_classes(classes, rows)
+    order = np.argsort(vclass, kind="stable")
+    counts = np.bincount(vclass, minlength=CLASSES)
+    parts: list[np.ndarray] = []
+    escaped: list[tuple[int, int, int]] = []  # (offset in sorted order, shift, low bits)
+    offset = 0
+    for k in counts.nonzero()[0].tolist():
+        n = int(counts[k])
+        idx = coder.decode(residual_model(k), n).astype(np.int64)
+        s = SHIFT[k]
+        if s:
+            lo = coder.decode(uniform_model(1 << s), n).astype(np.int64)
+            vals = ((idx - RADIUS) << s) | lo
+        else:
+            vals = idx - RADIUS
+        if idx.max() == ESCAPE:
+            for e in np.flatnonzero(idx == ESCAPE).tolist():
+                escaped.append((offset + e, s, int(vals[e]) & ((1 << s) - 1)))
+        parts.append(vals)
+        offset += n
+    r_sorted = np.concatenate(parts)
+    for e, s, low in escaped:
+        r_sorted[e] = (_unzigzag_escape(_pop_uint(coder)) << s) | low
+    r = np.empty(rows * cols, dtype=np.int64)
+    r[order] = r_sorted
+    return r

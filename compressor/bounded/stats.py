@@ -2,8 +2,9 @@
 
 Per column of the record layout: the value range (for ``--relative`` bounds), the mean absolute residual
 of every predictor (to expect a scale class for the first block of a record, so records need no per-record
-scale bytes) and the data's quantum (``null`` when the values sit on no lattice; see
-:mod:`compressor.bounded.lattice`). All plain JSON floats, so producer and consumer read identical numbers.
+scale bytes), the data's quantum (``null`` when the values sit on no lattice; see
+:mod:`compressor.bounded.lattice`) and, when every column has one, each simple predictor's residual
+histogram on that lattice (the fitted tables of kind-2 records). All plain JSON floats, so producer and consumer read identical numbers.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import numpy as np
 
 from compressor.bounded.lattice import column_quanta
 from compressor.bounded.predictors import PREDICTORS, forward
+from compressor.bounded.tables import RADIUS
 
-__all__ = ["STATS_KEY", "fit_stats", "latent_counts", "value_ranges"]
+__all__ = ["STATS_KEY", "fit_stats", "latent_counts", "lattice_tables", "value_ranges"]
 
 STATS_KEY = "bounded"
 
@@ -32,13 +34,38 @@ def fit_stats(records: np.ndarray, layout: tuple[int, int]) -> dict[str, Any]:
     for name in PREDICTORS:
         r = np.abs(forward(name, x, center))
         scales[name] = [float(v) for v in r.mean(axis=(0, 1))]
-    return {
+    quanta = column_quanta(x)
+    out = {
         "layout": [rows, cols],
         "value_min": [float(v) for v in x.min(axis=(0, 1))],
         "value_max": [float(v) for v in x.max(axis=(0, 1))],
         "residual_scale": scales,
-        "quantum": column_quanta(x),
+        "quantum": quanta,
     }
+    if all(u is not None for u in quanta):
+        out["lattice_tables"] = lattice_tables(x, np.asarray(quanta, dtype=np.float64))
+    return out
+
+
+def lattice_tables(x: np.ndarray, quanta: np.ndarray) -> dict[str, dict[str, Any]]:
+    """Per simple predictor, the histogram of its residuals on the data's lattice (units of the quantum),
+    over ``[-RADIUS, RADIUS]`` trimmed to its nonzero span, plus the count beyond (the escape)."""
+    q = np.rint(x / quanta)
+    center = np.rint(x.mean(axis=0) / quanta)
+    out = {}
+    for name in PREDICTORS:
+        r = forward(name, q, center)
+        inside = r[np.abs(r) <= RADIUS].astype(np.int64)
+        counts = np.bincount(inside - inside.min(), minlength=1) if inside.size else np.zeros(1, np.int64)
+        low = int(inside.min()) if inside.size else 0
+        nz = np.flatnonzero(counts)
+        first, last = (int(nz[0]), int(nz[-1])) if nz.size else (0, 0)
+        out[name] = {
+            "low": low + first,
+            "counts": [int(c) for c in counts[first : last + 1]],
+            "escape": int(r.size - inside.size),
+        }
+    return out
 
 
 def value_ranges(bundle: Any) -> np.ndarray | None:

@@ -30,6 +30,7 @@ __all__ = [
     "class_cost_coefficients",
     "class_delta_model",
     "first_class_model",
+    "fitted_model",
     "residual_model",
     "uniform_model",
 ]
@@ -95,6 +96,38 @@ def first_class_model() -> constriction.stream.model.Categorical:
     """First block's class against the class expected from training statistics: ~2**-|delta|/1.5."""
     top = 1 << 60
     return _categorical(tuple(max(1, top >> (2 * abs(d) // 3)) for d in range(-(CLASSES - 1), CLASSES)))
+
+
+def fitted_counts(table: dict, multiplier: int) -> tuple[int, ...]:
+    """Integer counts over ``[-RADIUS, RADIUS]`` and the escape from a residual histogram fitted at training
+    on the data's lattice (``{"low", "counts", "escape"}``, residuals in units of the quantum), for a grid of
+    ``multiplier`` quanta: training residual ``i`` falls on ``floor((i + (m - 1) / 2) / m)``. Every symbol
+    keeps a floor of ``total >> 16`` so a value never seen in training still codes. Integer arithmetic only."""
+    m = int(multiplier)
+    if m < 1 or m % 2 == 0:
+        raise ValueError(f"lattice multiplier must be a positive odd integer, got {m}")
+    low = int(table["low"])
+    raw = [int(c) for c in table["counts"]]
+    if low < -RADIUS or low + len(raw) - 1 > RADIUS or min(raw, default=0) < 0:
+        raise ValueError("fitted residual table lies outside the coded range")
+    counts = [0] * (2 * RADIUS + 2)
+    half = (m - 1) // 2
+    for offset, c in enumerate(raw):
+        counts[(low + offset + half) // m + RADIUS] += c
+    counts[ESCAPE] = int(table.get("escape", 0))
+    total = sum(counts)
+    floor = max(1, total >> 16)
+    return tuple(c + floor for c in counts)
+
+
+@functools.cache
+def _fitted_model(counts: tuple[int, ...]) -> constriction.stream.model.Categorical:
+    return _categorical(counts)
+
+
+def fitted_model(table: dict, multiplier: int) -> constriction.stream.model.Categorical:
+    """The entropy model of :func:`fitted_counts` (cached by its counts)."""
+    return _fitted_model(fitted_counts(table, multiplier))
 
 
 @functools.cache
