@@ -156,6 +156,8 @@ class BoundedCodec:
         self._ae_losses = 0  # records since the autoencoder last won (steers sampling only)
         self._kexp: dict[tuple[int, bool, int], np.ndarray] = {}
         self._multipliers: dict[int, int | None] = {}
+        self._table_models: dict[tuple[int, int], Any] = {}
+        self._table_costs: dict[tuple[int, int], np.ndarray] = {}
 
     # ------------------------------------------------------------------ shared by encoder and decoder
 
@@ -196,13 +198,17 @@ class BoundedCodec:
     def table(self, code: int, predictor: int):  # noqa: ANN201 - a constriction Categorical
         """The fitted table of simple ``predictor`` on the lattice of bound ``code``."""
         m = self.table_multiplier(code)
-        spec = self.tables.get(predictors.PREDICTORS[predictor]) if m is not None else None
-        if spec is None:
-            raise EnvelopeError("record is coded with a fitted table the model does not have at this bound")
-        try:
-            return fitted_model(spec, m)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise EnvelopeError(f"the model's fitted residual table is unusable: {exc}") from exc
+        key = (m or 0, predictor)
+        model = self._table_models.get(key)
+        if model is None:
+            spec = self.tables.get(predictors.PREDICTORS[predictor]) if m is not None else None
+            if spec is None:
+                raise EnvelopeError("record is coded with a fitted table the model does not have at this bound")
+            try:
+                model = self._table_models[key] = fitted_model(spec, m)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise EnvelopeError(f"the model's fitted residual table is unusable: {exc}") from exc
+        return model
 
     def center(self, code: int, lattice: bool = False) -> np.ndarray:
         """Training mean on the grid of bound ``code``: (rows, cols) int64, elementwise IEEE ops only."""
@@ -232,11 +238,16 @@ class BoundedCodec:
         n = x.shape[0]
         code = grid.bound_code(error_bound)
         bound = grid.bound_from_code(code)
-        plain = grid.quantize(x, bound, np.tile(self.steps(code), self.rows))
         on_lattice = np.zeros(n, dtype=bool)
         if n and self.uses_lattice(code):
             lattice = grid.quantize(x, bound, np.tile(self.steps(code, True), self.rows))
-            on_lattice = lattice[1].sum(axis=1) <= plain[1].sum(axis=1)
+            on_lattice = ~lattice[1].any(axis=1)
+            if not on_lattice.all():
+                # a record with raw values on the lattice goes plain unless the plain grid stores more raw
+                plain = grid.quantize(x, bound, np.tile(self.steps(code), self.rows))
+                on_lattice = lattice[1].sum(axis=1) <= plain[1].sum(axis=1)
+        else:
+            plain = grid.quantize(x, bound, np.tile(self.steps(code), self.rows))
         if not on_lattice.any():
             bodies, decoded = self._encode_grid(x, *plain, code, False)
             return bodies, decoded, on_lattice
@@ -269,18 +280,23 @@ class BoundedCodec:
         best_bits = np.full(n, np.inf)
         best_pred = np.zeros(n, dtype=np.int64)
         best_r = np.zeros((n, self.cols, self.rows), dtype=np.int64)
+        tables = lattice and self.table_multiplier(code) is not None
         for p, name in enumerate(self.predictors):
             if name in AE_PREDICTORS:
                 continue
             r = predictors.forward(name, q, center).transpose(0, 2, 1)  # scan order: (N, cols, rows)
-            bits = context.greedy_bits(*context.block_sums(r))
-            better = bits < best_bits
-            if better.any():
-                best_bits[better] = bits[better]
-                best_pred[better] = p
-                best_r[better] = r[better]
-        if lattice and self.table_multiplier(code) is not None:
-            self._table_candidates(q, center, code, best_bits, best_pred, best_r)
+            candidates = [(p, context.greedy_bits(*context.block_sums(r)))]
+            if tables and name in self.tables:
+                # the same residuals coded with the fitted table (slot len(predictors) + p)
+                cost = self._table_cost(code, p)
+                tbits = cost[np.clip(r, -RADIUS - 1, RADIUS + 1) + RADIUS + 1].sum(axis=(1, 2))
+                candidates.append((len(self.predictors) + p, tbits))
+            for slot, bits in candidates:
+                better = bits < best_bits
+                if better.any():
+                    best_bits[better] = bits[better]
+                    best_pred[better] = slot
+                    best_r[better] = r[better]
         codes = None
         if self.autoencoder is not None:
             # AE-SZ's rule, per record: the autoencoder only where it beats the simple predictors, latent
@@ -395,39 +411,18 @@ class BoundedCodec:
             out.append(rec)
         return out
 
-    def _table_candidates(  # noqa: PLR0913
-        self,
-        q: np.ndarray,
-        center: np.ndarray,
-        code: int,
-        best_bits: np.ndarray,
-        best_pred: np.ndarray,
-        best_r: np.ndarray,
-    ) -> None:
-        """Try every simple predictor with its fitted table (kind 2); keep the winners in place, as slot
-        ``len(predictors) + p``."""
-        for p, name in enumerate(predictors.PREDICTORS):
-            if name not in self.tables:
-                continue
-            cost = self._table_cost(code, p)
-            r = predictors.forward(name, q, center).transpose(0, 2, 1)
-            bits = cost[np.clip(r, -RADIUS - 1, RADIUS + 1) + RADIUS + 1].sum(axis=(1, 2))
-            better = bits < best_bits
-            if better.any():
-                best_bits[better] = bits[better]
-                best_pred[better] = len(self.predictors) + p
-                best_r[better] = r[better]
-
     def _table_cost(self, code: int, p: int) -> np.ndarray:
         """Estimated bits of a residual under a fitted table, indexed by ``clip(r, -R-1, R+1) + R + 1``."""
         from compressor.bounded.tables import fitted_counts
 
-        counts = np.asarray(
-            fitted_counts(self.tables[predictors.PREDICTORS[p]], self.table_multiplier(code)), np.float64
-        )
-        bits = -np.log2(counts / counts.sum())
-        escape = bits[ESCAPE] + 24.0  # the escape symbol and the value after it, roughly
-        return np.concatenate([[escape], bits[:ESCAPE], [escape]])
+        m = self.table_multiplier(code)
+        cost = self._table_costs.get((m, p))
+        if cost is None:
+            counts = np.asarray(fitted_counts(self.tables[predictors.PREDICTORS[p]], m), np.float64)
+            bits = -np.log2(counts / counts.sum())
+            escape = bits[ESCAPE] + 24.0  # the escape symbol and the value after it, roughly
+            cost = self._table_costs[(m, p)] = np.concatenate([[escape], bits[:ESCAPE], [escape]])
+        return cost
 
     def _prepare_table(
         self,

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import constriction
 import numpy as np
 
-from compressor.bounded.context import value_classes
+from compressor.bounded.context import BLOCK
 from compressor.bounded.tables import (
     CLASSES,
     ESCAPE,
@@ -252,21 +252,25 @@ def _decode_table(coder, table, size: int) -> np.ndarray:  # noqa: ANN001
 def _decode_classes(coder, rows: int, cols: int, nb: int, kexp: np.ndarray) -> np.ndarray:  # noqa: ANN001
     """Residuals in scan order coded with per-block scale classes."""
     first = coder.decode(first_class_model(), cols).astype(np.int64) - (CLASSES - 1) + kexp
-    classes = np.empty((cols, nb), dtype=np.int64)
-    classes[:, 0] = first
     if nb > 1:
         steps = coder.decode(class_delta_model(), cols * (nb - 1)).astype(np.int64) - (CLASSES - 1)
+        classes = np.empty((cols, nb), dtype=np.int64)
+        classes[:, 0] = first
         classes[:, 1:] = first[:, None] + np.cumsum(steps.reshape(cols, nb - 1), axis=1)
-    if classes.min() < 0 or classes.max() >= CLASSES:
+    else:
+        classes = first.reshape(cols, 1)
+    flat = classes.ravel().tolist()  # block classes in scan order (column-major, nb blocks per column)
+    if min(flat) < 0 or max(flat) >= CLASSES:
         raise EnvelopeError("bounded payload holds an invalid scale class")
-    vclass = value_classes(classes, rows)
-    order = np.argsort(vclass, kind="stable")
-    counts = np.bincount(vclass, minlength=CLASSES)
-    parts: list[np.ndarray] = []
-    escaped: list[tuple[int, int, int]] = []  # (offset in sorted order, shift, low bits)
-    offset = 0
-    for k in counts.nonzero()[0].tolist():
-        n = int(counts[k])
+    last = rows - (nb - 1) * BLOCK
+    members: dict[int, list[int]] = {}
+    for b, k in enumerate(flat):
+        members.setdefault(k, []).append(b)
+    parts: list[tuple[list[int], np.ndarray]] = []
+    escaped: list[tuple[np.ndarray, int, int, int]] = []  # (values, index, shift, low bits)
+    for k in sorted(members):
+        blocks = members[k]
+        n = len(blocks) * BLOCK - (BLOCK - last) * sum(1 for b in blocks if b % nb == nb - 1)
         idx = coder.decode(residual_model(k), n).astype(np.int64)
         s = SHIFT[k]
         if s:
@@ -276,12 +280,18 @@ def _decode_classes(coder, rows: int, cols: int, nb: int, kexp: np.ndarray) -> n
             vals = idx - RADIUS
         if idx.max() == ESCAPE:
             for e in np.flatnonzero(idx == ESCAPE).tolist():
-                escaped.append((offset + e, s, int(vals[e]) & ((1 << s) - 1)))
-        parts.append(vals)
-        offset += n
-    r_sorted = np.concatenate(parts)
-    for e, s, low in escaped:
-        r_sorted[e] = (_unzigzag_escape(_pop_uint(coder)) << s) | low
+                escaped.append((vals, e, s, int(vals[e]) & ((1 << s) - 1)))
+        parts.append((blocks, vals))
+    for vals, e, s, low in escaped:
+        vals[e] = (_unzigzag_escape(_pop_uint(coder)) << s) | low
+    if len(parts) == 1:
+        return parts[0][1]
     r = np.empty(rows * cols, dtype=np.int64)
-    r[order] = r_sorted
+    for blocks, vals in parts:
+        at = 0
+        for b in blocks:
+            start = (b // nb) * rows + (b % nb) * BLOCK
+            size = last if b % nb == nb - 1 else BLOCK
+            r[start : start + size] = vals[at : at + size]
+            at += size
     return r
