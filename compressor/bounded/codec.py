@@ -31,7 +31,8 @@ __all__ = ["AE_PREDICTORS", "AutoencoderPredictor", "BoundedCodec", "codec_for_b
 log = logging.getLogger(__name__)
 
 _NO_RAW_WEIGHT = 1 << 20
-#: batches larger than this try the autoencoder on a sample of half as many records first
+#: batches larger than this try the autoencoder on a sample of half as many records first (smaller ones on
+#: one record)
 _PROBE = 16
 #: after this many records in a row without an autoencoder win, every batch samples 1 record in _PROBE
 _PATIENCE = 64
@@ -154,8 +155,10 @@ class BoundedCodec:
         self._steps: dict[tuple[int, bool], np.ndarray] = {}
         self._centers: dict[tuple[int, bool], np.ndarray] = {}
         self._ae_losses = 0  # records since the autoencoder last won (steers sampling only)
+        self._since_probe = 0  # records since the autoencoder was last tried, once it keeps losing
         self._kexp: dict[tuple[int, bool, int], np.ndarray] = {}
         self._multipliers: dict[int, int | None] = {}
+        self._kexp_all: dict[tuple[int, bool], np.ndarray] = {}
         self._table_models: dict[tuple[int, int], Any] = {}
         self._table_costs: dict[tuple[int, int], np.ndarray] = {}
 
@@ -203,7 +206,9 @@ class BoundedCodec:
         if model is None:
             spec = self.tables.get(predictors.PREDICTORS[predictor]) if m is not None else None
             if spec is None:
-                raise EnvelopeError("record is coded with a fitted table the model does not have at this bound")
+                raise EnvelopeError(
+                    "record is coded with a fitted table the model does not have at this bound"
+                )
             try:
                 model = self._table_models[key] = fitted_model(spec, m)
             except (KeyError, TypeError, ValueError) as exc:
@@ -300,12 +305,18 @@ class BoundedCodec:
         codes = None
         if self.autoencoder is not None:
             # AE-SZ's rule, per record: the autoencoder only where it beats the simple predictors, latent
-            # included. A large batch, or any batch once the autoencoder has lost on _PATIENCE records in a
-            # row, tries it on a sample first and on every record only if it wins somewhere in the sample.
+            # included. A batch tries it on a sample first (half of _PROBE records, one in a batch of at most
+            # _PROBE; once it has lost on _PATIENCE records in a row, 1 record in _PROBE, across batches) and
+            # on every record only if it wins somewhere in the sample.
             rows = np.arange(n)
-            sample = _PROBE // 2 if n > _PROBE else 0
+            sample = _PROBE // 2 if n > _PROBE else min(n - 1, 1)
             if self._ae_losses >= _PATIENCE:
-                sample = max(1, n // _PROBE)
+                self._since_probe += n
+                sample = n // _PROBE if self._since_probe < _PROBE else max(1, n // _PROBE)
+                if sample:
+                    self._since_probe = 0
+                else:
+                    rows = rows[:0]
             if sample:
                 probe = np.unique(np.linspace(0, n - 1, sample).astype(np.int64))
                 won = self._ae_candidates(x, q, step_flat, probe, best_bits, best_pred, best_r, None)
@@ -383,7 +394,10 @@ class BoundedCodec:
         group_k = vs[rec_i, start].tolist()
         bounds = np.searchsorted(rec_i, np.arange(n + 1)).tolist()
         start = start.tolist()
-        kexp = np.stack([self.expected_classes(code, p, lattice) for p in range(len(self.predictors))])
+        kexp = self._kexp_all.get((code, lattice))
+        if kexp is None:
+            kexp = np.stack([self.expected_classes(code, p, lattice) for p in range(len(self.predictors))])
+            self._kexp_all[(code, lattice)] = kexp
         first = (classes[:, :, 0] + (CLASSES - 1) - kexp[pred]).astype(np.int32)
         steps = (np.diff(classes, axis=2) + (CLASSES - 1)).astype(np.int32).reshape(n, -1)
         any_big = big.any(axis=1).tolist()

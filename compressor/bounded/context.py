@@ -59,20 +59,20 @@ def choose_classes(sums: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, n
     if nb == 1:
         best = cost.argmin(axis=-1)
         return best.astype(np.int64), cost.min(axis=-1).sum(axis=(1, 2))
-    # Viterbi over the blocks of each column; a class step costs ~1.6 bits, steps beyond 3 are not allowed
+    # Viterbi over the blocks of each column; a class step costs ~1.6 bits, steps beyond 3 are not allowed.
+    # Window position w holds class j - 3 + w as the predecessor of class j.
     flat = cost.reshape(n * cols, nb, k)
     acc = flat[:, 0, :].copy()
     back = np.empty((n * cols, nb, k), dtype=np.int8)
     padded = np.full((n * cols, k + 6), 1e30)
-    shifts = np.array([0, -1, 1, -2, 2, -3, 3])  # staying first: ties keep the class
-    penalty = (_SWITCH * np.abs(shifts))[:, None, None]
+    penalty = _SWITCH * np.abs(np.arange(-3, 4, dtype=np.float64))
+    window = np.lib.stride_tricks.sliding_window_view(padded, 7, axis=1)  # (M, K, 7), a view of padded
     for t in range(1, nb):
         padded[:, 3 : 3 + k] = acc
-        # candidate for class j coming from class j - d
-        cand = np.stack([padded[:, 3 - d : 3 - d + k] for d in shifts.tolist()]) + penalty
-        arg = cand.argmin(axis=0)  # (M, K)
-        back[:, t, :] = shifts[arg]
-        acc = np.take_along_axis(cand, arg[None], axis=0)[0] + flat[:, t, :]
+        cand = window + penalty
+        arg = cand.argmin(axis=2)
+        back[:, t, :] = 3 - arg  # the class step d taken into class j: predecessor j - d
+        acc = np.take_along_axis(cand, arg[..., None], axis=2)[..., 0] + flat[:, t, :]
     best = np.empty((n * cols, nb), dtype=np.int64)
     best[:, -1] = acc.argmin(axis=1)
     bits = acc.min(axis=1)
