@@ -418,11 +418,7 @@ class BoundedCodec:
             rec = payload.Prepared(
                 code, modes[i], first[i], steps[i], groups, hi[i][big[i]].tolist() if any_big[i] else []
             )
-            if raw_any[i]:
-                pos = np.flatnonzero(raw_flat[i])
-                rec.raw_positions = pos
-                rec.raw_bits = bits[i, pos]
-            out.append(rec)
+            out.append(_with_raw(rec, raw_flat[i], bits[i]) if raw_any[i] else rec)
         return out
 
     def _table_cost(self, code: int, p: int) -> np.ndarray:
@@ -464,11 +460,7 @@ class BoundedCodec:
                 r[i][big[i]].tolist() if big[i].any() else [],
                 table=self.table(code, p),
             )
-            if has_raw[i]:
-                pos = np.flatnonzero(raw_flat[i])
-                rec.raw_positions = pos
-                rec.raw_bits = bits[i, pos]
-            out.append(rec)
+            out.append(_with_raw(rec, raw_flat[i], bits[i]) if has_raw[i] else rec)
         return out
 
     def _ae_candidates(  # noqa: PLR0913
@@ -615,6 +607,14 @@ class BoundedCodec:
         for i, pos, bits in raws:
             view[i, pos] = bits
         return out, bounds
+
+
+def _with_raw(rec: payload.Prepared, raw: np.ndarray, bits: np.ndarray) -> payload.Prepared:
+    """``rec`` with the positions and float32 bits of its raw values (``raw``: the record's mask)."""
+    pos = np.flatnonzero(raw)
+    rec.raw_positions = pos
+    rec.raw_bits = bits[pos]
+    return rec
 
 
 def codec_for_bundle(bundle: Any) -> BoundedCodec:

@@ -230,3 +230,25 @@ def test_decode_in_another_process_with_other_thread_counts_is_bit_identical(thr
         check=True,
     )
     assert bytes.fromhex(child.stdout) == decoded.view(np.uint32).tobytes()
+
+
+@pytest.mark.parametrize("blocks", [1, 2, 4, 32])
+def test_class_choice_is_the_cheapest_path_it_reports(blocks: int) -> None:
+    """The Viterbi search returns classes whose cost (per-block costs plus switching) is the bits it
+    reports, never steps by more than 3 classes, and is no worse than keeping any single class."""
+    from compressor.bounded import context
+    from compressor.bounded.tables import class_cost_coefficients
+
+    rng = np.random.default_rng(blocks)
+    scale = rng.uniform(0.1, 80, size=(40, 2, 1))
+    r = np.rint(rng.laplace(scale=scale, size=(40, 2, blocks * context.BLOCK))).astype(np.int64)
+    r[:, :, : context.BLOCK] *= 20  # a loud first block, so switching pays
+    sums, lengths = context.block_sums(r)
+    classes, bits = context.choose_classes(sums, lengths)
+    a, b, _ = class_cost_coefficients()
+    cost = lengths[None, None, :, None] * a + sums[..., None] * b
+    steps = np.abs(np.diff(classes, axis=2))
+    path = np.take_along_axis(cost, classes[..., None], axis=3)[..., 0].sum(axis=2) + 1.6 * steps.sum(axis=2)
+    assert np.allclose(path.sum(axis=1), bits)
+    assert steps.max(initial=0) <= 3
+    assert np.all(bits <= cost.sum(axis=2).min(axis=2).sum(axis=1) + 1e-9)
