@@ -72,12 +72,13 @@ def choose_classes(sums: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, n
         cand = window + penalty
         arg = cand.argmin(axis=2)
         back[:, t, :] = 3 - arg  # the class step d taken into class j: predecessor j - d
-        acc = np.take_along_axis(cand, arg[..., None], axis=2)[..., 0] + flat[:, t, :]
+        acc = cand.min(axis=2) + flat[:, t, :]
     best = np.empty((n * cols, nb), dtype=np.int64)
     best[:, -1] = acc.argmin(axis=1)
     bits = acc.min(axis=1)
+    rows = np.arange(n * cols)
     for t in range(nb - 1, 0, -1):
-        best[:, t - 1] = best[:, t] - np.take_along_axis(back[:, t, :], best[:, t : t + 1], axis=1)[:, 0]
+        best[:, t - 1] = best[:, t] - back[rows, t, best[:, t]]
     return best.reshape(n, cols, nb), bits.reshape(n, cols).sum(axis=1)
 
 
