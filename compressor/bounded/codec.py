@@ -380,8 +380,8 @@ class BoundedCodec:
         n = len(pred)
         vclass = context.value_classes(classes, self.rows)  # (N, D) scan order
         order = np.argsort(vclass, axis=1, kind="stable")
-        vs = np.take_along_axis(vclass, order, axis=1)
-        rs = np.take_along_axis(r, order, axis=1)
+        vs = np.sort(vclass, axis=1)
+        rs = r[np.arange(n)[:, None], order]
         shift = np.asarray(SHIFT, dtype=np.int64)[vs]
         hi = rs >> shift
         big = np.abs(hi) > RADIUS

@@ -66,13 +66,15 @@ def choose_classes(sums: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, n
     back = np.empty((n * cols, nb, k), dtype=np.int8)
     padded = np.full((n * cols, k + 6), 1e30)
     penalty = _SWITCH * np.abs(np.arange(-3, 4, dtype=np.float64))
-    window = np.lib.stride_tricks.sliding_window_view(padded, 7, axis=1)  # (M, K, 7), a view of padded
+    step = padded.strides[1]
+    window = np.lib.stride_tricks.as_strided(padded, (n * cols, k, 7), (padded.strides[0], step, step))
+    cells = np.arange(n * cols * k) * 7
     for t in range(1, nb):
-        padded[:, 3 : 3 + k] = acc
+        padded[:, 3 : 3 + k] = acc  # window now sees it: (M, K, 7), a view of padded
         cand = window + penalty
         arg = cand.argmin(axis=2)
         back[:, t, :] = 3 - arg  # the class step d taken into class j: predecessor j - d
-        acc = cand.min(axis=2) + flat[:, t, :]
+        acc = cand.ravel()[cells + arg.ravel()].reshape(n * cols, k) + flat[:, t, :]
     best = np.empty((n * cols, nb), dtype=np.int64)
     best[:, -1] = acc.argmin(axis=1)
     bits = acc.min(axis=1)
