@@ -124,7 +124,8 @@ class BoundedCodec:
         import constriction
 
         #: kind-2 records may also code every residual of a simple predictor with a fitted table
-        self.tables: dict[str, Any] = stats.get("lattice_tables") or {}
+        tables = stats.get("lattice_tables")
+        self.tables: dict[str, Any] = tables if isinstance(tables, dict) else {}
         table_slots = len(predictors.PREDICTORS) if self.tables else 0
         self._mode_models = {
             lattice: constriction.stream.model.Categorical(
@@ -148,8 +149,12 @@ class BoundedCodec:
         #: bound codes a record names with a few bits instead of 16 (relative bounds of the training range)
         self.presets = tuple(codes)
         self.quanta: np.ndarray | None = None
-        if quanta is not None and len(quanta) == self.cols:
-            u = np.asarray([np.nan if v is None else float(v) for v in quanta], dtype=np.float64)
+        if isinstance(quanta, list | tuple | np.ndarray) and len(quanta) == self.cols:
+            try:
+                u = np.asarray([np.nan if v is None else float(v) for v in quanta], dtype=np.float64)
+            except (TypeError, ValueError):
+                log.warning("the model's quantum statistics are unreadable; coding on the plain grid only")
+                u = np.full(self.cols, np.nan)
             if (np.isfinite(u) & (u > 0)).any():
                 self.quanta = u
         self._steps: dict[tuple[int, bool], np.ndarray] = {}

@@ -160,3 +160,18 @@ def test_fitted_tables_code_sparse_integer_images_and_a_model_without_them_refus
     no_quanta = BoundedCodec(layout, codec._offset_flat, stats)
     with pytest.raises(EnvelopeError, match="lattice"):
         no_quanta.decode(bodies[:1], [True])
+
+
+def test_unreadable_lattice_statistics_mean_the_plain_grid_not_a_crash() -> None:
+    layout = (64, 1)
+    train = _walk(100, 64, 1, 1.0)
+    stats = fit_stats(train, layout)
+    stats["lattice_tables"] = ["not", "a", "dict"]
+    offset = train.mean(axis=0)
+    for quanta in (["x"], [None], "1.0", [1.0, 2.0]):
+        codec = BoundedCodec(layout, offset, stats, quanta=quanta)  # type: ignore[arg-type]
+        assert codec.quanta is None and codec.tables == {}
+        bodies, decoded, on_lattice = codec.encode(train[:5], 0.2)
+        assert not on_lattice.any()
+        with pytest.raises(EnvelopeError):
+            codec.decode(bodies, [True] * 5)
