@@ -26,7 +26,14 @@ from compressor.bounded.stats import STATS_KEY
 from compressor.bounded.tables import CLASSES, ESCAPE, RADIUS, SHIFT, fitted_model
 from compressor.errors import EnvelopeError
 
-__all__ = ["AE_PREDICTORS", "AutoencoderPredictor", "BoundedCodec", "codec_for_bundle"]
+__all__ = [
+    "AE_PREDICTORS",
+    "WIN_RATE_KEY",
+    "AutoencoderPredictor",
+    "BoundedCodec",
+    "autoencoder_win_rate",
+    "codec_for_bundle",
+]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +48,8 @@ _RAW_WEIGHT = 1 << 10
 
 #: predictors that need the latent code: the autoencoder's output, and changes relative to it
 AE_PREDICTORS = ("ae", "ae-delta")
+#: bundle statistic: the fraction of validation records on which the autoencoder predictor won
+WIN_RATE_KEY = "autoencoder_win_rate"
 
 
 def _ae_forward(name: str, q: np.ndarray, pred: np.ndarray) -> np.ndarray:
@@ -159,7 +168,9 @@ class BoundedCodec:
                 self.quanta = u
         self._steps: dict[tuple[int, bool], np.ndarray] = {}
         self._centers: dict[tuple[int, bool], np.ndarray] = {}
-        self._ae_losses = 0  # records since the autoencoder last won (steers sampling only)
+        # records since the autoencoder last won (steers sampling only); a model whose autoencoder never won
+        # on its own validation records starts out sampling sparsely
+        self._ae_losses = _PATIENCE if stats.get(WIN_RATE_KEY) == 0 else 0
         self._since_probe = 0  # records since the autoencoder was last tried, once it keeps losing
         self._kexp: dict[tuple[int, bool, int], np.ndarray] = {}
         self._multipliers: dict[int, int | None] = {}
@@ -612,6 +623,31 @@ class BoundedCodec:
         for i, pos, bits in raws:
             view[i, pos] = bits
         return out, bounds
+
+
+def autoencoder_win_rate(
+    bundle: Any, records: np.ndarray, relative: Sequence[float] = (1e-2, 1e-3)
+) -> float | None:
+    """Fraction of ``records`` (at most 256, encoded at each ``relative`` bound) on which the encoder picks
+    the autoencoder predictor, or None when the model has none. Only steers the encoder's sampling."""
+    codec = codec_for_bundle(bundle)
+    if codec.autoencoder is None or not codec.presets:
+        return None
+    sample = np.asarray(records, dtype=np.float32)[:256]
+    if len(sample) == 0:
+        return None
+    ae_slots = {i for i, name in enumerate(codec.predictors) if name in AE_PREDICTORS}
+    wins = total = 0
+    from compressor.bounded.stats import value_ranges
+
+    ranges = value_ranges(bundle)
+    smallest = float(ranges[ranges > 0].min()) if ranges is not None and (ranges > 0).any() else 1.0
+    for rel in relative:
+        codec._ae_losses = 0
+        bodies, _, lattice = codec.encode(sample, rel * smallest)
+        wins += sum(codec.mode_of(b, bool(f)) >> 1 in ae_slots for b, f in zip(bodies, lattice, strict=True))
+        total += len(bodies)
+    return wins / total
 
 
 def _with_raw(rec: payload.Prepared, raw: np.ndarray, bits: np.ndarray) -> payload.Prepared:

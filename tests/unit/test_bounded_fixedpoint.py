@@ -135,3 +135,18 @@ def test_autoencoder_payloads_decode_identically_with_other_thread_counts() -> N
             check=True,
         )
         assert bytes.fromhex(child.stdout) == decoded.view(np.uint32).tobytes()
+
+
+def test_training_records_how_often_the_autoencoder_wins_and_a_loser_starts_sparse(digits) -> None:
+    from compressor.bounded.codec import _PATIENCE, WIN_RATE_KEY, codec_for_bundle
+    from compressor.training import TrainingConfig, train
+
+    bundle, _ = train(
+        digits[:600], window=1, channels=1, shape=(8, 8), config=TrainingConfig(epochs=3), progress=False
+    )
+    rate = bundle.extra["bounded"][WIN_RATE_KEY]
+    assert rate is not None and 0.0 <= rate <= 1.0
+    bundle.extra["bounded"][WIN_RATE_KEY] = 0.0
+    assert codec_for_bundle(bundle)._ae_losses == _PATIENCE
+    bundle.extra["bounded"][WIN_RATE_KEY] = 0.5
+    assert codec_for_bundle(bundle)._ae_losses == 0
