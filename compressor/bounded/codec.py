@@ -44,6 +44,8 @@ _PROBE = 16
 #: after this many records in a row without an autoencoder win, every batch samples 1 record in _PROBE
 _PATIENCE = 64
 _RAW_WEIGHT = 1 << 10
+#: where the grid is a choice, records compared one by one before the encoder settles on the majority's
+_LEARN = 32
 
 
 #: predictors that need the latent code: the autoencoder's output, and changes relative to it
@@ -174,6 +176,8 @@ class BoundedCodec:
         self._since_probe = 0  # records since the autoencoder was last tried, once it keeps losing
         self._kexp: dict[tuple[int, bool, int], np.ndarray] = {}
         self._multipliers: dict[int, int | None] = {}
+        self._prefer_lattice: dict[int, bool] = {}  # bound code -> learned grid, where the policy is "choose"
+        self._grid_votes: dict[int, tuple[int, int]] = {}
         self._kexp_all: dict[tuple[int, bool], np.ndarray] = {}
         self._table_models: dict[tuple[int, int], Any] = {}
         self._table_costs: dict[tuple[int, int], np.ndarray] = {}
@@ -259,16 +263,22 @@ class BoundedCodec:
         n = x.shape[0]
         code = grid.bound_code(error_bound)
         bound = grid.bound_from_code(code)
-        on_lattice = np.zeros(n, dtype=bool)
-        if n and self.uses_lattice(code):
+        policy = self.grid_policy(code) if n else "plain"
+        plain = lattice = None
+        if policy != "plain":
             lattice = grid.quantize(x, bound, np.tile(self.steps(code, True), self.rows))
+        if policy != "lattice" or lattice[1].any():
+            plain = grid.quantize(x, bound, np.tile(self.steps(code), self.rows))
+        on_lattice = np.zeros(n, dtype=bool)
+        if policy == "lattice" or (policy == "choose" and self._prefer_lattice.get(code)):
+            # the lattice is no finer than 2E (or has proven cheaper): every record goes on it, unless that
+            # would store more of its values raw than the plain grid
             on_lattice = ~lattice[1].any(axis=1)
             if not on_lattice.all():
-                # a record with raw values on the lattice goes plain unless the plain grid stores more raw
-                plain = grid.quantize(x, bound, np.tile(self.steps(code), self.rows))
                 on_lattice = lattice[1].sum(axis=1) <= plain[1].sum(axis=1)
-        else:
-            plain = grid.quantize(x, bound, np.tile(self.steps(code), self.rows))
+        elif policy == "choose" and code not in self._prefer_lattice:
+            on_lattice = self._estimate(lattice, code, True) < self._estimate(plain, code, False)
+            self._learn_preference(code, on_lattice)
         if not on_lattice.any():
             bodies, decoded = self._encode_grid(x, *plain, code, False)
             return bodies, decoded, on_lattice
@@ -285,19 +295,43 @@ class BoundedCodec:
                 out[i] = body
         return out, decoded, on_lattice
 
-    def _encode_grid(
-        self, x: np.ndarray, q: np.ndarray, raw: np.ndarray, code: int, lattice: bool
-    ) -> tuple[list[bytes], np.ndarray]:
-        """Encode records ``x`` already quantized on one grid (``q``, ``raw`` from :func:`grid.quantize`)."""
-        n = x.shape[0]
-        step_flat = np.tile(self.steps(code, lattice), self.rows)
+    def grid_policy(self, code: int) -> str:
+        """How the encoder picks the grid at bound ``code``: ``"plain"`` (no lattice, or one finer than 2E
+        somewhere without fitted tables to pay for it), ``"lattice"`` (no finer than 2E anywhere: always at
+        least as cheap), or ``"choose"`` (finer somewhere, but its fitted tables may make it cheaper)."""
+        if not self.uses_lattice(code):
+            return "plain"
+        if (self.steps(code, True) >= self.steps(code)).all():
+            return "lattice"
+        return "choose" if self.table_multiplier(code) is not None else "plain"
+
+    def _estimate(self, quantized: tuple[np.ndarray, np.ndarray], code: int, lattice: bool) -> np.ndarray:
+        """Estimated bits per record on one grid: the best simple predictor, raw values at 48 bits each."""
+        q, raw = quantized
+        n = q.shape[0]
         q = q.reshape(n, self.rows, self.cols)
         raw = raw.reshape(n, self.rows, self.cols)
         center = self.center(code, lattice)
-        has_raw = raw.any(axis=(1, 2))
-        if has_raw.any():
+        if raw.any():
             q = self._fill(q, raw, center)
-        # 1. predictor per record, from a quick estimate (best class per block, no switching cost)
+        bits, _, _ = self._search(q, center, code, lattice)
+        return bits + 48.0 * raw.sum(axis=(1, 2))
+
+    def _learn_preference(self, code: int, on_lattice: np.ndarray) -> None:
+        """Per-record choices until :data:`_LEARN` records have been compared, then the majority's grid."""
+        seen, wins = self._grid_votes.get(code, (0, 0))
+        seen, wins = seen + len(on_lattice), wins + int(on_lattice.sum())
+        self._grid_votes[code] = (seen, wins)
+        if seen >= _LEARN:
+            self._prefer_lattice[code] = 2 * wins >= seen
+
+    def _search(
+        self, q: np.ndarray, center: np.ndarray, code: int, lattice: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per record, the cheapest simple predictor by the quick estimate (best class per block, no
+        switching cost; or, on a lattice with fitted tables, the table): bits, slot and residuals in scan
+        order (N, cols, rows)."""
+        n = q.shape[0]
         best_bits = np.full(n, np.inf)
         best_pred = np.zeros(n, dtype=np.int64)
         best_r = np.zeros((n, self.cols, self.rows), dtype=np.int64)
@@ -318,6 +352,22 @@ class BoundedCodec:
                     best_bits[better] = bits[better]
                     best_pred[better] = slot
                     best_r[better] = r[better]
+        return best_bits, best_pred, best_r
+
+    def _encode_grid(
+        self, x: np.ndarray, q: np.ndarray, raw: np.ndarray, code: int, lattice: bool
+    ) -> tuple[list[bytes], np.ndarray]:
+        """Encode records ``x`` already quantized on one grid (``q``, ``raw`` from :func:`grid.quantize`)."""
+        n = x.shape[0]
+        step_flat = np.tile(self.steps(code, lattice), self.rows)
+        q = q.reshape(n, self.rows, self.cols)
+        raw = raw.reshape(n, self.rows, self.cols)
+        center = self.center(code, lattice)
+        has_raw = raw.any(axis=(1, 2))
+        if has_raw.any():
+            q = self._fill(q, raw, center)
+        # 1. predictor per record, from a quick estimate
+        best_bits, best_pred, best_r = self._search(q, center, code, lattice)
         codes = None
         if self.autoencoder is not None:
             # AE-SZ's rule, per record: the autoencoder only where it beats the simple predictors, latent

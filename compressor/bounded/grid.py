@@ -7,7 +7,8 @@ rebuilt value against the original in float64 and marks the ones that miss the b
 large for the grid, values where E is below float32 resolution) for lossless storage.
 
 The step is ``2E`` (kind 1), or on the data's lattice (kind 2) an odd multiple of the column's quantum ``u``
-found at training: ``s = (2 floor(E / u) + 1) u``. Values that sit on multiples of ``u`` are then rounded
+found at training: ``s = (2 floor(E / u) + 1) u`` (which may be finer than ``2E``; the encoder then codes on
+it only where its fitted tables make it cheaper). Values that sit on multiples of ``u`` are then rounded
 to the nearest multiple of ``s`` with an error of at most ``floor(E / u) u <= E``, and when ``u > 2E`` the
 step is ``u`` itself: the record is coded losslessly at fewer bits than a ``2E`` grid would cost.
 """
@@ -21,7 +22,6 @@ import numpy as np
 from compressor.errors import ConfigError
 
 __all__ = [
-    "LATTICE_GAIN",
     "MAX_GRID",
     "bound_code",
     "bound_from_code",
@@ -33,8 +33,6 @@ __all__ = [
 
 #: |q| beyond this is stored raw: keeps every integer, and any sum of a few of them, exact in float64
 MAX_GRID = 1 << 40
-#: a column uses its lattice only when the lattice step is at least this much coarser than 2E
-LATTICE_GAIN = 1.01
 _EXP_BIAS = 135  # exponent code e in 0..255 stands for 2**(e - 135) times (256 + m): E from ~2**-127
 
 
@@ -62,9 +60,9 @@ def bound_from_code(code: int) -> float:
 
 
 def lattice_steps(error_bound: float, quanta: np.ndarray) -> np.ndarray:
-    """Per-column step on the data's lattice: ``(2 floor(E / u) + 1) u`` where that beats ``2E`` by
-    :data:`LATTICE_GAIN`, else ``2E`` (also where ``u`` is NaN or not positive). IEEE-exact: one division,
-    one floor, one product per column, so producer and consumer compute the same steps."""
+    """Per-column step on the data's lattice: ``(2 floor(E / u) + 1) u``, or ``2E`` where ``u`` is NaN or
+    not positive. IEEE-exact: one division, one floor, one product per column, so producer and consumer
+    compute the same steps."""
     bound = float(error_bound)
     u = np.asarray(quanta, dtype=np.float64)
     usable = np.isfinite(u) & (u > 0)
@@ -73,7 +71,7 @@ def lattice_steps(error_bound: float, quanta: np.ndarray) -> np.ndarray:
         k = np.floor(bound / safe)
         lattice = (2.0 * k + 1.0) * safe
     plain = 2.0 * bound
-    return np.where(usable & np.isfinite(lattice) & (lattice >= plain * LATTICE_GAIN), lattice, plain)
+    return np.where(usable & np.isfinite(lattice) & (lattice > 0), lattice, plain)
 
 
 def quantize(

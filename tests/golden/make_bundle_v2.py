@@ -26,6 +26,7 @@ CASES = (
     ("lattice, E below the quantum (lossless, fitted tables)", 1000, 3, 0.2, None),
     ("lattice, E = 1 on integers (step 3 quanta)", 1003, 3, 1.0, None),
     ("plain grid, E = 2.5 (lattice no coarser)", 1006, 3, 2.5, None),
+    ("lattice, E = 1.9: step 3 finer than 2E (kind 2 forced)", 1011, 4, 1.9, None),
     ("lattice with a NaN and a padded tail of 50 values", 1009, 2, 0.2, 50),
 )
 
@@ -33,6 +34,7 @@ CASES = (
 def main() -> int:
     from sklearn.datasets import load_digits
 
+    from compressor.bounded.grid import bound_code
     from compressor.bundle import load_bundle, save_bundle
     from compressor.codec import Codec
     from compressor.training import TrainingConfig, train
@@ -59,7 +61,11 @@ def main() -> int:
             records[0, 5] = np.nan
             records[-1, length:] = 0.0
             lengths = [None] * (count - 1) + [length]
-        encoded = Codec(bundle, error_bound=bound).encode(records, lengths)
+        codec = Codec(bundle, error_bound=bound)
+        if "forced" in name:
+            # the encoder would pick the plain grid here; the vector pins down a decoder's finer lattice steps
+            codec.bounded._prefer_lattice[bound_code(bound)] = True
+        encoded = codec.encode(records, lengths)
         for i, payload in enumerate(encoded.payloads):
             n = lengths[i] if lengths and lengths[i] else records.shape[1]
             vectors.append(
@@ -72,7 +78,7 @@ def main() -> int:
             )
     doc = {
         "model_id": bundle.model_id,
-        "records_source": "sklearn.datasets.load_digits().data as float32 (rows 1000-1010)",
+        "records_source": "sklearn.datasets.load_digits().data as float32 (rows 1000-1014)",
         "comment": "decoded values are float32 bit patterns; a decoder must reproduce them exactly",
         "vectors": vectors,
     }

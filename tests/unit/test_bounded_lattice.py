@@ -68,12 +68,34 @@ def test_sparse_columns_borrow_the_records_quantum() -> None:
 # -------------------------------------------------------------------------------------- steps
 
 
-def test_lattice_steps_are_odd_multiples_of_the_quantum_when_coarser() -> None:
+def test_lattice_steps_are_odd_multiples_of_the_quantum() -> None:
     u = np.array([1.0, 1.0, 1.0, np.nan, 0.001])
-    # E = 0.3: lossless on integers (step 1 > 0.6); E = 1: step 3 > 2; E = 2.5: step 5 == 2E, plain
-    assert grid.lattice_steps(0.3, u).tolist() == [1.0, 1.0, 1.0, 0.6, 0.6]
+    # E = 0.3: lossless on integers (step 1); no quantum: 2E; E = 1: step 3; E = 1.9: step 3, finer than 2E
+    steps = grid.lattice_steps(0.3, u)
+    assert steps[:4].tolist() == [1.0, 1.0, 1.0, 0.6] and steps[4] == pytest.approx(0.601)
     assert grid.lattice_steps(1.0, u)[:4].tolist() == [3.0, 3.0, 3.0, 2.0]
-    assert grid.lattice_steps(2.5, u)[:4].tolist() == [5.0, 5.0, 5.0, 5.0]
+    assert grid.lattice_steps(1.9, u)[:4].tolist() == [3.0, 3.0, 3.0, 3.8]
+
+
+def test_a_lattice_finer_than_2e_is_used_only_where_its_fitted_tables_pay() -> None:
+    """Integer images at E = 1.9: the lattice step 3 is finer than 2E = 3.8, but its fitted tables code
+    the sparse images for fewer bytes; a smooth integer walk at E = 1.9 stays on the plain grid."""
+    images = np.zeros((400, 16, 16), np.float32)
+    for img in images:
+        r, c = RNG.integers(2, 12, size=2)
+        img[r : r + 4, c : c + 3] = RNG.integers(200, 256, size=(4, 3))
+    images = images.reshape(400, -1)
+    codec = _codec(images[:300], (16, 16))
+    code = grid.bound_code(1.9)
+    assert codec.grid_policy(code) == "choose"
+    bodies, decoded, on_lattice = codec.encode(images[300:], 1.9)
+    assert on_lattice.mean() > 0.5
+    out, bounds = codec.decode(bodies, on_lattice)
+    assert np.array_equal(out, decoded) and bound_violations(images[300:], out, 1.9) == 0
+    plain = _codec(images[:300], (16, 16), with_quanta=False).encode(images[300:], 1.9)[0]
+    assert sum(map(len, bodies)) < 0.9 * sum(map(len, plain))
+    # after _LEARN records compared one by one, the codec settles on the grid most of them chose
+    assert codec._prefer_lattice.get(code) is True
 
 
 def test_fitted_counts_aggregate_to_coarser_steps_with_integer_arithmetic() -> None:
@@ -136,7 +158,7 @@ def test_records_that_leave_the_lattice_fall_back_to_the_plain_grid() -> None:
     assert max(len(b) for b in bodies) < 64 * 2
 
 
-def test_fitted_tables_code_sparse_integer_images_and_a_model_without_them_refuses() -> None:
+def test_fitted_tables_code_sparse_integer_images_and_a_model_without_a_lattice_refuses() -> None:
     layout = (16, 16)
     images = np.zeros((400, 16, 16), np.float32)
     for img in images:
@@ -152,11 +174,6 @@ def test_fitted_tables_code_sparse_integer_images_and_a_model_without_them_refus
     out, _ = codec.decode(bodies, on_lattice)
     assert np.array_equal(out, images[300:])
     stats = fit_stats(images[:300], layout)
-    del stats["lattice_tables"]
-    bare = BoundedCodec(layout, codec._offset_flat, stats, quanta=stats["quantum"])
-    table_coded = [b for b, s in zip(bodies, slots, strict=True) if s >= len(codec.predictors)]
-    with pytest.raises(EnvelopeError):
-        bare.decode(table_coded[:1], [True])
     no_quanta = BoundedCodec(layout, codec._offset_flat, stats)
     with pytest.raises(EnvelopeError, match="lattice"):
         no_quanta.decode(bodies[:1], [True])

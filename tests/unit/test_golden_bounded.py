@@ -57,3 +57,16 @@ def test_golden_lattice_records_are_lossless_below_the_quantum(golden) -> None:
     first = [v for v in vectors["vectors"] if v["name"].startswith("lattice, E below")]
     decoded = codec.decode([unpack(bytes.fromhex(v["envelope"])) for v in first])
     assert np.array_equal(np.stack(decoded), digits[1000 : 1000 + len(first)])
+
+
+def test_golden_set_holds_kind_2_records_on_a_lattice_finer_than_2e(golden) -> None:
+    from compressor.bounded.grid import bound_code
+
+    codec, vectors = golden
+    finer = [v for v in vectors["vectors"] if "finer than 2E" in v["name"]]
+    assert finer
+    for v in finer:
+        env = unpack(bytes.fromhex(v["envelope"]))
+        assert env.kind == Kind.LATTICE
+        code = bound_code(v["error_bound"])
+        assert (codec.bounded.steps(code, True) < codec.bounded.steps(code)).all()
