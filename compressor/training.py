@@ -166,10 +166,10 @@ def train(
     bundle.extra[STATS_KEY] = fit_stats(records, layout)
     bundle.extra[STATS_KEY]["latent_counts"] = latent_counts(quantizer.quantize(fit_latents))
     if bundle.extra[STATS_KEY]:
-        from compressor.bounded.codec import WIN_RATE_KEY, autoencoder_win_rate
+        from compressor.bounded.hints import fit_hints
 
-        # how often the autoencoder predictor pays on held-back records (steers the encoder's effort only)
-        bundle.extra[STATS_KEY][WIN_RATE_KEY] = autoencoder_win_rate(bundle, val_part)
+        # where the error-bounded encoder's effort pays on held-back records (never changes what decodes)
+        bundle.extra[STATS_KEY].update(fit_hints(bundle, val_part))
     encoded = Codec(bundle).encode(val_part)
     quality = measure(val_part, encoded.decoded)
     bytes_per_record = float(np.mean([len(p) for p in encoded.payloads]))

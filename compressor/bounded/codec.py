@@ -22,16 +22,14 @@ from typing import Any
 import numpy as np
 
 from compressor.bounded import context, grid, payload, predictors
-from compressor.bounded.stats import STATS_KEY
+from compressor.bounded.stats import PREFERENCE_KEY, STATS_KEY, WIN_RATE_KEY
 from compressor.bounded.tables import CLASSES, ESCAPE, RADIUS, SHIFT, fitted_model
 from compressor.errors import EnvelopeError
 
 __all__ = [
     "AE_PREDICTORS",
-    "WIN_RATE_KEY",
     "AutoencoderPredictor",
     "BoundedCodec",
-    "autoencoder_win_rate",
     "codec_for_bundle",
 ]
 
@@ -50,8 +48,6 @@ _LEARN = 32
 
 #: predictors that need the latent code: the autoencoder's output, and changes relative to it
 AE_PREDICTORS = ("ae", "ae-delta")
-#: bundle statistic: the fraction of validation records on which the autoencoder predictor won
-WIN_RATE_KEY = "autoencoder_win_rate"
 
 
 def _ae_forward(name: str, q: np.ndarray, pred: np.ndarray) -> np.ndarray:
@@ -176,7 +172,14 @@ class BoundedCodec:
         self._since_probe = 0  # records since the autoencoder was last tried, once it keeps losing
         self._kexp: dict[tuple[int, bool, int], np.ndarray] = {}
         self._multipliers: dict[int, int | None] = {}
-        self._prefer_lattice: dict[int, bool] = {}  # bound code -> learned grid, where the policy is "choose"
+        # bound code -> the grid to use where the policy is "choose": measured at training for the preset
+        # bounds, learned from the first records for others
+        self._prefer_lattice: dict[int, bool] = {}
+        preference = stats.get(PREFERENCE_KEY)
+        if isinstance(preference, dict):
+            for key, value in preference.items():
+                if str(key).isdigit() and isinstance(value, bool):
+                    self._prefer_lattice[int(key)] = value
         self._grid_votes: dict[int, tuple[int, int]] = {}
         self._kexp_all: dict[tuple[int, bool], np.ndarray] = {}
         self._table_models: dict[tuple[int, int], Any] = {}
@@ -277,7 +280,7 @@ class BoundedCodec:
             if not on_lattice.all():
                 on_lattice = lattice[1].sum(axis=1) <= plain[1].sum(axis=1)
         elif policy == "choose" and code not in self._prefer_lattice:
-            on_lattice = self._estimate(lattice, code, True) < self._estimate(plain, code, False)
+            on_lattice = self.estimate_bits(lattice, code, True) < self.estimate_bits(plain, code, False)
             self._learn_preference(code, on_lattice)
         if not on_lattice.any():
             bodies, decoded = self._encode_grid(x, *plain, code, False)
@@ -305,7 +308,7 @@ class BoundedCodec:
             return "lattice"
         return "choose" if self.table_multiplier(code) is not None else "plain"
 
-    def _estimate(self, quantized: tuple[np.ndarray, np.ndarray], code: int, lattice: bool) -> np.ndarray:
+    def estimate_bits(self, quantized: tuple[np.ndarray, np.ndarray], code: int, lattice: bool) -> np.ndarray:
         """Estimated bits per record on one grid: the best simple predictor, raw values at 48 bits each."""
         q, raw = quantized
         n = q.shape[0]
@@ -673,31 +676,6 @@ class BoundedCodec:
         for i, pos, bits in raws:
             view[i, pos] = bits
         return out, bounds
-
-
-def autoencoder_win_rate(
-    bundle: Any, records: np.ndarray, relative: Sequence[float] = (1e-2, 1e-3)
-) -> float | None:
-    """Fraction of ``records`` (at most 256, encoded at each ``relative`` bound) on which the encoder picks
-    the autoencoder predictor, or None when the model has none. Only steers the encoder's sampling."""
-    codec = codec_for_bundle(bundle)
-    if codec.autoencoder is None or not codec.presets:
-        return None
-    sample = np.asarray(records, dtype=np.float32)[:256]
-    if len(sample) == 0:
-        return None
-    ae_slots = {i for i, name in enumerate(codec.predictors) if name in AE_PREDICTORS}
-    wins = total = 0
-    from compressor.bounded.stats import value_ranges
-
-    ranges = value_ranges(bundle)
-    smallest = float(ranges[ranges > 0].min()) if ranges is not None and (ranges > 0).any() else 1.0
-    for rel in relative:
-        codec._ae_losses = 0
-        bodies, _, lattice = codec.encode(sample, rel * smallest)
-        wins += sum(codec.mode_of(b, bool(f)) >> 1 in ae_slots for b, f in zip(bodies, lattice, strict=True))
-        total += len(bodies)
-    return wins / total
 
 
 def _with_raw(rec: payload.Prepared, raw: np.ndarray, bits: np.ndarray) -> payload.Prepared:

@@ -17,9 +17,22 @@ from compressor.bounded.lattice import column_quanta
 from compressor.bounded.predictors import PREDICTORS, forward
 from compressor.bounded.tables import RADIUS
 
-__all__ = ["STATS_KEY", "fit_stats", "latent_counts", "lattice_tables", "value_ranges"]
+__all__ = [
+    "PREFERENCE_KEY",
+    "STATS_KEY",
+    "WIN_RATE_KEY",
+    "fit_stats",
+    "latent_counts",
+    "lattice_tables",
+    "value_ranges",
+]
 
 STATS_KEY = "bounded"
+#: encoder hints measured at training (see :mod:`compressor.bounded.hints`); they never change what a
+#: consumer decodes. The fraction of held-back records on which the autoencoder predictor won:
+WIN_RATE_KEY = "autoencoder_win_rate"
+#: per preset bound code (a string key), whether the data's lattice beat the plain grid where it is finer:
+PREFERENCE_KEY = "lattice_preference"
 
 
 def fit_stats(records: np.ndarray, layout: tuple[int, int]) -> dict[str, Any]:

@@ -138,7 +138,8 @@ def test_autoencoder_payloads_decode_identically_with_other_thread_counts() -> N
 
 
 def test_training_records_how_often_the_autoencoder_wins_and_a_loser_starts_sparse(digits) -> None:
-    from compressor.bounded.codec import _PATIENCE, WIN_RATE_KEY, codec_for_bundle
+    from compressor.bounded.codec import _PATIENCE, codec_for_bundle
+    from compressor.bounded.stats import WIN_RATE_KEY
     from compressor.training import TrainingConfig, train
 
     bundle, _ = train(
