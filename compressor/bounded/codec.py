@@ -267,19 +267,21 @@ class BoundedCodec:
         code = grid.bound_code(error_bound)
         bound = grid.bound_from_code(code)
         policy = self.grid_policy(code) if n else "plain"
+        if policy == "choose" and code in self._prefer_lattice:
+            policy = "lattice" if self._prefer_lattice[code] else "plain"
         plain = lattice = None
         if policy != "plain":
             lattice = grid.quantize(x, bound, np.tile(self.steps(code, True), self.rows))
         if policy != "lattice" or lattice[1].any():
             plain = grid.quantize(x, bound, np.tile(self.steps(code), self.rows))
         on_lattice = np.zeros(n, dtype=bool)
-        if policy == "lattice" or (policy == "choose" and self._prefer_lattice.get(code)):
+        if policy == "lattice":
             # the lattice is no finer than 2E (or has proven cheaper): every record goes on it, unless that
             # would store more of its values raw than the plain grid
             on_lattice = ~lattice[1].any(axis=1)
             if not on_lattice.all():
                 on_lattice = lattice[1].sum(axis=1) <= plain[1].sum(axis=1)
-        elif policy == "choose" and code not in self._prefer_lattice:
+        elif policy == "choose":
             on_lattice = self.estimate_bits(lattice, code, True) < self.estimate_bits(plain, code, False)
             self._learn_preference(code, on_lattice)
         if not on_lattice.any():
