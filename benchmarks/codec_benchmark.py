@@ -222,14 +222,15 @@ at e=1e-2 (step 3 instead of 2E = 3.8: the images' bimodal residuals fit the fit
 the Laplace classes), and the e=1e-3 rows of NAB (+14 %), MIT-BIH (+7 %) and NAB W=1024 (+18 %); on the
 other rows the bound is many quanta wide and little changes.
 
-Speed: every row is at or above 20 MB/s of raw float32 on one core for encoding and decoding, with the
-thinnest margins on NAB (20.0-21.8 MB/s), whose test halves reach the encoder a handful of records per
-call (1-90 records per series at W=128, 25 on average; 1-11 at W=1024). There, per-call costs dominate:
-the class search, and the autoencoder predictor, which costs ~0.3 ms per try at W=1024. Training now
-records how often the autoencoder wins on the held-back records (`autoencoder_win_rate` in the bundle);
-where it never does, the encoder starts out trying it on 1 record in 16 instead of on every batch, and
-that alone moved NAB from 18 to 21 MB/s (W=128) and from 12 to 20 MB/s (W=1024). With hundreds of records
-per call (MIT-BIH) encoding runs at 27-34 MB/s and decoding at 29-63 MB/s."""
+Speed: every row is at or above 20 MB/s of raw float32 on one core for encoding and decoding, with
+thin margins on NAB (20.1-22.0 MB/s; a repeat of the run has given 18-22), whose test halves reach the
+encoder a handful of records per call (1-90 records per series at W=128, 25 on average; 1-11 at W=1024).
+There, per-call costs dominate: the class search, and the autoencoder predictor, which costs ~0.3 ms per
+try at W=1024. Training records how often the autoencoder wins on held-back records and which grid pays
+at each preset bound (`autoencoder_win_rate`, `lattice_preference` in the bundle); where the autoencoder
+never wins, the encoder starts out trying it on 1 record in 16 instead of on every batch, which moved NAB
+from 18 to 21 MB/s (W=128) and from 12 to 20 MB/s (W=1024). With hundreds of records per call (MIT-BIH)
+encoding runs at 25-34 MB/s and decoding at 30-61 MB/s."""
 
 
 USAGE = """\
