@@ -238,6 +238,45 @@ def test_cli_produce_then_consume_in_another_process(
     assert sum(1 for _ in out.open()) == rows + 1  # header + every original row, tail trimmed
 
 
+@pytest.mark.parametrize(("bound", "lossless"), [(0.4, True), (1.0, False)])
+def test_bounded_records_on_the_data_lattice_cross_the_broker(
+    kafka_bootstrap: str, topic: str, data_dir: Path, tmp_path: Path, bound: float, lossless: bool
+) -> None:
+    """Integer counts (tweets per 5 minutes) with E below and at their quantum: the producer codes them on
+    the data's lattice (kind 2, wire version 2), a consumer in another process with one BLAS thread decodes
+    them, and every value of every record is within E there (exactly the original when E < 0.5)."""
+    series = data_dir / "nab" / "data" / "realTweets" / "Twitter_volume_AAPL.csv"
+    cli = [sys.executable, "-m", "compressor"]
+    bundle = tmp_path / "tweets"
+    run = {"check": True, "capture_output": True, "text": True, "timeout": 300}
+    subprocess.run(
+        [*cli, "train", "--data", str(series), "--window", "128", "--epochs", "10", "--out", str(bundle)],
+        **run,
+    )
+    produced = subprocess.run(
+        [*cli, "produce", "--model", str(bundle), "--data", str(series), "--topic", topic,
+         "--bootstrap-servers", kafka_bootstrap, "--error-bound", str(bound), "--json"],
+        **run,
+    )  # fmt: skip
+    records = json.loads(produced.stdout)["records"]
+    consumer = _consumer(kafka_bootstrap, topic)
+    heads = [m.value[1] for m in consumer]
+    consumer.close()
+    assert len(heads) == records and all(h == 0x22 for h in heads), "records not on the lattice (kind 2, v2)"
+    consumed = subprocess.run(
+        [*cli, "consume", "--topic", topic, "--model", str(bundle), "--bootstrap-servers", kafka_bootstrap,
+         "--reference", str(series), "--max-records", str(records), "--idle-timeout", "30", "--json"],
+        **run,
+        env={**_env(), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
+    )  # fmt: skip
+    report = json.loads(consumed.stdout)
+    ref = report["reference"]
+    assert report["records"] == records and report["failed"] == 0
+    assert ref["records_checked_against_a_bound"] == records and ref["bound_violations"] == 0
+    assert ref["max_abs_error"] <= bound
+    assert (ref["max_abs_error"] == 0.0) == lossless
+
+
 def _env() -> dict[str, str]:
     import os
 
