@@ -22,6 +22,13 @@ from typing import Any
 import numpy as np
 
 from compressor.bounded import context, grid, payload, predictors
+from compressor.bounded.autoencoder import (
+    AE_PREDICTORS,
+    AutoencoderPredictor,
+    ae_forward,
+    ae_inverse,
+    autoencoder_of,
+)
 from compressor.bounded.stats import PREFERENCE_KEY, STATS_KEY, WIN_RATE_KEY
 from compressor.bounded.tables import CLASSES, ESCAPE, RADIUS, SHIFT, fitted_model
 from compressor.errors import EnvelopeError
@@ -44,48 +51,6 @@ _PATIENCE = 64
 _RAW_WEIGHT = 1 << 10
 #: where the grid is a choice, records compared one by one before the encoder settles on the majority's
 _LEARN = 32
-
-
-#: predictors that need the latent code: the autoencoder's output, and changes relative to it
-AE_PREDICTORS = ("ae", "ae-delta")
-
-
-def _ae_forward(name: str, q: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    d = q - pred
-    return d if name == "ae" else predictors.forward("delta", d, np.zeros(q.shape[1:], np.int64))
-
-
-def _ae_inverse(name: str, r: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    if name == "ae":
-        return r + pred
-    return predictors.inverse("delta", r, np.zeros(r.shape[1:], np.int64)) + pred
-
-
-class AutoencoderPredictor:
-    """What the autoencoder predictors need: the (float) encoder to latent codes for the producer, the exact
-    integer decoder for both sides, and the latent code tables (training histograms) for the stream."""
-
-    def __init__(
-        self, encode_codes: Any, fixed: Any, counts: list[dict[str, Any]] | None, levels: int
-    ) -> None:
-        import constriction
-
-        self.encode_codes = encode_codes
-        self.fixed = fixed
-        dims = fixed.layers[0][0].shape[0]
-        tables = []
-        for j in range(dims):
-            table = np.ones(levels, dtype=np.float64)
-            if counts and j < len(counts):
-                low = int(counts[j]["low"])
-                values = np.asarray(counts[j]["counts"], dtype=np.float64)
-                table[low : low + len(values)] += values
-            tables.append(table)
-        self._log_cost = np.stack([-np.log2(t / t.sum()) for t in tables])  # encoder estimate only
-        self.models = [constriction.stream.model.Categorical(t, perfect=False) for t in tables]
-
-    def code_bits(self, codes: np.ndarray) -> np.ndarray:
-        return self._log_cost[np.arange(codes.shape[1])[None, :], codes].sum(axis=1)
 
 
 class BoundedCodec:
@@ -205,7 +170,7 @@ class BoundedCodec:
         return s
 
     def uses_lattice(self, code: int) -> bool:
-        """Whether the lattice is coarser than the plain grid in some column at bound ``code``."""
+        """Whether the lattice differs from the plain grid in some column at bound ``code``."""
         return self.quanta is not None and bool((self.steps(code, True) != self.steps(code)).any())
 
     def table_multiplier(self, code: int) -> int | None:
@@ -312,15 +277,21 @@ class BoundedCodec:
 
     def estimate_bits(self, quantized: tuple[np.ndarray, np.ndarray], code: int, lattice: bool) -> np.ndarray:
         """Estimated bits per record on one grid: the best simple predictor, raw values at 48 bits each."""
-        q, raw = quantized
+        q, raw, center = self._on_grid(*quantized, code, lattice)
+        bits, _, _ = self._search(q, center, code, lattice)
+        return bits + 48.0 * raw.sum(axis=(1, 2))
+
+    def _on_grid(
+        self, q: np.ndarray, raw: np.ndarray, code: int, lattice: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Grid integers (N, rows, cols) with raw positions filled, the raw mask, and the grid's center."""
         n = q.shape[0]
         q = q.reshape(n, self.rows, self.cols)
         raw = raw.reshape(n, self.rows, self.cols)
         center = self.center(code, lattice)
         if raw.any():
             q = self._fill(q, raw, center)
-        bits, _, _ = self._search(q, center, code, lattice)
-        return bits + 48.0 * raw.sum(axis=(1, 2))
+        return q, raw, center
 
     def _learn_preference(self, code: int, on_lattice: np.ndarray) -> None:
         """Per-record choices until :data:`_LEARN` records have been compared, then the majority's grid."""
@@ -365,12 +336,8 @@ class BoundedCodec:
         """Encode records ``x`` already quantized on one grid (``q``, ``raw`` from :func:`grid.quantize`)."""
         n = x.shape[0]
         step_flat = np.tile(self.steps(code, lattice), self.rows)
-        q = q.reshape(n, self.rows, self.cols)
-        raw = raw.reshape(n, self.rows, self.cols)
-        center = self.center(code, lattice)
+        q, raw, center = self._on_grid(q, raw, code, lattice)
         has_raw = raw.any(axis=(1, 2))
-        if has_raw.any():
-            q = self._fill(q, raw, center)
         # 1. predictor per record, from a quick estimate
         best_bits, best_pred, best_r = self._search(q, center, code, lattice)
         codes = None
@@ -556,7 +523,7 @@ class BoundedCodec:
         for p, name in enumerate(self.predictors):
             if name not in AE_PREDICTORS:
                 continue
-            r = _ae_forward(name, q[rows], pred).transpose(0, 2, 1)
+            r = ae_forward(name, q[rows], pred).transpose(0, 2, 1)
             bits = context.greedy_bits(*context.block_sums(r)) + latent_bits
             better = bits < best_bits[rows]
             won |= better
@@ -668,7 +635,7 @@ class BoundedCodec:
             if name in AE_PREDICTORS:
                 codes = np.stack([latents[i] for i in members])
                 pred = self.autoencoder.fixed.predict_grid(codes, step_flat)
-                q = _ae_inverse(name, r, pred.reshape(len(idx), self.rows, self.cols))
+                q = ae_inverse(name, r, pred.reshape(len(idx), self.rows, self.cols))
             else:
                 q = predictors.inverse(name, r, self.center(code, lattice))
             if np.abs(q).max(initial=0) > 4 * grid.MAX_GRID:
@@ -715,42 +682,9 @@ def codec_for_bundle(bundle: Any) -> BoundedCodec:
         stats,
         fallback_scale=scale,
         presets=presets,
-        autoencoder=_autoencoder(bundle, stats),
+        autoencoder=autoencoder_of(bundle, stats),
         quanta=stats.get("quantum"),
     )
-
-
-def _autoencoder(bundle: Any, stats: dict[str, Any]) -> AutoencoderPredictor | None:
-    """The autoencoder predictor of a bundle whose decoder is a Dense chain (else None)."""
-    from compressor.bounded.fixedpoint import FixedPointDecoder
-    from compressor.inference import Predictor, _dense_plan
-
-    try:
-        plan = _dense_plan(bundle.decoder)
-    except Exception:  # noqa: BLE001 - any model the plan cannot read simply has no AE predictor
-        plan = None
-    if not plan:
-        log.info("model %s: decoder is not a Dense chain; no autoencoder predictor", bundle.model_id[:8])
-        return None
-    norm, quant = bundle.normalizer, bundle.quantizer
-    d = bundle.record_size
-    reps = d // norm.channels
-    try:
-        fixed = FixedPointDecoder(
-            plan, quant.low, quant.step, quant.levels, np.tile(norm.offset, reps), np.tile(norm.scale, reps)
-        )
-    except ValueError as exc:
-        log.info("model %s: no autoencoder predictor (%s)", bundle.model_id[:8], exc)
-        return None
-    encoder = Predictor(bundle.encoder)
-
-    def encode_codes(records: np.ndarray) -> np.ndarray:
-        with np.errstate(over="ignore", invalid="ignore"):
-            latents = encoder(norm.forward(records))
-        latents = np.where(np.isfinite(latents), latents, 0.0)
-        return np.clip(quant.quantize(latents).astype(np.int64), 0, quant.levels - 1)
-
-    return AutoencoderPredictor(encode_codes, fixed, stats.get("latent_counts"), quant.levels)
 
 
 #: relative bounds whose absolute value a record names in ~3.6 bits instead of 16

@@ -28,7 +28,6 @@ __all__ = [
     "lattice_steps",
     "quantize",
     "rebuild",
-    "reconstruct",
 ]
 
 #: |q| beyond this is stored raw: keeps every integer, and any sum of a few of them, exact in float64
@@ -99,8 +98,3 @@ def rebuild(q: np.ndarray, step: float | np.ndarray) -> np.ndarray:
     return (np.asarray(q, dtype=np.int64).astype(np.float64) * np.asarray(step, dtype=np.float64)).astype(
         np.float32
     )
-
-
-def reconstruct(q: np.ndarray, error_bound: float | np.ndarray) -> np.ndarray:
-    """Values of grid integers on the plain grid of ``error_bound`` (step ``2E``)."""
-    return rebuild(q, 2.0 * np.asarray(error_bound, dtype=np.float64))

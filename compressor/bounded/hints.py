@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from compressor.bounded.codec import AE_PREDICTORS, codec_for_bundle
+from compressor.bounded.autoencoder import AE_PREDICTORS
+from compressor.bounded.codec import codec_for_bundle
 from compressor.bounded.stats import PREFERENCE_KEY, WIN_RATE_KEY
 
 __all__ = ["fit_hints"]
