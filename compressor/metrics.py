@@ -9,6 +9,7 @@ to the same series instead of failing on a duplicate name.
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import Any, TypeVar
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
@@ -20,7 +21,8 @@ _ERROR_BUCKETS = (1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 10
 _PSNR_BUCKETS = (0, 10, 20, 30, 40, 50, 60, 70, 80, 100, 120)
 
 T = TypeVar("T", bound="_Metrics")
-_instances: dict[tuple[type, int], Any] = {}
+#: registry -> {class: instance}; weak, so a collected registry's id reused by a new one finds nothing stale
+_instances: weakref.WeakKeyDictionary[CollectorRegistry, dict[type, Any]] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
@@ -28,11 +30,11 @@ class _Metrics:
     @classmethod
     def get(cls: type[T], registry: CollectorRegistry | None = None) -> T:
         registry = REGISTRY if registry is None else registry
-        key = (cls, id(registry))
         with _lock:
-            if key not in _instances:
-                _instances[key] = cls(registry)
-            return _instances[key]
+            per_class = _instances.setdefault(registry, {})
+            if cls not in per_class:
+                per_class[cls] = cls(registry)
+            return per_class[cls]
 
 
 class ProducerMetrics(_Metrics):

@@ -41,3 +41,16 @@ def test_names_follow_conventions() -> None:
     assert all(n.startswith("latentwire_producer_") or n.startswith("latentwire_consumer_") for n in names)
     counters = {m.name for m in registry.collect() if m.type == "counter"}
     assert "latentwire_producer_records" in counters  # exposed as ..._records_total
+
+
+def test_a_new_registry_never_gets_the_metrics_of_a_collected_one() -> None:
+    """Instances were once keyed by id(registry): a new registry at a freed address got stale metrics."""
+    import gc
+
+    for _ in range(200):
+        registry = CollectorRegistry()
+        metrics = ProducerMetrics.get(registry)
+        assert ProducerMetrics.get(registry) is metrics
+        assert "latentwire_producer_records" in {m.name for m in registry.collect()}
+        del registry, metrics
+        gc.collect()
