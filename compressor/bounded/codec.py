@@ -30,7 +30,7 @@ from compressor.bounded.autoencoder import (
     autoencoder_of,
 )
 from compressor.bounded.stats import PREFERENCE_KEY, STATS_KEY, WIN_RATE_KEY
-from compressor.bounded.tables import CLASSES, ESCAPE, RADIUS, SHIFT, fitted_model
+from compressor.bounded.tables import CLASSES, ESCAPE, RADIUS, SHIFT, fitted_counts, fitted_model
 from compressor.errors import EnvelopeError
 
 __all__ = [
@@ -230,15 +230,14 @@ class BoundedCodec:
         x = np.asarray(records, dtype=np.float32)
         n = x.shape[0]
         code = grid.bound_code(error_bound)
-        bound = grid.bound_from_code(code)
         policy = self.grid_policy(code) if n else "plain"
         if policy == "choose" and code in self._prefer_lattice:
             policy = "lattice" if self._prefer_lattice[code] else "plain"
         plain = lattice = None
         if policy != "plain":
-            lattice = grid.quantize(x, bound, np.tile(self.steps(code, True), self.rows))
+            lattice = self.quantize(x, code, True)
         if policy != "lattice" or lattice[1].any():
-            plain = grid.quantize(x, bound, np.tile(self.steps(code), self.rows))
+            plain = self.quantize(x, code, False)
         on_lattice = np.zeros(n, dtype=bool)
         if policy == "lattice":
             # the lattice is no finer than 2E (or has proven cheaper): every record goes on it, unless that
@@ -264,6 +263,10 @@ class BoundedCodec:
             for i, body in zip(idx.tolist(), part, strict=True):
                 out[i] = body
         return out, decoded, on_lattice
+
+    def quantize(self, x: np.ndarray, code: int, lattice: bool) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`grid.quantize` of records ``x`` (N, D) on the plain grid or the lattice of bound ``code``."""
+        return grid.quantize(x, grid.bound_from_code(code), np.tile(self.steps(code, lattice), self.rows))
 
     def grid_policy(self, code: int) -> str:
         """How the encoder picks the grid at bound ``code``: ``"plain"`` (no lattice, or one finer than 2E
@@ -461,8 +464,6 @@ class BoundedCodec:
 
     def _table_cost(self, code: int, p: int) -> np.ndarray:
         """Estimated bits of a residual under a fitted table, indexed by ``clip(r, -R-1, R+1) + R + 1``."""
-        from compressor.bounded.tables import fitted_counts
-
         m = self.table_multiplier(code)
         cost = self._table_costs.get((m, p))
         if cost is None:

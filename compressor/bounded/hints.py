@@ -37,20 +37,14 @@ def fit_hints(bundle: Any, records: np.ndarray) -> dict[str, Any]:
     for code in codec.presets:
         if codec.grid_policy(code) != "choose":
             continue
-        lattice = codec.estimate_bits(_quantized(codec, sample, code, True), code, True)
-        plain = codec.estimate_bits(_quantized(codec, sample, code, False), code, False)
+        lattice = codec.estimate_bits(codec.quantize(sample, code, True), code, True)
+        plain = codec.estimate_bits(codec.quantize(sample, code, False), code, False)
         preference[str(code)] = bool(2 * int((lattice < plain).sum()) >= len(sample))
     if preference:
         hints[PREFERENCE_KEY] = preference
     if codec.autoencoder is not None and codec.presets:
         hints[WIN_RATE_KEY] = _win_rate(bundle, sample)
     return hints
-
-
-def _quantized(codec: Any, x: np.ndarray, code: int, lattice: bool) -> tuple[np.ndarray, np.ndarray]:
-    from compressor.bounded import grid
-
-    return grid.quantize(x, grid.bound_from_code(code), np.tile(codec.steps(code, lattice), codec.rows))
 
 
 def _win_rate(bundle: Any, sample: np.ndarray) -> float:
