@@ -23,7 +23,7 @@ system-deps:
 	deploy/scripts/install-system-deps.sh
 
 deps: system-deps $(STAMP)
-	$(BIN)/python -c "from compressor.broker import resolve_jars; print('kafka jars in', resolve_jars())"
+	$(BIN)/python -c "from streaming.broker import resolve_jars; print('kafka jars in', resolve_jars())"
 
 demo: deps
 	$(BIN)/latentwire demo
@@ -42,12 +42,12 @@ bench: deps
 	$(BIN)/python -m benchmarks.kafka_throughput
 
 check: $(STAMP)
-	$(BIN)/ruff check compressor producers consumers tests benchmarks
-	$(BIN)/ruff format --check compressor producers consumers tests benchmarks
+	$(BIN)/ruff check compressor streaming producers consumers latentwire tests benchmarks
+	$(BIN)/ruff format --check compressor streaming producers consumers latentwire tests benchmarks
 
 format: $(STAMP)
-	$(BIN)/ruff format compressor producers consumers tests benchmarks
-	$(BIN)/ruff check --fix compressor producers consumers tests benchmarks
+	$(BIN)/ruff format compressor streaming producers consumers latentwire tests benchmarks
+	$(BIN)/ruff check --fix compressor streaming producers consumers latentwire tests benchmarks
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache runs

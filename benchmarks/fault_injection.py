@@ -5,7 +5,7 @@
     input producer --> raw --[compress-bridge]--> packed --[decompress-bridge]--> restored --> checker
 
 A local broker of its own (free loopback ports, a fresh directory whose data survives its restarts) and
-the two bridges as real processes (``python -m compressor compress-bridge|decompress-bridge``, fixed
+the two bridges as real processes (``python -m latentwire compress-bridge|decompress-bridge``, fixed
 transactional ids so that a restarted copy fences the one it replaces). While an idempotent producer
 writes ``--records`` float32 records (the digits, tiled; key = index, partition = index mod P), the driver
 injects, in random order and at random moments, ``--broker-restarts`` broker stop/starts and
@@ -104,7 +104,7 @@ class Bridge:
         log = open(self.log_dir / f"{self.kind}-{self.generation}.log", "wb")  # noqa: SIM115 - owned by the child
         env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3", "OMP_NUM_THREADS": "1"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "compressor", "-v", self.kind, *self.args,
+            [sys.executable, "-m", "latentwire", "-v", self.kind, *self.args,
              "--bootstrap-servers", self.bootstrap, "--metrics-port", "0"],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
@@ -268,9 +268,9 @@ def _read_input_keys(bootstrap: str, topic: str, expected: int) -> Counter[int]:
 def run(config: FaultConfig) -> Report:
     from sklearn.datasets import load_digits
 
-    from compressor.broker import BrokerConfig, LocalBroker
     from compressor.bundle import load_bundle
     from compressor.codec import Codec
+    from streaming.broker import BrokerConfig, LocalBroker
 
     rng = random.Random(config.seed)
     work = Path(config.work_dir or tempfile.mkdtemp(prefix="latentwire-faults-"))

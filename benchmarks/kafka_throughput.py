@@ -70,7 +70,7 @@ def _consume(bootstrap: str, topic: str, n: int, handle: Callable[[list], None])
 
 
 def run_raw(bootstrap: str, records: np.ndarray, compression: str | None) -> dict:
-    from producers.wire_bytes import OutgoingBytes
+    from streaming.wire_bytes import OutgoingBytes
 
     topic = f"bench-raw-{compression or 'none'}-{uuid.uuid4().hex[:6]}"
     producer = _producer(bootstrap, compression_type=compression)
@@ -91,7 +91,7 @@ def run_raw(bootstrap: str, records: np.ndarray, compression: str | None) -> dic
 def run_naive(bootstrap: str, records: np.ndarray, bundle) -> dict:  # noqa: ANN001
     """One eager Keras call per record on each side: what a straightforward serializer does."""
     from compressor.envelope import Envelope, Kind, pack, unpack
-    from producers.wire_bytes import OutgoingBytes
+    from streaming.wire_bytes import OutgoingBytes
 
     q, norm = bundle.quantizer, bundle.normalizer
 
@@ -125,7 +125,7 @@ def run_latentwire(bootstrap: str, records: np.ndarray, bundle) -> dict:  # noqa
     from consumers.batching import BatchingConsumer
     from consumers.resolver import ModelResolver
     from producers.batching import BatchingProducer
-    from producers.wire_bytes import OutgoingBytes
+    from streaming.wire_bytes import OutgoingBytes
 
     topic = f"bench-latentwire-{uuid.uuid4().hex[:6]}"
     producer = _producer(bootstrap)
@@ -176,8 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.data_dir / "nab").is_dir():
         print(f"skipped: NAB data not found under {args.data_dir}", file=sys.stderr)
         return 0
-    from compressor.broker import BrokerConfig, LocalBroker
     from compressor.training import TrainingConfig, train
+    from streaming.broker import BrokerConfig, LocalBroker
 
     windows = nab_windows(args.data_dir, args.window)
     half = len(windows) // 2

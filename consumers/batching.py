@@ -24,9 +24,9 @@ import numpy as np
 
 from compressor.envelope import Envelope, unpack
 from compressor.errors import LatentwireError
-from compressor.metrics import ConsumerMetrics
 from consumers.resolver import ModelResolver
-from producers.dead_letters import dead_letter_headers
+from streaming.dead_letters import dead_letter_headers
+from streaming.metrics import ConsumerMetrics
 
 __all__ = ["BatchingConsumer", "DecodedRecord", "FailedRecord"]
 

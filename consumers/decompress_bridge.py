@@ -25,11 +25,11 @@ import numpy as np
 from compressor.drift import DriftMonitor
 from compressor.envelope import Kind, unpack
 from compressor.errors import DataError, LatentwireError
-from compressor.metrics import BridgeMetrics
-from compressor.raw_records import FIELDS_HEADER, restore
 from consumers.batching import BatchingConsumer, DecodedRecord, FailedRecord
 from consumers.resolver import ModelResolver
-from producers.bridge_loop import Output, Rejected, TransformResult
+from streaming.bridge_loop import Output, Rejected, TransformResult
+from streaming.metrics import BridgeMetrics
+from streaming.raw_records import FIELDS_HEADER, restore
 
 __all__ = ["DecompressTransform"]
 

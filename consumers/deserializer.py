@@ -20,8 +20,8 @@ from kafka.serializer import Deserializer
 
 from compressor.envelope import unpack
 from compressor.errors import LatentwireError
-from compressor.metrics import ConsumerMetrics
 from consumers.resolver import ModelResolver
+from streaming.metrics import ConsumerMetrics
 
 __all__ = ["DeserializationError", "LatentDeserializer"]
 

@@ -34,11 +34,11 @@ import numpy as np
 
 from compressor.codec import Codec
 from compressor.errors import DataError, LatentwireError
-from compressor.metrics import ProducerMetrics, observe_many
 from compressor.quality import measure
 from compressor.validation import RejectedRecord, split_valid
-from producers.dead_letters import dead_letter_headers, raw_value
 from producers.side_outputs import ANOMALY_HEADER, MODEL_HEADER, Analysis, SideOutputs
+from streaming.dead_letters import dead_letter_headers, raw_value
+from streaming.metrics import ProducerMetrics, observe_many
 
 __all__ = ["BatchingProducer", "RejectedRecordsError", "SendFailedError", "SendReport"]
 

@@ -18,10 +18,10 @@ import numpy as np
 from compressor.codec import Codec
 from compressor.drift import DriftMonitor
 from compressor.errors import DataError
-from compressor.metrics import BridgeMetrics, observe_many
 from compressor.quality import measure
-from compressor.raw_records import FIELDS_HEADER, RecordFormat
-from producers.bridge_loop import Output, Rejected, TransformResult
+from streaming.bridge_loop import Output, Rejected, TransformResult
+from streaming.metrics import BridgeMetrics, observe_many
+from streaming.raw_records import FIELDS_HEADER, RecordFormat
 
 __all__ = ["CompressTransform"]
 

@@ -21,8 +21,8 @@ from kafka.serializer import Serializer
 from compressor.bundle import Bundle
 from compressor.codec import Codec
 from compressor.errors import DataError
-from compressor.metrics import ProducerMetrics
 from compressor.validation import as_record
+from streaming.metrics import ProducerMetrics
 
 __all__ = ["LatentSerializer"]
 

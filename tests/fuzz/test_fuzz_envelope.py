@@ -32,9 +32,9 @@ from prometheus_client import CollectorRegistry
 from compressor.codec import Codec
 from compressor.envelope import MAGIC, unpack
 from compressor.errors import LatentwireError
-from compressor.metrics import ConsumerMetrics
 from consumers.batching import BatchingConsumer, DecodedRecord, FailedRecord
 from consumers.resolver import ModelResolver
+from streaming.metrics import ConsumerMetrics
 
 pytestmark = pytest.mark.fault
 

@@ -24,7 +24,7 @@ def free_port() -> int:
 
 
 class BridgeProcess:
-    """``python -m compressor <bridge> ...`` in its own process, with its HTTP endpoint on a free port."""
+    """``python -m latentwire <bridge> ...`` in its own process, with its HTTP endpoint on a free port."""
 
     def __init__(
         self,
@@ -48,7 +48,7 @@ class BridgeProcess:
             [
                 sys.executable,
                 "-m",
-                "compressor",
+                "latentwire",
                 "-v",
                 command,
                 *args,

@@ -1,7 +1,7 @@
 """Fixtures for tests that talk to a real Kafka broker.
 
 ``kafka_bootstrap`` uses ``$KAFKA_BOOTSTRAP`` when set; otherwise it starts one single-node KRaft broker
-(:class:`compressor.broker.LocalBroker`) on free loopback ports for the whole session. Tests that use
+(:class:`streaming.broker.LocalBroker`) on free loopback ports for the whole session. Tests that use
 these fixtures mark themselves ``@pytest.mark.integration``.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from compressor.broker import BrokerConfig, LocalBroker
+from streaming.broker import BrokerConfig, LocalBroker
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from compressor.broker import BrokerConfig, LocalBroker, broker_reachable
+from streaming.broker import BrokerConfig, LocalBroker, broker_reachable
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 
 def test_demo_reports_savings_and_consumer_side_error(kafka_bootstrap: str, tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "compressor", "demo", "--bootstrap-servers", kafka_bootstrap,
+        [sys.executable, "-m", "latentwire", "demo", "--bootstrap-servers", kafka_bootstrap,
          "--workdir", str(tmp_path), "--repeat", "2", "--epochs", "20", "--json"],
         capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip

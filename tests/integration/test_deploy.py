@@ -45,8 +45,8 @@ def test_the_compress_bridge_runs_as_a_native_sidecar_with_probes() -> None:
     config = next(d for d in _k8s_documents() if d["kind"] == "ConfigMap")["data"]
     assert config["LATENTWIRE_METRICS_HOST"] == "0.0.0.0"  # probes come from the kubelet, not loopback
     # every setting the ConfigMap holds is a real option of the command
-    from compressor.cli import build_parser
-    from compressor.cli.options import env_name
+    from latentwire.cli import build_parser
+    from latentwire.cli.options import env_name
 
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command").choices["compress-bridge"]

@@ -13,12 +13,12 @@ from kafka import KafkaConsumer, KafkaProducer
 from prometheus_client import CollectorRegistry
 
 from compressor.codec import Codec
-from compressor.metrics import ConsumerMetrics, ProducerMetrics
 from consumers.batching import BatchingConsumer, DecodedRecord, FailedRecord
 from consumers.deserializer import LatentDeserializer
 from consumers.resolver import ModelResolver
 from producers.batching import BatchingProducer
 from producers.serializer import LatentSerializer
+from streaming.metrics import ConsumerMetrics, ProducerMetrics
 
 pytestmark = pytest.mark.integration
 
@@ -159,7 +159,7 @@ def test_cli_produce_then_consume_in_another_process(
 ) -> None:
     """Train on one real series, produce it, decode in a separate process and check the error there."""
     series = data_dir / "nab" / "data" / "realKnownCause" / "ambient_temperature_system_failure.csv"
-    cli = [sys.executable, "-m", "compressor"]
+    cli = [sys.executable, "-m", "latentwire"]
     bundle = tmp_path / "nab-bundle"
     subprocess.run(
         [
@@ -246,7 +246,7 @@ def test_bounded_records_on_the_data_lattice_cross_the_broker(
     the data's lattice (kind 2, wire version 2), a consumer in another process with one BLAS thread decodes
     them, and every value of every record is within E there (exactly the original when E < 0.5)."""
     series = data_dir / "nab" / "data" / "realTweets" / "Twitter_volume_AAPL.csv"
-    cli = [sys.executable, "-m", "compressor"]
+    cli = [sys.executable, "-m", "latentwire"]
     bundle = tmp_path / "tweets"
     run = {"check": True, "capture_output": True, "text": True, "timeout": 300}
     subprocess.run(

@@ -7,7 +7,7 @@
   ``on_send_error``, and are counted as ``kind="send_failed"``;
 * while the broker is down, memory stays bounded (``max_pending_bytes``) and the stream resumes after.
 
-The restart tests run their own :class:`~compressor.broker.LocalBroker` (free ports, a tmp dir whose data
+The restart tests run their own :class:`~streaming.broker.LocalBroker` (free ports, a tmp dir whose data
 survives restarts). Figures (recovery times, peak RSS) are printed; docs/reliability.md quotes them.
 """
 
@@ -24,14 +24,14 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 from prometheus_client import CollectorRegistry
 
-from compressor.broker import BrokerConfig, LocalBroker
 from compressor.codec import Codec
-from compressor.metrics import ProducerMetrics
 from producers.batching import BatchingProducer, SendFailedError
+from streaming.broker import BrokerConfig, LocalBroker
+from streaming.metrics import ProducerMetrics
 
 pytestmark = [pytest.mark.integration, pytest.mark.fault]
 
-#: client settings for fast recovery in tests (the CLI's defaults are in compressor/cli/kafka_options.py)
+#: client settings for fast recovery in tests (the CLI's defaults are in latentwire/cli/kafka_options.py)
 FAST_RECOVERY = {"reconnect_backoff_max_ms": 1000, "retry_backoff_ms": 100}
 
 

@@ -15,9 +15,9 @@ from kafka import KafkaProducer
 
 from compressor.codec import Codec
 from compressor.errors import ModelMismatchError
-from compressor.registry.format import chunk_records, pack_bundle
-from compressor.registry.kafka import ModelRegistry, publish_bundle
 from producers.batching import BatchingProducer
+from streaming.registry.format import chunk_records, pack_bundle
+from streaming.registry.topic import ModelRegistry, publish_bundle
 from tests.integration.bridge_helpers import REPO, BridgeProcess, read_all
 
 pytestmark = pytest.mark.integration
@@ -45,7 +45,7 @@ def second_bundle_dir(tmp_path_factory: pytest.TempPathFactory, digits: np.ndarr
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run(
-        [sys.executable, "-m", "compressor", *args],
+        [sys.executable, "-m", "latentwire", *args],
         cwd=REPO,
         env=env,
         capture_output=True,

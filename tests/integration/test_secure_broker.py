@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.fault]
 
 USER = "alice"
 PASSWORD = "pw-Zq81-never-printed"
-CLI = [sys.executable, "-m", "compressor"]
+CLI = [sys.executable, "-m", "latentwire"]
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -76,7 +76,7 @@ def test_broker_files_keep_secrets_private(secure_broker: tuple[str, Path, str])
 
 
 def test_plaintext_clients_are_not_served(secure_broker: tuple[str, Path, str]) -> None:
-    from compressor.broker import broker_reachable
+    from streaming.broker import broker_reachable
 
     bootstrap, ca, _ = secure_broker
     assert not broker_reachable(bootstrap, timeout=3)
@@ -164,8 +164,8 @@ def test_password_is_absent_from_errors_and_metrics(
 ) -> None:
     from prometheus_client import REGISTRY, generate_latest
 
-    from compressor.cli import build_parser
-    from compressor.cli.kafka_options import client_config
+    from latentwire.cli import build_parser
+    from latentwire.cli.kafka_options import client_config
 
     bootstrap, ca, _ = secure_broker
     for key, value in _client_env(bootstrap, ca, password="other-Pw-991").items():

@@ -13,9 +13,9 @@ from kafka import KafkaConsumer, KafkaProducer
 from prometheus_client import CollectorRegistry
 
 from compressor.codec import Codec
-from compressor.metrics import ProducerMetrics
 from producers.batching import BatchingProducer
 from producers.side_outputs import ANOMALY_HEADER, MODEL_HEADER, SideOutputs
+from streaming.metrics import ProducerMetrics
 
 pytestmark = pytest.mark.integration
 
@@ -78,7 +78,7 @@ def test_cli_flags_anomalies_and_consumer_emits_reconstruction(
 ) -> None:
     data = tmp_path / "digits.npy"
     np.save(data, digits[:300])
-    cli = [sys.executable, "-m", "compressor"]
+    cli = [sys.executable, "-m", "latentwire"]
     produced = subprocess.run(
         [*cli, "produce", "--model", str(digits_bundle_dir), "--data", str(data), "--topic", topic,
          "--bootstrap-servers", kafka_bootstrap, "--flag-anomalies", "--json"],

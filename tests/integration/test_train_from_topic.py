@@ -10,7 +10,7 @@ import pytest
 from kafka import KafkaProducer
 
 from compressor.bundle import read_manifest
-from compressor.cli import main
+from latentwire.cli import main
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from compressor.bundle import load_bundle, save_bundle
-from compressor.cli import main
 from compressor.training import TrainingConfig, train
+from latentwire.cli import main
 
 DATA_DIR = Path(
     os.environ.get("LATENTWIRE_DATA_DIR") or Path(__file__).resolve().parents[2].parent / "shared" / "data"

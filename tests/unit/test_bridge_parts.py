@@ -14,10 +14,10 @@ from prometheus_client import CollectorRegistry
 
 from compressor.drift import DriftMonitor
 from compressor.errors import ConfigError, ModelMismatchError, NotNumericError, ShapeError
-from compressor.health import Health, serve_health
-from compressor.metrics import BridgeMetrics
-from compressor.raw_records import RecordFormat, restore
-from compressor.registry.format import chunk_records, pack_bundle, parse_record, unpack_bundle
+from streaming.health import Health, serve_health
+from streaming.metrics import BridgeMetrics
+from streaming.raw_records import RecordFormat, restore
+from streaming.registry.format import chunk_records, pack_bundle, parse_record, unpack_bundle
 
 
 def test_json_fields_round_trip_with_every_other_field_exact() -> None:
@@ -132,7 +132,7 @@ def test_a_lambda_layer_is_refused(tmp_path) -> None:  # noqa: ANN001
     import zipfile
 
     from compressor.errors import BundleError
-    from compressor.registry.format import _refuse_lambda
+    from streaming.registry.format import _refuse_lambda
 
     path = tmp_path / "m.keras"
     with zipfile.ZipFile(path, "w") as archive:

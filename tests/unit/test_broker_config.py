@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from compressor import broker as broker_mod
-from compressor.broker import BrokerConfig, LocalBroker, broker_reachable, find_pom, kafka_version
-from compressor.cli import broker_cmd
 from compressor.errors import BrokerError, ConfigError
+from latentwire.cli import broker_cmd
+from streaming import broker as broker_mod
+from streaming.broker import BrokerConfig, LocalBroker, broker_reachable, find_pom, kafka_version
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +35,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def parse(argv: list[str]) -> argparse.Namespace:
     """Parse ``latentwire <argv>``; uses the full parser when every command module exists."""
     try:
-        from compressor.cli import build_parser
+        from latentwire.cli import build_parser
 
         parser = build_parser()
     except ImportError:  # sibling command modules not written yet: test ours on its own
@@ -242,7 +242,7 @@ def test_pom_env_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
 
 
 def test_missing_pom_names_the_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(broker_mod, "__file__", str(tmp_path / "site-packages" / "compressor" / "broker.py"))
+    monkeypatch.setattr(broker_mod, "__file__", str(tmp_path / "site-packages" / "streaming" / "broker.py"))
     with pytest.raises(BrokerError, match="LATENTWIRE_KAFKA_POM"):
         find_pom()
 

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from compressor.cli import build_parser, command_modules, main
-from compressor.cli.options import env_name
+from latentwire.cli import build_parser, command_modules, main
+from latentwire.cli.options import env_name
 
 
 def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
@@ -26,7 +26,7 @@ def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
 def test_commands_are_discovered_in_order() -> None:
     modules = command_modules()
     assert modules[0].endswith("demo_cmd")
-    assert all(m.startswith("compressor.cli.") and m.endswith("_cmd") for m in modules)
+    assert all(m.startswith("latentwire.cli.") and m.endswith("_cmd") for m in modules)
 
 
 def test_environment_supplies_defaults_and_flags_win(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -57,7 +57,7 @@ def test_errors_exit_2_with_a_message(tmp_path) -> None:  # noqa: ANN001
         [
             sys.executable,
             "-m",
-            "compressor",
+            "latentwire",
             "train",
             "--data",
             str(tmp_path / "missing.csv"),

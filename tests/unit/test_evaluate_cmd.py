@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from compressor.cli import main
+from latentwire.cli import main
 
 KEYS = {"ratio", "max_abs_error", "nrmse", "psnr_db", "encode_mb_s", "decode_mb_s"}
 

@@ -27,10 +27,10 @@ from compressor.errors import (
     ShapeError,
     UnknownModelError,
 )
-from compressor.metrics import ConsumerMetrics, ProducerMetrics
 from consumers.batching import BatchingConsumer, DecodedRecord, FailedRecord
 from consumers.resolver import ModelResolver
 from producers.batching import BatchingProducer, RejectedRecordsError
+from streaming.metrics import ConsumerMetrics, ProducerMetrics
 
 #: a hostile 20-byte value may not make the decoder allocate more than this (bytes, traced by tracemalloc)
 SMALL_INPUT_ALLOCATION_LIMIT = 2 * 1024 * 1024

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
-from compressor.metrics import ConsumerMetrics, ProducerMetrics, observe_many
+from streaming.metrics import ConsumerMetrics, ProducerMetrics, observe_many
 
 
 def _samples(registry: CollectorRegistry, name: str) -> list[str]:

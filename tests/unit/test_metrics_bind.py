@@ -8,8 +8,8 @@ import psutil
 import pytest
 from prometheus_client import CollectorRegistry, Counter
 
-from compressor.cli import build_parser
-from compressor.metrics import serve_metrics
+from latentwire.cli import build_parser
+from streaming.metrics import serve_metrics
 
 
 def _listening_ip(port: int) -> str:

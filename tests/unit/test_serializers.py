@@ -7,10 +7,10 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from compressor.errors import NonFiniteError, ShapeError
-from compressor.metrics import ConsumerMetrics, ProducerMetrics
 from consumers.deserializer import DeserializationError, LatentDeserializer
 from consumers.resolver import ModelResolver
 from producers.serializer import LatentSerializer
+from streaming.metrics import ConsumerMetrics, ProducerMetrics
 
 
 @pytest.fixture

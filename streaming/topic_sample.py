@@ -3,7 +3,7 @@
 The sample is the most recent ``max_records`` records: each partition is read from ``max_records /
 partitions`` records before its end (or its beginning), without a consumer group, so reading a sample
 never moves anyone's committed offsets. Records are parsed exactly as the compress bridge parses them
-(:class:`compressor.raw_records.RecordFormat`); records that do not parse are skipped and counted.
+(:class:`streaming.raw_records.RecordFormat`); records that do not parse are skipped and counted.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from compressor.errors import ConfigError, DataError
-from compressor.raw_records import RecordFormat
+from streaming.raw_records import RecordFormat
 
 __all__ = ["sample_topic"]
 

@@ -20,7 +20,7 @@ def bundle_and_records(args: argparse.Namespace) -> tuple[Any, Any]:
     """The bundle named by ``--model`` and the records of ``--data``, windowed like
     the bundle's training data."""
     from compressor.bundle import load_bundle
-    from compressor.cli.data_options import load_from_args
+    from latentwire.cli.data_options import load_from_args
 
     bundle = load_bundle(args.model)
     is_csv = str(args.data).lower().endswith((".csv", ".csv.gz"))

@@ -6,8 +6,8 @@ import argparse
 import json
 import sys
 
-from compressor.cli.data_options import add_data_options, load_from_args
-from compressor.cli.options import add_option
+from latentwire.cli.data_options import add_data_options, load_from_args
+from latentwire.cli.options import add_option
 
 ORDER = 20
 
@@ -24,7 +24,7 @@ def _key_value(text: str) -> tuple[str, object]:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from compressor.cli import HelpFormatter
+    from latentwire.cli import HelpFormatter
 
     p = sub.add_parser(
         "train",
@@ -70,8 +70,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _add_topic_options(p: argparse.ArgumentParser) -> None:
     """``--from-topic``: train on a live sample instead of ``--data`` (see docs/sidecar.md)."""
-    from compressor.cli.bridge_cmd import _csv
-    from compressor.cli.kafka_options import add_kafka_options
+    from latentwire.cli.bridge_cmd import _csv
+    from latentwire.cli.kafka_options import add_kafka_options
 
     add_option(
         p,
@@ -96,10 +96,10 @@ def _load(args: argparse.Namespace):  # noqa: ANN202
         raise ConfigError("give exactly one of --data FILE or --from-topic TOPIC")
     if args.data:
         return load_from_args(args)
-    from compressor.cli.kafka_options import client_config
     from compressor.data import RecordSet
-    from compressor.raw_records import RecordFormat
-    from consumers.topic_sample import sample_topic
+    from latentwire.cli.kafka_options import client_config
+    from streaming.raw_records import RecordFormat
+    from streaming.topic_sample import sample_topic
 
     if not args.max_records:
         raise ConfigError("--from-topic needs --max-records N")

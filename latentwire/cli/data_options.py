@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from compressor.cli.options import add_option
+from latentwire.cli.options import add_option
 
 __all__ = ["add_data_options", "load_from_args"]
 

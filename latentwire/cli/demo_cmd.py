@@ -6,13 +6,13 @@ import argparse
 import json
 from pathlib import Path
 
-from compressor.cli.options import add_option
+from latentwire.cli.options import add_option
 
 ORDER = 10
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from compressor.cli import HelpFormatter
+    from latentwire.cli import HelpFormatter
 
     p = sub.add_parser(
         "demo",
@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from compressor.demo import DemoConfig, demo_succeeded, format_report, run_demo
+    from latentwire.demo import DemoConfig, demo_succeeded, format_report, run_demo
 
     report = run_demo(
         DemoConfig(

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from compressor.cli.options import add_option, env_name
+from latentwire.cli.options import add_option, env_name
 
 DESCRIPTION = """\
 Run a real Apache Kafka broker on this machine: a single node in KRaft mode (broker and controller
@@ -40,7 +40,7 @@ EXIT_STOPPED = 3
 
 
 def register(subparsers: Any) -> None:
-    from compressor.cli import HelpFormatter
+    from latentwire.cli import HelpFormatter
 
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "broker",
@@ -85,7 +85,7 @@ def register(subparsers: Any) -> None:
         help="SASL_SSL (TLS + SASL/PLAIN) on the client port instead of PLAINTEXT",
     )
     add_option(parser, "--sasl-plain-username", default="latentwire", help="SASL user of a --secure broker")
-    from compressor.cli.kafka_options import Secret
+    from latentwire.cli.kafka_options import Secret
 
     var = env_name("--sasl-plain-password")
     parser.add_argument(
@@ -98,8 +98,8 @@ def register(subparsers: Any) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
-    """The :class:`compressor.broker.BrokerConfig` the parsed options describe."""
-    from compressor.broker import BrokerConfig
+    """The :class:`streaming.broker.BrokerConfig` the parsed options describe."""
+    from streaming.broker import BrokerConfig
 
     kwargs: dict[str, Any] = {"port": args.port, "controller_port": args.controller_port, "dir": args.dir}
     if args.heap:
@@ -115,7 +115,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from compressor.broker import LocalBroker
+    from streaming.broker import LocalBroker
 
     broker = LocalBroker(config_from_args(args))
     if args.action == "start":

@@ -1,7 +1,7 @@
 """The end-to-end demo: train, produce compressed through Kafka, consume in another process, report.
 
 The data are four minutes of a real electrocardiogram (MIT-BIH Arrhythmia Database record 100, both leads,
-360 Hz; ODC-BY, see ``compressor/demo_data/SOURCE.md``) that ship with the package, so the demo needs no
+360 Hz; ODC-BY, see ``latentwire/demo_data/SOURCE.md``) that ship with the package, so the demo needs no
 download. The model trains on the first 60% of the windows; the held-back rest is streamed. The same records
 cross the broker four ways: raw float32, raw with Kafka's zstd, as fixed-rate latents, and error-bounded.
 """
@@ -51,7 +51,7 @@ def _produce_raw(bootstrap: str, topic: str, records: np.ndarray, compression: s
     """Publish raw float32 payloads and return the bytes the client sent on the wire."""
     from kafka import KafkaProducer
 
-    from producers.wire_bytes import OutgoingBytes
+    from streaming.wire_bytes import OutgoingBytes
 
     producer = KafkaProducer(
         bootstrap_servers=bootstrap, compression_type=compression, linger_ms=5, batch_size=256 * 1024
@@ -69,7 +69,7 @@ def _produce_latent(bootstrap: str, topic: str, codec: Any, records: np.ndarray)
     from kafka import KafkaProducer
 
     from producers.batching import BatchingProducer
-    from producers.wire_bytes import OutgoingBytes
+    from streaming.wire_bytes import OutgoingBytes
 
     producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, batch_size=256 * 1024)
     wire = OutgoingBytes(producer)
@@ -91,7 +91,7 @@ def _produce_latent(bootstrap: str, topic: str, codec: Any, records: np.ndarray)
 def _consume_in_subprocess(bootstrap: str, topic: str, bundle_dir: Path, reference: Path, n: int) -> dict:
     """Decode ``topic`` in a separate ``latentwire consume`` process, which measures the error itself."""
     cmd = [
-        sys.executable, "-m", "compressor", "consume",
+        sys.executable, "-m", "latentwire", "consume",
         "--topic", topic, "--model", str(bundle_dir), "--bootstrap-servers", bootstrap,
         "--reference", str(reference), "--max-records", str(n), "--idle-timeout", "30", "--json",
     ]  # fmt: skip
@@ -116,10 +116,10 @@ def _stream_report(produced: dict, consumed: dict) -> dict:
 
 
 def run_demo(config: DemoConfig, *, progress: bool | None = None) -> dict:
-    from compressor.broker import BrokerConfig, LocalBroker
     from compressor.bundle import save_bundle
     from compressor.codec import Codec, resolve_error_bound
     from compressor.training import TrainingConfig, train
+    from streaming.broker import BrokerConfig, LocalBroker
 
     workdir = config.workdir
     workdir.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ from typing import Any
 
 from compressor.bundle import Bundle, load_bundle, read_manifest
 from compressor.errors import BundleError, LatentwireError
-from compressor.registry.format import (
+from streaming.registry.format import (
     DEFAULT_CHUNK_BYTES,
     DEFAULT_TOPIC,
     chunk_records,

@@ -6,14 +6,14 @@ import argparse
 import datetime
 import json
 
-from compressor.cli.kafka_options import add_kafka_options, client_config
-from compressor.cli.options import add_option
+from latentwire.cli.kafka_options import add_kafka_options, client_config
+from latentwire.cli.options import add_option
 
 ORDER = 47
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from compressor.cli import HelpFormatter
+    from latentwire.cli import HelpFormatter
 
     p = sub.add_parser(
         "model",
@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_publish(args: argparse.Namespace) -> int:
-    from compressor.registry.kafka import publish_bundle
+    from streaming.registry.topic import publish_bundle
 
     result = publish_bundle(args.bundle, client_config(args), args.registry_topic, args.chunk_bytes)
     print(
@@ -63,7 +63,7 @@ def run_publish(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from compressor.registry.kafka import ModelRegistry
+    from streaming.registry.topic import ModelRegistry
 
     registry = ModelRegistry(client_config(args), args.registry_topic)
     try:

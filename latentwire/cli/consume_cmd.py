@@ -9,14 +9,14 @@ import time
 import uuid
 from pathlib import Path
 
-from compressor.cli.kafka_options import add_kafka_options, client_config
-from compressor.cli.options import add_metrics_option, add_option
+from latentwire.cli.kafka_options import add_kafka_options, client_config
+from latentwire.cli.options import add_metrics_option, add_option
 
 ORDER = 40
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from compressor.cli import HelpFormatter
+    from latentwire.cli import HelpFormatter
 
     p = sub.add_parser(
         "consume",
@@ -66,11 +66,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from kafka import KafkaConsumer, KafkaProducer
 
-    from compressor.cli.shutdown import StopFlag
-    from compressor.metrics import ConsumerMetrics, serve_metrics
     from compressor.progress import bar
     from consumers.batching import BatchingConsumer, FailedRecord
     from consumers.resolver import ModelResolver
+    from latentwire.cli.shutdown import StopFlag
+    from streaming.metrics import ConsumerMetrics, serve_metrics
 
     if not args.model and not args.models_dir:
         from compressor.errors import ConfigError

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from compressor.cli.options import add_option
+from latentwire.cli.options import add_option
 
 ORDER = 53
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from compressor.cli import HelpFormatter
+    from latentwire.cli import HelpFormatter
 
     p = sub.add_parser(
         "sample",
@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from compressor.applications.generate import sample
     from compressor.bundle import load_bundle
-    from compressor.cli.array_io import as_table, write_array
+    from latentwire.cli.array_io import as_table, write_array
 
     bundle = load_bundle(args.model)
     records = sample(bundle, args.count, seed=args.seed, temperature=args.temperature)

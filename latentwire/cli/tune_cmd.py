@@ -6,8 +6,8 @@ import argparse
 import json
 import sys
 
-from compressor.cli.data_options import add_data_options
-from compressor.cli.options import add_option
+from latentwire.cli.data_options import add_data_options
+from latentwire.cli.options import add_option
 
 ORDER = 25
 
@@ -20,7 +20,7 @@ def _ints(text: str) -> list[int]:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from compressor.cli import HelpFormatter
+    from latentwire.cli import HelpFormatter
 
     p = sub.add_parser(
         "tune",
@@ -61,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from compressor.applications.tuning import tune
     from compressor.bundle import save_bundle
-    from compressor.cli.data_options import load_from_args
+    from latentwire.cli.data_options import load_from_args
 
     data = load_from_args(args)
     result = tune(

@@ -20,9 +20,9 @@ __all__ = ["build_parser", "main"]
 
 
 def command_modules() -> list[str]:
-    """Every ``compressor.cli.*_cmd`` module, ordered by its ``ORDER`` (then name) for ``--help``."""
+    """Every ``latentwire.cli.*_cmd`` module, ordered by its ``ORDER`` (then name) for ``--help``."""
     names = [m.name for m in pkgutil.iter_modules(__path__) if m.name.endswith("_cmd")]
-    modules = [importlib.import_module(f"compressor.cli.{name}") for name in names]
+    modules = [importlib.import_module(f"latentwire.cli.{name}") for name in names]
     return [m.__name__ for m in sorted(modules, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))]
 
 

@@ -6,14 +6,14 @@ import argparse
 import json
 import math
 
-from compressor.cli.data_options import add_data_options, load_from_args
-from compressor.cli.options import add_error_bound_options, add_option
+from latentwire.cli.data_options import add_data_options, load_from_args
+from latentwire.cli.options import add_error_bound_options, add_option
 
 ORDER = 25
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from compressor.cli import HelpFormatter
+    from latentwire.cli import HelpFormatter
 
     p = sub.add_parser(
         "evaluate",

@@ -21,8 +21,8 @@ import threading
 import time
 from typing import Any
 
-from compressor.cli.options import add_option, env_name
 from compressor.errors import ConfigError
+from latentwire.cli.options import add_option, env_name
 
 __all__ = ["Secret", "add_kafka_options", "check_credentials", "client_config", "redact_in_logs"]
 

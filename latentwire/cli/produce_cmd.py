@@ -7,15 +7,15 @@ import json
 import sys
 import time
 
-from compressor.cli.data_options import add_data_options, load_from_args
-from compressor.cli.kafka_options import add_kafka_options, client_config
-from compressor.cli.options import add_error_bound_options, add_metrics_option, add_option, codec_from_args
+from latentwire.cli.data_options import add_data_options, load_from_args
+from latentwire.cli.kafka_options import add_kafka_options, client_config
+from latentwire.cli.options import add_error_bound_options, add_metrics_option, add_option, codec_from_args
 
 ORDER = 30
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from compressor.cli import HelpFormatter
+    from latentwire.cli import HelpFormatter
 
     p = sub.add_parser(
         "produce",
@@ -70,13 +70,13 @@ def run(args: argparse.Namespace) -> int:
     from kafka import KafkaProducer
 
     from compressor.bundle import load_bundle
-    from compressor.cli.shutdown import StopFlag
     from compressor.data import pad_tail
-    from compressor.metrics import ProducerMetrics, serve_metrics
     from compressor.progress import bar
+    from latentwire.cli.shutdown import StopFlag
     from producers.batching import BatchingProducer
     from producers.side_outputs import SideOutputs
-    from producers.wire_bytes import OutgoingBytes
+    from streaming.metrics import ProducerMetrics, serve_metrics
+    from streaming.wire_bytes import OutgoingBytes
 
     bundle = load_bundle(args.model)
     data = load_from_args(args, window=bundle.window, columns=list(bundle.columns) or None)

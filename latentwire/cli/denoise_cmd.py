@@ -6,14 +6,14 @@ import argparse
 import json
 import sys
 
-from compressor.cli.data_options import add_data_options
-from compressor.cli.options import add_option
+from latentwire.cli.data_options import add_data_options
+from latentwire.cli.options import add_option
 
 ORDER = 50
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from compressor.cli import HelpFormatter
+    from latentwire.cli import HelpFormatter
 
     p = sub.add_parser(
         "denoise",
@@ -40,8 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from compressor.applications.denoise import add_noise, denoise
-    from compressor.cli.array_io import as_table, bundle_and_records, write_array
     from compressor.quality import measure
+    from latentwire.cli.array_io import as_table, bundle_and_records, write_array
 
     bundle, data = bundle_and_records(args)
     clean = data.records

@@ -16,8 +16,8 @@ import socket
 import sys
 from typing import Any
 
-from compressor.cli.kafka_options import add_kafka_options, client_config
-from compressor.cli.options import add_error_bound_options, add_option, codec_from_args
+from latentwire.cli.kafka_options import add_kafka_options, client_config
+from latentwire.cli.options import add_error_bound_options, add_option, codec_from_args
 
 ORDER = 45
 
@@ -89,7 +89,7 @@ def _common(p: argparse.ArgumentParser, bridge: str) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from compressor.cli import HelpFormatter
+    from latentwire.cli import HelpFormatter
 
     c = sub.add_parser(
         "compress-bridge",
@@ -155,8 +155,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_compress(args: argparse.Namespace) -> int:
     from compressor.bundle import load_bundle
-    from compressor.raw_records import RecordFormat
     from producers.compress_bridge import CompressTransform
+    from streaming.raw_records import RecordFormat
 
     record_format = RecordFormat(args.input_format, tuple(args.fields), args.array_field)
     health, metrics, server = _serve(args, "compress")
@@ -175,9 +175,9 @@ def run_compress(args: argparse.Namespace) -> int:
 
 
 def run_decompress(args: argparse.Namespace) -> int:
-    from compressor.registry.kafka import ModelRegistry
     from consumers.decompress_bridge import DecompressTransform
     from consumers.resolver import ModelResolver
+    from streaming.registry.topic import ModelRegistry
 
     health, metrics, server = _serve(args, "decompress")
     resolver = ModelResolver(args.model, [args.models_dir] if args.models_dir else [])
@@ -210,8 +210,8 @@ def run_decompress(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace, bridge: str) -> tuple[Any, Any, Any]:
-    from compressor.health import Health, serve_health
-    from compressor.metrics import BridgeMetrics
+    from streaming.health import Health, serve_health
+    from streaming.metrics import BridgeMetrics
 
     health = Health()
     metrics = BridgeMetrics.get()
@@ -244,9 +244,9 @@ def _run(
 ) -> int:
     from kafka import KafkaConsumer, KafkaProducer
 
-    from compressor.cli.shutdown import StopFlag
-    from producers.bridge_loop import BridgeLoop
-    from producers.wire_bytes import OutgoingBytes
+    from latentwire.cli.shutdown import StopFlag
+    from streaming.bridge_loop import BridgeLoop
+    from streaming.wire_bytes import OutgoingBytes
 
     config = client_config(args)
     group = args.group_id or f"latentwire-{bridge}-{args.input_topic}"

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from compressor.errors import LatentwireError
-from compressor.health import Health
-from compressor.metrics import BridgeMetrics, observe_many
-from producers.dead_letters import dead_letter_headers
+from streaming.dead_letters import dead_letter_headers
+from streaming.health import Health
+from streaming.metrics import BridgeMetrics, observe_many
 
 __all__ = ["BridgeLoop", "Output", "Rejected", "TransformResult"]
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from compressor.cli.data_options import add_data_options
-from compressor.cli.options import add_option
+from latentwire.cli.data_options import add_data_options
+from latentwire.cli.options import add_option
 
 ORDER = 51
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from compressor.cli import HelpFormatter
+    from latentwire.cli import HelpFormatter
 
     p = sub.add_parser(
         "features",
@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from compressor.applications.features import features
-    from compressor.cli.array_io import bundle_and_records, write_array
+    from latentwire.cli.array_io import bundle_and_records, write_array
 
     bundle, data = bundle_and_records(args)
     z = features(bundle, data.records)

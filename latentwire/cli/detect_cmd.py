@@ -6,14 +6,14 @@ import argparse
 import json
 import math
 
-from compressor.cli.data_options import add_data_options
-from compressor.cli.options import add_option
+from latentwire.cli.data_options import add_data_options
+from latentwire.cli.options import add_option
 
 ORDER = 52
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from compressor.cli import HelpFormatter
+    from latentwire.cli import HelpFormatter
 
     p = sub.add_parser(
         "detect",
@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from compressor.applications.anomaly import score, threshold_of
-    from compressor.cli.array_io import bundle_and_records
+    from latentwire.cli.array_io import bundle_and_records
 
     bundle, data = bundle_and_records(args)
     threshold = threshold_of(bundle) if args.threshold is None else args.threshold
