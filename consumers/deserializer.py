@@ -19,21 +19,11 @@ import numpy as np
 from kafka.serializer import Deserializer
 
 from compressor.envelope import unpack
-from compressor.errors import LatentwireError
+from compressor.errors import DeserializationError, LatentwireError
 from consumers.resolver import ModelResolver
 from streaming.metrics import ConsumerMetrics
 
 __all__ = ["DeserializationError", "LatentDeserializer"]
-
-
-class DeserializationError(LatentwireError, ValueError):
-    """A Kafka value that could not be decoded; ``cause`` is the typed error underneath."""
-
-    def __init__(self, message: str, cause: LatentwireError, data: bytes | None) -> None:
-        super().__init__(message)
-        self.cause = cause
-        self.data = data
-        self.kind = cause.kind
 
 
 class LatentDeserializer(Deserializer):

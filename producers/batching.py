@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from compressor.codec import Codec
-from compressor.errors import DataError, LatentwireError
+from compressor.errors import LatentwireError, RejectedRecordsError, SendFailedError
 from compressor.quality import measure
 from compressor.validation import RejectedRecord, split_valid
 from producers.side_outputs import ANOMALY_HEADER, MODEL_HEADER, Analysis, SideOutputs
@@ -45,20 +45,6 @@ __all__ = ["BatchingProducer", "RejectedRecordsError", "SendFailedError", "SendR
 log = logging.getLogger(__name__)
 
 Headers = list[tuple[str, bytes]]
-
-
-class RejectedRecordsError(DataError):
-    """Some records of a batch were refused and no dead-letter topic was configured."""
-
-    def __init__(self, rejected: list[RejectedRecord]) -> None:
-        first = rejected[0]
-        super().__init__(f"{len(rejected)} record(s) refused; first, record {first.index}: {first.error}")
-        self.rejected = rejected
-        self.kind = first.error.kind
-
-
-class SendFailedError(LatentwireError):
-    kind = "send_failed"
 
 
 #: what one outstanding send costs beyond its key and value (future objects, batch slot), roughly

@@ -25,7 +25,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from compressor.errors import LatentwireError
+from compressor.errors import (
+    BundleError,
+    DataError,
+    EnvelopeError,
+    LatentwireError,
+    UnknownModelError,
+    error_kinds,
+)
 from streaming.dead_letters import dead_letter_headers
 from streaming.health import Health
 from streaming.metrics import BridgeMetrics, observe_many
@@ -36,20 +43,8 @@ log = logging.getLogger(__name__)
 
 Headers = list[tuple[str, bytes]]
 
-#: the error kinds a bridge can dead-letter (``LatentwireError.kind`` of data, envelope and model errors)
-_KINDS = (
-    "bad_data",
-    "wrong_shape",
-    "non_finite",
-    "not_numeric",
-    "bad_envelope",
-    "bad_magic",
-    "unsupported_version",
-    "truncated",
-    "unknown_model",
-    "bad_bundle",
-    "model_mismatch",
-)
+#: the error kinds a bridge can dead-letter: those of data, envelope and model errors
+DEAD_LETTER_KINDS = error_kinds(DataError, EnvelopeError, UnknownModelError, BundleError)
 
 
 class Output(NamedTuple):
@@ -106,7 +101,8 @@ class BridgeLoop:
         m, labels = self.metrics, (bridge, input_topic)
         for outcome in ("committed", "aborted"):
             m.batches.labels(*labels, outcome).inc(0)
-        for kind in _KINDS:  # series exist from the start, so increase() sees the first dead letter
+        # series exist from the start, so increase() sees the first dead letter
+        for kind in DEAD_LETTER_KINDS:
             m.errors.labels(*labels, kind).inc(0)
             m.dead_letters.labels(*labels, kind).inc(0)
         m.input_bytes.labels(*labels).inc(0)

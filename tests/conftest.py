@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -51,3 +54,20 @@ def digits_bundle(digits_bundle_dir: Path):  # noqa: ANN201
     from compressor.bundle import load_bundle
 
     return load_bundle(digits_bundle_dir)
+
+
+#: the project's packages, lowest layer first
+PACKAGES = ("compressor", "streaming", "producers", "consumers", "latentwire")
+
+
+@pytest.fixture(scope="session")
+def project_modules() -> list[ModuleType]:
+    """Every module of the project's packages, imported (``__main__`` modules, which run on import, aside)."""
+    modules = []
+    for name in PACKAGES:
+        package = importlib.import_module(name)
+        modules.append(package)
+        for info in pkgutil.walk_packages(package.__path__, f"{name}."):
+            if not info.name.endswith(".__main__"):
+                modules.append(importlib.import_module(info.name))
+    return modules

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from compressor.bundle import Bundle, load_bundle, read_manifest
-from compressor.errors import BundleError, LatentwireError
+from compressor.errors import BundleError, RegistryError
 from streaming.registry.format import (
     DEFAULT_CHUNK_BYTES,
     DEFAULT_TOPIC,
@@ -33,10 +33,6 @@ from streaming.registry.format import (
 __all__ = ["ModelRegistry", "RegistryError", "ensure_topic", "publish_bundle"]
 
 log = logging.getLogger(__name__)
-
-
-class RegistryError(LatentwireError):
-    kind = "registry"
 
 
 def ensure_topic(config: dict[str, Any], topic: str, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> None:
