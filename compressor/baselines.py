@@ -10,7 +10,10 @@ compressed size counts everything a receiver needs besides the shape (which a sc
   ANS under a quantized Laplace model whose scale is sent per record; the first value of each channel and
   the scale go raw (4 bytes each), escapes for residuals outside the model's range go raw too
 
-``zfp`` and ``sz3`` need the optional ``baselines`` extra; :func:`available_baselines` leaves out what is
+* ``libaec``, ``flac``, ``pcodec``: the lossless anchors of :mod:`compressor.lossless_baselines` (CCSDS
+  121.0 adaptive Rice, FLAC frames, pcodec), coding the record's integers where it is a decimal lattice
+
+``zfp``, ``sz3`` and the lossless anchors need the optional ``baselines`` extra; :func:`available_baselines` leaves out what is
 not installed and says why.
 """
 
@@ -21,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from compressor.lossless_baselines import aec_baseline, flac_baseline, pcodec_baseline
 
 __all__ = ["BASELINES", "Baseline", "available_baselines", "missing_baselines"]
 
@@ -170,6 +175,9 @@ BASELINES: dict[str, Callable[[], Baseline]] = {
     "zfp": _zfp,
     "sz3": _sz3,
     "lorenzo-ans": _lorenzo_ans,
+    "libaec": aec_baseline,
+    "flac": flac_baseline,
+    "pcodec": pcodec_baseline,
 }
 
 

@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+import numpy as np
+
 from latentwire.cli.data_options import add_data_options, load_from_args
 from latentwire.cli.options import add_option
 
@@ -51,6 +53,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_option(p, "--batch-size", type=int, default=128, help="training batch size")
     add_option(
         p, "--validation-split", type=float, default=0.2, help="fraction of records held back, from the end"
+    )
+    add_option(
+        p,
+        "--stride",
+        type=int,
+        default=None,
+        help="series: rows between the starts of training windows (default: --window, or overlapping "
+        "windows, about 256 of them, when the file holds fewer than 64 non-overlapping ones)",
     )
     add_option(p, "--patience", type=int, default=8, help="early-stopping patience in epochs")
     add_option(p, "--learning-rate", type=float, default=1e-3, help="Adam learning rate")
@@ -111,14 +121,44 @@ def _load(args: argparse.Namespace):  # noqa: ANN202
     )
 
 
+def _windows(data, stride: int | None, validation_split: float):  # noqa: ANN001, ANN202
+    """Overlapping training windows of a series (``compressor.windows.TrainingWindows``), or None to train
+    on the file's own non-overlapping records."""
+    from compressor.errors import ConfigError
+    from compressor.windows import auto_stride, training_windows
+
+    is_series = data.kind == "csv" or (data.kind == "npy" and data.window > 1)
+    if not is_series:
+        if stride is not None:
+            raise ConfigError(
+                f"--stride applies to series (CSV, 1-D .npy); {data.source} holds whole records"
+            )
+        return None
+    rows = data.records.reshape(-1, data.channels)
+    if data.tail is not None:
+        rows = np.concatenate([rows, data.tail.reshape(-1, data.channels)])
+    if stride is None and auto_stride(len(rows), data.window) == data.window:
+        if data.tail is not None:
+            print(
+                f"note: the final partial window ({data.tail_length} values) is left out of training",
+                file=sys.stderr,
+            )
+        return None
+    return training_windows(rows, data.window, validation_split, stride)
+
+
 def run(args: argparse.Namespace) -> int:
     from compressor.bundle import save_bundle
     from compressor.training import TrainingConfig, train
 
     data = _load(args)
-    if data.tail is not None:
+    windows = _windows(data, args.stride, args.validation_split)
+    records, split, stride = data.records, args.validation_split, data.window
+    if windows is not None:
+        records, split, stride = windows.records, windows.validation_split, windows.stride
         print(
-            f"note: the final partial window ({data.tail_length} values) is left out of training",
+            f"note: training on {len(records)} windows of {data.window} rows every {stride} rows "
+            f"({len(records) - windows.held_back} to train, {windows.held_back} held back)",
             file=sys.stderr,
         )
     config = TrainingConfig(
@@ -127,14 +167,14 @@ def run(args: argparse.Namespace) -> int:
         latent_bits=args.latent_bits,
         epochs=args.epochs,
         batch_size=args.batch_size,
-        validation_split=args.validation_split,
+        validation_split=split,
         patience=args.patience,
         learning_rate=args.learning_rate,
         seed=args.seed,
         options=dict(args.model_options),
     )
     bundle, summary = train(
-        data.records,
+        records,
         window=data.window,
         channels=data.channels,
         columns=data.columns,
@@ -142,7 +182,13 @@ def run(args: argparse.Namespace) -> int:
         config=config,
     )
     model_id = save_bundle(bundle, args.out)
-    report = {"model_id": model_id, "bundle": str(args.out), **summary.to_json()}
+    report = {
+        "model_id": model_id,
+        "bundle": str(args.out),
+        "windows": int(len(records)),
+        "stride": int(stride),
+        **summary.to_json(),
+    }
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -152,6 +198,8 @@ def run(args: argparse.Namespace) -> int:
         + (f", {summary.skipped_non_finite} with NaN/Inf skipped" if summary.skipped_non_finite else "")
         + ")"
     )
+    if stride != data.window:
+        print(f"  windows       {len(records)} overlapping, one every {stride} rows")
     print(
         f"  record size   {summary.record_size} values -> latent {summary.latent_dim} x {summary.latent_bits} bits"
     )
