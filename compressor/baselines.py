@@ -32,7 +32,14 @@ __all__ = ["BASELINES", "Baseline", "available_baselines", "missing_baselines"]
 
 @dataclass(frozen=True)
 class Baseline:
-    """``encode(record, shape, E) -> bytes`` and ``decode(bytes, shape, E) -> record`` for one record."""
+    """A general-purpose compressor the evaluation compares latentwire with, one record at a time.
+
+    Arguments:
+        name (str): its name in reports, e.g. ``"zstd"``.
+        lossless (bool): whether it ignores the error bound and restores records exactly.
+        encode (Callable): ``encode(record, shape, E) -> bytes``, with ``E`` the absolute error bound.
+        decode (Callable): ``decode(bytes, shape, E) -> record``.
+    """
 
     name: str
     lossless: bool

@@ -42,7 +42,25 @@ MODEL_FILES = ("encoder.keras", "decoder.keras")
 
 @dataclass
 class Bundle:
-    """A loaded model bundle. ``encoder``/``decoder`` are Keras models."""
+    """A loaded model bundle.
+
+    Arguments:
+        encoder (keras.Model): normalized record -> latent values.
+        decoder (keras.Model): latent values -> normalized record.
+        normalizer (Normalizer): per-channel offset and scale of the training data.
+        quantizer (LatentQuantizer): how latent values become codes.
+        model_name (str): the model variant.
+        window (int): rows per record.
+        channels (int): values per row.
+        columns (tuple[str, ...]): channel names. Default: none.
+        shape (tuple[int, ...]): natural shape of one record. Default: ``()``, flat.
+        extra (dict[str, Any]): codec parameters added by later stages (anomaly threshold, bounded
+            statistics). Default: empty.
+        training (dict[str, Any]): the training summary. Default: empty.
+        model_id (str): hex SHA-256 of its manifest (which hashes its files), set when saved or loaded.
+            Default: ``""``.
+        path (Path | None): the directory it was loaded from. Default: None.
+    """
 
     encoder: Any
     decoder: Any

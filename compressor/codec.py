@@ -55,12 +55,25 @@ def resolve_error_bound(bundle: Bundle, value: float, relative: bool = False) ->
 
 @dataclass(frozen=True)
 class Encoded:
+    """What :meth:`Codec.encode` returns.
+
+    Arguments:
+        payloads (list[bytes]): one packed envelope per record.
+        decoded (np.ndarray): ``(N, D)`` float32, exactly what a consumer will decode.
+    """
+
     payloads: list[bytes]  # one packed envelope per record
     decoded: np.ndarray  # (N, D) float32: exactly what a consumer will decode
 
 
 class Codec:
-    """Autoencoder codec of one bundle: fixed rate, or error-bounded when ``error_bound`` (absolute) is set."""
+    """Autoencoder codec of one bundle: fixed rate, or error-bounded when ``error_bound`` is set.
+
+    Arguments:
+        bundle (Bundle): the model bundle.
+        error_bound (float | None): absolute bound on every decoded value's error. Default: None,
+            fixed-rate coding.
+    """
 
     def __init__(self, bundle: Bundle, error_bound: float | None = None) -> None:
         self.bundle = bundle

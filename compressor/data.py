@@ -47,16 +47,28 @@ _IDX_DTYPES: dict[int, str] = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4
 
 @dataclass(frozen=True)
 class RecordSet:
-    """Full records read from one file, plus the partial window left over at its end."""
+    """Full records read from one file, plus the partial window left over at its end.
 
-    records: np.ndarray  #: ``(N, D)`` float32, full records only
-    window: int  #: rows per record (1 for ``.npy`` rows and IDX images)
-    channels: int  #: values per row; ``D == window * channels``
-    columns: tuple[str, ...]  #: channel names
-    tail: np.ndarray | None  #: final partial window, ``(r * channels,)`` float32 with ``r < window``, or None
-    source: str  #: file path as given
-    kind: str  #: ``"csv"``, ``"npy"`` or ``"idx"``
-    shape: tuple[int, ...]  #: natural shape of one record: ``(W, C)`` csv, ``(D,)`` npy, ``(H, W)`` idx
+    Arguments:
+        records (np.ndarray): ``(N, D)`` float32, full records only.
+        window (int): rows per record (1 for ``.npy`` rows and IDX images).
+        channels (int): values per row; ``D == window * channels``.
+        columns (tuple[str, ...]): channel names.
+        tail (np.ndarray | None): final partial window, ``(r * channels,)`` float32 with ``r < window``,
+            or None.
+        source (str): file path as given.
+        kind (str): ``"csv"``, ``"npy"`` or ``"idx"``.
+        shape (tuple[int, ...]): natural shape of one record: ``(W, C)`` csv, ``(D,)`` npy, ``(H, W)`` idx.
+    """
+
+    records: np.ndarray
+    window: int
+    channels: int
+    columns: tuple[str, ...]
+    tail: np.ndarray | None
+    source: str
+    kind: str
+    shape: tuple[int, ...]
 
     @property
     def record_size(self) -> int:

@@ -23,13 +23,31 @@ __all__ = ["DriftMonitor", "DriftState"]
 
 @dataclass(frozen=True)
 class DriftState:
-    score: float  #: mean of the per-record values in the window (NaN while empty)
-    records: int  #: records in the window
+    """What :meth:`DriftMonitor.update` saw.
+
+    Arguments:
+        score (float): mean of the per-record values in the window (NaN while empty).
+        records (int): records in the window.
+        drifting (bool): whether the window holds ``min_records`` and its mean is above the threshold.
+        changed (bool): ``drifting`` differs from the previous update.
+    """
+
+    score: float
+    records: int
     drifting: bool
-    changed: bool  #: ``drifting`` differs from the previous update
+    changed: bool
 
 
 class DriftMonitor:
+    """Mean of per-record values (e.g. reconstruction error relative to training) over recent records.
+
+    Arguments:
+        window (int): records the mean runs over (whole batches are dropped, oldest first). Default: 5000.
+        threshold (float): the mean above which the stream is drifting. Default: 2.0.
+        min_records (int | None): records the window must hold before drift is declared.
+            Default: None, meaning ``min(window, 100)``.
+    """
+
     def __init__(self, window: int = 5000, threshold: float = 2.0, min_records: int | None = None) -> None:
         if window < 1:
             raise ValueError("the drift window must hold at least one record")

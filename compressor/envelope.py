@@ -66,10 +66,19 @@ _KIND_VERSION = {Kind.LATTICE: 2}
 
 @dataclass(frozen=True, slots=True)
 class Envelope:
+    """One coded record as it travels on the wire.
+
+    Arguments:
+        model_id (bytes): the first ``MODEL_ID_SIZE`` bytes of the model's id.
+        kind (int): what the payload holds (a :class:`Kind`).
+        payload (bytes): the coded record.
+        length (int | None): true number of values when the record was padded (a file's final partial
+            window). Default: None, the record is whole.
+    """
+
     model_id: bytes
     kind: int
     payload: bytes
-    #: true number of values when the record was padded (a file's final partial window), else None
     length: int | None = None
 
 

@@ -56,7 +56,13 @@ def _dense_plan(model: keras.Model) -> list[tuple[np.ndarray, np.ndarray, str]] 
 
 
 class Predictor:
-    """Call a Keras model on a batch of float32 rows and get a NumPy array back."""
+    """Call a Keras model on a batch of float32 rows and get a NumPy array back.
+
+    A chain of Dense layers runs as NumPy matrix products; any other model runs as a traced function.
+
+    Arguments:
+        model (keras.Model): the model to call, e.g. a bundle's encoder or decoder.
+    """
 
     def __init__(self, model: keras.Model) -> None:
         self.model = model

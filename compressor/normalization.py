@@ -11,10 +11,15 @@ __all__ = ["Normalizer"]
 
 @dataclass(frozen=True)
 class Normalizer:
-    """``z = (x - offset) / scale`` per channel; a record of W x C values is laid out row-major."""
+    """``z = (x - offset) / scale`` per channel; a record of W x C values is laid out row-major.
 
-    offset: np.ndarray  # (C,) float32
-    scale: np.ndarray  # (C,) float32
+    Arguments:
+        offset (np.ndarray): ``(C,)`` float32, the training mean of each channel.
+        scale (np.ndarray): ``(C,)`` float32, the training spread of each channel.
+    """
+
+    offset: np.ndarray
+    scale: np.ndarray
 
     @property
     def channels(self) -> int:

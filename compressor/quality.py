@@ -11,9 +11,17 @@ __all__ = ["Quality", "measure"]
 
 @dataclass(frozen=True)
 class Quality:
-    rmse: np.ndarray  # (N,) per record
-    max_abs_error: np.ndarray  # (N,) per record
-    psnr_db: float  # over the whole batch, against the batch's value range
+    """How close decoded records are to the originals.
+
+    Arguments:
+        rmse (np.ndarray): ``(N,)`` root mean squared error of each record.
+        max_abs_error (np.ndarray): ``(N,)`` largest absolute error of each record.
+        psnr_db (float): peak signal-to-noise ratio of the whole batch against its value range, in dB.
+    """
+
+    rmse: np.ndarray
+    max_abs_error: np.ndarray
+    psnr_db: float
 
     @property
     def worst(self) -> float:

@@ -11,10 +11,16 @@ __all__ = ["LatentQuantizer"]
 
 @dataclass(frozen=True)
 class LatentQuantizer:
-    """Each latent dimension ``j`` maps ``[low_j, high_j]`` onto ``2**bits`` evenly spaced levels."""
+    """Each latent dimension ``j`` maps ``[low_j, high_j]`` onto ``2**bits`` evenly spaced levels.
 
-    low: np.ndarray  # (L,) float32
-    high: np.ndarray  # (L,) float32
+    Arguments:
+        low (np.ndarray): ``(L,)`` float32, the lowest level of each latent dimension.
+        high (np.ndarray): ``(L,)`` float32, the highest level of each latent dimension.
+        bits (int): bits per latent value, 1 to 16. Default: 8.
+    """
+
+    low: np.ndarray
+    high: np.ndarray
     bits: int = 8
 
     def __post_init__(self) -> None:

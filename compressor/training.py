@@ -28,6 +28,23 @@ def default_latent_dim(record_size: int) -> int:
 
 @dataclass(frozen=True)
 class TrainingConfig:
+    """How :func:`train` trains a model.
+
+    Arguments:
+        model (str): registered model variant. Default: ``"vanilla"``.
+        latent_dim (int | None): latent values per record. Default: None, one per eight inputs
+            (:func:`default_latent_dim`).
+        latent_bits (int): bits per quantized latent value. Default: 8.
+        epochs (int): most epochs to train. Default: 100.
+        batch_size (int): records per training step. Default: 128.
+        validation_split (float): share of the records held back for validation, in ``(0, 0.9)``.
+            Default: 0.2.
+        patience (int): epochs without a better validation loss before training stops. Default: 8.
+        learning_rate (float): the optimizer's learning rate. Default: 0.001.
+        seed (int): seed of weights, shuffling and noise. Default: 0.
+        options (dict): options of the model variant. Default: empty.
+    """
+
     model: str = "vanilla"
     latent_dim: int | None = None
     latent_bits: int = 8
@@ -50,6 +67,30 @@ class TrainingConfig:
 
 @dataclass
 class TrainingSummary:
+    """What :func:`train` did and how the model does on its held-back (validation) records.
+
+    Arguments:
+        model (str): the model variant.
+        records (int): records given, including those skipped.
+        skipped_non_finite (int): records left out for holding NaN or Inf.
+        train_records (int): records trained on.
+        validation_records (int): records held back.
+        record_size (int): values per record.
+        latent_dim (int): latent values per record.
+        latent_bits (int): bits per quantized latent value.
+        epochs_run (int): epochs trained before early stopping.
+        train_loss (float): training loss at the best epoch.
+        validation_loss (float): validation loss at the best epoch.
+        train_validation_gap (float): ``(validation - train) / validation`` loss.
+        overfitting (bool): whether that gap is past the warning level.
+        heldback_rmse (float): root mean squared error of the held-back records after coding.
+        heldback_max_abs_error (float): their largest absolute error.
+        heldback_psnr_db (float): their peak signal-to-noise ratio, in dB.
+        bytes_per_record (float): mean payload size of the held-back records.
+        compression_ratio (float): raw float32 bytes over that.
+        seconds (float): time taken.
+    """
+
     model: str
     records: int
     skipped_non_finite: int

@@ -15,6 +15,13 @@ __all__ = ["RejectedRecord", "as_record", "split_valid"]
 
 @dataclass(frozen=True)
 class RejectedRecord:
+    """A record that failed validation.
+
+    Arguments:
+        index (int): its position in the batch.
+        error (DataError): why it was refused.
+    """
+
     index: int
     error: DataError
 

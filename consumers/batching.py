@@ -34,6 +34,21 @@ log = logging.getLogger(__name__)
 
 
 class DecodedRecord(NamedTuple):
+    """A record decoded from Kafka.
+
+    Arguments:
+        topic (str): the topic it was read from.
+        partition (int): its partition.
+        offset (int): its offset.
+        key (bytes | None): its key.
+        headers (list[tuple[str, bytes]]): its headers.
+        timestamp (int): its Kafka timestamp, in milliseconds.
+        model_id (str): the full id of the model that decoded it.
+        values (np.ndarray): the decoded float32 values.
+        error_bound (float | None): the error bound the record was coded with (error-bounded kinds).
+            Default: None, a fixed-rate record.
+    """
+
     topic: str
     partition: int
     offset: int
@@ -42,11 +57,21 @@ class DecodedRecord(NamedTuple):
     timestamp: int
     model_id: str
     values: np.ndarray
-    #: the error bound the record was coded with (error-bounded kind), else None
     error_bound: float | None = None
 
 
 class FailedRecord(NamedTuple):
+    """A record that could not be decoded.
+
+    Arguments:
+        topic (str): the topic it was read from.
+        partition (int): its partition.
+        offset (int): its offset.
+        key (bytes | None): its key.
+        value (bytes | None): its value, as read.
+        error (LatentwireError): why it could not be decoded.
+    """
+
     topic: str
     partition: int
     offset: int
@@ -59,6 +84,20 @@ class FailedRecord(NamedTuple):
 
 
 class BatchingConsumer:
+    """Decodes whole poll batches of a kafka-python consumer, one model call per model id.
+
+    Arguments:
+        consumer (KafkaConsumer): a consumer that hands out raw bytes (no value deserializer); None
+            when only :meth:`decode_messages` is used.
+        resolver (ModelResolver): finds the decoder for each model id.
+        metrics (ConsumerMetrics | None): where decodes and failures are counted.
+            Default: None, the instance shared on the default Prometheus registry.
+        dead_letter_producer (KafkaProducer | None): the producer failed records are forwarded with.
+            Default: None, failures are only yielded.
+        dead_letter_topic (str | None): the topic they are forwarded to (with ``dead_letter_producer``).
+            Default: None.
+    """
+
     def __init__(
         self,
         consumer: Any,

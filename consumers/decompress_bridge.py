@@ -37,6 +37,18 @@ log = logging.getLogger(__name__)
 
 
 class DecompressTransform:
+    """The decompress bridge's transform: a poll batch of envelopes in, raw records out.
+
+    Arguments:
+        resolver (ModelResolver): finds the decoder for each model id.
+        input_topic (str): the topic the envelopes come from (a metric label).
+        metrics (BridgeMetrics | None): where records, errors and drift are recorded.
+            Default: None, the instance shared on the default Prometheus registry.
+        drift_window (int): records the saturation fraction is averaged over, per model. Default: 5000.
+        drift_threshold (float): the fraction of latent codes at the quantizer's limits past which a
+            model's input is drifting. Default: 0.05.
+    """
+
     bridge = "decompress"
 
     def __init__(

@@ -27,6 +27,15 @@ __all__ = ["DeserializationError", "LatentDeserializer"]
 
 
 class LatentDeserializer(Deserializer):
+    """A kafka-python ``value_deserializer``: a latentwire envelope in, a float32 record out (``None``
+    passes through). Failures raise :class:`DeserializationError`.
+
+    Arguments:
+        resolver (ModelResolver): finds the decoder for each model id.
+        metrics (ConsumerMetrics | None): where decodes and failures are counted.
+            Default: None, the instance shared on the default Prometheus registry.
+    """
+
     def __init__(self, resolver: ModelResolver, *, metrics: ConsumerMetrics | None = None) -> None:
         self.resolver = resolver
         self.metrics = metrics or ConsumerMetrics.get()

@@ -25,6 +25,17 @@ Source = Callable[[bytes], Bundle | None]
 
 
 class ModelResolver:
+    """Finds the codec of each model id on the wire: given bundles, then bundle directories, then
+    sources added with :meth:`add_source` (e.g. a model registry topic). Thread-safe.
+
+    Arguments:
+        bundles (Iterable[str | Path | Bundle]): bundles, or their directories, loaded at once.
+            Default: none.
+        model_dirs (Iterable[str | Path]): directories holding bundle directories, read lazily (manifests
+            first, models when their id is first seen) and searched again for ids not yet known.
+            Default: none.
+    """
+
     def __init__(
         self, bundles: Iterable[str | Path | Bundle] = (), model_dirs: Iterable[str | Path] = ()
     ) -> None:

@@ -61,6 +61,15 @@ def _failure_kind(exc: BaseException) -> str:
 
 @dataclass
 class SendReport:
+    """What one :meth:`BatchingProducer.send` did.
+
+    Arguments:
+        sent (int): records handed to Kafka. Default: 0.
+        rejected (list[RejectedRecord]): records refused, with why. Default: empty.
+        payload_bytes (int): envelope bytes handed to Kafka. Default: 0.
+        anomalies (int): records flagged as anomalous (with ``side_outputs`` flagging them). Default: 0.
+    """
+
     sent: int = 0
     rejected: list[RejectedRecord] = field(default_factory=list)
     payload_bytes: int = 0
@@ -68,6 +77,25 @@ class SendReport:
 
 
 class BatchingProducer:
+    """Encodes many records per model call and sends them through a kafka-python producer.
+
+    Arguments:
+        producer (KafkaProducer): the producer the envelopes are sent with.
+        codec (Codec): the codec records are encoded with.
+        topic (str): the topic they are sent to.
+        batch_size (int): records per model call. Default: 2048.
+        dead_letter_topic (str | None): where refused records go, with headers saying why.
+            Default: None, :meth:`send` raises :class:`RejectedRecordsError` instead.
+        metrics (ProducerMetrics | None): where records, bytes and failures are counted.
+            Default: None, the instance shared on the default Prometheus registry.
+        on_send_error (Callable[[BaseException, int], None] | None): called with the error and the
+            record's index when a send fails for good. Default: None, :meth:`flush` raises
+            :class:`SendFailedError`.
+        side_outputs (SideOutputs | None): anomaly flags and feature records sent along. Default: None.
+        max_pending_bytes (int): most unacknowledged bytes outstanding before :meth:`send` waits.
+            Default: 32 MiB.
+    """
+
     def __init__(
         self,
         producer: Any,

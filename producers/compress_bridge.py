@@ -29,6 +29,19 @@ log = logging.getLogger(__name__)
 
 
 class CompressTransform:
+    """The compress bridge's transform: a poll batch of raw records in, envelopes out, one model call.
+
+    Arguments:
+        codec (Codec): the codec records are encoded with.
+        record_format (RecordFormat): how raw records are read (JSON fields or float32 arrays).
+        input_topic (str): the topic the raw records come from (a metric label).
+        metrics (BridgeMetrics | None): where records, quality, anomalies and drift are recorded.
+            Default: None, the instance shared on the default Prometheus registry.
+        drift_window (int): records the RMSE is averaged over. Default: 5000.
+        drift_threshold (float): the ratio of that mean to the model's held-back RMSE past which the input
+            is drifting. Default: 2.0.
+    """
+
     bridge = "compress"
 
     def __init__(

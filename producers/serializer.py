@@ -28,6 +28,17 @@ __all__ = ["LatentSerializer"]
 
 
 class LatentSerializer(Serializer):
+    """A kafka-python ``value_serializer``: one record (D numbers) in, a latentwire envelope out
+    (``None`` passes through). Bad records raise :class:`compressor.errors.DataError`.
+
+    Arguments:
+        model (Bundle | Codec): the bundle to encode with, or a codec made from one.
+        error_bound (float | None): absolute error bound when ``model`` is a bundle (a codec keeps its
+            own). Default: None, fixed-rate coding.
+        metrics (ProducerMetrics | None): where records and failures are counted.
+            Default: None, the instance shared on the default Prometheus registry.
+    """
+
     def __init__(
         self,
         model: Bundle | Codec,

@@ -27,6 +27,14 @@ MODEL_HEADER = "latentwire.model"
 
 @dataclass(frozen=True)
 class Analysis:
+    """What :meth:`SideOutputs.analyse` found in a batch.
+
+    Arguments:
+        scores (np.ndarray | None): ``(N,)`` anomaly scores, when detecting anomalies.
+        flags (np.ndarray | None): ``(N,)`` bool, scores above the threshold.
+        features (list[bytes] | None): one float32 latent vector per record, when publishing features.
+    """
+
     scores: np.ndarray | None  # (N,) anomaly scores, when flagging
     flags: np.ndarray | None  # (N,) bool
     features: list[bytes] | None  # one float32 latent vector per record, when publishing features
@@ -34,6 +42,15 @@ class Analysis:
 
 @dataclass(frozen=True)
 class SideOutputs:
+    """What a producer sends along with the envelopes: anomaly flags and feature records.
+
+    Arguments:
+        codec (Codec): the codec whose model scores and encodes the records.
+        flag_anomalies (bool): mark anomalous records with a header. Default: False.
+        anomalies_topic (str | None): where anomalous records are also sent. Default: None.
+        features_topic (str | None): where each record's latent vector is sent. Default: None.
+    """
+
     codec: Codec
     flag_anomalies: bool = False
     anomalies_topic: str | None = None

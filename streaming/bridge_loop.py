@@ -48,17 +48,37 @@ DEAD_LETTER_KINDS = error_kinds(DataError, EnvelopeError, UnknownModelError, Bun
 
 
 class Output(NamedTuple):
+    """A record to produce.
+
+    Arguments:
+        value (bytes | None): its value (None, a tombstone).
+        headers (list[tuple[str, bytes]]): its headers.
+    """
+
     value: bytes | None
     headers: Headers
 
 
 class Rejected(NamedTuple):
+    """An input record that goes to the dead-letter topic.
+
+    Arguments:
+        error (LatentwireError): why; its ``kind`` labels the metrics and the header.
+    """
+
     error: LatentwireError
 
 
 @dataclass
 class TransformResult:
-    """One entry per input message, in order: what to produce, or why not."""
+    """What a transform made of one batch.
+
+    Arguments:
+        items (list[Output | Rejected]): one entry per input message, in order: what to produce, or why not.
+        output_bytes (int): value bytes produced. Default: 0.
+        on_commit (Callable[[], None] | None): called once the batch is committed: metrics that must not
+            count a batch twice go here. Default: None.
+    """
 
     items: list[Output | Rejected]
     output_bytes: int = 0
@@ -70,6 +90,22 @@ Transform = Callable[[list[Any]], TransformResult]
 
 
 class BridgeLoop:
+    """Consume, transform and produce in batches, each batch in one Kafka transaction with its offsets.
+
+    Arguments:
+        consumer (KafkaConsumer): reads the input topic (no auto-commit).
+        producer (KafkaProducer): writes outputs and dead letters (transactional with ``exactly_once``).
+        transform (Callable[[list], TransformResult]): turns one poll batch into outputs.
+        bridge (str): ``"compress"`` or ``"decompress"`` (a metric label).
+        input_topic (str): the topic read.
+        output_topic (str): the topic written.
+        dead_letter_topic (str): where rejected records go.
+        exactly_once (bool): commit offsets inside the producer's transaction. Default: True.
+        metrics (BridgeMetrics | None): where batches, errors and bytes are counted.
+            Default: None, the instance shared on the default Prometheus registry.
+        health (Health | None): the heartbeat and readiness it reports to. Default: None, its own.
+    """
+
     def __init__(
         self,
         consumer: Any,

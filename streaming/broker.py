@@ -89,21 +89,30 @@ def _default_heap() -> str:
 class BrokerConfig:
     """Where and how the local broker runs.
 
-    ``controller_port`` defaults to ``port + 1`` and ``dir`` to ``<cache root>/broker-<port>``; both are
-    filled in on construction, so after ``__init__`` they are never ``None``.
+    ``controller_port`` and ``dir`` are filled in on construction, so after ``__init__`` they are never
+    ``None``.
+
+    Arguments:
+        port (int): the client port on 127.0.0.1. Default: 9092.
+        controller_port (int | None): the KRaft controller port. Default: None, ``port + 1``.
+        dir (Path | None): where the broker keeps its data, logs and pid file.
+            Default: None, ``<cache root>/broker-<port>``.
+        heap (str): JVM ``-Xmx`` value such as ``"512m"`` or ``"1g"``.
+            Default: ``$LATENTWIRE_BROKER_HEAP``, else ``"512m"``.
+        message_max_bytes (int): the broker's ``message.max.bytes``. Default: 1048588 (Kafka's).
+        secure (bool): SASL_SSL (TLS + SASL/PLAIN) on the client port instead of PLAINTEXT. Default: False.
+        user (str): the SASL user clients log in as (``secure`` only). Default: ``"latentwire"``.
+        password (str | None): that user's password (``secure`` only; required then). Never shown in repr,
+            logs or errors. Default: None.
     """
 
     port: int = 9092
     controller_port: int | None = None
     dir: Path | None = None
-    #: JVM ``-Xmx`` value such as ``"512m"`` or ``"1g"``; defaults to ``$LATENTWIRE_BROKER_HEAP`` or 512m
     heap: str = field(default_factory=_default_heap)
     message_max_bytes: int = DEFAULT_MESSAGE_MAX_BYTES
-    #: SASL_SSL (TLS + SASL/PLAIN) on the client port instead of PLAINTEXT
     secure: bool = False
-    #: the SASL user clients log in as (``secure`` only)
     user: str = "latentwire"
-    #: that user's password (``secure`` only; required then). Never shown in repr, logs or errors.
     password: str | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -219,6 +228,16 @@ def _escape(value: str) -> str:
 
 @dataclass(frozen=True)
 class BrokerStatus:
+    """What :meth:`LocalBroker.status` found.
+
+    Arguments:
+        running (bool): whether the broker process is running.
+        pid (int | None): its process id, if running.
+        bootstrap_servers (str): the address clients connect to.
+        dir (Path): the broker's directory.
+        log_path (Path): its log file.
+    """
+
     running: bool
     pid: int | None
     bootstrap_servers: str
@@ -412,6 +431,9 @@ class LocalBroker:
 
     ``start`` and ``stop`` work across processes (the pid file is the source of truth), so
     ``latentwire broker start`` in one shell and ``latentwire broker stop`` in another both work.
+
+    Arguments:
+        config (BrokerConfig): where and how it runs.
     """
 
     def __init__(self, config: BrokerConfig) -> None:

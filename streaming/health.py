@@ -31,7 +31,13 @@ log = logging.getLogger(__name__)
 
 
 class Health:
-    """Liveness (a heartbeat) and readiness (named checks) of one process; thread-safe."""
+    """Liveness (a heartbeat) and readiness (named checks) of one process; thread-safe.
+
+    Arguments:
+        stall_seconds (float): seconds without a :meth:`beat` after which the process is not alive.
+            Default: 120.0.
+        clock (Callable[[], float]): the clock heartbeats are read from. Default: ``time.monotonic``.
+    """
 
     def __init__(self, stall_seconds: float = 120.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.stall_seconds = stall_seconds
@@ -65,6 +71,14 @@ class Health:
 
 
 class HealthServer(http.server.ThreadingHTTPServer):
+    """Serves ``/metrics``, ``/healthz`` (liveness) and ``/readyz`` (readiness) on one port.
+
+    Arguments:
+        address (tuple[str, int]): host and port to listen on (port 0 picks a free one).
+        health (Health): what ``/healthz`` and ``/readyz`` report.
+        registry (CollectorRegistry): what ``/metrics`` exposes.
+    """
+
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int], health: Health, registry: CollectorRegistry) -> None:

@@ -38,6 +38,13 @@ class _Metrics:
 
 
 class ProducerMetrics(_Metrics):
+    """Metrics of producers (``latentwire_producer_*``), labelled by topic and model. Use :meth:`get` to
+    share one instance per registry.
+
+    Arguments:
+        registry (CollectorRegistry): the registry the metrics are registered in.
+    """
+
     def __init__(self, registry: CollectorRegistry) -> None:
         labels = ["topic", "model"]
         kw: dict[str, Any] = {"registry": registry}
@@ -111,6 +118,13 @@ class ProducerMetrics(_Metrics):
 
 
 class ConsumerMetrics(_Metrics):
+    """Metrics of consumers (``latentwire_consumer_*``), labelled by topic and model. Use :meth:`get` to
+    share one instance per registry.
+
+    Arguments:
+        registry (CollectorRegistry): the registry the metrics are registered in.
+    """
+
     def __init__(self, registry: CollectorRegistry) -> None:
         labels = ["topic", "model"]
         kw: dict[str, Any] = {"registry": registry}
@@ -200,7 +214,11 @@ def serve_metrics(port: int, host: str = "127.0.0.1", registry: CollectorRegistr
 
 class BridgeMetrics(_Metrics):
     """Metrics of the compress and decompress bridges (sidecars). ``bridge`` is ``compress`` or
-    ``decompress``; ``topic`` is the input topic."""
+    ``decompress``; ``topic`` is the input topic. Use :meth:`get` to share one instance per registry.
+
+    Arguments:
+        registry (CollectorRegistry): the registry the metrics are registered in.
+    """
 
     def __init__(self, registry: CollectorRegistry) -> None:
         kw: dict[str, Any] = {"registry": registry}

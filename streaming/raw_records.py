@@ -38,15 +38,31 @@ _MAX_HEADER_BYTES = 256 * 1024
 
 @dataclass(frozen=True, slots=True)
 class ParsedRecord:
-    values: np.ndarray  #: (D,) float32
-    header: bytes | None  #: the ``latentwire.fields`` header value (None for f32 records)
+    """One raw record read by :meth:`RecordFormat.parse`.
+
+    Arguments:
+        values (np.ndarray): ``(D,)`` float32.
+        header (bytes | None): the ``latentwire.fields`` header value (None for f32 records).
+    """
+
+    values: np.ndarray
+    header: bytes | None
 
 
 @dataclass(frozen=True)
 class RecordFormat:
-    input_format: str = "json"  #: ``json`` or ``f32``
-    fields: tuple[str, ...] = ()  #: numeric JSON fields, in record order
-    array_field: str | None = None  #: JSON field holding the record as an array
+    """How raw records on a topic are read: JSON objects or little-endian float32 arrays.
+
+    Arguments:
+        input_format (str): ``"json"`` or ``"f32"``. Default: ``"json"``.
+        fields (tuple[str, ...]): numeric JSON fields, in record order (JSON: this or ``array_field``).
+            Default: none.
+        array_field (str | None): JSON field holding the record as an array. Default: None.
+    """
+
+    input_format: str = "json"
+    fields: tuple[str, ...] = ()
+    array_field: str | None = None
 
     def __post_init__(self) -> None:
         if self.input_format not in ("json", "f32"):

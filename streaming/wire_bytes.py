@@ -15,7 +15,12 @@ __all__ = ["OutgoingBytes"]
 
 
 class OutgoingBytes:
-    """Cumulative bytes sent by one KafkaProducer or KafkaConsumer since this object was made."""
+    """Cumulative bytes sent by one KafkaProducer or KafkaConsumer since this object was made.
+
+    Arguments:
+        client (KafkaProducer | KafkaConsumer): the client whose sent bytes are read (reads 0 when its
+            metrics are disabled).
+    """
 
     def __init__(self, client: Any) -> None:
         from kafka.metrics.stats import Total

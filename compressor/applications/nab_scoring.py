@@ -55,6 +55,15 @@ def probationary_length(n: int, percent: float = PROBATION_PERCENT) -> float:
 
 @dataclass(frozen=True)
 class Profile:
+    """The weights of one NAB scoring profile (``profiles.json``).
+
+    Arguments:
+        name (str): the profile's name, e.g. ``"standard"``.
+        tp_weight (float): weight of a detection at the start of a window (the score of a true positive).
+        fp_weight (float): weight of a detection outside any window (its penalty is scaled by this).
+        fn_weight (float): penalty of a window with no detection.
+    """
+
     name: str
     tp_weight: float
     fp_weight: float
@@ -122,13 +131,25 @@ def point_weights(
 
 @dataclass(frozen=True)
 class FileScore:
-    raw: float  #: this file's contribution to the corpus score
-    windows: int  #: windows with at least one scorable point
+    """The NAB score of one file's detections.
+
+    Arguments:
+        raw (float): this file's contribution to the corpus score.
+        windows (int): windows with at least one scorable point.
+        detected_windows (int): those windows with at least one detection.
+        true_detections (int): detections inside windows (after probation).
+        false_detections (int): detections outside windows (after probation).
+        null (float): the null detector's score on this file.
+        perfect (float): the perfect detector's score on this file.
+    """
+
+    raw: float
+    windows: int
     detected_windows: int
-    true_detections: int  #: detections inside windows (after probation)
-    false_detections: int  #: detections outside windows (after probation)
-    null: float  #: the null detector's score on this file
-    perfect: float  #: the perfect detector's score on this file
+    true_detections: int
+    false_detections: int
+    null: float
+    perfect: float
 
 
 def score_file(

@@ -23,6 +23,20 @@ __all__ = ["Trial", "TuneResult", "depth_units", "tune"]
 
 @dataclass(frozen=True)
 class Trial:
+    """One model tried by :func:`tune`, measured on held-back records.
+
+    Arguments:
+        latent_dim (int): latent values per record.
+        depth (int): hidden layers between the input and the latent layer.
+        hidden (tuple[int, ...]): their sizes, from the input side.
+        bytes_per_record (float): mean payload size.
+        rmse (float): root mean squared error over the held-back records.
+        psnr_db (float): peak signal-to-noise ratio over them, in dB.
+        max_abs_error (float): largest absolute error of any value.
+        seconds (float): time to train and measure this trial.
+        meets_target (bool): whether the trial meets the target it was tuned for.
+    """
+
     latent_dim: int
     depth: int
     hidden: tuple[int, ...]
@@ -39,7 +53,15 @@ class Trial:
 
 @dataclass
 class TuneResult:
-    bundle: Any  # the chosen Bundle, or None if nothing met the target
+    """What :func:`tune` found.
+
+    Arguments:
+        bundle (Bundle | None): the chosen bundle, or None if no trial met the target.
+        best (Trial | None): the chosen trial (fewest bytes per record among those meeting the target).
+        trials (list[Trial]): every trial, in the order run.
+    """
+
+    bundle: Any
     best: Trial | None
     trials: list[Trial]
 

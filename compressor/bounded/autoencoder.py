@@ -38,7 +38,15 @@ def ae_inverse(name: str, r: np.ndarray, pred: np.ndarray) -> np.ndarray:
 
 class AutoencoderPredictor:
     """What the autoencoder predictors need: the (float) encoder to latent codes for the producer, the exact
-    integer decoder for both sides, and the latent code tables (training histograms) for the stream."""
+    integer decoder for both sides, and the latent code tables (training histograms) for the stream.
+
+    Arguments:
+        encode_codes (Callable): records ``(N, D)`` -> quantized latent codes, for the producer.
+        fixed (FixedPointDecoder): the exact integer decoder, the same on both sides.
+        counts (list[dict[str, Any]] | None): per latent dimension, the training histogram of its codes
+            (``{"low": first code, "counts": [...]}``); None or missing dimensions code uniformly.
+        levels (int): quantization levels per latent dimension.
+    """
 
     def __init__(
         self, encode_codes: Any, fixed: Any, counts: list[dict[str, Any]] | None, levels: int

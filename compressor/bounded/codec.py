@@ -56,8 +56,19 @@ _LEARN = 32
 class BoundedCodec:
     """Error-bounded coding for records of ``layout`` = (rows, cols) values.
 
-    ``offset`` is the per-value training mean (D,), ``stats`` the bundle's bounded statistics (may be empty),
-    ``fallback_scale`` a per-value scale used when ``stats`` is empty.
+    Arguments:
+        layout (tuple[int, int]): ``(rows, cols)`` of a record's values.
+        offset (np.ndarray): ``(D,)`` per-value training mean.
+        stats (dict[str, Any] | None): the bundle's bounded statistics (residual scales, tables, quanta).
+            Default: None, none.
+        fallback_scale (np.ndarray | None): per-value scale used when ``stats`` has no residual scales.
+            Default: None.
+        presets (Sequence[float]): bounds a record names with a few bits instead of a 16-bit code.
+            Default: none.
+        autoencoder (AutoencoderPredictor | None): the model's autoencoder predictor, if its decoder has
+            an exact integer form. Default: None, simple predictors only.
+        quanta (Sequence[float | None] | None): per column, the step of the lattice the data lies on
+            (None where there is none). Default: None, the plain grid only.
     """
 
     def __init__(

@@ -27,7 +27,17 @@ _LIMIT = 1 << 52
 
 
 class FixedPointDecoder:
-    """Integer forward pass of a Dense-chain decoder from dequantized latent codes to grid predictions."""
+    """Integer forward pass of a Dense-chain decoder from dequantized latent codes to grid predictions.
+
+    Arguments:
+        plan (list[tuple[np.ndarray, np.ndarray, str]]): the decoder's layers as (kernel, bias,
+            activation), activation ``"linear"`` or ``"relu"``.
+        latent_low (np.ndarray): per latent dimension, the value of code 0.
+        latent_step (np.ndarray): per latent dimension, the step between codes.
+        levels (int): codes per latent dimension.
+        offset (np.ndarray): per value, the normalizer's offset.
+        scale (np.ndarray): per value, the normalizer's scale.
+    """
 
     def __init__(
         self,

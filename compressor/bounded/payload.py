@@ -103,7 +103,21 @@ def _unzigzag_escape(m: int) -> int:
 
 @dataclass
 class Prepared:
-    """One record's symbols, grouped the way the stream holds them (the batch encoder builds these)."""
+    """One record's symbols, grouped the way the stream holds them (the batch encoder builds these).
+
+    Arguments:
+        bound_code (int): the 16-bit code of the record's error bound.
+        mode (int): ``slot * 2 + has_raw``, see the layout above.
+        first (np.ndarray): ``(cols,)`` int32 first-class symbols.
+        steps (np.ndarray): ``(cols * (blocks - 1),)`` int32 class-change symbols.
+        groups (list): ``[(class k, symbol indices int32, low bits int32 or None)]``, k ascending.
+        escapes (list[int]): escaped high parts, in stream order.
+        latent (np.ndarray | None): latent codes (autoencoder predictors). Default: None.
+        raw_positions (np.ndarray | None): positions of values stored raw. Default: None, none.
+        raw_bits (np.ndarray | None): their float32 bits as uint32. Default: None.
+        table (Categorical | None): the fitted table coding every residual (``groups`` then holds one
+            group of all symbols). Default: None, scale classes.
+    """
 
     bound_code: int
     mode: int
@@ -182,6 +196,17 @@ def read_bound(coder: constriction.stream.stack.AnsCoder, presets: tuple[int, ..
 
 @dataclass
 class Decoded:
+    """One record's symbols as read from its stream.
+
+    Arguments:
+        bound_code (int): the 16-bit code of the record's error bound.
+        mode (int): ``slot * 2 + has_raw``, see the layout above.
+        latent (np.ndarray | None): latent codes (autoencoder predictors), else None.
+        residuals (np.ndarray): the residuals, in scan order.
+        raw_positions (np.ndarray): positions of values stored raw.
+        raw_bits (np.ndarray): their float32 bits as uint32.
+    """
+
     bound_code: int
     mode: int
     latent: np.ndarray | None

@@ -20,6 +20,17 @@ __all__ = ["Autoencoder", "ModelSpec", "available_models", "build_model", "regis
 
 @dataclass(frozen=True)
 class ModelSpec:
+    """What a model builder is asked for.
+
+    Arguments:
+        input_dim (int): values per record.
+        latent_dim (int): latent values per record.
+        window (int): rows per record. Default: 1.
+        channels (int): values per row. Default: 1.
+        options (dict[str, Any]): variant options (strings from the command line are converted by the
+            variant). Default: empty.
+    """
+
     input_dim: int
     latent_dim: int
     window: int = 1
@@ -29,9 +40,17 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class Autoencoder:
-    encoder: Any  # keras.Model: (None, input_dim) -> (None, latent_dim)
-    decoder: Any  # keras.Model: (None, latent_dim) -> (None, input_dim)
-    trainer: Any  # keras.Model that fit() trains; shares layers with encoder and decoder
+    """What a model builder returns.
+
+    Arguments:
+        encoder (keras.Model): ``(None, input_dim) -> (None, latent_dim)``.
+        decoder (keras.Model): ``(None, latent_dim) -> (None, input_dim)``.
+        trainer (keras.Model): the model ``fit()`` trains; shares layers with encoder and decoder.
+    """
+
+    encoder: Any
+    decoder: Any
+    trainer: Any
 
 
 Builder = Callable[[ModelSpec], Autoencoder]

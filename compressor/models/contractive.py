@@ -43,7 +43,13 @@ def mean_jacobian_frobenius(encoder: Any, x: np.ndarray, batch_size: int = 256) 
 
 @keras.saving.register_keras_serializable(package="latentwire")
 class ContractiveAutoencoder(keras.Model):
-    """Trains ``encoder`` and ``decoder`` on mean squared error plus the contractive penalty."""
+    """Trains ``encoder`` and ``decoder`` on mean squared error plus the contractive penalty.
+
+    Arguments:
+        encoder (keras.Model): record -> latent values.
+        decoder (keras.Model): latent values -> record.
+        weight (float): weight of the penalty (the encoder Jacobian's squared Frobenius norm). Default: 0.01.
+    """
 
     def __init__(
         self, encoder: keras.Model, decoder: keras.Model, weight: float = 0.01, **kwargs: Any

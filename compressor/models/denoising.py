@@ -22,7 +22,12 @@ __all__ = ["RandomMasking", "build_denoising"]
 @keras.saving.register_keras_serializable(package="latentwire")
 class RandomMasking(keras.layers.Layer):
     """Masking noise: while training, each value is set to zero with probability ``rate`` (no rescaling,
-    unlike ``Dropout``); identity at inference."""
+    unlike ``Dropout``); identity at inference.
+
+    Arguments:
+        rate (float): probability of zeroing a value, in ``[0, 1)``.
+        seed (int | None): seed of the noise. Default: None, unseeded.
+    """
 
     def __init__(self, rate: float, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)

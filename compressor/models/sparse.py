@@ -26,7 +26,12 @@ __all__ = ["KLSparsity", "build_sparse"]
 class KLSparsity(keras.regularizers.Regularizer):
     """``weight * sum_j KL(target || mean_batch(a_j))`` for activations ``a`` in (0, 1).
 
-    The value is multiplied by the batch size because Keras divides every activity penalty by it."""
+    The value is multiplied by the batch size because Keras divides every activity penalty by it.
+
+    Arguments:
+        target (float): the wanted mean activation of each unit, in ``(0, 1)``. Default: 0.05.
+        weight (float): weight of the penalty. Default: 1.0.
+    """
 
     def __init__(self, target: float = 0.05, weight: float = 1.0) -> None:
         if not 0.0 < target < 1.0:

@@ -22,7 +22,11 @@ __all__ = ["Sampling", "VariationalAutoencoder", "build_variational", "kl_diverg
 
 @keras.saving.register_keras_serializable(package="latentwire")
 class Sampling(keras.layers.Layer):
-    """Reparameterisation: ``(mean, log_var) -> mean + exp(log_var / 2) * eps`` with ``eps ~ N(0, I)``."""
+    """Reparameterisation: ``(mean, log_var) -> mean + exp(log_var / 2) * eps`` with ``eps ~ N(0, I)``.
+
+    Arguments:
+        seed (int | None): seed of ``eps``. Default: None, unseeded.
+    """
 
     def __init__(self, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -52,6 +56,12 @@ class VariationalAutoencoder(keras.Model):
 
     The reconstruction term is the squared error summed over a record's values (a Gaussian likelihood
     with variance 1/2 on normalized data); ``beta`` weights the KL term. Losses are tracked separately.
+
+    Arguments:
+        encoder (keras.Model): record -> ``[mean, log_var]`` of the latent distribution.
+        decoder (keras.Model): latent values -> record.
+        beta (float): weight of the KL term. Default: 1.0.
+        seed (int | None): seed of the sampling. Default: None, unseeded.
     """
 
     def __init__(

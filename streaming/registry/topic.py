@@ -96,7 +96,15 @@ def publish_bundle(
 
 
 class ModelRegistry:
-    """Reads the registry topic; callable as a :class:`consumers.ModelResolver` source."""
+    """Reads the registry topic; callable as a :class:`consumers.ModelResolver` source.
+
+    Arguments:
+        config (dict[str, Any]): kafka-python client settings (``bootstrap_servers``, security).
+        topic (str): the registry topic. Default: ``"_latentwire_models"``.
+        cache_dir (str | Path | None): where fetched bundles are kept.
+            Default: None, ``~/.cache/latentwire/models``.
+        refresh_timeout (float): seconds a refresh may take to read up to the topic's end. Default: 10.0.
+    """
 
     def __init__(
         self,
