@@ -25,9 +25,12 @@ TARGET_WINDOWS = 256
 
 @dataclass(frozen=True)
 class TrainingWindows:
-    """Records to train on: ``records`` (N, window * channels), the last ``held_back`` of them held back.
+    """Records to train on, the last of them held back.
 
-    ``stride`` is the number of rows between the starts of consecutive windows (``window``: none overlap).
+    Arguments:
+        records (np.ndarray): ``(N, window * channels)`` float32 windows.
+        held_back (int): how many of the last records are held back.
+        stride (int): rows between the starts of consecutive windows (``window``: none overlap).
     """
 
     records: np.ndarray
