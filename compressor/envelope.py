@@ -43,7 +43,7 @@ __all__ = [
 
 MAGIC = 0xC1
 #: the newest wire version this build reads and writes
-VERSION = 2
+VERSION = 3
 MODEL_ID_SIZE = 4
 HEADER_SIZE = 2 + MODEL_ID_SIZE
 #: A body larger than this is refused before msgpack allocates anything (Kafka's default limit is 1 MiB).
@@ -58,10 +58,16 @@ class Kind(IntEnum):
     FIXED_RATE = 0
     BOUNDED = 1
     LATTICE = 2
+    #: reserved for the learned probability model (wire version 3)
+    LEARNED = 3
+    #: a window of events of one key (wire version 3)
+    EVENT_WINDOW = 4
+    #: one event, every field coded (wire version 3)
+    EVENT = 5
 
 
 #: the wire version that introduced each kind (kinds not listed: version 1)
-_KIND_VERSION = {Kind.LATTICE: 2}
+_KIND_VERSION = {Kind.LATTICE: 2, Kind.LEARNED: 3, Kind.EVENT_WINDOW: 3, Kind.EVENT: 3}
 
 
 @dataclass(frozen=True, slots=True)

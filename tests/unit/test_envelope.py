@@ -73,11 +73,19 @@ def test_bad_bytes_raise_typed_errors(data: bytes, error: type[Exception]) -> No
 
 def test_unsupported_version_message_says_what_to_do() -> None:
     with pytest.raises(UnsupportedVersionError, match="upgrade the consumer"):
-        unpack(b"\xc1\x30abcd\xc4\x01x")
+        unpack(b"\xc1\x40abcd\xc4\x01x")
 
 
 def test_each_kind_is_written_with_the_version_that_introduced_it() -> None:
-    for kind, head in ((Kind.FIXED_RATE, 0x10), (Kind.BOUNDED, 0x11), (Kind.LATTICE, 0x22)):
+    written = (
+        (Kind.FIXED_RATE, 0x10),
+        (Kind.BOUNDED, 0x11),
+        (Kind.LATTICE, 0x22),
+        (Kind.LEARNED, 0x33),
+        (Kind.EVENT_WINDOW, 0x34),
+        (Kind.EVENT, 0x35),
+    )
+    for kind, head in written:
         buf = pack(Envelope(b"abcd", kind, b"x"))
         assert buf[1] == head
         assert unpack(buf).kind == kind
@@ -85,6 +93,10 @@ def test_each_kind_is_written_with_the_version_that_introduced_it() -> None:
     assert unpack(b"\xc1\x21abcd\xc4\x01x").kind == Kind.BOUNDED
     with pytest.raises(EnvelopeError, match="kind 2 does not exist in wire version 1"):
         unpack(b"\xc1\x12abcd\xc4\x01x")
+    # version 3 defines kinds 3, 4 and 5; none of them exists in version 2
+    for head in (0x23, 0x24, 0x25):
+        with pytest.raises(EnvelopeError, match="does not exist in wire version 2"):
+            unpack(bytes([0xC1, head]) + b"abcd\xc4\x01x")
 
 
 def test_non_bytes_input_is_refused() -> None:

@@ -1,0 +1,398 @@
+"""The event coder: a window of events of one key as one ANS stream plus a block of literals.
+
+Payload layout (envelope kinds 4 and 5; see "Event payloads" in ``docs/wire-format.md``)::
+
+    uint (LEB128)   length L of the literal block
+    L bytes         literal block: the literals concatenated, zstd with the schema's dictionary or stored
+    rest            one ANS stream (:mod:`compressor.events.entropy`), read in this order:
+      count - 1               uint (kind 4 only; kind 5 holds one event)
+      bound                   0 = lossless, 1 + i = preset relative bound i, 1 + presets = a 16-bit code
+      literals                flag "block is zstd", count (uint), lengths (integer column)
+      keys                    flag "every key is the record's key", else a token column
+      timestamps              integer column of timestamp - record timestamp
+      headers                 token column of each event's header set (msgpack)
+      styles                  per event: JSON spelling, "carried whole" or "tombstone"
+      layouts                 per JSON event: index of its key order, or "new" (the order is a literal)
+      fields, schema order    over the events that hold the field (see below)
+      new fields              nothing in the stream: their values are literals, in event order
+
+A ``token`` field is a token column. A ``number`` field sends a flag "all values regular", else one
+flag per value; regular values as an integer column (lossy: grid integers; lossless: mantissas, then
+decimals), the others as a token column. A ``numbers`` field does the same per array, then the array
+lengths and all regular values flattened (the lag predictor spans one array).
+
+The relative bound ``rel`` makes a lossy field's bound ``E = rel * range`` (its training range);
+``rel`` travels as the 16-bit code of :func:`compressor.bounded.grid.bound_code`. A field with no range
+is coded losslessly.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import zstandard
+
+from compressor.bounded.grid import bound_code, bound_from_code
+from compressor.bounded.tables import uniform_model
+from compressor.events.entropy import Reader, Tape, categorical, decode_errors
+from compressor.events.event import Event
+from compressor.events.jsontext import STYLES, Num, dump, find_style, parse
+from compressor.events.numbers import (
+    decode_column,
+    encode_column,
+    lossless_ints,
+    lossless_texts,
+    lossy_ints,
+    lossy_step,
+    lossy_texts,
+)
+from compressor.events.schema import TOMBSTONE, WHOLE, EventSchema, FieldSpec, header_token, key_token, token_of
+from compressor.envelope import MAX_BODY_BYTES
+from compressor.errors import ConfigError, EnvelopeError
+
+__all__ = ["PRESET_BOUNDS", "EventCoder"]
+
+#: relative bounds coded in a few bits (others cost 16)
+PRESET_BOUNDS = (1e-2, 5e-3, 2e-2, 1e-3, 5e-2, 2e-3, 1e-1, 5e-4, 1e-4)
+_MAX_EVENTS = 1 << 20
+
+
+class EventCoder:
+    """Codes windows of events with a learned :class:`EventSchema`.
+
+    Parameters: ``schema``; ``relative_bound`` (each lossy field's error bound as a fraction of its
+    training range; None = lossless). Decoding needs only the schema: the bound travels in the payload.
+    """
+
+    def __init__(self, schema: EventSchema, relative_bound: float | None = None) -> None:
+        self.schema = schema
+        self.code = None if relative_bound is None else bound_code(relative_bound)
+        if relative_bound is not None and not 0 < relative_bound < 1:
+            raise ConfigError(f"the relative error bound must be in (0, 1), got {relative_bound}")
+        self._zc = zstandard.ZstdCompressor(
+            level=19,
+            dict_data=self._zdict,
+            write_checksum=False,
+            write_content_size=False,
+            write_dict_id=False,
+        )
+
+    @functools.cached_property
+    def _zdict(self) -> zstandard.ZstdCompressionDict | None:
+        data = self.schema.zstd_dict
+        return zstandard.ZstdCompressionDict(data) if data else None
+
+    @functools.cached_property
+    def _presets(self) -> tuple[int, ...]:
+        return tuple(bound_code(b) for b in PRESET_BOUNDS)
+
+    @functools.cached_property
+    def _models(self) -> tuple[Any, Any]:
+        s = self.schema
+        total = sum(s.style_counts)
+        styles = categorical([c * 64 + max(1, total // 8) for c in s.style_counts])
+        layouts = categorical([c * 64 + 1 for c in s.layout_counts] + [max(1, sum(s.layout_counts) // 4)])
+        return styles, layouts
+
+    # ------------------------------------------------------------------ encode
+    def encode(self, events: Sequence[Event], key: bytes | None, timestamp: int, *, single: bool = False) -> bytes:
+        """The payload of ``events`` (one for ``single``); the record carrying it has ``key`` and
+        ``timestamp``."""
+        n = len(events)
+        if single and n != 1 or not 0 < n <= _MAX_EVENTS:
+            raise ValueError(f"cannot code {n} events in one {'single-event' if single else 'window'} payload")
+        s = self.schema
+        body, literals = Tape(), []
+        styles_m, layouts_m = self._models
+        bound = None if self.code is None else bound_from_code(self.code)
+        # keys, timestamps, headers
+        keys = [key_token(ev.key) for ev in events]
+        same_key = all(ev.key == key for ev in events)
+        body.flag(same_key)
+        if not same_key:
+            s.keys.encode(body, keys, literals)
+        ts = np.asarray([ev.timestamp for ev in events], dtype=np.int64)
+        encode_column(body, ts - int(timestamp), [np.zeros(n, np.int64)])
+        s.headers.encode(body, [header_token(ev.headers) for ev in events], literals)
+        # styles and layouts
+        objects: list[dict | None] = []
+        styles = []
+        for ev in events:
+            obj, style = None, TOMBSTONE
+            if ev.value is not None:
+                style = WHOLE
+                try:
+                    parsed = parse(ev.value)
+                except (ValueError, RecursionError):
+                    parsed = None
+                if isinstance(parsed, dict):
+                    found = find_style(ev.value, parsed)
+                    if found is not None:
+                        obj, style = parsed, found
+            objects.append(obj)
+            styles.append(style)
+        body.symbols(np.asarray(styles), styles_m)
+        layout_index = {layout: i for i, layout in enumerate(s.layouts)}
+        new_keys: list[tuple[int, str]] = []
+        for i, obj in enumerate(objects):
+            if obj is None:
+                continue
+            layout = tuple(obj)
+            idx = layout_index.get(layout, len(s.layouts))
+            body.symbol(idx, layouts_m)
+            if idx == len(s.layouts):
+                literals.append(token_of(list(layout)))
+                new_keys.extend((i, k) for k in layout if k not in s.by_name)
+        # fields
+        for spec in s.fields:
+            at = [i for i, obj in enumerate(objects) if obj is not None and spec.name in obj]
+            if at:
+                values = [objects[i][spec.name] for i in at]  # type: ignore[index]
+                self._encode_field(body, spec, values, ts[at], bound, literals)
+        literals.extend(token_of(objects[i][k]) for i, k in new_keys)  # type: ignore[index]
+        literals.extend(ev.value for ev, st in zip(events, styles, strict=True) if st == WHOLE)  # type: ignore[misc]
+        # head: count, bound, literal block
+        head = Tape()
+        if not single:
+            head.uint(n - 1)
+        self._encode_bound(head)
+        block = b"".join(literals)
+        packed = self._zc.compress(block) if block and self._zdict is not None else block
+        zipped = len(packed) < len(block)
+        head.flag(zipped)
+        head.uint(len(literals))
+        if literals:
+            encode_column(head, np.asarray([len(x) for x in literals], dtype=np.int64), [np.zeros(len(literals), np.int64)])
+        head.extend(body)
+        block = packed if zipped else block
+        return _leb128(len(block)) + block + head.finish()
+
+    def _encode_bound(self, tape: Tape) -> None:
+        presets = self._presets
+        model = uniform_model(len(presets) + 2)
+        if self.code is None:
+            tape.symbol(0, model)
+        elif self.code in presets:
+            tape.symbol(1 + presets.index(self.code), model)
+        else:
+            tape.symbol(len(presets) + 1, model)
+            tape.symbol(self.code, uniform_model(1 << 16))
+
+    def _encode_field(
+        self, tape: Tape, spec: FieldSpec, values: list[Any], ts: np.ndarray, bound: float | None, literals: list
+    ) -> None:
+        if spec.kind == "token":
+            spec.tokens.encode(tape, [token_of(v) for v in values], literals)
+            return
+        field_bound = _field_bound(spec, bound)
+        if spec.kind == "number":
+            texts = [v if isinstance(v, Num) else Num("0") for v in values]
+            regular = np.asarray([isinstance(v, Num) for v in values], dtype=bool)
+            groups = [[t] for t in texts]
+        else:
+            groups = [v if isinstance(v, list) and all(isinstance(x, Num) for x in v) else [] for v in values]
+            regular = np.asarray([isinstance(v, list) and all(isinstance(x, Num) for x in v) for v in values])
+            texts = [t for g in groups for t in g]
+        lengths = np.asarray([len(g) for g in groups], dtype=np.int64)
+        owner = np.repeat(np.arange(len(groups)), lengths)
+        if field_bound is not None:
+            q, ok = lossy_ints(texts, field_bound, spec.integer)
+            cols = [q]
+        else:
+            m, d, ok = lossless_ints(texts)
+            cols = [m, d]
+        bad_groups = np.unique(owner[~ok]) if len(texts) else np.zeros(0, np.int64)
+        regular[bad_groups] = False
+        tape.flag(bool(regular.all()))
+        if not regular.all():
+            tape.symbols(regular.astype(np.int64), uniform_model(2))
+        keep = regular[owner] if len(texts) else np.zeros(0, bool)
+        cols = [c[keep] for c in cols]
+        if spec.kind == "numbers" and regular.any():
+            encode_column(tape, lengths[regular], [np.full(int(regular.sum()), spec.lag, np.int64)])
+        count = int(keep.sum())
+        if count:
+            encode_column(tape, cols[0], self._bases(spec, field_bound, ts[owner[keep]]), lag=spec.lag)
+            if len(cols) > 1:
+                encode_column(tape, cols[1], [np.zeros(count, np.int64)], lag=spec.lag)
+        spec.tokens.encode(tape, [token_of(v) for v, r in zip(values, regular, strict=True) if not r], literals)
+
+    @staticmethod
+    def _bases(spec: FieldSpec, field_bound: float | None, ts: np.ndarray) -> list[np.ndarray]:
+        n = len(ts)
+        if field_bound is not None:
+            step = lossy_step(field_bound, spec.integer)
+            return [np.full(n, int(np.rint(spec.center / step)), np.int64)]
+        return [np.full(n, int(round(spec.center)), np.int64), ts]
+
+    # ------------------------------------------------------------------ decode
+    def decode(self, payload: bytes, key: bytes | None, timestamp: int, *, single: bool = False) -> list[Event]:
+        """The events of a payload; raises :class:`EnvelopeError` when it does not decode."""
+        try:
+            return self._decode(payload, key, timestamp, single)
+        except decode_errors() as exc:
+            if isinstance(exc, EnvelopeError):
+                raise
+            raise EnvelopeError(f"event payload does not decode: {type(exc).__name__}: {exc}") from exc
+
+    def _decode(self, payload: bytes, key: bytes | None, timestamp: int, single: bool) -> list[Event]:
+        size, at = _read_leb128(payload)
+        block, stream = payload[at : at + size], payload[at + size :]
+        if len(block) != size:
+            raise EnvelopeError("event payload is shorter than its literal block")
+        r = Reader(stream)
+        n = 1 if single else r.uint() + 1
+        if n > _MAX_EVENTS:
+            raise EnvelopeError(f"event payload declares {n} events")
+        bound = self._decode_bound(r)
+        zipped = r.flag()
+        count = r.uint()
+        if count > len(payload) * 8 + 64:
+            raise EnvelopeError(f"event payload declares {count} literals")
+        lengths = decode_column(r, count, [np.zeros(count, np.int64)]) if count else np.zeros(0, np.int64)
+        if zipped:
+            if self._zdict is None:
+                raise EnvelopeError("event payload has a zstd literal block but the schema has no dictionary")
+            total = int(lengths.sum())
+            if not 0 <= total <= MAX_BODY_BYTES:
+                raise EnvelopeError(f"event payload declares {total} bytes of literals")
+            block = zstandard.ZstdDecompressor(dict_data=self._zdict).decompress(block, max_output_size=total)
+        if (lengths < 0).any() or int(lengths.sum()) != len(block):
+            raise EnvelopeError("event payload's literal lengths do not match its literal block")
+        cuts = np.concatenate([[0], np.cumsum(lengths)]).tolist()
+        literals = [block[cuts[i] : cuts[i + 1]] for i in range(count)][::-1]  # popped in order
+        s = self.schema
+        styles_m, layouts_m = self._models
+        keys: list[bytes | None] = [key] * n
+        if not r.flag():
+            keys = [None if t == b"" else t[1:] for t in s.keys.decode(r, n, literals)]
+        ts = decode_column(r, n, [np.zeros(n, np.int64)]) + int(timestamp)
+        headers = [_headers(t) for t in s.headers.decode(r, n, literals)]
+        styles = r.symbols(n, styles_m).tolist()
+        if max(styles) > TOMBSTONE:
+            raise EnvelopeError("event payload names an unknown JSON style")
+        layouts: list[tuple[str, ...] | None] = [None] * n
+        for i, st in enumerate(styles):
+            if st < WHOLE:
+                idx = r.symbol(layouts_m)
+                layouts[i] = s.layouts[idx] if idx < len(s.layouts) else tuple(_json(_pop(literals)))
+        objects: list[dict | None] = [dict.fromkeys(lay) if lay is not None else None for lay in layouts]
+        for spec in s.fields:
+            at = [i for i, lay in enumerate(layouts) if lay is not None and spec.name in lay]
+            if at:
+                for i, v in zip(at, self._decode_field(r, spec, len(at), ts[at], bound, literals), strict=True):
+                    objects[i][spec.name] = v  # type: ignore[index]
+        r.check_done()
+        for i, obj in enumerate(objects):
+            if obj is not None:
+                for k in obj:
+                    if k not in s.by_name:
+                        obj[k] = _json(_pop(literals))
+        out = []
+        for i, st in enumerate(styles):
+            if st == TOMBSTONE:
+                value = None
+            elif st == WHOLE:
+                value = _pop(literals)
+            else:
+                value = dump(objects[i], STYLES[st]).encode()
+            out.append(Event(value, keys[i], int(ts[i]), headers[i]))
+        if literals:
+            raise EnvelopeError(f"event payload has {len(literals)} literal(s) left over")
+        return out
+
+    def _decode_bound(self, r: Reader) -> float | None:
+        presets = self._presets
+        sym = r.symbol(uniform_model(len(presets) + 2))
+        if sym == 0:
+            return None
+        code = presets[sym - 1] if sym <= len(presets) else r.symbol(uniform_model(1 << 16))
+        return bound_from_code(code)
+
+    def _decode_field(
+        self, r: Reader, spec: FieldSpec, n: int, ts: np.ndarray, bound: float | None, literals: list
+    ) -> list[Any]:
+        if spec.kind == "token":
+            return [_json(t) for t in spec.tokens.decode(r, n, literals)]
+        field_bound = _field_bound(spec, bound)
+        regular = np.ones(n, bool) if r.flag() else r.symbols(n, uniform_model(2)).astype(bool)
+        n_reg = int(regular.sum())
+        if spec.kind == "numbers":
+            lengths = decode_column(r, n_reg, [np.full(n_reg, spec.lag, np.int64)]) if n_reg else np.zeros(0, np.int64)
+            if (lengths < 0).any() or lengths.sum() > _MAX_EVENTS * 64:
+                raise EnvelopeError("event payload holds an impossible array length")
+        else:
+            lengths = np.ones(n_reg, np.int64)
+        count = int(lengths.sum())
+        texts: list[Num] = []
+        if count:
+            owner_ts = np.repeat(ts[regular], lengths)
+            first = decode_column(r, count, self._bases(spec, field_bound, owner_ts), lag=spec.lag)
+            if field_bound is not None:
+                texts = lossy_texts(first, field_bound, spec.integer)
+            else:
+                decimals = decode_column(r, count, [np.zeros(count, np.int64)], lag=spec.lag)
+                if (decimals < 0).any() or (decimals > 400).any():
+                    raise EnvelopeError("event payload holds an impossible number of decimals")
+                texts = lossless_texts(first, decimals)
+        tokens = iter([_json(t) for t in spec.tokens.decode(r, n - n_reg, literals)])
+        cuts = np.concatenate([[0], np.cumsum(lengths)]).tolist()
+        out: list[Any] = []
+        j = 0
+        for reg in regular:
+            if not reg:
+                out.append(next(tokens))
+                continue
+            group = texts[cuts[j] : cuts[j + 1]]
+            out.append(group[0] if spec.kind == "number" else list(group))
+            j += 1
+        return out
+
+
+def _field_bound(spec: FieldSpec, rel: float | None) -> float | None:
+    if rel is None or not spec.lossy or not spec.range > 0:
+        return None
+    return bound_from_code(bound_code(rel * spec.range))
+
+
+def _json(token: bytes) -> Any:
+    return parse(token)
+
+
+def _pop(literals: list[bytes]) -> bytes:
+    if not literals:
+        raise EnvelopeError("event payload has fewer literals than it uses")
+    return literals.pop()
+
+
+def _headers(token: bytes) -> tuple[tuple[str, bytes], ...]:
+    import msgpack
+
+    pairs = msgpack.unpackb(token, raw=False)
+    if not isinstance(pairs, list) or not all(
+        isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) and isinstance(p[1], bytes) for p in pairs
+    ):
+        raise EnvelopeError("event payload holds a malformed header set")
+    return tuple((k, v) for k, v in pairs)
+
+
+def _leb128(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _read_leb128(data: bytes) -> tuple[int, int]:
+    value = shift = 0
+    for i, byte in enumerate(data[:10]):
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, i + 1
+        shift += 7
+    raise EnvelopeError("event payload does not start with a literal block length")

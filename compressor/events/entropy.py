@@ -1,0 +1,185 @@
+"""One ANS stream per coded window (constriction), written forward and read forward.
+
+:class:`Tape` collects symbols with their models in the order the decoder reads them and encodes them in
+reverse onto constriction's ANS stack; :class:`Reader` reads them back in the same order. Integer columns
+(:meth:`Tape.ints`) use the error-bounded codec's frozen two-sided geometric tables
+(:mod:`compressor.bounded.tables`): per block of :data:`BLOCK` values the class with the fewest estimated
+bits (uniform over the classes), then each value ``r >> shift`` with the class table, its low ``shift``
+bits uniformly, and values beyond the table's radius as an escape followed by their magnitude.
+"""
+
+from __future__ import annotations
+
+import constriction
+import numpy as np
+import zstandard
+
+from compressor.bounded.payload import words_from_bytes, words_to_bytes
+from compressor.bounded.tables import (
+    CLASSES,
+    ESCAPE,
+    RADIUS,
+    SHIFT,
+    class_cost_coefficients,
+    residual_model,
+    uniform_model,
+)
+from compressor.errors import EnvelopeError, TruncatedError
+
+__all__ = ["BLOCK", "Reader", "Tape", "categorical", "ints_cost"]
+
+#: values per scale class in an integer column
+BLOCK = 64
+
+
+def categorical(counts: list[int] | tuple[int, ...]) -> constriction.stream.model.Categorical:
+    """A categorical model of integer counts (each at least 1)."""
+    return constriction.stream.model.Categorical(
+        np.maximum(np.asarray(counts, dtype=np.float64), 1.0), perfect=False
+    )
+
+
+def _best_classes(values: np.ndarray) -> list[int]:
+    a, b, _ = class_cost_coefficients()
+    out = []
+    for start in range(0, len(values), BLOCK):
+        block = np.abs(values[start : start + BLOCK]).astype(np.float64)
+        cost = len(block) * a + b * block.sum()
+        out.append(int(np.argmin(cost)))
+    return out
+
+
+def ints_cost(values: np.ndarray) -> float:
+    """Estimated bits of :meth:`Tape.ints` for ``values`` (steers the encoder's choices only)."""
+    values = np.asarray(values, dtype=np.int64)
+    if values.size == 0:
+        return 0.0
+    a, b, _ = class_cost_coefficients()
+    total = 0.0
+    for start in range(0, len(values), BLOCK):
+        block = np.abs(values[start : start + BLOCK]).astype(np.float64)
+        total += float(np.min(len(block) * a + b * block.sum())) + 5.1
+    return total
+
+
+class Tape:
+    """Symbols in decoding order; :meth:`finish` turns them into bytes."""
+
+    def __init__(self) -> None:
+        self._ops: list[tuple[object, object]] = []
+
+    def symbol(self, value: int, model: object) -> None:
+        self._ops.append((int(value), model))
+
+    def symbols(self, values: np.ndarray, model: object) -> None:
+        if len(values):
+            self._ops.append((np.asarray(values, dtype=np.int32), model))
+
+    def flag(self, value: bool) -> None:
+        self.symbol(1 if value else 0, uniform_model(2))
+
+    def uint(self, value: int) -> None:
+        """A non-negative integer of any size: its bit length (uniform 0..63), then its lower bits."""
+        value = int(value)
+        if value < 0 or value.bit_length() > 63:
+            raise ValueError(f"cannot code {value} as a 63-bit unsigned integer")
+        n = value.bit_length()
+        self.symbol(n, uniform_model(64))
+        bits = max(n - 1, 0)
+        while bits > 0:
+            take = min(bits, 16)
+            bits -= take
+            self.symbol((value >> bits) & ((1 << take) - 1), uniform_model(max(1 << take, 2)))
+
+    def ints(self, values: np.ndarray) -> None:
+        """A column of signed integers (any size up to 62 bits), coded by blocks of scale classes."""
+        values = np.asarray(values, dtype=np.int64)
+        if values.size == 0:
+            return
+        classes = _best_classes(values)
+        self.symbols(np.asarray(classes), uniform_model(CLASSES))
+        escapes: list[int] = []
+        for block, k in enumerate(classes):
+            part = values[block * BLOCK : (block + 1) * BLOCK]
+            s = SHIFT[k]
+            high = part >> s
+            idx = np.where(np.abs(high) <= RADIUS, high + RADIUS, ESCAPE)
+            self.symbols(idx, residual_model(k))
+            if s:
+                self.symbols(part & ((1 << s) - 1), uniform_model(1 << s))
+            escapes.extend(int(v) for v in high[idx == ESCAPE])
+        for v in escapes:
+            self.uint(2 * (abs(v) - RADIUS - 1) + (1 if v < 0 else 0))
+
+    def extend(self, other: Tape) -> None:
+        """Append what ``other`` holds (read after what this tape holds)."""
+        self._ops.extend(other._ops)
+
+    def finish(self) -> bytes:
+        coder = constriction.stream.stack.AnsCoder()
+        for value, model in reversed(self._ops):
+            coder.encode_reverse(value, model)
+        return words_to_bytes(coder.get_compressed())
+
+
+class Reader:
+    """Reads what a :class:`Tape` wrote, in the same order."""
+
+    def __init__(self, data: bytes) -> None:
+        self._coder = constriction.stream.stack.AnsCoder(words_from_bytes(data))
+
+    def symbol(self, model: object) -> int:
+        return int(self._coder.decode(model))
+
+    def symbols(self, n: int, model: object) -> np.ndarray:
+        if n == 0:
+            return np.zeros(0, dtype=np.int64)
+        return np.asarray(self._coder.decode(model, n), dtype=np.int64)
+
+    def flag(self) -> bool:
+        return self.symbol(uniform_model(2)) == 1
+
+    def uint(self) -> int:
+        n = self.symbol(uniform_model(64))
+        if n == 0:
+            return 0
+        value, bits = 1, n - 1
+        while bits > 0:
+            take = min(bits, 16)
+            bits -= take
+            value = (value << take) | self.symbol(uniform_model(max(1 << take, 2)))
+        return value
+
+    def ints(self, n: int) -> np.ndarray:
+        if n == 0:
+            return np.zeros(0, dtype=np.int64)
+        blocks = (n + BLOCK - 1) // BLOCK
+        classes = self.symbols(blocks, uniform_model(CLASSES)).tolist()
+        out = np.empty(n, dtype=np.int64)
+        escaped: list[int] = []
+        for block, k in enumerate(classes):
+            start = block * BLOCK
+            size = min(BLOCK, n - start)
+            idx = self.symbols(size, residual_model(k))
+            s = SHIFT[k]
+            part = (idx - RADIUS) << s
+            if s:
+                part |= self.symbols(size, uniform_model(1 << s))
+            out[start : start + size] = part
+            escaped.extend((start + int(i)) for i in np.flatnonzero(idx == ESCAPE))
+        for at in escaped:
+            m = self.uint()
+            mag = (m >> 1) + RADIUS + 1
+            high = -mag if m & 1 else mag
+            s = SHIFT[classes[at // BLOCK]]
+            out[at] = (high << s) | (int(out[at]) & ((1 << s) - 1))
+        return out
+
+    def check_done(self) -> None:
+        if not self._coder.is_empty():
+            raise TruncatedError("event payload has data left after its last symbol (corrupt or truncated)")
+
+
+def decode_errors() -> tuple[type[BaseException], ...]:
+    """What a corrupt stream can raise inside constriction and numpy (translated to EnvelopeError)."""
+    return (ValueError, OverflowError, RuntimeError, TypeError, IndexError, KeyError, zstandard.ZstdError, EnvelopeError)

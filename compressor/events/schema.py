@@ -1,0 +1,258 @@
+"""The schema of an event topic, learned from sample events: fields, their coding, layouts, dictionaries.
+
+Learned at training (``EventSchema.learn``) and kept in the model bundle as plain JSON (``to_dict``):
+
+* ``fields``: every top-level field seen, in order of first appearance, with its kind: ``number`` (a
+  scalar JSON number), ``numbers`` (an array of numbers) or ``token`` (anything else: strings, booleans,
+  nulls, nested values). Number fields say whether they are ``lossy`` (a value with a fraction or an
+  exponent was seen: readings; integer fields such as counters and timestamps stay exact), their training
+  ``center`` and value ``range`` (the error bound is relative to it), the usual array length ``lag``, and
+  a token dictionary for values of another type.
+* ``layouts``: the key orders seen, with counts; ``styles``: how often each JSON spelling was seen.
+* dictionaries for record keys and header sets, and a zstd dictionary for literals.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import json
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgpack
+import numpy as np
+import zstandard
+
+from compressor.errors import ConfigError
+from compressor.events.event import Event
+from compressor.events.jsontext import STYLES, Num, dump, find_style, parse
+from compressor.events.tokens import TokenDictionary
+
+__all__ = ["TOMBSTONE", "WHOLE", "EventSchema", "FieldSpec", "header_token", "key_token", "token_of"]
+
+FORMAT = "latentwire-event-schema"
+FORMAT_VERSION = 1
+MAX_LAYOUTS = 255
+ZSTD_DICT_BYTES = 4096
+#: style symbols after the JSON styles: a value carried whole, a tombstone
+WHOLE = len(STYLES)
+TOMBSTONE = len(STYLES) + 1
+
+
+def token_of(value: Any) -> bytes:
+    """A JSON value's canonical bytes (compact, UTF-8): how token columns name it."""
+    return dump(value, STYLES[0]).encode()
+
+
+def key_token(key: bytes | None) -> bytes:
+    """A record key as a token (a null key and an empty key differ)."""
+    return b"" if key is None else b"k" + key
+
+
+def header_token(headers: Sequence[tuple[str, bytes]]) -> bytes:
+    return msgpack.packb([[k, v] for k, v in headers], use_bin_type=True)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, Num)
+
+
+def _lossy_text(t: str) -> bool:
+    return any(c in t for c in ".eE")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """How one field is coded.
+
+    Parameters: ``name``; ``kind`` (``number``, ``numbers`` or ``token``); ``lossy`` (values may move
+    within the bound); ``center`` and ``range`` of its training values; ``lag`` (usual array length);
+    ``integer`` (every training value was an integer: decoded values stay integers); ``tokens``
+    (dictionary of its non-number values).
+    """
+
+    name: str
+    kind: str
+    lossy: bool = False
+    center: float = 0.0
+    range: float = 0.0
+    lag: int = 1
+    integer: bool = False
+    tokens: TokenDictionary = field(default_factory=lambda: TokenDictionary((), (1, 1), (1, 1)))
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "lossy": self.lossy,
+            "center": self.center,
+            "range": self.range,
+            "lag": self.lag,
+            "integer": self.integer,
+            "tokens": self.tokens.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> FieldSpec:
+        return cls(
+            str(d["name"]),
+            str(d["kind"]),
+            bool(d["lossy"]),
+            float(d["center"]),
+            float(d["range"]),
+            int(d["lag"]),
+            bool(d["integer"]),
+            TokenDictionary.from_dict(d["tokens"]),
+        )
+
+
+@dataclass(frozen=True)
+class EventSchema:
+    """A topic's learned event schema (see the module docstring). Build it with :meth:`learn`."""
+
+    fields: tuple[FieldSpec, ...]
+    layouts: tuple[tuple[str, ...], ...]
+    layout_counts: tuple[int, ...]
+    style_counts: tuple[int, ...]
+    keys: TokenDictionary
+    headers: TokenDictionary
+    zstd_dict: bytes = b""
+
+    @classmethod
+    def learn(cls, events: Sequence[Event]) -> EventSchema:
+        """Learn from sample events (in their topic order; consecutive events of a key form runs)."""
+        if not events:
+            raise ConfigError("learning an event schema needs at least one sample event")
+        styles = [0] * (TOMBSTONE + 1)
+        layouts: Counter[tuple[str, ...]] = Counter()
+        values: dict[str, list[Any]] = defaultdict(list)
+        runs: dict[bytes | None, list[Event]] = defaultdict(list)
+        objects: list[tuple[bytes | None, dict]] = []
+        for ev in events:
+            runs[ev.key].append(ev)
+            if ev.value is None:
+                styles[TOMBSTONE] += 1
+                continue
+            try:
+                obj = parse(ev.value)
+            except ValueError:
+                obj = None
+            style = find_style(ev.value, obj) if isinstance(obj, dict) else None
+            if style is None:
+                styles[WHOLE] += 1
+                continue
+            styles[style] += 1
+            layouts[tuple(obj)] += 1
+            objects.append((ev.key, obj))
+            for k, v in obj.items():
+                values[k].append(v)
+        specs = tuple(_learn_field(name, vals, objects) for name, vals in values.items())
+        top = layouts.most_common(MAX_LAYOUTS)
+        return cls(
+            fields=specs,
+            layouts=tuple(layout for layout, _ in top),
+            layout_counts=tuple(c for _, c in top),
+            style_counts=tuple(styles),
+            keys=TokenDictionary.learn([[key_token(ev.key) for ev in run] for run in runs.values()]),
+            headers=TokenDictionary.learn([[header_token(ev.headers) for ev in run] for run in runs.values()]),
+            zstd_dict=_train_zstd([ev.value for ev in events if ev.value is not None]),
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "fields": [f.to_dict() for f in self.fields],
+            "layouts": [list(layout) for layout in self.layouts],
+            "layout_counts": list(self.layout_counts),
+            "style_counts": list(self.style_counts),
+            "keys": self.keys.to_dict(),
+            "headers": self.headers.to_dict(),
+            "zstd_dict": base64.b64encode(self.zstd_dict).decode(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> EventSchema:
+        if d.get("format") != FORMAT or d.get("version") != FORMAT_VERSION:
+            raise ConfigError(f"not a {FORMAT} version {FORMAT_VERSION}: {d.get('format')!r} {d.get('version')!r}")
+        return cls(
+            fields=tuple(FieldSpec.from_dict(f) for f in d["fields"]),
+            layouts=tuple(tuple(layout) for layout in d["layouts"]),
+            layout_counts=tuple(d["layout_counts"]),
+            style_counts=tuple(d["style_counts"]),
+            keys=TokenDictionary.from_dict(d["keys"]),
+            headers=TokenDictionary.from_dict(d["headers"]),
+            zstd_dict=base64.b64decode(d["zstd_dict"]),
+        )
+
+    @functools.cached_property
+    def schema_id(self) -> bytes:
+        """SHA-256 of the schema's canonical JSON."""
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":")).encode()).digest()
+
+    @functools.cached_property
+    def by_name(self) -> dict[str, int]:
+        return {f.name: i for i, f in enumerate(self.fields)}
+
+
+def _learn_field(name: str, vals: list[Any], objects: list[tuple[bytes | None, dict]]) -> FieldSpec:
+    numbers = [v for v in vals if _is_number(v)]
+    arrays = [v for v in vals if _is_array(v)]
+    if len(numbers) * 2 > len(vals):
+        kind, regular, texts, lag = "number", _is_number, numbers, 1
+    elif len(arrays) * 2 > len(vals):
+        kind, regular, texts = "numbers", _is_array, [x for a in arrays for x in a]
+        lag = Counter(len(a) for a in arrays).most_common(1)[0][0]
+    else:
+        kind, regular, texts, lag = "token", None, [], 1
+    runs: dict[bytes | None, list[bytes]] = defaultdict(list)
+    for key, obj in objects:
+        if name in obj and (regular is None or not regular(obj[name])):
+            runs[key].append(token_of(obj[name]))
+    tokens = TokenDictionary.learn(list(runs.values()))
+    if kind == "token":
+        return FieldSpec(name, kind, tokens=tokens)
+    x = np.asarray([float(t) for t in texts], dtype=np.float64)
+    x = x[np.isfinite(x)]
+    center = float(np.median(x)) if x.size else 0.0
+    span = float(x.max() - x.min()) if x.size else 0.0
+    integer = not any(_lossy_text(t) for t in texts)
+    # readings are lossy; integer fields only when they look like readings too: many distinct values and
+    # not a counter or a timestamp (those never decrease along a key)
+    lossy = not integer or (len(set(texts)) >= _READING_DISTINCT and not _monotone(name, objects))
+    return FieldSpec(name, kind, lossy, center, span, lag, integer, tokens)
+
+
+_READING_DISTINCT = 32
+
+
+def _monotone(name: str, objects: list[tuple[bytes | None, dict]]) -> bool:
+    last: dict[bytes | None, float] = {}
+    for key, obj in objects:
+        v = obj.get(name)
+        if isinstance(v, Num):
+            x = float(v)
+            if x < last.get(key, -np.inf):
+                return False
+            last[key] = x
+    return True
+
+
+def _is_array(v: Any) -> bool:
+    return isinstance(v, list) and all(_is_number(x) for x in v)
+
+
+
+def _train_zstd(samples: list[bytes]) -> bytes:
+    """A zstd dictionary from sample values: trained when there are enough of them, else raw content."""
+    if not samples:
+        return b""
+    try:
+        trained = zstandard.train_dictionary(ZSTD_DICT_BYTES, samples[:5000])
+        return trained.as_bytes()
+    except zstandard.ZstdError:
+        return b"".join(samples)[-ZSTD_DICT_BYTES:]

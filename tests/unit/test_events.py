@@ -1,0 +1,144 @@
+"""Event coding: windows and single events restored exactly (numbers within the bound), schema round
+trips, corrupt payloads refused with EnvelopeError."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from compressor.errors import EnvelopeError
+from compressor.events import Event, EventCoder, EventSchema
+from compressor.events.jsontext import STYLES, dump, parse
+
+
+def _sensor_events(n: int, seed: int = 0) -> list[Event]:
+    rng = np.random.default_rng(seed)
+    out = []
+    temp = 20.0
+    for i in range(n):
+        temp += float(rng.normal(0, 0.3))
+        dev = i % 3
+        body = {
+            "device_id": f"dev-{dev}",
+            "ts": 1_700_000_000_000 + 1000 * i + int(rng.integers(0, 50)),
+            "temp": round(temp, 3),
+            "values": [round(temp + float(rng.normal(0, 0.1)), 2) for _ in range(8)],
+            "count": i,
+            "adc": int(rng.integers(0, 4096)),
+            "status": "ok" if rng.random() > 0.1 else "warn",
+            "ok": True,
+        }
+        headers = (("trace", b"abc"),) if i % 2 else ()
+        out.append(Event(json.dumps(body).encode(), f"dev-{dev}".encode(), 1_700_000_000_000 + 1000 * i, headers))
+    return out
+
+
+ODD_EVENTS = [
+    Event(None, b"dev-0", 5),  # tombstone
+    Event(b"not json at all", b"dev-0", 6),
+    Event(b'{"device_id": "dev-0",  "temp": 1}', b"dev-0", 7),  # a spelling no style reproduces
+    Event(b'{"device_id":"dev-9","temp":21.50,"ts":1700000000000}', b"dev-0", 8),  # compact, other order
+    Event('{"device_id": "d\\u00e9v", "temp": null, "extra": {"a": [1, 2.5e3]}}'.encode(), None, 9),
+    Event(b'{"temp": "n/a", "values": [1.5, "x"], "count": -0, "ok": false}', b"other", 10, (("h", b""),)),
+    Event(b'{"values": [], "count": 12345678901234567890123}', b"dev-0", 11),
+    Event(b"[1, 2, 3]", b"dev-0", 12),
+    Event(b'{"temp": 1e400}', b"dev-0", 13),
+]
+
+
+def _check(original: list[Event], restored: list[Event], schema: EventSchema, bound: float | None) -> None:
+    assert len(restored) == len(original)
+    for a, b in zip(original, restored, strict=True):
+        assert (a.key, a.timestamp, a.headers) == (b.key, b.timestamp, b.headers)
+        if a.value is None or bound is None:
+            assert a.value == b.value
+            continue
+        try:
+            obj = parse(a.value)
+        except ValueError:
+            obj = None
+        if not isinstance(obj, dict):
+            assert a.value == b.value
+            continue
+        back = parse(b.value)
+        assert list(back) == list(obj)
+        for k, v in obj.items():
+            spec = schema.fields[schema.by_name[k]] if k in schema.by_name else None
+            lossy = spec is not None and spec.lossy and spec.range > 0
+            if not lossy:
+                assert dump(back[k], STYLES[0]) == dump(v, STYLES[0]), k
+                continue
+            xs = v if isinstance(v, list) else [v]
+            ys = back[k] if isinstance(back[k], list) else [back[k]]
+            for x, y in zip(xs, ys, strict=True):
+                if isinstance(x, str) and isinstance(y, str) and x.replace(".", "").lstrip("-").isdigit():
+                    fx, fy = float(x), float(y)
+                    if math.isfinite(fx):
+                        assert abs(fx - fy) <= bound * spec.range * 1.0000001, (k, x, y)
+                        continue
+                assert x == y
+
+
+@pytest.mark.parametrize("bound", [0.01, None])
+def test_window_round_trip_keeps_every_event(bound: float | None) -> None:
+    events = _sensor_events(200)
+    schema = EventSchema.learn(events[:100])
+    coder = EventCoder(schema, relative_bound=bound)
+    window = [e for e in events[100:] if e.key == b"dev-1"] + ODD_EVENTS
+    payload = coder.encode(window, b"dev-1", window[-1].timestamp)
+    _check(window, coder.decode(payload, b"dev-1", window[-1].timestamp), schema, bound)
+
+
+def test_single_events_round_trip_and_are_small() -> None:
+    events = _sensor_events(300)
+    schema = EventSchema.learn(events[:150])
+    coder = EventCoder(schema, relative_bound=0.01)
+    sizes = []
+    for ev in events[150:] + ODD_EVENTS:
+        payload = coder.encode([ev], ev.key, ev.timestamp, single=True)
+        _check([ev], coder.decode(payload, ev.key, ev.timestamp, single=True), schema, 0.01)
+        if ev in events:
+            sizes.append(len(payload))
+    assert np.mean(sizes) < np.mean([len(e.value) for e in events[150:]]) / 5
+
+
+def test_integer_readings_decode_as_integers_within_the_bound() -> None:
+    events = _sensor_events(200)
+    schema = EventSchema.learn(events[:100])
+    spec = schema.fields[schema.by_name["adc"]]
+    assert spec.lossy and spec.integer
+    assert not schema.fields[schema.by_name["count"]].lossy  # a counter stays exact
+    coder = EventCoder(schema, relative_bound=0.01)
+    back = coder.decode(coder.encode(events[100:], None, 0), None, 0)
+    for a, b in zip(events[100:], back, strict=True):
+        x, y = json.loads(a.value), json.loads(b.value)
+        assert isinstance(y["adc"], int) and abs(x["adc"] - y["adc"]) <= 0.01 * spec.range
+        assert y["count"] == x["count"] and y["ts"] == x["ts"]
+
+
+def test_schema_round_trips_through_json() -> None:
+    schema = EventSchema.learn(_sensor_events(50) + ODD_EVENTS)
+    again = EventSchema.from_dict(json.loads(json.dumps(schema.to_dict())))
+    assert again == schema and again.schema_id == schema.schema_id
+
+
+def test_corrupt_payloads_raise_envelope_error() -> None:
+    events = _sensor_events(120)
+    coder = EventCoder(EventSchema.learn(events[:60]), relative_bound=0.01)
+    payload = coder.encode(events[60:], None, 0)
+    rng = np.random.default_rng(1)
+    for cut in range(0, len(payload), max(1, len(payload) // 40)):
+        try:
+            coder.decode(payload[:cut], None, 0)
+        except EnvelopeError:
+            pass
+    for _ in range(200):
+        bad = bytearray(payload)
+        bad[int(rng.integers(0, len(bad)))] ^= 1 << int(rng.integers(0, 8))
+        try:
+            coder.decode(bytes(bad), None, 0)
+        except EnvelopeError:
+            pass
