@@ -64,11 +64,29 @@ def load_series(data: Path) -> list[Series]:
     return [
         _read(
             data / "nab/data/realKnownCause/machine_temperature_system_failure.csv",
-            1, None, 300_000, "degF", "NAB machine temperature",
+            1,
+            None,
+            300_000,
+            "degF",
+            "NAB machine temperature",
         ),
-        _read(data / "air_quality_uci/AirQuality.csv", 2, ["PT08.S1(CO)", "C6H6(GT)", "T", "RH"], 3_600_000, "mixed", "air quality"),
+        _read(
+            data / "air_quality_uci/AirQuality.csv",
+            2,
+            ["PT08.S1(CO)", "C6H6(GT)", "T", "RH"],
+            3_600_000,
+            "mixed",
+            "air quality",
+        ),
         _read(data / "ett/ETTh1.csv", 1, None, 3_600_000, "MW", "ETT"),
-        _read(data / "daphnet/S06R02E0.csv", 1, ["ankle_horiz_fwd", "ankle_vert", "trunk_vert", "leg_vert"], 15, "mg", "gait"),
+        _read(
+            data / "daphnet/S06R02E0.csv",
+            1,
+            ["ankle_horiz_fwd", "ankle_vert", "trunk_vert", "leg_vert"],
+            15,
+            "mg",
+            "gait",
+        ),
     ]
 
 
@@ -85,7 +103,9 @@ def build_topic(series: Series, readings: int, strings: bool, events: int = 2000
         for d in range(DEVICES):
             start = d * stride
             period = series.period_ms * (1 if multi else readings)
-            ts = base_ms + i * period + int(rng.integers(0, min(1000, period // 4 + 1)))  # device clock jitter
+            ts = (
+                base_ms + i * period + int(rng.integers(0, min(1000, period // 4 + 1)))
+            )  # device clock jitter
             event: dict = {}
             if strings:
                 event["device_id"] = f"dev-{d:03d}"
@@ -100,11 +120,15 @@ def build_topic(series: Series, readings: int, strings: bool, events: int = 2000
                     event[_name(series.columns[c])] = float(row[c])
             else:
                 first = start + i * readings
-                event["values"] = [float(series.texts[(first + k) % len(series.texts)][0]) for k in range(readings)]
+                event["values"] = [
+                    float(series.texts[(first + k) % len(series.texts)][0]) for k in range(readings)
+                ]
             if strings:
                 event["unit"] = series.unit
                 event["status"] = "ok" if rng.random() > 0.03 else "check"
-            out.append(Event(json.dumps(event).encode(), f"dev-{d:03d}".encode(), ts + int(rng.integers(1, 40)), ()))
+            out.append(
+                Event(json.dumps(event).encode(), f"dev-{d:03d}".encode(), ts + int(rng.integers(1, 40)), ())
+            )
     return out
 
 
@@ -112,7 +136,9 @@ def _name(column: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in column.lower()).strip("_")
 
 
-def kafka_batch_bytes(records: list[tuple[bytes | None, bytes | None, int, list]], compression: str | None) -> int:
+def kafka_batch_bytes(
+    records: list[tuple[bytes | None, bytes | None, int, list]], compression: str | None
+) -> int:
     """Bytes of v2 record batches of ``BATCH`` records (key, value, timestamp ms, headers) as a producer
     sends them."""
     from kafka.record.default_records import DefaultRecordBatchBuilder
@@ -157,7 +183,9 @@ def measure(events: list[Event], window: int, bound: float, train_fraction: floa
     windowed = []
     for group in _windows(test, window):
         payload = coder.encode(group, group[-1].key, group[-1].timestamp)
-        windowed.append((group[-1].key, pack(Envelope(model_id, Kind.EVENT_WINDOW, payload)), group[-1].timestamp, []))
+        windowed.append(
+            (group[-1].key, pack(Envelope(model_id, Kind.EVENT_WINDOW, payload)), group[-1].timestamp, [])
+        )
     window_s = time.perf_counter() - t0
     _check(coder, test, single, windowed)
     n = len(test)
@@ -196,10 +224,14 @@ def _check(coder: EventCoder, test: list[Event], single: list, windowed: list) -
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--window", type=int, default=128)
-    parser.add_argument("--bound", type=float, default=0.01, help="error bound relative to each field's range")
+    parser.add_argument(
+        "--bound", type=float, default=0.01, help="error bound relative to each field's range"
+    )
     parser.add_argument("--events", type=int, default=2000)
     args = parser.parse_args(argv)
     print(

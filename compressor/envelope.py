@@ -5,7 +5,10 @@ Layout (documented in ``docs/wire-format.md``)::
     offset  size  field
     0       1     magic 0xC1 (a byte msgpack never emits, so a latentwire value is never valid msgpack/JSON)
     1       1     (version << 4) | kind        kind 0 = fixed-rate latent, 1 = error-bounded (version 1);
-                                               kind 2 = error-bounded on the data's lattice (version 2)
+                                               kind 2 = error-bounded on the data's lattice (version 2);
+                                               kind 3 = learned probability model (reserved), 4 = a window
+                                               of events, 5 = one event (version 3; payload layout in
+                                               compressor/events/coder.py)
     2       4     model id: the first 4 bytes of the bundle's SHA-256 content hash
     6       ...   body, one msgpack object:
                     bin                  the coded record (full length)

@@ -37,6 +37,8 @@ import zstandard
 
 from compressor.bounded.grid import bound_code, bound_from_code
 from compressor.bounded.tables import uniform_model
+from compressor.envelope import MAX_BODY_BYTES
+from compressor.errors import ConfigError, EnvelopeError
 from compressor.events.entropy import Reader, Tape, categorical, decode_errors
 from compressor.events.event import Event
 from compressor.events.jsontext import STYLES, Num, dump, find_style, parse
@@ -49,9 +51,15 @@ from compressor.events.numbers import (
     lossy_step,
     lossy_texts,
 )
-from compressor.events.schema import TOMBSTONE, WHOLE, EventSchema, FieldSpec, header_token, key_token, token_of
-from compressor.envelope import MAX_BODY_BYTES
-from compressor.errors import ConfigError, EnvelopeError
+from compressor.events.schema import (
+    TOMBSTONE,
+    WHOLE,
+    EventSchema,
+    FieldSpec,
+    header_token,
+    key_token,
+    token_of,
+)
 
 __all__ = ["PRESET_BOUNDS", "EventCoder"]
 
@@ -98,12 +106,16 @@ class EventCoder:
         return styles, layouts
 
     # ------------------------------------------------------------------ encode
-    def encode(self, events: Sequence[Event], key: bytes | None, timestamp: int, *, single: bool = False) -> bytes:
+    def encode(
+        self, events: Sequence[Event], key: bytes | None, timestamp: int, *, single: bool = False
+    ) -> bytes:
         """The payload of ``events`` (one for ``single``); the record carrying it has ``key`` and
         ``timestamp``."""
         n = len(events)
         if single and n != 1 or not 0 < n <= _MAX_EVENTS:
-            raise ValueError(f"cannot code {n} events in one {'single-event' if single else 'window'} payload")
+            raise ValueError(
+                f"cannot code {n} events in one {'single-event' if single else 'window'} payload"
+            )
         s = self.schema
         body, literals = Tape(), []
         styles_m, layouts_m = self._models
@@ -165,7 +177,11 @@ class EventCoder:
         head.flag(zipped)
         head.uint(len(literals))
         if literals:
-            encode_column(head, np.asarray([len(x) for x in literals], dtype=np.int64), [np.zeros(len(literals), np.int64)])
+            encode_column(
+                head,
+                np.asarray([len(x) for x in literals], dtype=np.int64),
+                [np.zeros(len(literals), np.int64)],
+            )
         head.extend(body)
         block = packed if zipped else block
         return _leb128(len(block)) + block + head.finish()
@@ -182,7 +198,13 @@ class EventCoder:
             tape.symbol(self.code, uniform_model(1 << 16))
 
     def _encode_field(
-        self, tape: Tape, spec: FieldSpec, values: list[Any], ts: np.ndarray, bound: float | None, literals: list
+        self,
+        tape: Tape,
+        spec: FieldSpec,
+        values: list[Any],
+        ts: np.ndarray,
+        bound: float | None,
+        literals: list,
     ) -> None:
         if spec.kind == "token":
             spec.tokens.encode(tape, [token_of(v) for v in values], literals)
@@ -218,7 +240,9 @@ class EventCoder:
             encode_column(tape, cols[0], self._bases(spec, field_bound, ts[owner[keep]]), lag=spec.lag)
             if len(cols) > 1:
                 encode_column(tape, cols[1], [np.zeros(count, np.int64)], lag=spec.lag)
-        spec.tokens.encode(tape, [token_of(v) for v, r in zip(values, regular, strict=True) if not r], literals)
+        spec.tokens.encode(
+            tape, [token_of(v) for v, r in zip(values, regular, strict=True) if not r], literals
+        )
 
     @staticmethod
     def _bases(spec: FieldSpec, field_bound: float | None, ts: np.ndarray) -> list[np.ndarray]:
@@ -229,7 +253,9 @@ class EventCoder:
         return [np.full(n, int(round(spec.center)), np.int64), ts]
 
     # ------------------------------------------------------------------ decode
-    def decode(self, payload: bytes, key: bytes | None, timestamp: int, *, single: bool = False) -> list[Event]:
+    def decode(
+        self, payload: bytes, key: bytes | None, timestamp: int, *, single: bool = False
+    ) -> list[Event]:
         """The events of a payload; raises :class:`EnvelopeError` when it does not decode."""
         try:
             return self._decode(payload, key, timestamp, single)
@@ -283,10 +309,12 @@ class EventCoder:
         for spec in s.fields:
             at = [i for i, lay in enumerate(layouts) if lay is not None and spec.name in lay]
             if at:
-                for i, v in zip(at, self._decode_field(r, spec, len(at), ts[at], bound, literals), strict=True):
+                for i, v in zip(
+                    at, self._decode_field(r, spec, len(at), ts[at], bound, literals), strict=True
+                ):
                     objects[i][spec.name] = v  # type: ignore[index]
         r.check_done()
-        for i, obj in enumerate(objects):
+        for obj in objects:
             if obj is not None:
                 for k in obj:
                     if k not in s.by_name:
@@ -321,7 +349,11 @@ class EventCoder:
         regular = np.ones(n, bool) if r.flag() else r.symbols(n, uniform_model(2)).astype(bool)
         n_reg = int(regular.sum())
         if spec.kind == "numbers":
-            lengths = decode_column(r, n_reg, [np.full(n_reg, spec.lag, np.int64)]) if n_reg else np.zeros(0, np.int64)
+            lengths = (
+                decode_column(r, n_reg, [np.full(n_reg, spec.lag, np.int64)])
+                if n_reg
+                else np.zeros(0, np.int64)
+            )
             if (lengths < 0).any() or lengths.sum() > _MAX_EVENTS * 64:
                 raise EnvelopeError("event payload holds an impossible array length")
         else:
@@ -373,7 +405,8 @@ def _headers(token: bytes) -> tuple[tuple[str, bytes], ...]:
 
     pairs = msgpack.unpackb(token, raw=False)
     if not isinstance(pairs, list) or not all(
-        isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) and isinstance(p[1], bytes) for p in pairs
+        isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) and isinstance(p[1], bytes)
+        for p in pairs
     ):
         raise EnvelopeError("event payload holds a malformed header set")
     return tuple((k, v) for k, v in pairs)

@@ -182,4 +182,13 @@ class Reader:
 
 def decode_errors() -> tuple[type[BaseException], ...]:
     """What a corrupt stream can raise inside constriction and numpy (translated to EnvelopeError)."""
-    return (ValueError, OverflowError, RuntimeError, TypeError, IndexError, KeyError, zstandard.ZstdError, EnvelopeError)
+    return (
+        ValueError,
+        OverflowError,
+        RuntimeError,
+        TypeError,
+        IndexError,
+        KeyError,
+        zstandard.ZstdError,
+        EnvelopeError,
+    )

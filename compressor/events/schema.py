@@ -158,7 +158,9 @@ class EventSchema:
             layout_counts=tuple(c for _, c in top),
             style_counts=tuple(styles),
             keys=TokenDictionary.learn([[key_token(ev.key) for ev in run] for run in runs.values()]),
-            headers=TokenDictionary.learn([[header_token(ev.headers) for ev in run] for run in runs.values()]),
+            headers=TokenDictionary.learn(
+                [[header_token(ev.headers) for ev in run] for run in runs.values()]
+            ),
             zstd_dict=_train_zstd([ev.value for ev in events if ev.value is not None]),
         )
 
@@ -178,7 +180,9 @@ class EventSchema:
     @classmethod
     def from_dict(cls, d: dict) -> EventSchema:
         if d.get("format") != FORMAT or d.get("version") != FORMAT_VERSION:
-            raise ConfigError(f"not a {FORMAT} version {FORMAT_VERSION}: {d.get('format')!r} {d.get('version')!r}")
+            raise ConfigError(
+                f"not a {FORMAT} version {FORMAT_VERSION}: {d.get('format')!r} {d.get('version')!r}"
+            )
         return cls(
             fields=tuple(FieldSpec.from_dict(f) for f in d["fields"]),
             layouts=tuple(tuple(layout) for layout in d["layouts"]),
@@ -192,7 +196,9 @@ class EventSchema:
     @functools.cached_property
     def schema_id(self) -> bytes:
         """SHA-256 of the schema's canonical JSON."""
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":")).encode()).digest()
+        return hashlib.sha256(
+            json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":")).encode()
+        ).digest()
 
     @functools.cached_property
     def by_name(self) -> dict[str, int]:
@@ -244,7 +250,6 @@ def _monotone(name: str, objects: list[tuple[bytes | None, dict]]) -> bool:
 
 def _is_array(v: Any) -> bool:
     return isinstance(v, list) and all(_is_number(x) for x in v)
-
 
 
 def _train_zstd(samples: list[bytes]) -> bytes:

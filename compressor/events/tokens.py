@@ -14,8 +14,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from compressor.events.entropy import Reader, Tape, categorical
 from compressor.errors import EnvelopeError
+from compressor.events.entropy import Reader, Tape, categorical
 
 __all__ = ["TokenDictionary"]
 
@@ -54,7 +54,11 @@ class TokenDictionary:
         return cls(entries, tuple(first), tuple(nxt))
 
     def to_dict(self) -> dict:
-        return {"entries": [e.hex() for e in self.entries], "first": list(self.first), "next": list(self.next)}
+        return {
+            "entries": [e.hex() for e in self.entries],
+            "first": list(self.first),
+            "next": list(self.next),
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> TokenDictionary:

@@ -32,7 +32,9 @@ def _sensor_events(n: int, seed: int = 0) -> list[Event]:
             "ok": True,
         }
         headers = (("trace", b"abc"),) if i % 2 else ()
-        out.append(Event(json.dumps(body).encode(), f"dev-{dev}".encode(), 1_700_000_000_000 + 1000 * i, headers))
+        out.append(
+            Event(json.dumps(body).encode(), f"dev-{dev}".encode(), 1_700_000_000_000 + 1000 * i, headers)
+        )
     return out
 
 
