@@ -14,7 +14,7 @@ import constriction
 import numpy as np
 import zstandard
 
-from compressor.bounded.payload import words_from_bytes, words_to_bytes
+from compressor.bounded.payload import _pop_uint, _push_uint, words_from_bytes, words_to_bytes
 from compressor.bounded.tables import (
     CLASSES,
     ESCAPE,
@@ -79,17 +79,12 @@ class Tape:
         self.symbol(1 if value else 0, uniform_model(2))
 
     def uint(self, value: int) -> None:
-        """A non-negative integer of any size: its bit length (uniform 0..63), then its lower bits."""
+        """A non-negative integer below 2**63: its bit length (uniform 0..63), then its lower bits (the
+        error-bounded codec's escape coding)."""
         value = int(value)
         if value < 0 or value.bit_length() > 63:
             raise ValueError(f"cannot code {value} as a 63-bit unsigned integer")
-        n = value.bit_length()
-        self.symbol(n, uniform_model(64))
-        bits = max(n - 1, 0)
-        while bits > 0:
-            take = min(bits, 16)
-            bits -= take
-            self.symbol((value >> bits) & ((1 << take) - 1), uniform_model(max(1 << take, 2)))
+        _push_uint(self._ops, value)
 
     def ints(self, values: np.ndarray) -> None:
         """A column of signed integers (any size up to 62 bits), coded by blocks of scale classes."""
@@ -140,15 +135,7 @@ class Reader:
         return self.symbol(uniform_model(2)) == 1
 
     def uint(self) -> int:
-        n = self.symbol(uniform_model(64))
-        if n == 0:
-            return 0
-        value, bits = 1, n - 1
-        while bits > 0:
-            take = min(bits, 16)
-            bits -= take
-            value = (value << take) | self.symbol(uniform_model(max(1 << take, 2)))
-        return value
+        return _pop_uint(self._coder)
 
     def ints(self, n: int) -> np.ndarray:
         if n == 0:
