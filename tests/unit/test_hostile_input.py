@@ -294,7 +294,7 @@ def test_failures_are_counted_by_kind(digits_bundle) -> None:
     results = reader.decode_messages(
         [
             Message("s", 0, i, None, v, [], 0)
-            for i, v in enumerate([b"junk", b"\xc1\x10ab", b"\xc1\x30abcd\xc0"])
+            for i, v in enumerate([b"junk", b"\xc1\x10ab", b"\xc1\x40abcd\xc0"])
         ]
     )
     assert [r.error.kind for r in results] == ["bad_magic", "truncated", "unsupported_version"]
