@@ -73,10 +73,15 @@ class Codec:
         bundle (Bundle): the model bundle.
         error_bound (float | None): absolute bound on every decoded value's error. Default: None,
             fixed-rate coding.
+        learned (bool): False codes without any learned part, as a classical predictive coder (see
+            :func:`compressor.bounded.codec.codec_for_bundle`), for measuring the learned gain: its records
+            decode only with a consumer configured likewise (the expected scale classes differ), so it is
+            not a wire mode. Default: True.
     """
 
-    def __init__(self, bundle: Bundle, error_bound: float | None = None) -> None:
+    def __init__(self, bundle: Bundle, error_bound: float | None = None, learned: bool = True) -> None:
         self.bundle = bundle
+        self.learned = learned
         self.error_bound = None if error_bound is None else resolve_error_bound(bundle, error_bound)
         if self.error_bound is not None:
             from compressor.bounded.grid import bound_code
@@ -104,7 +109,7 @@ class Codec:
         if self._bounded is None:
             from compressor.bounded.codec import codec_for_bundle
 
-            self._bounded = codec_for_bundle(self.bundle)
+            self._bounded = codec_for_bundle(self.bundle, self.learned)
         return self._bounded
 
     @property

@@ -4,6 +4,9 @@ Every record is compressed on its own, as it would travel as one Kafka record: l
 whole envelope (header and framing included), each baseline's the bytes its library produces for that
 record. Errors are measured on what the receiver decodes, over every finite value.
 
+With an error bound, ``latentwire-classical`` is the same codec with every learned part switched off (no
+autoencoder predictor, no fitted tables or scales), decoded by a consumer configured likewise (a measurement,
+not a wire mode): latentwire / latentwire-classical is the learned gain.
 Without an error bound, latentwire runs in fixed-rate mode and the lossy baselines get latentwire's
 measured max error as their bound, so they are compared at equal worst-case error.
 """
@@ -81,13 +84,13 @@ def _quality(original: np.ndarray, decoded: np.ndarray) -> tuple[float, float, f
 
 
 def _latentwire(
-    bundle: Any, records: np.ndarray, error_bound: float | None
+    bundle: Any, records: np.ndarray, error_bound: float | None, learned: bool = True
 ) -> tuple[CodecResult, np.ndarray]:
     from compressor.codec import Codec
     from compressor.envelope import unpack
 
-    producer = Codec(bundle, error_bound=error_bound)
-    consumer = Codec(bundle)
+    producer = Codec(bundle, error_bound=error_bound, learned=learned)
+    consumer = Codec(bundle, learned=learned)
     producer.encode(records[:2])  # first-call setup (tables, tracing) is not throughput
     consumer.decode([unpack(p) for p in producer.encode(records[:2]).payloads])
     t_enc = t_dec = float("inf")
@@ -136,6 +139,8 @@ def evaluate(
         raise ValueError(f"need a non-empty (N, D) batch of records, got shape {records.shape}")
     results: dict[str, CodecResult] = {}
     results["latentwire"], _ = _latentwire(bundle, records, error_bound)
+    if error_bound is not None:  # the same codec with every learned part off: the learned gain, visible
+        results["latentwire-classical"], _ = _latentwire(bundle, records, error_bound, learned=False)
     bound = error_bound if error_bound is not None else max(results["latentwire"].max_abs_error, 1e-30)
     shape = record_shape(bundle)
     for name, baseline in available_baselines(list(baselines) if baselines else None).items():

@@ -667,8 +667,18 @@ def _with_raw(rec: payload.Prepared, raw: np.ndarray, bits: np.ndarray) -> paylo
     return rec
 
 
-def codec_for_bundle(bundle: Any) -> BoundedCodec:
-    """The bounded codec of a model bundle: its record layout, training means and statistics."""
+#: training statistics a classical codec keeps (layout, value ranges for the presets, the data's quantum)
+CLASSICAL_STATS = ("layout", "value_min", "value_max", "quantum")
+
+
+def codec_for_bundle(bundle: Any, learned: bool = True) -> BoundedCodec:
+    """The bounded codec of a model bundle: its record layout, training means and statistics.
+
+    ``learned=False`` switches every learned part off (the autoencoder predictor, the fitted residual
+    tables and scales, the encoder hints) and keeps only :data:`CLASSICAL_STATS`: what evaluation reports as
+    ``latentwire-classical``, so the learned gain is visible. Its records decode only with a codec built the
+    same way (the expected scale class of a column comes from the statistics).
+    """
     layout = predictors.record_layout(bundle.record_size, bundle.window, bundle.channels, tuple(bundle.shape))
     d = layout[0] * layout[1]
     norm = bundle.normalizer
@@ -680,6 +690,8 @@ def codec_for_bundle(bundle: Any) -> BoundedCodec:
             "bounded statistics of model %s are for another layout; ignoring them", bundle.model_id[:8]
         )
         stats = {}
+    if not learned:
+        stats = {key: stats[key] for key in CLASSICAL_STATS if key in stats}
     from compressor.bounded.stats import value_ranges
 
     presets: list[float] = []
@@ -694,7 +706,7 @@ def codec_for_bundle(bundle: Any) -> BoundedCodec:
         stats,
         fallback_scale=scale,
         presets=presets,
-        autoencoder=autoencoder_of(bundle, stats),
+        autoencoder=autoencoder_of(bundle, stats) if learned else None,
         quanta=stats.get("quantum"),
     )
 

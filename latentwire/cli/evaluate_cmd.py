@@ -17,14 +17,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "evaluate",
-        help="measure ratio, error and speed against zstd, ZFP, SZ3 and Lorenzo+ANS",
+        help="measure ratio, error and speed against zstd, ZFP, SZ3, Lorenzo+ANS, libaec, FLAC and pcodec",
         description=(
             "Compress every record of a file as the producer would (one Kafka record each, framing\n"
             "included), decode it as the consumer would, and report for latentwire and the baselines zstd\n"
-            "(lossless, level 3), zfp (fixed accuracy, max error within the bound), sz3 (absolute bound)\n"
-            "and lorenzo-ans (previous-value prediction, residual in bins of 2E, ANS): ratio, max abs\n"
-            "error, NRMSE, PSNR and encode/decode MB/s of raw float32. Without --error-bound latentwire\n"
-            "runs in fixed-rate mode and the lossy baselines get its max error as their bound."
+            "(lossless, level 3), zfp (fixed accuracy, max error within the bound), sz3 (absolute bound),\n"
+            "lorenzo-ans (previous-value prediction, residual in bins of 2E, ANS) and the lossless anchors\n"
+            "libaec (CCSDS 121.0), flac (FLAC frames) and pcodec: ratio, max abs error, NRMSE, PSNR and\n"
+            "encode/decode MB/s of raw float32. With --error-bound, latentwire-classical is the same codec\n"
+            "with every learned part off (the learned gain). Without --error-bound latentwire runs in\n"
+            "fixed-rate mode and the lossy baselines get its max error as their bound."
         ),
         formatter_class=HelpFormatter,
     )
@@ -36,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--baselines",
         type=lambda s: [b.strip() for b in s.split(",") if b.strip()],
         default=None,
-        help="comma-separated baselines (default: zstd,zfp,sz3,lorenzo-ans; missing packages are skipped)",
+        help="comma-separated baselines (default: zstd,zfp,sz3,lorenzo-ans,libaec,flac,pcodec; missing "
+        "packages are skipped)",
     )
     add_option(p, "--json", action="store_true", default=False, help="print exactly one JSON object")
     add_option(
@@ -98,13 +101,13 @@ def run(args: argparse.Namespace) -> int:
     mode = "fixed rate" if bound is None else f"error bound {bound:.6g}"
     print(f"{report['records']} records of {bundle.record_size} values, latentwire {mode}")
     print(
-        "  {:<12} {:>8} {:>11} {:>10} {:>8} {:>9} {:>9}".format(
+        "  {:<20} {:>8} {:>11} {:>10} {:>8} {:>9} {:>9}".format(
             "codec", "ratio", "max err", "NRMSE", "PSNR dB", "enc MB/s", "dec MB/s"
         )
     )
     for name, res in report["codecs"].items():
         print(
-            f"  {name:<12} {res.ratio:>8.2f} {res.max_abs_error:>11.4g} {res.nrmse:>10.3g} "
+            f"  {name:<20} {res.ratio:>8.2f} {res.max_abs_error:>11.4g} {res.nrmse:>10.3g} "
             f"{res.psnr_db:>8.1f} {res.encode_mb_s:>9.1f} {res.decode_mb_s:>9.1f}"
         )
     if args.plot:

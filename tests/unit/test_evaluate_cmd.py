@@ -39,11 +39,12 @@ def test_json_schema_bounded(digits_bundle_dir, digits_file, capsys: pytest.Capt
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"records", "error_bound", "codecs"}
     assert out["records"] == 100
-    assert set(out["codecs"]) == {"latentwire", "zstd", "lorenzo-ans"}
+    assert set(out["codecs"]) == {"latentwire", "latentwire-classical", "zstd", "lorenzo-ans"}
     for figures in out["codecs"].values():
         assert set(figures) == KEYS
     lw = out["codecs"]["latentwire"]
     assert lw["max_abs_error"] <= out["error_bound"]
+    assert out["codecs"]["latentwire-classical"]["max_abs_error"] <= out["error_bound"]
     assert lw["ratio"] > out["codecs"]["zstd"]["ratio"]
 
 
@@ -79,3 +80,21 @@ def test_wrong_record_size_is_a_clear_error(
     np.save(path, np.zeros((4, 10), np.float32))
     assert main(["evaluate", "--model", str(digits_bundle_dir), "--data", str(path)]) == 2
     assert "expects 64" in capsys.readouterr().err
+
+
+def test_classical_codec_has_no_learned_part_and_decodes_within_the_bound(digits_bundle_dir) -> None:
+    import numpy as np
+
+    from compressor.bundle import load_bundle
+    from compressor.codec import Codec
+    from compressor.envelope import unpack
+
+    bundle = load_bundle(digits_bundle_dir)
+    classical = Codec(bundle, error_bound=0.5, learned=False)
+    assert classical.bounded.autoencoder is None and not classical.bounded.tables
+    assert Codec(bundle, error_bound=0.5).bounded.autoencoder is not None
+    records = np.random.default_rng(0).integers(0, 17, (20, bundle.record_size)).astype(np.float32)
+    encoded = classical.encode(records)
+    decoded = np.stack(Codec(bundle, learned=False).decode([unpack(p) for p in encoded.payloads]))
+    assert np.array_equal(decoded, encoded.decoded)
+    assert np.abs(decoded - records).max() <= 0.5
