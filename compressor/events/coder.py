@@ -71,8 +71,12 @@ _MAX_EVENTS = 1 << 20
 class EventCoder:
     """Codes windows of events with a learned :class:`EventSchema`.
 
-    Parameters: ``schema``; ``relative_bound`` (each lossy field's error bound as a fraction of its
-    training range; None = lossless). Decoding needs only the schema: the bound travels in the payload.
+    Parameters:
+        schema (EventSchema): the topic's learned schema.
+        relative_bound (float | None): each lossy field's error bound as a fraction of its training
+            range; None codes every field losslessly. Default: None.
+
+    Decoding needs only the schema: the bound travels in the payload.
     """
 
     def __init__(self, schema: EventSchema, relative_bound: float | None = None) -> None:

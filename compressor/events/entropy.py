@@ -118,7 +118,11 @@ class Tape:
 
 
 class Reader:
-    """Reads what a :class:`Tape` wrote, in the same order."""
+    """Reads what a :class:`Tape` wrote, in the same order.
+
+    Parameters:
+        data (bytes): the stream :meth:`Tape.finish` returned.
+    """
 
     def __init__(self, data: bytes) -> None:
         self._coder = constriction.stream.stack.AnsCoder(words_from_bytes(data))

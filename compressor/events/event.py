@@ -11,8 +11,11 @@ __all__ = ["Event"]
 class Event:
     """One Kafka record.
 
-    Parameters: ``value`` (bytes, None for a tombstone), ``key`` (bytes or None), ``timestamp`` (ms since
-    the epoch), ``headers`` (``(str, bytes)`` pairs, in order).
+    Parameters:
+        value (bytes | None): the record value; None for a tombstone.
+        key (bytes | None): the record key. Default: None.
+        timestamp (int): milliseconds since the epoch. Default: 0.
+        headers (tuple): ``(str, bytes)`` pairs, in order. Default: none.
     """
 
     value: bytes | None

@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any
 
-__all__ = ["STYLES", "Num", "dump", "find_style", "parse", "split_decimal", "join_decimal"]
+__all__ = ["STYLES", "dump", "find_style", "parse", "split_decimal", "join_decimal"]
 
 #: (item separator, key separator, ensure_ascii): compact (most services), then Python's json.dumps defaults
 STYLES: tuple[tuple[str, str, bool], ...] = (

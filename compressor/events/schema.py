@@ -69,10 +69,15 @@ def _lossy_text(t: str) -> bool:
 class FieldSpec:
     """How one field is coded.
 
-    Parameters: ``name``; ``kind`` (``number``, ``numbers`` or ``token``); ``lossy`` (values may move
-    within the bound); ``center`` and ``range`` of its training values; ``lag`` (usual array length);
-    ``integer`` (every training value was an integer: decoded values stay integers); ``tokens``
-    (dictionary of its non-number values).
+    Parameters:
+        name (str): the field's key.
+        kind (str): ``number``, ``numbers`` (an array) or ``token``.
+        lossy (bool): values may move within the bound. Default: False.
+        center (float): median of the training values. Default: 0.0.
+        range (float): max - min of the training values. Default: 0.0.
+        lag (int): the usual array length. Default: 1.
+        integer (bool): every training value was an integer (decoded values stay integers). Default: False.
+        tokens (TokenDictionary): dictionary of the field's non-number values. Default: empty.
     """
 
     name: str
@@ -112,7 +117,17 @@ class FieldSpec:
 
 @dataclass(frozen=True)
 class EventSchema:
-    """A topic's learned event schema (see the module docstring). Build it with :meth:`learn`."""
+    """A topic's learned event schema (see the module docstring). Build it with :meth:`learn`.
+
+    Parameters:
+        fields (tuple): one :class:`FieldSpec` per field, in order of first appearance.
+        layouts (tuple): the key orders seen, most frequent first.
+        layout_counts (tuple): how often each layout was seen.
+        style_counts (tuple): how often each JSON spelling, "carried whole" and "tombstone" were seen.
+        keys (TokenDictionary): the record keys.
+        headers (TokenDictionary): the header sets.
+        zstd_dict (bytes): zstd dictionary for literals. Default: none.
+    """
 
     fields: tuple[FieldSpec, ...]
     layouts: tuple[tuple[str, ...], ...]

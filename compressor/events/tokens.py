@@ -27,8 +27,10 @@ MAX_ENTRIES = 1024
 class TokenDictionary:
     """The learned tokens of one column and how often each choice occurred in training.
 
-    Parameters: ``entries`` (token bytes, most frequent first), ``first`` and ``next`` (counts of
-    [same-as-previous, each entry, literal] for the first event of a window and for the others).
+    Parameters:
+        entries (tuple): token bytes, most frequent first.
+        first (tuple): counts of [same-as-previous, each entry, literal] for a window's first event.
+        next (tuple): the same counts for the other events.
     """
 
     entries: tuple[bytes, ...]
