@@ -142,16 +142,17 @@ class Watcher(threading.Thread):
         self.stop_event = threading.Event()
 
     def run(self) -> None:
-        from kafka import KafkaConsumer
+        from streaming.client_config import KafkaConfig
+        from streaming.clients import make_consumer
 
         consumer = None
         while not self.stop_event.is_set():
             try:
                 if consumer is None:
-                    consumer = KafkaConsumer(
-                        self.packed, self.restored, bootstrap_servers=self.bootstrap, group_id=None,
+                    consumer = make_consumer(
+                        KafkaConfig(self.bootstrap), self.packed, self.restored, group_id=None,
                         auto_offset_reset="earliest", isolation_level="read_committed",
-                        enable_auto_commit=False, reconnect_backoff_max_ms=1000, max_poll_records=5000,
+                        enable_auto_commit=False, max_poll_records=5000,
                     )  # fmt: skip
                 for tp, messages in consumer.poll(timeout_ms=200).items():
                     self.counts[tp.topic] += len(messages)
@@ -188,13 +189,16 @@ class InputProducer(threading.Thread):
         self.error: BaseException | None = None
 
     def run(self) -> None:
-        from kafka import KafkaProducer
+        from streaming.client_config import KafkaConfig
+        from streaming.clients import make_producer
 
         try:
-            producer = KafkaProducer(
-                bootstrap_servers=self.bootstrap, linger_ms=5, acks="all", reconnect_backoff_max_ms=1000,
-                delivery_timeout_ms=300_000, request_timeout_ms=10_000,
-            )  # fmt: skip
+            producer = make_producer(
+                KafkaConfig(self.bootstrap),
+                acks="all",
+                delivery_timeout_ms=300_000,
+                request_timeout_ms=10_000,
+            )
             futures = []
             chunk = 200
             for start in range(0, self.total, chunk):

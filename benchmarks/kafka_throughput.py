@@ -37,22 +37,25 @@ def nab_windows(data_dir: Path, window: int) -> np.ndarray:
 
 
 def _producer(bootstrap: str, **kw: object):  # noqa: ANN202
-    from kafka import KafkaProducer
+    from streaming.client_config import KafkaConfig
+    from streaming.clients import make_producer
 
-    return KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, batch_size=256 * 1024, **kw)
+    return make_producer(KafkaConfig(bootstrap), **kw)
 
 
 def _consume(bootstrap: str, topic: str, n: int, handle: Callable[[list], None]) -> float:
     """Read ``n`` records from partition 0, handing each poll batch to ``handle``; returns seconds."""
-    from kafka import KafkaConsumer, TopicPartition
+    from kafka import TopicPartition
 
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap,
+    from streaming.client_config import KafkaConfig
+    from streaming.clients import BULK_READ, make_consumer
+
+    consumer = make_consumer(
+        KafkaConfig(bootstrap),
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
-        max_poll_records=4096,
-        fetch_max_bytes=64 * 1024 * 1024,
+        **BULK_READ,
     )
     consumer.assign([TopicPartition(topic, 0)])
     started = time.perf_counter()

@@ -49,13 +49,11 @@ def _ecg(window: int):  # noqa: ANN202 - a RecordSet
 
 def _produce_raw(bootstrap: str, topic: str, records: np.ndarray, compression: str | None) -> int:
     """Publish raw float32 payloads and return the bytes the client sent on the wire."""
-    from kafka import KafkaProducer
-
+    from streaming.client_config import KafkaConfig
+    from streaming.clients import make_producer
     from streaming.wire_bytes import OutgoingBytes
 
-    producer = KafkaProducer(
-        bootstrap_servers=bootstrap, compression_type=compression, linger_ms=5, batch_size=256 * 1024
-    )
+    producer = make_producer(KafkaConfig(bootstrap), compression_type=compression)
     wire = OutgoingBytes(producer)
     for i, row in enumerate(records):
         producer.send(topic, value=row.astype("<f4").tobytes(), key=str(i).encode())
@@ -66,12 +64,12 @@ def _produce_raw(bootstrap: str, topic: str, records: np.ndarray, compression: s
 
 
 def _produce_latent(bootstrap: str, topic: str, codec: Any, records: np.ndarray) -> dict:
-    from kafka import KafkaProducer
-
     from producers.batching import BatchingProducer
+    from streaming.client_config import KafkaConfig
+    from streaming.clients import make_producer
     from streaming.wire_bytes import OutgoingBytes
 
-    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, batch_size=256 * 1024)
+    producer = make_producer(KafkaConfig(bootstrap))
     wire = OutgoingBytes(producer)
     batching = BatchingProducer(producer, codec, topic, dead_letter_topic=f"{topic}.dlq")
     started = time.monotonic()

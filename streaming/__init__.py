@@ -2,11 +2,16 @@
 
 ::
 
+    streaming.client_config KafkaConfig: typed client settings (kafka-python spelling), the Secret password
+    streaming.credentials   passwords kept out of logs; one quick check of SASL credentials
+    streaming.clients       make_producer / make_consumer from a KafkaConfig, producer tuning defined once
     streaming.broker        a local KRaft broker run from Maven-resolved jars
     streaming.registry      model bundles published to, and fetched from, a compacted topic
     streaming.raw_records   raw topic values (JSON objects, float32 arrays) as records, and back
     streaming.topic_sample  the latest records of a live topic, for training
     streaming.bridge_loop   the consume-transform-produce loop both bridges run (Kafka transactions)
+    streaming.bridge        BridgeConfig and run_bridge: a bridge's clients, endpoint and byte accounting
+    streaming.shutdown      SIGTERM/SIGINT as a flag long loops check between batches
     streaming.dead_letters  headers that say why a record went to a dead-letter topic
     streaming.wire_bytes    bytes a kafka-python client really sent
     streaming.metrics       Prometheus metrics of producers, consumers and bridges

@@ -26,6 +26,7 @@ class OutgoingBytes:
         from kafka.metrics.stats import Total
 
         self._metric = None
+        self._start = 0.0
         metrics = getattr(client, "_metrics", None)
         if metrics is None:
             log.warning("this Kafka client has metrics disabled; wire bytes will read as 0")

@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-import os
-import socket
 import sys
-from typing import Any
 
-from latentwire.cli.kafka_options import add_kafka_options, client_config
+from latentwire.cli.kafka_options import add_kafka_options, kafka_config
 from latentwire.cli.options import add_error_bound_options, add_option, codec_from_args
+from streaming.bridge import BridgeConfig, BridgeService, BridgeSummary
 
 ORDER = 45
-
-log = logging.getLogger(__name__)
 
 
 def _csv(text: str) -> tuple[str, ...]:
@@ -50,13 +45,17 @@ def _common(p: argparse.ArgumentParser, bridge: str) -> None:
         help="no transactions: produce, flush, then commit offsets (a crash may repeat a batch)",
     )
     add_option(
-        p, "--max-poll-records", type=int, default=2000, help="records per poll batch (one model call each)"
+        p,
+        "--max-poll-records",
+        type=int,
+        default=BridgeConfig.max_poll_records,
+        help="records per poll batch (one model call each)",
     )
     add_option(
         p,
         "--session-timeout-ms",
         type=int,
-        default=10000,
+        default=BridgeConfig.session_timeout_ms,
         help="how long the group waits for a silent copy before giving its partitions to the others "
         "(kafka-python's default, 45 s, leaves the input of a killed copy unread that long)",
     )
@@ -76,12 +75,16 @@ def _common(p: argparse.ArgumentParser, bridge: str) -> None:
         help="stop after this many seconds without input (default: run until SIGTERM)",
     )
     add_option(
-        p, "--metrics-port", type=int, default=9400, help="port of /metrics, /healthz and /readyz (0: any)"
+        p,
+        "--metrics-port",
+        type=int,
+        default=BridgeConfig.metrics_port,
+        help="port of /metrics, /healthz and /readyz (0: any)",
     )
     add_option(
         p,
         "--metrics-host",
-        default="127.0.0.1",
+        default=BridgeConfig.metrics_host,
         help="address the HTTP endpoint binds to; loopback by default so metrics are not exposed by accident "
         "(use 0.0.0.0 in a container so the kubelet and Prometheus can reach it)",
     )
@@ -159,19 +162,19 @@ def run_compress(args: argparse.Namespace) -> int:
     from streaming.raw_records import RecordFormat
 
     record_format = RecordFormat(args.input_format, tuple(args.fields), args.array_field)
-    health, metrics, server = _serve(args, "compress")
-    bundle = load_bundle(args.model)
-    codec = codec_from_args(bundle, args)
-    health.set_check("model", True, bundle.model_id[:12])
-    transform = CompressTransform(
-        codec,
-        record_format,
-        args.input_topic,
-        metrics=metrics,
-        drift_window=args.drift_window,
-        drift_threshold=args.drift_threshold,
-    )
-    return _run(args, "compress", transform, health, metrics, extra={"model_id": bundle.model_id})
+    with _service(args, "compress") as service:
+        bundle = load_bundle(args.model)
+        codec = codec_from_args(bundle, args)
+        service.health.set_check("model", True, bundle.model_id[:12])
+        transform = CompressTransform(
+            codec,
+            record_format,
+            args.input_topic,
+            metrics=service.metrics,
+            drift_window=args.drift_window,
+            drift_threshold=args.drift_threshold,
+        )
+        return _report(service.run(transform), model_id=bundle.model_id)
 
 
 def run_decompress(args: argparse.Namespace) -> int:
@@ -179,153 +182,70 @@ def run_decompress(args: argparse.Namespace) -> int:
     from consumers.resolver import ModelResolver
     from streaming.registry.topic import ModelRegistry
 
-    health, metrics, server = _serve(args, "decompress")
-    resolver = ModelResolver(args.model, [args.models_dir] if args.models_dir else [])
-    registry = None
-    if not args.no_registry:
-        registry = ModelRegistry(client_config(args), args.registry_topic, args.registry_cache)
-        registry.refresh()
-        resolver.add_source(registry)
-    elif not args.model and not args.models_dir:
-        from compressor.errors import ConfigError
+    with _service(args, "decompress") as service:
+        resolver = ModelResolver(args.model, [args.models_dir] if args.models_dir else [])
+        registry = None
+        if not args.no_registry:
+            registry = ModelRegistry(
+                service.config.kafka.settings(), args.registry_topic, args.registry_cache
+            )
+            registry.refresh()
+            resolver.add_source(registry)
+        elif not args.model and not args.models_dir:
+            from compressor.errors import ConfigError
 
-        raise ConfigError(
-            "with --no-registry, say where the decoders are: --model BUNDLE or --models-dir DIR"
+            raise ConfigError(
+                "with --no-registry, say where the decoders are: --model BUNDLE or --models-dir DIR"
+            )
+        service.health.set_check(
+            "model", True, f"{len(resolver.known)} model(s) loaded, registry {'on' if registry else 'off'}"
         )
-    health.set_check(
-        "model", True, f"{len(resolver.known)} model(s) loaded, registry {'on' if registry else 'off'}"
-    )
-    transform = DecompressTransform(
-        resolver,
-        args.input_topic,
-        metrics=metrics,
-        drift_window=args.drift_window,
-        drift_threshold=args.drift_threshold,
-    )
-    try:
-        return _run(args, "decompress", transform, health, metrics)
-    finally:
-        if registry is not None:
-            registry.close()
+        transform = DecompressTransform(
+            resolver,
+            args.input_topic,
+            metrics=service.metrics,
+            drift_window=args.drift_window,
+            drift_threshold=args.drift_threshold,
+        )
+        try:
+            return _report(service.run(transform))
+        finally:
+            if registry is not None:
+                registry.close()
 
 
-def _serve(args: argparse.Namespace, bridge: str) -> tuple[Any, Any, Any]:
-    from streaming.health import Health, serve_health
-    from streaming.metrics import BridgeMetrics
-
-    health = Health()
-    metrics = BridgeMetrics.get()
-    metrics.up.labels(bridge, args.input_topic).set(0)
-    server = serve_health(health, args.metrics_port, args.metrics_host)
-    print(
-        f"{bridge}-bridge: /metrics, /healthz, /readyz on http://{args.metrics_host}:{server.port}",
-        file=sys.stderr,
-        flush=True,
-    )
-    return health, metrics, server
-
-
-def transactional_id(args: argparse.Namespace, bridge: str) -> str:
-    """Unique per running copy (host name and process id), stable across restarts of one container
-    (the host name is the pod name and the process id is the container's first process)."""
-    return (
-        args.transactional_id
-        or f"latentwire-{bridge}-{args.input_topic}-{socket.gethostname()}-{os.getpid()}"
-    )
-
-
-def _run(
-    args: argparse.Namespace,
-    bridge: str,
-    transform: Any,
-    health: Any,
-    metrics: Any,
-    extra: dict | None = None,
-) -> int:
-    from kafka import KafkaConsumer, KafkaProducer
-
-    from latentwire.cli.shutdown import StopFlag
-    from streaming.bridge_loop import BridgeLoop
-    from streaming.wire_bytes import OutgoingBytes
-
-    config = client_config(args)
-    group = args.group_id or f"latentwire-{bridge}-{args.input_topic}"
-    consumer = KafkaConsumer(
-        args.input_topic,
-        **config,
-        group_id=group,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-        auto_offset_reset="earliest",
-        max_poll_records=args.max_poll_records,
-        session_timeout_ms=args.session_timeout_ms,
-        heartbeat_interval_ms=max(args.session_timeout_ms // 3, 100),
-        group_instance_id=args.group_instance_id,
-    )
-    exactly_once = not args.at_least_once
-    tid = transactional_id(args, bridge) if exactly_once else None
-    producer_config: dict[str, Any] = {"linger_ms": 5, "batch_size": 256 * 1024, "acks": "all"}
-    if exactly_once:
-        producer_config["transactional_id"] = tid
-    else:
-        producer_config["enable_idempotence"] = True
-    producer = KafkaProducer(**config, **producer_config)
-    wire = OutgoingBytes(producer)
-    if exactly_once:
-        producer.init_transactions()
-    health.set_check("broker", True)
-    metrics.up.labels(bridge, args.input_topic).set(1)
-    loop = BridgeLoop(
-        consumer,
-        producer,
-        transform,
+def bridge_config(args: argparse.Namespace, bridge: str) -> BridgeConfig:
+    """The :class:`BridgeConfig` the flags describe."""
+    return BridgeConfig(
         bridge=bridge,
         input_topic=args.input_topic,
         output_topic=args.output_topic,
-        dead_letter_topic=args.dlq_topic or f"{args.input_topic}.dlq",
-        exactly_once=exactly_once,
-        metrics=metrics,
-        health=health,
+        kafka=kafka_config(args),
+        group_id=args.group_id,
+        dead_letter_topic=args.dlq_topic,
+        transactional_id=args.transactional_id,
+        exactly_once=not args.at_least_once,
+        max_poll_records=args.max_poll_records,
+        session_timeout_ms=args.session_timeout_ms,
+        group_instance_id=args.group_instance_id,
+        idle_timeout=args.idle_timeout,
+        metrics_port=args.metrics_port,
+        metrics_host=args.metrics_host,
     )
-    wire_counter = metrics.wire_bytes.labels(bridge, args.input_topic)
-    reported = 0
 
-    def account_wire() -> None:
-        nonlocal reported
-        total = wire.total
-        wire_counter.inc(max(0, total - reported))
-        reported = total
 
-    log.warning(
-        "%s bridge: %s -> %s, group %s, %s",
-        bridge,
-        args.input_topic,
-        args.output_topic,
-        group,
-        f"exactly once (transactional id {tid})" if exactly_once else "at least once",
+def _service(args: argparse.Namespace, bridge: str) -> BridgeService:
+    """The bridge's endpoint, up (and announced) before the model loads."""
+    service = BridgeService(bridge_config(args, bridge))
+    print(
+        f"{bridge}-bridge: /metrics, /healthz, /readyz on http://{args.metrics_host}:{service.port}",
+        file=sys.stderr,
+        flush=True,
     )
-    code = 0
-    with StopFlag() as stop:
-        try:
-            loop.run(stop, idle_timeout=args.idle_timeout, on_batch=account_wire)
-        except Exception as exc:
-            log.error("%s bridge stopped: %r", bridge, exc)
-            code = 1
-        finally:
-            metrics.up.labels(bridge, args.input_topic).set(0)
-            health.set_check("broker", False, "shutting down")
-            account_wire()
-            consumer.close()
-            producer.close()
-    summary = {
-        "bridge": bridge,
-        "input_topic": args.input_topic,
-        "output_topic": args.output_topic,
-        "processed": loop.processed,
-        "dead_lettered": loop.dead_lettered,
-        "aborted_batches": loop.aborted,
-        "transactional_id": tid,
-        **(extra or {}),
-    }
-    print(json.dumps(summary), flush=True)
-    return code
+    return service
+
+
+def _report(summary: BridgeSummary, **extra: str) -> int:
+    """Print the run's summary as one JSON line; exit status 1 if an error stopped it."""
+    print(json.dumps({**summary.to_json(), **extra}), flush=True)
+    return 0 if summary.error is None else 1

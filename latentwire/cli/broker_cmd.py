@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import Any
 
-from latentwire.cli.options import add_option, env_name
+from latentwire.cli.kafka_options import add_password_option
+from latentwire.cli.options import add_option
 
 DESCRIPTION = """\
 Run a real Apache Kafka broker on this machine: a single node in KRaft mode (broker and controller
@@ -85,15 +85,7 @@ def register(subparsers: Any) -> None:
         help="SASL_SSL (TLS + SASL/PLAIN) on the client port instead of PLAINTEXT",
     )
     add_option(parser, "--sasl-plain-username", default="latentwire", help="SASL user of a --secure broker")
-    from latentwire.cli.kafka_options import Secret
-
-    var = env_name("--sasl-plain-password")
-    parser.add_argument(
-        "--sasl-plain-password",
-        type=Secret,
-        default=Secret(os.environ[var]) if os.environ.get(var) else None,
-        help=f"password of that user; prefer the environment variable, it is never printed [env {var}]",
-    )
+    add_password_option(parser, "password of that user; prefer the environment variable, it is never printed")
     parser.set_defaults(func=run)
 
 
@@ -109,7 +101,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         kwargs.update(
             secure=True,
             user=args.sasl_plain_username,
-            password=password.get() if password is not None and hasattr(password, "get") else password,
+            password=password.get() if password is not None else None,
         )
     return BrokerConfig(**kwargs)
 

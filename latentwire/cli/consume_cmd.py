@@ -9,7 +9,7 @@ import time
 import uuid
 from pathlib import Path
 
-from latentwire.cli.kafka_options import add_kafka_options, client_config
+from latentwire.cli.kafka_options import add_kafka_options, kafka_config
 from latentwire.cli.options import add_metrics_option, add_option
 
 ORDER = 40
@@ -64,13 +64,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kafka import KafkaConsumer, KafkaProducer
-
     from compressor.progress import bar
     from consumers.batching import BatchingConsumer, FailedRecord
     from consumers.resolver import ModelResolver
-    from latentwire.cli.shutdown import StopFlag
+    from streaming.clients import BULK_READ, make_consumer, make_producer
     from streaming.metrics import ConsumerMetrics, serve_metrics
+    from streaming.shutdown import StopFlag
 
     if not args.model and not args.models_dir:
         from compressor.errors import ConfigError
@@ -80,18 +79,17 @@ def run(args: argparse.Namespace) -> int:
     if args.metrics_port is not None:
         port = serve_metrics(args.metrics_port, args.metrics_host)
         print(f"metrics on http://{args.metrics_host}:{port}/metrics", file=sys.stderr)
-    config = client_config(args)
-    consumer = KafkaConsumer(
+    config = kafka_config(args)
+    consumer = make_consumer(
+        config,
         args.topic,
-        **config,
         group_id=args.group_id or f"latentwire-consume-{uuid.uuid4().hex[:8]}",
         auto_offset_reset="earliest",
         enable_auto_commit=True,
         isolation_level="read_committed",
-        max_poll_records=4096,
-        fetch_max_bytes=64 * 1024 * 1024,
+        **BULK_READ,
     )
-    dlq = KafkaProducer(**config) if args.dlq_topic else None
+    dlq = make_producer(config) if args.dlq_topic else None
     metrics = ConsumerMetrics.get()
     reader = BatchingConsumer(
         consumer, resolver, metrics=metrics, dead_letter_producer=dlq, dead_letter_topic=args.dlq_topic

@@ -1,76 +1,49 @@
-"""Kafka client settings from flags and environment, in kafka-python's spelling.
+"""The Kafka client flags, each readable from ``LATENTWIRE_<NAME>``, mapped onto a
+:class:`~streaming.client_config.KafkaConfig`.
 
-Secrets: ``--sasl-plain-password`` (or ``LATENTWIRE_SASL_PLAIN_PASSWORD``, the better place for it) is held
-in a :class:`Secret`, which prints as ``********``: ``--help``, error messages and logs never show it;
-only :func:`client_config` hands the plain value to kafka-python, and from then on the value is
-replaced by ``********`` in every log record the root logger's handlers write (kafka-python logs its whole
-configuration at DEBUG).
-
-Wrong credentials fail fast: with a SASL protocol, :func:`client_config` first makes one short bootstrap
-attempt and turns an authentication failure into a :class:`~compressor.errors.ConfigError` that says so
-(kafka-python itself would retry until its 30 s bootstrap timeout and then report only that it could not
-bootstrap).
+``--sasl-plain-password`` (or ``LATENTWIRE_SASL_PLAIN_PASSWORD``, the better place for it) is parsed into a
+:class:`~streaming.client_config.Secret`, so ``--help``, error messages and logs never show it.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
-import threading
-import time
-from typing import Any
 
-from compressor.errors import ConfigError
 from latentwire.cli.options import add_option, env_name
+from streaming.client_config import SECURITY_PROTOCOLS, KafkaConfig, Secret
 
-__all__ = ["Secret", "add_kafka_options", "check_credentials", "client_config", "redact_in_logs"]
+__all__ = ["add_kafka_options", "add_password_option", "kafka_config"]
 
-log = logging.getLogger(__name__)
-
-#: seconds the credential check may take before it gives up and lets the client try on its own
-CREDENTIAL_CHECK_SECONDS = 8.0
+#: the client id the command line gives its clients
+CLIENT_ID = "latentwire"
 
 
-class Secret:
-    """A string that never shows itself: ``str``/``repr`` print ``********``; :meth:`get` returns it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = str(value)
-
-    def get(self) -> str:
-        return self._value
-
-    def __str__(self) -> str:
-        return "********"
-
-    __repr__ = __str__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
+def add_password_option(parser: argparse.ArgumentParser, help: str) -> None:  # noqa: A002 - argparse's name
+    """``--sasl-plain-password``, held in a :class:`Secret`; its default comes from the environment."""
+    var = env_name("--sasl-plain-password")
+    parser.add_argument(
+        "--sasl-plain-password",
+        type=Secret,
+        default=Secret(os.environ[var]) if os.environ.get(var) else None,
+        help=f"{help} [env {var}]",
+    )
 
 
 def add_kafka_options(parser: argparse.ArgumentParser) -> None:
+    defaults = KafkaConfig()
     add_option(
         parser,
         "--bootstrap-servers",
-        default="127.0.0.1:9092",
+        default=",".join(defaults.bootstrap_servers),
         help="Kafka bootstrap servers, comma separated",
     )
-    add_option(parser, "--client-id", default="latentwire", help="Kafka client id")
+    add_option(parser, "--client-id", default=CLIENT_ID, help="Kafka client id")
     add_option(
         parser,
         "--security-protocol",
-        default="PLAINTEXT",
-        choices=["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"],
+        default=defaults.security_protocol,
+        choices=list(SECURITY_PROTOCOLS),
         help="Kafka security protocol",
     )
     add_option(
@@ -80,12 +53,8 @@ def add_kafka_options(parser: argparse.ArgumentParser) -> None:
         help="SASL mechanism (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; unset with a SASL protocol: PLAIN)",
     )
     add_option(parser, "--sasl-plain-username", default=None, help="SASL user name")
-    var = env_name("--sasl-plain-password")
-    parser.add_argument(
-        "--sasl-plain-password",
-        type=Secret,
-        default=Secret(os.environ[var]) if os.environ.get(var) else None,
-        help=f"SASL password; prefer the environment variable, it is never printed or logged [env {var}]",
+    add_password_option(
+        parser, "SASL password; prefer the environment variable, it is never printed or logged"
     )
     add_option(parser, "--ssl-cafile", default=None, help="CA certificate file to verify brokers")
     add_option(parser, "--ssl-certfile", default=None, help="client certificate file (mutual TLS)")
@@ -94,165 +63,23 @@ def add_kafka_options(parser: argparse.ArgumentParser) -> None:
         parser,
         "--reconnect-backoff-max-ms",
         type=int,
-        default=1000,
+        default=defaults.reconnect_backoff_max_ms,
         help="longest wait between reconnection attempts to a broker that went away (kafka-python's own "
         "default, 30000, can add half a minute to the recovery after a broker restart)",
     )
 
 
-def client_config(args: argparse.Namespace, *, check: bool = True) -> dict[str, Any]:
-    """Settings common to producers, consumers and admin clients; unset ones are left out.
-
-    With a SASL protocol and ``check``, the credentials are verified once per process
-    (:func:`check_credentials`)."""
-    config: dict[str, Any] = {
-        "bootstrap_servers": [s.strip() for s in args.bootstrap_servers.split(",") if s.strip()],
-        "client_id": args.client_id,
-        "security_protocol": args.security_protocol,
-    }
-    for name in ("sasl_mechanism", "sasl_plain_username", "ssl_cafile", "ssl_certfile", "ssl_keyfile"):
-        value = getattr(args, name, None)
-        if value:
-            config[name] = value
-    password = getattr(args, "sasl_plain_password", None)
-    if password:
-        config["sasl_plain_password"] = password.get() if isinstance(password, Secret) else str(password)
-        redact_in_logs(config["sasl_plain_password"])
-    backoff = getattr(args, "reconnect_backoff_max_ms", None)
-    if backoff:
-        config["reconnect_backoff_max_ms"] = int(backoff)
-    if config["security_protocol"].startswith("SASL"):
-        config.setdefault("sasl_mechanism", "PLAIN")
-        if check:
-            check_credentials(config)
-    return config
-
-
-class _Redactor(logging.Filter):
-    """Replaces every registered secret in the records passing a handler (kafka-python logs its whole
-    configuration, password included, at DEBUG)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        if any(secret in text for secret in self.secrets):
-            for secret in self.secrets:
-                text = text.replace(secret, "********")
-            record.msg, record.args = text, ()
-        return True
-
-
-_redactor = _Redactor()
-
-
-def redact_in_logs(secret: str) -> None:
-    """Keep ``secret`` out of everything the root logger's handlers write (call after logging is set up)."""
-    if not secret:
-        return
-    _redactor.secrets.add(secret)
-    for handler in logging.getLogger().handlers:
-        if _redactor not in handler.filters:
-            handler.addFilter(_redactor)
-
-
-_checked: set[tuple[str, ...]] = set()
-_checked_lock = threading.Lock()
-
-
-class _AuthFailures(logging.Handler):
-    """Collects the authentication failures kafka-python logs while it bootstraps.
-
-    The broker answers a refused login with an error and then closes the connection; depending on timing
-    kafka-python reports the error, or only the closed socket. A connection closed right after the client
-    sent its SASL credentials, twice in a row, counts as a refusal too."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.failures: list[str] = []
-        self._credentials_sent = False
-        self._closed_after_login = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        text = record.getMessage()
-        if "Authentication" in text or "SaslAuthenticationFailed" in text or "AuthorizationError" in text:
-            self.failures.append(text)
-        elif "SaslAuthenticateRequest" in text:
-            self._credentials_sent = True
-        elif "SaslAuthenticateResponse" in text and "error_code=0" in text:
-            self._credentials_sent = False  # accepted
-        elif "socket disconnected" in text and self._credentials_sent:
-            self._credentials_sent = False
-            self._closed_after_login += 1
-            if self._closed_after_login >= 2:
-                self.failures.append("the broker closed the connection right after the SASL login")
-
-
-def check_credentials(config: dict[str, Any], timeout: float = CREDENTIAL_CHECK_SECONDS) -> None:
-    """One short bootstrap with ``config``; raise :class:`ConfigError` if the broker refuses the login.
-
-    Any other outcome (success, or a broker that does not answer in time) returns: the real client then
-    retries and reports on its own. Passed checks are remembered for the rest of the process."""
-    from kafka.admin import KafkaAdminClient
-
-    key = tuple(
-        str(config.get(k))
-        for k in ("bootstrap_servers", "security_protocol", "sasl_mechanism", "sasl_plain_username")
-    ) + (str(hash(config.get("sasl_plain_password"))),)
-    with _checked_lock:
-        if key in _checked:
-            return
-    handler = _AuthFailures()
-    # kafka-python logs the refusal at WARNING/ERROR; the CLI silences the "kafka" logger, so listen here
-    names = ("kafka.net.manager", "kafka.net.connection", "kafka.net.transport", "kafka.protocol.parser")
-    watched = [logging.getLogger(name) for name in names]
-    saved = [(lg.level, lg.propagate, lg.disabled) for lg in watched]
-    for lg in watched:
-        lg.addHandler(handler)
-        # the parser logs the SASL requests and responses at DEBUG; the others report failures
-        lg.setLevel(logging.DEBUG if lg.name == "kafka.protocol.parser" else logging.WARNING)
-        lg.propagate = False
-        lg.disabled = False
-    outcome: dict[str, BaseException | None] = {}
-
-    def bootstrap() -> None:
-        try:
-            KafkaAdminClient(**config, bootstrap_timeout_ms=int(timeout * 1000)).close()
-            outcome["error"] = None
-        except BaseException as exc:  # reported below
-            outcome["error"] = exc
-
-    # the refusal shows within a second; do not wait for kafka-python's bootstrap timeout to report it
-    probe = threading.Thread(target=bootstrap, name="latentwire-credential-check", daemon=True)
-    probe.start()
-    deadline = time.monotonic() + timeout + 2.0
-    try:
-        while probe.is_alive() and not handler.failures and time.monotonic() < deadline:
-            probe.join(0.05)
-    finally:
-        for lg, (level, propagate, disabled) in zip(watched, saved, strict=True):
-            lg.removeHandler(handler)
-            lg.setLevel(level)
-            lg.propagate = propagate
-            lg.disabled = disabled
-    if handler.failures:
-        user = config.get("sasl_plain_username") or "(no user name)"
-        servers = config["bootstrap_servers"]
-        servers = ",".join(servers) if isinstance(servers, list) else servers
-        raise ConfigError(
-            f"Kafka authentication failed for user {user!r} at {servers} "
-            f"({config.get('sasl_mechanism')} over {config['security_protocol']}): the broker refused "
-            "the user name or password (check --sasl-plain-username and LATENTWIRE_SASL_PLAIN_PASSWORD)"
-        )
-    error = outcome.get("error", TimeoutError())
-    if error is not None:
-        log.warning(
-            "could not reach Kafka at %s to check credentials: %s",
-            config["bootstrap_servers"],
-            type(error).__name__,
-        )
-        return
-    with _checked_lock:
-        _checked.add(key)
+def kafka_config(args: argparse.Namespace) -> KafkaConfig:
+    """The :class:`KafkaConfig` the flags added by :func:`add_kafka_options` describe."""
+    return KafkaConfig(
+        bootstrap_servers=args.bootstrap_servers,
+        client_id=args.client_id,
+        security_protocol=args.security_protocol,
+        sasl_mechanism=args.sasl_mechanism,
+        sasl_plain_username=args.sasl_plain_username,
+        sasl_plain_password=args.sasl_plain_password,
+        ssl_cafile=args.ssl_cafile,
+        ssl_certfile=args.ssl_certfile,
+        ssl_keyfile=args.ssl_keyfile,
+        reconnect_backoff_max_ms=args.reconnect_backoff_max_ms,
+    )

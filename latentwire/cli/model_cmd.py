@@ -6,7 +6,7 @@ import argparse
 import datetime
 import json
 
-from latentwire.cli.kafka_options import add_kafka_options, client_config
+from latentwire.cli.kafka_options import add_kafka_options, kafka_config
 from latentwire.cli.options import add_option
 
 ORDER = 47
@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_publish(args: argparse.Namespace) -> int:
     from streaming.registry.topic import publish_bundle
 
-    result = publish_bundle(args.bundle, client_config(args), args.registry_topic, args.chunk_bytes)
+    result = publish_bundle(args.bundle, kafka_config(args).settings(), args.registry_topic, args.chunk_bytes)
     print(
         f"published model {result['model_id'][:12]} ({result['bytes']} bytes in {result['chunks']} chunk(s)) "
         f"to {result['topic']}"
@@ -65,7 +65,7 @@ def run_publish(args: argparse.Namespace) -> int:
 def run_list(args: argparse.Namespace) -> int:
     from streaming.registry.topic import ModelRegistry
 
-    registry = ModelRegistry(client_config(args), args.registry_topic)
+    registry = ModelRegistry(kafka_config(args).settings(), args.registry_topic)
     try:
         models = registry.list()
     finally:

@@ -8,8 +8,9 @@ import sys
 import time
 
 from latentwire.cli.data_options import add_data_options, load_from_args
-from latentwire.cli.kafka_options import add_kafka_options, client_config
+from latentwire.cli.kafka_options import add_kafka_options, kafka_config
 from latentwire.cli.options import add_error_bound_options, add_metrics_option, add_option, codec_from_args
+from streaming.clients import PRODUCER_TUNING
 
 ORDER = 30
 
@@ -42,7 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=["gzip", "snappy", "lz4", "zstd"],
         help="Kafka batch compression on top of the latents (default: none; latents barely compress)",
     )
-    add_option(p, "--linger-ms", type=int, default=5, help="Kafka producer linger.ms")
+    add_option(
+        p, "--linger-ms", type=int, default=PRODUCER_TUNING["linger_ms"], help="Kafka producer linger.ms"
+    )
     add_option(
         p,
         "--flag-anomalies",
@@ -67,15 +70,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import numpy as np
-    from kafka import KafkaProducer
 
     from compressor.bundle import load_bundle
     from compressor.data import pad_tail
     from compressor.progress import bar
-    from latentwire.cli.shutdown import StopFlag
     from producers.batching import BatchingProducer
     from producers.side_outputs import SideOutputs
+    from streaming.clients import make_producer
     from streaming.metrics import ProducerMetrics, serve_metrics
+    from streaming.shutdown import StopFlag
     from streaming.wire_bytes import OutgoingBytes
 
     bundle = load_bundle(args.model)
@@ -90,10 +93,9 @@ def run(args: argparse.Namespace) -> int:
     if args.metrics_port is not None:
         port = serve_metrics(args.metrics_port, args.metrics_host)
         print(f"metrics on http://{args.metrics_host}:{port}/metrics", file=sys.stderr)
-    producer = KafkaProducer(
-        **client_config(args),
+    producer = make_producer(
+        kafka_config(args),
         linger_ms=args.linger_ms,
-        batch_size=256 * 1024,
         compression_type=args.compression_type,
         max_in_flight_requests_per_connection=5,
     )

@@ -107,14 +107,14 @@ def _load(args: argparse.Namespace):  # noqa: ANN202
     if args.data:
         return load_from_args(args)
     from compressor.data import RecordSet
-    from latentwire.cli.kafka_options import client_config
+    from latentwire.cli.kafka_options import kafka_config
     from streaming.raw_records import RecordFormat
     from streaming.topic_sample import sample_topic
 
     if not args.max_records:
         raise ConfigError("--from-topic needs --max-records N")
     fmt = RecordFormat(args.input_format, tuple(args.fields), args.array_field)
-    records, _ = sample_topic(client_config(args), args.from_topic, fmt, args.max_records)
+    records, _ = sample_topic(kafka_config(args).settings(), args.from_topic, fmt, args.max_records)
     columns = tuple(args.fields) if args.fields else tuple(f"x{i}" for i in range(records.shape[1]))
     return RecordSet(
         records, 1, records.shape[1], columns, None, f"kafka:{args.from_topic}", "kafka", (records.shape[1],)

@@ -31,7 +31,7 @@ from streaming.metrics import ProducerMetrics
 
 pytestmark = [pytest.mark.integration, pytest.mark.fault]
 
-#: client settings for fast recovery in tests (the CLI's defaults are in latentwire/cli/kafka_options.py)
+#: client settings for fast recovery in tests (latentwire's defaults are in streaming/client_config.py)
 FAST_RECOVERY = {"reconnect_backoff_max_ms": 1000, "retry_backoff_ms": 100}
 
 

@@ -165,7 +165,7 @@ def test_password_is_absent_from_errors_and_metrics(
     from prometheus_client import REGISTRY, generate_latest
 
     from latentwire.cli import build_parser
-    from latentwire.cli.kafka_options import client_config
+    from latentwire.cli.kafka_options import kafka_config
 
     bootstrap, ca, _ = secure_broker
     for key, value in _client_env(bootstrap, ca, password="other-Pw-991").items():
@@ -174,7 +174,7 @@ def test_password_is_absent_from_errors_and_metrics(
     args = build_parser().parse_args(["consume", "--topic", "x", "--model", "m"])
     assert "other-Pw-991" not in repr(vars(args)) and "other-Pw-991" not in str(args)
     with pytest.raises(Exception) as info:
-        client_config(args)
+        kafka_config(args).settings()
     assert "authentication failed" in str(info.value)
     assert "other-Pw-991" not in str(info.value) and "other-Pw-991" not in repr(info.value)
     assert "other-Pw-991" not in generate_latest(REGISTRY).decode()

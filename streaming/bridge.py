@@ -1,0 +1,254 @@
+"""Run a bridge: one consume-transform-produce sidecar, its Kafka clients, its HTTP endpoint.
+
+::
+
+    config = BridgeConfig("compress", "raw", "compressed", kafka=KafkaConfig("broker:9092"))
+    summary = run_bridge(CompressTransform(codec, fmt, "raw"), config)
+
+or, to have ``/healthz`` answer while the transform is still being built (a model loading)::
+
+    with BridgeService(config) as service:             # serves /metrics, /healthz, /readyz from here
+        service.health.set_check("model", True)
+        summary = service.run(make_transform(metrics=service.metrics))
+
+:meth:`BridgeService.run` builds the consumer (a group, offsets committed with the outputs, only committed
+input read) and the producer (transactional, or idempotent with ``exactly_once=False``), runs
+:class:`~streaming.bridge_loop.BridgeLoop` until SIGTERM/SIGINT or ``idle_timeout``, counts the bytes the
+producer sent in ``latentwire_bridge_wire_bytes_total``, and returns a :class:`BridgeSummary`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from streaming.bridge_loop import BridgeLoop, Transform
+from streaming.client_config import KafkaConfig, config_from_mapping
+from streaming.clients import make_consumer, make_producer
+from streaming.health import Health, serve_health
+from streaming.metrics import BridgeMetrics
+from streaming.shutdown import StopFlag
+from streaming.wire_bytes import OutgoingBytes
+
+__all__ = ["BridgeConfig", "BridgeService", "BridgeSummary", "run_bridge"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BridgeConfig:
+    """What one bridge reads, writes and serves.
+
+    Parameters:
+
+    - ``bridge``: its name in metrics, logs and default names (``compress``, ``decompress``).
+    - ``input_topic``, ``output_topic``: the topic read and the topic written.
+    - ``kafka``: the client settings (:class:`~streaming.client_config.KafkaConfig`).
+    - ``group_id``: consumer group; ``None``: ``latentwire-BRIDGE-INPUT_TOPIC``.
+    - ``dead_letter_topic``: where records the transform refuses go; ``None``: ``INPUT_TOPIC.dlq``.
+    - ``transactional_id``: Kafka transactional id of this copy; ``None``:
+      ``latentwire-BRIDGE-INPUT_TOPIC-HOSTNAME-PID`` (unique per running copy, stable across restarts of
+      one container, where the host name is the pod name and the process id is 1).
+    - ``exactly_once``: Kafka transactions; ``False``: produce, flush, then commit offsets (at least once).
+    - ``max_poll_records``: records per poll batch, one transform call each.
+    - ``session_timeout_ms``: how long the group waits for a silent copy before giving its partitions to
+      the others (heartbeats every third of it).
+    - ``group_instance_id``: static group membership, a stable name per copy.
+    - ``idle_timeout``: stop after this many seconds without input; ``None``: run until SIGTERM.
+    - ``metrics_port``, ``metrics_host``: where ``/metrics``, ``/healthz`` and ``/readyz`` listen (port 0:
+      any free one; loopback by default).
+
+    :meth:`from_mapping` builds one from a dict and refuses unknown keys.
+    """
+
+    bridge: str
+    input_topic: str
+    output_topic: str
+    kafka: KafkaConfig = field(default_factory=KafkaConfig)
+    group_id: str | None = None
+    dead_letter_topic: str | None = None
+    transactional_id: str | None = None
+    exactly_once: bool = True
+    max_poll_records: int = 2000
+    session_timeout_ms: int = 10000
+    group_instance_id: str | None = None
+    idle_timeout: float | None = None
+    metrics_port: int = 9400
+    metrics_host: str = "127.0.0.1"
+
+    @classmethod
+    def from_mapping(cls, mapping: dict[str, Any]) -> BridgeConfig:
+        """A config from a dict (``kafka`` a :class:`KafkaConfig` or a dict); unknown keys are refused."""
+        values = dict(mapping)
+        if isinstance(values.get("kafka"), dict):
+            values["kafka"] = KafkaConfig.from_mapping(values["kafka"])
+        return config_from_mapping(cls, values)
+
+    @property
+    def group(self) -> str:
+        return self.group_id or f"latentwire-{self.bridge}-{self.input_topic}"
+
+    @property
+    def dead_letters(self) -> str:
+        return self.dead_letter_topic or f"{self.input_topic}.dlq"
+
+    def resolved_transactional_id(self) -> str | None:
+        """The transactional id this copy uses; ``None`` without transactions."""
+        if not self.exactly_once:
+            return None
+        return (
+            self.transactional_id
+            or f"latentwire-{self.bridge}-{self.input_topic}-{socket.gethostname()}-{os.getpid()}"
+        )
+
+
+@dataclass(frozen=True)
+class BridgeSummary:
+    """What a finished run did: records produced and dead-lettered, batches aborted, and the error that
+    stopped it (``None`` after SIGTERM or the idle timeout)."""
+
+    bridge: str
+    input_topic: str
+    output_topic: str
+    processed: int
+    dead_lettered: int
+    aborted_batches: int
+    transactional_id: str | None
+    error: BaseException | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary as the bridge commands print it (without the error)."""
+        return {
+            "bridge": self.bridge,
+            "input_topic": self.input_topic,
+            "output_topic": self.output_topic,
+            "processed": self.processed,
+            "dead_lettered": self.dead_lettered,
+            "aborted_batches": self.aborted_batches,
+            "transactional_id": self.transactional_id,
+        }
+
+
+class BridgeService:
+    """One bridge process: its HTTP endpoint is served from construction, :meth:`run` runs the loop.
+
+    Parameters: ``config``, a :class:`BridgeConfig`; ``registry``, the Prometheus registry counted in and
+    served (default: the process's default registry). ``health`` (readiness checks ``model`` and ``broker``),
+    ``metrics`` and ``port`` (the bound port) are public; :meth:`close` (or leaving a ``with`` block)
+    stops the endpoint."""
+
+    def __init__(self, config: BridgeConfig, *, registry: CollectorRegistry | None = None) -> None:
+        self.config = config
+        self.health = Health()
+        self.metrics = BridgeMetrics.get(registry)
+        self._up = self.metrics.up.labels(config.bridge, config.input_topic)
+        self._up.set(0)
+        self._server = serve_health(self.health, config.metrics_port, config.metrics_host, registry)
+
+    @property
+    def port(self) -> int:
+        return self._server.port
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> BridgeService:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def run(self, transform: Transform, *, stop: Any = None) -> BridgeSummary:
+        """Consume, transform and produce until ``stop`` is truthy (default: SIGTERM or SIGINT, caught for
+        the run) or the idle timeout. An error raised by the loop ends the run and is returned in the
+        summary, after the clients are closed."""
+        c, health = self.config, self.health
+        consumer = make_consumer(
+            c.kafka,
+            c.input_topic,
+            group_id=c.group,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            auto_offset_reset="earliest",
+            max_poll_records=c.max_poll_records,
+            session_timeout_ms=c.session_timeout_ms,
+            heartbeat_interval_ms=max(c.session_timeout_ms // 3, 100),
+            group_instance_id=c.group_instance_id,
+        )
+        tid = c.resolved_transactional_id()
+        delivery = {"transactional_id": tid} if c.exactly_once else {"enable_idempotence": True}
+        producer = make_producer(c.kafka, acks="all", **delivery)
+        wire = _WireAccount(OutgoingBytes(producer), self.metrics.wire_bytes.labels(c.bridge, c.input_topic))
+        if c.exactly_once:
+            producer.init_transactions()
+        health.set_check("broker", True)
+        self._up.set(1)
+        loop = BridgeLoop(
+            consumer,
+            producer,
+            transform,
+            bridge=c.bridge,
+            input_topic=c.input_topic,
+            output_topic=c.output_topic,
+            dead_letter_topic=c.dead_letters,
+            exactly_once=c.exactly_once,
+            metrics=self.metrics,
+            health=health,
+        )
+        log.warning(
+            "%s bridge: %s -> %s, group %s, %s",
+            c.bridge,
+            c.input_topic,
+            c.output_topic,
+            c.group,
+            f"exactly once (transactional id {tid})" if c.exactly_once else "at least once",
+        )
+        error = None
+        with StopFlag() if stop is None else contextlib.nullcontext(stop) as flag:
+            try:
+                loop.run(flag, idle_timeout=c.idle_timeout, on_batch=wire.report)
+            except Exception as exc:
+                log.error("%s bridge stopped: %r", c.bridge, exc)
+                error = exc
+            finally:
+                self._up.set(0)
+                health.set_check("broker", False, "shutting down")
+                wire.report()
+                consumer.close()
+                producer.close()
+        return BridgeSummary(
+            c.bridge,
+            c.input_topic,
+            c.output_topic,
+            loop.processed,
+            loop.dead_lettered,
+            loop.aborted,
+            tid,
+            error,
+        )
+
+
+def run_bridge(transform: Transform, config: BridgeConfig) -> BridgeSummary:
+    """Serve the endpoint, run ``transform`` as ``config`` says until SIGTERM or the idle timeout, stop
+    the endpoint; see :class:`BridgeService` to serve it while the transform is being built."""
+    with BridgeService(config) as service:
+        return service.run(transform)
+
+
+class _WireAccount:
+    """Adds the bytes a producer sent since the last report to a counter."""
+
+    def __init__(self, wire: OutgoingBytes, counter: Any) -> None:
+        self._wire, self._counter, self._reported = wire, counter, 0
+
+    def report(self) -> None:
+        total = self._wire.total
+        self._counter.inc(max(0, total - self._reported))
+        self._reported = total

@@ -1,0 +1,292 @@
+"""The config objects library entry points take (KafkaConfig, BridgeConfig), how the CLI maps flags and
+environment variables onto them, and run_bridge against fake Kafka clients."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import urllib.request
+from typing import Any, NamedTuple
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from compressor.errors import ConfigError
+from latentwire.cli import build_parser
+from latentwire.cli.bridge_cmd import _report, bridge_config
+from latentwire.cli.kafka_options import kafka_config
+from streaming.bridge import BridgeConfig, BridgeService
+from streaming.bridge_loop import Output, TransformResult
+from streaming.client_config import KafkaConfig, Secret
+from streaming.clients import BULK_READ, PRODUCER_TUNING, make_consumer, make_producer
+
+BRIDGE_ARGV = ["compress-bridge", "--model", "m", "--input-topic", "in", "--output-topic", "out"]
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in list(os.environ):
+        if name.startswith("LATENTWIRE_"):
+            monkeypatch.delenv(name)
+    return monkeypatch
+
+
+def test_kafka_defaults_and_settings() -> None:
+    config = KafkaConfig()
+    assert config.bootstrap_servers == ("127.0.0.1:9092",)
+    assert (config.security_protocol, config.sasl_mechanism, config.client_id) == ("PLAINTEXT", None, None)
+    assert config.settings() == {
+        "bootstrap_servers": ["127.0.0.1:9092"],
+        "security_protocol": "PLAINTEXT",
+        "reconnect_backoff_max_ms": 1000,
+    }
+    assert KafkaConfig(" a:1, b:2 ,").bootstrap_servers == ("a:1", "b:2")
+    assert KafkaConfig(["a:1"], client_id="x").settings()["client_id"] == "x"
+
+
+def test_kafka_config_is_frozen_and_checked() -> None:
+    with pytest.raises(AttributeError):
+        KafkaConfig().client_id = "x"  # type: ignore[misc]
+    with pytest.raises(ConfigError, match="security_protocol"):
+        KafkaConfig(security_protocol="TLS")
+    with pytest.raises(ConfigError, match="bootstrap_servers"):
+        KafkaConfig(" , ")
+    with pytest.raises(ConfigError, match="reconnect_backoff_max_ms"):
+        KafkaConfig(reconnect_backoff_max_ms=0)
+
+
+def test_unknown_keys_are_refused() -> None:
+    config = KafkaConfig.from_mapping({"bootstrap_servers": "h:1", "ssl_cafile": "ca.pem"})
+    assert config == KafkaConfig("h:1", ssl_cafile="ca.pem")
+    with pytest.raises(ConfigError, match="unknown KafkaConfig setting.*bootstrap_server\\b"):
+        KafkaConfig.from_mapping({"bootstrap_server": "h:1"})
+    bridge = BridgeConfig.from_mapping(
+        {"bridge": "compress", "input_topic": "a", "output_topic": "b", "kafka": {"bootstrap_servers": "h:1"}}
+    )
+    assert bridge.kafka.bootstrap_servers == ("h:1",) and bridge.exactly_once
+    with pytest.raises(ConfigError, match="linger_ms"):
+        BridgeConfig.from_mapping(
+            {"bridge": "compress", "input_topic": "a", "output_topic": "b", "linger_ms": 5}
+        )
+    with pytest.raises(ConfigError, match="sasl_password"):
+        BridgeConfig.from_mapping(
+            {"bridge": "c", "input_topic": "a", "output_topic": "b", "kafka": {"sasl_password": "x"}}
+        )
+
+
+def test_secret_never_shows(caplog: pytest.LogCaptureFixture) -> None:
+    config = KafkaConfig(security_protocol="SASL_SSL", sasl_plain_username="u", sasl_plain_password="pw-Zq81")
+    assert isinstance(config.sasl_plain_password, Secret) and config.sasl_mechanism == "PLAIN"
+    bridge = BridgeConfig("compress", "a", "b", kafka=config)
+    for text in (repr(config), str(config), repr(bridge), str(bridge), f"{config.sasl_plain_password}"):
+        assert "pw-Zq81" not in text
+    assert "********" in repr(config)
+    settings = config.settings(check=False)  # the only place the plain value comes out
+    assert settings["sasl_plain_password"] == "pw-Zq81" and settings["sasl_mechanism"] == "PLAIN"
+    handler = logging.StreamHandler()
+    logging.getLogger().addHandler(handler)
+    try:
+        config.settings(check=False)  # registers the new handler too
+        record = logging.LogRecord("kafka", logging.DEBUG, __file__, 1, "config %s", (settings,), None)
+        assert all(f.filter(record) for f in handler.filters)
+        assert "pw-Zq81" not in record.getMessage() and "********" in record.getMessage()
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert KafkaConfig(sasl_plain_password="").sasl_plain_password is None
+
+
+def test_flags_and_environment_map_onto_kafka_config(clean_env: pytest.MonkeyPatch) -> None:
+    args = build_parser().parse_args(BRIDGE_ARGV)
+    assert kafka_config(args) == KafkaConfig(client_id="latentwire")  # the CLI names its clients
+    clean_env.setenv("LATENTWIRE_BOOTSTRAP_SERVERS", "e:1,e:2")
+    clean_env.setenv("LATENTWIRE_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
+    clean_env.setenv("LATENTWIRE_SASL_PLAIN_USERNAME", "env-user")
+    clean_env.setenv("LATENTWIRE_SASL_PLAIN_PASSWORD", "env-Pw-3")
+    clean_env.setenv("LATENTWIRE_RECONNECT_BACKOFF_MAX_MS", "250")
+    args = build_parser().parse_args([*BRIDGE_ARGV, "--sasl-plain-username", "flag-user"])
+    config = kafka_config(args)
+    assert config.bootstrap_servers == ("e:1", "e:2") and config.security_protocol == "SASL_PLAINTEXT"
+    assert config.sasl_plain_username == "flag-user"  # a flag wins over the environment
+    assert config.sasl_plain_password == Secret("env-Pw-3") and config.reconnect_backoff_max_ms == 250
+    assert "env-Pw-3" not in repr(vars(args)) + repr(config)
+
+
+def test_flags_and_environment_map_onto_bridge_config(clean_env: pytest.MonkeyPatch) -> None:
+    config = bridge_config(build_parser().parse_args(BRIDGE_ARGV), "compress")
+    defaults = BridgeConfig("compress", "in", "out", kafka=KafkaConfig(client_id="latentwire"))
+    assert config == defaults
+    assert (config.group, config.dead_letters) == ("latentwire-compress-in", "in.dlq")
+    assert (
+        config.resolved_transactional_id() == f"latentwire-compress-in-{socket.gethostname()}-{os.getpid()}"
+    )
+    clean_env.setenv("LATENTWIRE_MAX_POLL_RECORDS", "64")
+    clean_env.setenv("LATENTWIRE_AT_LEAST_ONCE", "yes")
+    args = build_parser().parse_args(
+        [*BRIDGE_ARGV, "--group-id", "g", "--dlq-topic", "d", "--idle-timeout", "2.5", "--metrics-port", "0"]
+    )
+    config = bridge_config(args, "compress")
+    assert (config.max_poll_records, config.exactly_once, config.resolved_transactional_id()) == (
+        64,
+        False,
+        None,
+    )
+    assert (config.group, config.dead_letters, config.idle_timeout, config.metrics_port) == ("g", "d", 2.5, 0)
+
+
+def test_cli_defaults_come_from_the_config_objects(clean_env: pytest.MonkeyPatch) -> None:
+    args = build_parser().parse_args(["produce", "--model", "m", "--topic", "t", "--data", "d"])
+    assert args.linger_ms == PRODUCER_TUNING["linger_ms"]
+    bridge = build_parser().parse_args(BRIDGE_ARGV)
+    assert (bridge.max_poll_records, bridge.session_timeout_ms, bridge.metrics_port, bridge.metrics_host) == (
+        BridgeConfig.max_poll_records,
+        BridgeConfig.session_timeout_ms,
+        BridgeConfig.metrics_port,
+        BridgeConfig.metrics_host,
+    )
+
+
+class _Client:
+    """Records the settings a kafka-python client was made with."""
+
+    made: list[tuple[tuple, dict]] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        _Client.made.append((args, kwargs))
+
+
+def test_make_producer_and_consumer_apply_tuning(monkeypatch: pytest.MonkeyPatch) -> None:
+    import kafka
+
+    monkeypatch.setattr(kafka, "KafkaProducer", _Client)
+    monkeypatch.setattr(kafka, "KafkaConsumer", _Client)
+    _Client.made.clear()
+    make_producer(KafkaConfig("h:1"))
+    make_producer(KafkaConfig("h:1"), linger_ms=50, acks="all")
+    make_consumer(KafkaConfig("h:1"), "t1", "t2", group_id="g", **BULK_READ)
+    (_, first), (_, second), (topics, consumer) = _Client.made
+    assert (
+        first["linger_ms"] == 5
+        and first["batch_size"] == 256 * 1024
+        and first["bootstrap_servers"] == ["h:1"]
+    )
+    assert second["linger_ms"] == 50 and second["acks"] == "all" and second["batch_size"] == 256 * 1024
+    assert topics == ("t1", "t2") and consumer["group_id"] == "g" and consumer["max_poll_records"] == 4096
+    assert "linger_ms" not in consumer
+
+
+class _Message(NamedTuple):
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list
+    timestamp: int
+
+
+class _FakeConsumer:
+    def __init__(self, messages: list[_Message]) -> None:
+        self.batches = [messages]
+        self.closed = False
+
+    def poll(self, timeout_ms: int) -> dict:
+        return {("in", 0): self.batches.pop()} if self.batches else {}
+
+    def partitions_for_topic(self, topic: str) -> set[int]:
+        return {0}
+
+    def group_metadata(self) -> object:
+        return object()
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class _FakeProducer:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.sent: list[tuple[str, bytes | None]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        if name in (
+            "init_transactions",
+            "begin_transaction",
+            "send_offsets_to_transaction",
+            "commit_transaction",
+            "close",
+        ):
+            return lambda *a, **k: self.calls.append(name)
+        raise AttributeError(name)
+
+    def partitions_for(self, topic: str) -> set[int]:
+        return {0}
+
+    def send(self, topic: str, value: bytes | None = None, **kw: Any) -> None:
+        self.sent.append((topic, value))
+
+
+def test_bridge_service_runs_the_loop_with_its_own_clients(monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # noqa: ANN001
+    import streaming.bridge as bridge_module
+
+    messages = [_Message("in", 0, i, b"k", bytes([i]), [], 1) for i in range(3)]
+    consumer, producer = _FakeConsumer(messages), _FakeProducer()
+    made: dict[str, Any] = {}
+
+    def fake_consumer(config: KafkaConfig, *topics: str, **kw: Any) -> _FakeConsumer:
+        made["consumer"] = (topics, kw)
+        return consumer
+
+    def fake_producer(config: KafkaConfig, **kw: Any) -> _FakeProducer:
+        made["producer"] = kw
+        return producer
+
+    monkeypatch.setattr(bridge_module, "make_consumer", fake_consumer)
+    monkeypatch.setattr(bridge_module, "make_producer", fake_producer)
+    config = BridgeConfig(
+        "compress", "in", "out", transactional_id="tid-1", idle_timeout=0.05, metrics_port=0
+    )
+    registry = CollectorRegistry()
+    with BridgeService(config, registry=registry) as service:
+        with urllib.request.urlopen(f"http://127.0.0.1:{service.port}/healthz", timeout=5) as resp:  # noqa: S310
+            assert resp.status == 200  # served before the transform exists
+        summary = service.run(
+            lambda batch: TransformResult([Output(m.value * 2, []) for m in batch]), stop=False
+        )
+    assert summary.error is None and summary.processed == 3 and summary.transactional_id == "tid-1"
+    assert producer.sent == [("out", bytes([i]) * 2) for i in range(3)]
+    assert producer.calls[:2] == ["init_transactions", "begin_transaction"] and producer.calls[-1] == "close"
+    assert "commit_transaction" in producer.calls and consumer.closed
+    topics, kw = made["consumer"]
+    assert (
+        topics == ("in",)
+        and kw["group_id"] == "latentwire-compress-in"
+        and kw["isolation_level"] == "read_committed"
+    )
+    assert kw["heartbeat_interval_ms"] == 10000 // 3 and not kw["enable_auto_commit"]
+    assert made["producer"] == {"acks": "all", "transactional_id": "tid-1"}
+    assert registry.get_sample_value("latentwire_bridge_ready", {"bridge": "compress", "topic": "in"}) == 0
+    assert _report(summary, model_id="m") == 0
+    assert '"processed": 3' in capsys.readouterr().out
+
+
+def test_a_failing_loop_is_reported_with_exit_status_1(monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # noqa: ANN001
+    from kafka.errors import ProducerFencedError
+
+    import streaming.bridge as bridge_module
+
+    consumer = _FakeConsumer([_Message("in", 0, 0, None, b"x", [], 1)])
+    producer = _FakeProducer()
+    monkeypatch.setattr(bridge_module, "make_consumer", lambda *a, **k: consumer)
+    monkeypatch.setattr(bridge_module, "make_producer", lambda *a, **k: producer)
+
+    def fenced(batch: list) -> TransformResult:
+        raise ProducerFencedError("another copy took over")
+
+    config = BridgeConfig("decompress", "in", "out", exactly_once=False, idle_timeout=1.0, metrics_port=0)
+    with BridgeService(config, registry=CollectorRegistry()) as service:
+        summary = service.run(fenced, stop=False)
+    assert isinstance(summary.error, ProducerFencedError) and summary.aborted_batches == 1
+    assert summary.transactional_id is None and consumer.closed and producer.calls[-1] == "close"
+    assert _report(summary) == 1
+    assert '"aborted_batches": 1' in capsys.readouterr().out
