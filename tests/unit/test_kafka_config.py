@@ -7,7 +7,8 @@ import logging
 import os
 import socket
 import urllib.request
-from typing import Any, NamedTuple
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -175,18 +176,15 @@ def test_make_producer_and_consumer_apply_tuning(monkeypatch: pytest.MonkeyPatch
     assert "linger_ms" not in consumer
 
 
-class _Message(NamedTuple):
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list
-    timestamp: int
+def _message(offset: int, value: bytes) -> SimpleNamespace:
+    """What a KafkaConsumer hands out, as far as the bridge loop reads it."""
+    return SimpleNamespace(
+        topic="in", partition=0, offset=offset, key=b"k", value=value, headers=[], timestamp=1
+    )
 
 
 class _FakeConsumer:
-    def __init__(self, messages: list[_Message]) -> None:
+    def __init__(self, messages: list[SimpleNamespace]) -> None:
         self.batches = [messages]
         self.closed = False
 
@@ -229,7 +227,7 @@ class _FakeProducer:
 def test_bridge_service_runs_the_loop_with_its_own_clients(monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # noqa: ANN001
     import streaming.bridge as bridge_module
 
-    messages = [_Message("in", 0, i, b"k", bytes([i]), [], 1) for i in range(3)]
+    messages = [_message(i, bytes([i])) for i in range(3)]
     consumer, producer = _FakeConsumer(messages), _FakeProducer()
     made: dict[str, Any] = {}
 
@@ -275,7 +273,7 @@ def test_a_failing_loop_is_reported_with_exit_status_1(monkeypatch: pytest.Monke
 
     import streaming.bridge as bridge_module
 
-    consumer = _FakeConsumer([_Message("in", 0, 0, None, b"x", [], 1)])
+    consumer = _FakeConsumer([_message(0, b"x")])
     producer = _FakeProducer()
     monkeypatch.setattr(bridge_module, "make_consumer", lambda *a, **k: consumer)
     monkeypatch.setattr(bridge_module, "make_producer", lambda *a, **k: producer)
