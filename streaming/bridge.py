@@ -45,24 +45,28 @@ log = logging.getLogger(__name__)
 class BridgeConfig:
     """What one bridge reads, writes and serves.
 
-    Parameters:
-
-    - ``bridge``: its name in metrics, logs and default names (``compress``, ``decompress``).
-    - ``input_topic``, ``output_topic``: the topic read and the topic written.
-    - ``kafka``: the client settings (:class:`~streaming.client_config.KafkaConfig`).
-    - ``group_id``: consumer group; ``None``: ``latentwire-BRIDGE-INPUT_TOPIC``.
-    - ``dead_letter_topic``: where records the transform refuses go; ``None``: ``INPUT_TOPIC.dlq``.
-    - ``transactional_id``: Kafka transactional id of this copy; ``None``:
-      ``latentwire-BRIDGE-INPUT_TOPIC-HOSTNAME-PID`` (unique per running copy, stable across restarts of
-      one container, where the host name is the pod name and the process id is 1).
-    - ``exactly_once``: Kafka transactions; ``False``: produce, flush, then commit offsets (at least once).
-    - ``max_poll_records``: records per poll batch, one transform call each.
-    - ``session_timeout_ms``: how long the group waits for a silent copy before giving its partitions to
-      the others (heartbeats every third of it).
-    - ``group_instance_id``: static group membership, a stable name per copy.
-    - ``idle_timeout``: stop after this many seconds without input; ``None``: run until SIGTERM.
-    - ``metrics_port``, ``metrics_host``: where ``/metrics``, ``/healthz`` and ``/readyz`` listen (port 0:
-      any free one; loopback by default).
+    Arguments:
+        bridge (str): its name in metrics, logs and default names (``compress``, ``decompress``).
+        input_topic (str): the topic read.
+        output_topic (str): the topic written.
+        kafka (KafkaConfig): the client settings. Default: ``KafkaConfig()``.
+        group_id (str | None): consumer group; ``None``: ``latentwire-BRIDGE-INPUT_TOPIC``. Default: None.
+        dead_letter_topic (str | None): where records the transform refuses go; ``None``:
+            ``INPUT_TOPIC.dlq``. Default: None.
+        transactional_id (str | None): Kafka transactional id of this copy; ``None``:
+            ``latentwire-BRIDGE-INPUT_TOPIC-HOSTNAME-PID`` (unique per running copy, stable across
+            restarts of one container, where the host name is the pod name and the pid 1). Default: None.
+        exactly_once (bool): Kafka transactions; ``False``: produce, flush, then commit offsets (at
+            least once). Default: True.
+        max_poll_records (int): records per poll batch, one transform call each. Default: 2000.
+        session_timeout_ms (int): how long the group waits for a silent copy before giving its
+            partitions to the others (heartbeats every third of it). Default: 10000.
+        group_instance_id (str | None): static group membership, a stable name per copy. Default: None.
+        idle_timeout (float | None): stop after this many seconds without input; ``None``: run until
+            SIGTERM. Default: None.
+        metrics_port (int): port of ``/metrics``, ``/healthz`` and ``/readyz`` (0: any free one).
+            Default: 9400.
+        metrics_host (str): address that endpoint binds to. Default: ``"127.0.0.1"``.
 
     :meth:`from_mapping` builds one from a dict and refuses unknown keys.
     """
@@ -110,8 +114,19 @@ class BridgeConfig:
 
 @dataclass(frozen=True)
 class BridgeSummary:
-    """What a finished run did: records produced and dead-lettered, batches aborted, and the error that
-    stopped it (``None`` after SIGTERM or the idle timeout)."""
+    """What a finished run did.
+
+    Arguments:
+        bridge (str): the bridge's name.
+        input_topic (str): the topic read.
+        output_topic (str): the topic written.
+        processed (int): records transformed and produced.
+        dead_lettered (int): records sent to the dead-letter topic.
+        aborted_batches (int): batches aborted (and read again).
+        transactional_id (str | None): the transactional id used; ``None`` at least once.
+        error (BaseException | None): what stopped the run; ``None`` after SIGTERM or the idle timeout.
+            Default: None.
+    """
 
     bridge: str
     input_topic: str
@@ -138,10 +153,14 @@ class BridgeSummary:
 class BridgeService:
     """One bridge process: its HTTP endpoint is served from construction, :meth:`run` runs the loop.
 
-    Parameters: ``config``, a :class:`BridgeConfig`; ``registry``, the Prometheus registry counted in and
-    served (default: the process's default registry). ``health`` (readiness checks ``model`` and ``broker``),
-    ``metrics`` and ``port`` (the bound port) are public; :meth:`close` (or leaving a ``with`` block)
-    stops the endpoint."""
+    ``health`` (readiness checks ``model`` and ``broker``), ``metrics`` and ``port`` (the bound port) are
+    public; :meth:`close` (or leaving a ``with`` block) stops the endpoint.
+
+    Arguments:
+        config (BridgeConfig): what the bridge reads, writes and serves.
+        registry (CollectorRegistry | None): the Prometheus registry counted in and served; ``None``: the
+            process's default registry. Default: None.
+    """
 
     def __init__(self, config: BridgeConfig, *, registry: CollectorRegistry | None = None) -> None:
         self.config = config

@@ -56,7 +56,9 @@ def config_from_mapping(cls: type[C], mapping: Mapping[str, Any]) -> C:
 class Secret:
     """A string that never shows itself: ``str``/``repr`` print ``********``; :meth:`get` returns it.
 
-    Parameters: ``value``, the secret text."""
+    Arguments:
+        value (str): the secret text.
+    """
 
     __slots__ = ("_value",)
 
@@ -85,21 +87,23 @@ class Secret:
 class KafkaConfig:
     """Settings common to producers, consumers and admin clients; unset ones are left to kafka-python.
 
-    Parameters (kafka-python's names):
-
-    - ``bootstrap_servers``: ``host:port`` addresses, a comma-separated string or a sequence; stored as a
-      tuple. Default ``127.0.0.1:9092``.
-    - ``client_id``: the name the client gives brokers; ``None`` leaves kafka-python's own per-client name.
-    - ``security_protocol``: one of :data:`SECURITY_PROTOCOLS`; default ``PLAINTEXT``.
-    - ``sasl_mechanism``: ``PLAIN``, ``SCRAM-SHA-256`` or ``SCRAM-SHA-512``; with a SASL protocol and no
-      mechanism, ``PLAIN``.
-    - ``sasl_plain_username``: the SASL user.
-    - ``sasl_plain_password``: the SASL password, a :class:`Secret` (a plain string is wrapped in one).
-    - ``ssl_cafile``: CA certificate file to verify brokers; ``ssl_certfile``, ``ssl_keyfile``: client
-      certificate and key (mutual TLS).
-    - ``reconnect_backoff_max_ms``: longest wait between reconnection attempts to a broker that went away;
-      default 1000 (kafka-python's own, 30000, can add half a minute to the recovery after a broker
-      restart).
+    Arguments (kafka-python's names):
+        bootstrap_servers (str | Sequence[str]): ``host:port`` addresses, comma-separated or a sequence;
+            stored as a tuple. Default: ``("127.0.0.1:9092",)``.
+        client_id (str | None): the name the client gives brokers; ``None`` leaves kafka-python's own
+            per-client name. Default: None.
+        security_protocol (str): one of :data:`SECURITY_PROTOCOLS`. Default: ``"PLAINTEXT"``.
+        sasl_mechanism (str | None): ``PLAIN``, ``SCRAM-SHA-256`` or ``SCRAM-SHA-512``; with a SASL
+            protocol and no mechanism, ``PLAIN``. Default: None.
+        sasl_plain_username (str | None): the SASL user. Default: None.
+        sasl_plain_password (Secret | str | None): the SASL password (a plain string is wrapped in a
+            :class:`Secret`). Default: None.
+        ssl_cafile (str | None): CA certificate file to verify brokers. Default: None.
+        ssl_certfile (str | None): client certificate file (mutual TLS). Default: None.
+        ssl_keyfile (str | None): client private key file (mutual TLS). Default: None.
+        reconnect_backoff_max_ms (int): longest wait between reconnection attempts to a broker that went
+            away (kafka-python's own, 30000, can add half a minute to the recovery after a broker
+            restart). Default: 1000.
 
     Build one from a dict with :func:`config_from_mapping` (``KafkaConfig.from_mapping``), which refuses
     unknown keys.
