@@ -28,6 +28,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 # the speed target is per core: keep BLAS (used by the autoencoder's encoder) on one thread
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -96,7 +97,8 @@ def _accumulate(total: dict, report: dict, bound: float) -> None:
             t["err_over_e"] = max(t["err_over_e"], res.max_abs_error / bound)
 
 
-def _run(bundle, sets: list[tuple[np.ndarray, float]], baselines: list[str]) -> dict:  # noqa: ANN001
+def _run(bundle, sets: list[tuple[np.ndarray, Any]], baselines: list[str]) -> dict:  # noqa: ANN001
+    """``sets``: (records, ErrorBound or None for fixed rate) pairs."""
     from compressor.evaluation import evaluate
 
     total: dict = {}
@@ -105,7 +107,7 @@ def _run(bundle, sets: list[tuple[np.ndarray, float]], baselines: list[str]) -> 
             continue
         report = evaluate(bundle, records, bound, baselines)
         report["records_bytes"] = records.nbytes
-        _accumulate(total, report, bound if bound is not None else 1.0)
+        _accumulate(total, report, bound.value if bound is not None else 1.0)
     return total
 
 
@@ -125,7 +127,7 @@ def _row(label: str, window: object, rel: object, total: dict) -> dict:
 
 
 def nab(windows: list[int], bounds: list[float], baselines: list[str], limit: int | None) -> list[dict]:
-    from compressor.codec import resolve_error_bound
+    from compressor.error_bound import ErrorBound
 
     files = sorted(glob.glob(str(DATA / "nab" / "data" / "real*" / "*.csv")))[:limit]
     rows = []
@@ -140,7 +142,7 @@ def nab(windows: list[int], bounds: list[float], baselines: list[str], limit: in
             used += 1
             bundle = _train(train, window, channels, cols, shape)
             for rel in bounds:
-                per_bound[rel].append((bundle, test, resolve_error_bound(bundle, rel, relative=True)))
+                per_bound[rel].append((bundle, test, ErrorBound.resolve(bundle, rel, relative=True)))
         for rel in bounds:
             total: dict = {}
             for bundle, test, bound in per_bound[rel]:
@@ -167,7 +169,7 @@ SERIES = {
 
 
 def series(windows: list[int], bounds: list[float], baselines: list[str], names: list[str]) -> list[dict]:
-    from compressor.codec import resolve_error_bound
+    from compressor.error_bound import ErrorBound
 
     rows = []
     for label in names:
@@ -176,22 +178,22 @@ def series(windows: list[int], bounds: list[float], baselines: list[str], names:
             train, test, channels, cols, shape = _series_sets(DATA / rel_path, window, columns)
             bundle = _train(train, window, channels, cols, shape)
             for rel in bounds:
-                bound = resolve_error_bound(bundle, rel, relative=True)
+                bound = ErrorBound.resolve(bundle, rel, relative=True)
                 rows.append(_row(label, window, rel, _run(bundle, [(test, bound)], baselines)))
                 log.info("%s", rows[-1])
     return rows
 
 
 def mnist(bounds: list[float], baselines: list[str], count: int) -> list[dict]:
-    from compressor.codec import resolve_error_bound
     from compressor.data import load_records
+    from compressor.error_bound import ErrorBound
 
     rs = load_records(DATA / "mnist_t10k" / "t10k-images-idx3-ubyte.gz")
     train, test = rs.records[:count], rs.records[-count:]
     bundle = _train(train, 1, rs.channels, rs.columns, rs.shape)
     rows = []
     for rel in bounds:
-        bound = resolve_error_bound(bundle, rel, relative=True)
+        bound = ErrorBound.resolve(bundle, rel, relative=True)
         rows.append(_row("MNIST t10k", "28x28", rel, _run(bundle, [(test, bound)], baselines)))
     rows.append(_row("MNIST t10k", "28x28", "fixed rate", _run(bundle, [(test, None)], baselines)))
     return rows

@@ -23,34 +23,11 @@ import numpy as np
 
 from compressor.bundle import Bundle
 from compressor.envelope import Envelope, Kind, pack
-from compressor.errors import ConfigError, EnvelopeError, UnknownModelError
+from compressor.error_bound import ErrorBound
+from compressor.errors import EnvelopeError, UnknownModelError
 from compressor.inference import Predictor
 
-__all__ = ["Codec", "Encoded", "resolve_error_bound"]
-
-
-def resolve_error_bound(bundle: Bundle, value: float, relative: bool = False) -> float:
-    """The absolute bound E for ``value``: itself, or with ``relative`` ``value`` times the training data's
-    value range, taken per channel and the smallest positive one, so the relative bound holds on every
-    channel. Needs a bundle trained with the bounded statistics for ``relative``."""
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"the error bound must be a number, got {value!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise ConfigError(f"the error bound must be a positive finite number, got {value!r}")
-    if not relative:
-        return value
-    from compressor.bounded.stats import value_ranges
-
-    ranges = value_ranges(bundle)
-    if ranges is None:
-        raise ConfigError(
-            f"model {bundle.model_id[:8]} has no training value ranges (trained before error-bounded support): "
-            "retrain it or give an absolute --error-bound"
-        )
-    positive = ranges[ranges > 0]
-    return value * (float(positive.min()) if positive.size else 1.0)
+__all__ = ["Codec", "Encoded"]
 
 
 @dataclass(frozen=True)
@@ -71,7 +48,11 @@ class Codec:
 
     Arguments:
         bundle (Bundle): the model bundle.
-        error_bound (float | None): absolute bound on every decoded value's error. Default: None,
+        error_bound (ErrorBound | float | None): the bound on every decoded value's error: an
+            :class:`~compressor.error_bound.ErrorBound` (``ErrorBound.resolve`` reads ``--relative``
+            bounds), or an absolute bound as a plain number, converted here once with ``ErrorBound(E)``;
+            one that is not a positive finite number or is too small to code raises
+            :class:`~compressor.errors.ConfigError` here, not at the first record. Default: None,
             fixed-rate coding.
         learned (bool): False codes without any learned part, as a classical predictive coder (see
             :func:`compressor.bounded.codec.codec_for_bundle`), for measuring the learned gain: its records
@@ -79,17 +60,15 @@ class Codec:
             not a wire mode. Default: True.
     """
 
-    def __init__(self, bundle: Bundle, error_bound: float | None = None, learned: bool = True) -> None:
+    def __init__(
+        self, bundle: Bundle, error_bound: ErrorBound | float | None = None, learned: bool = True
+    ) -> None:
         self.bundle = bundle
         self.learned = learned
-        self.error_bound = None if error_bound is None else resolve_error_bound(bundle, error_bound)
-        if self.error_bound is not None:
-            from compressor.bounded.grid import bound_code
-
-            bound_code(self.error_bound)  # rejects a bound too small to represent, early
+        self._error_bound = ErrorBound.of(error_bound)
         self._encoder_predictor: Predictor | None = None
         self._decoder_predictor: Predictor | None = None
-        self._bounded = None
+        self._bounded_coder = None
 
     @property
     def _encoder(self) -> Predictor:
@@ -104,13 +83,23 @@ class Codec:
         return self._decoder_predictor
 
     @property
-    def bounded(self):  # noqa: ANN201 - compressor.bounded.BoundedCodec, imported lazily
-        """The error-bounded coder of this bundle (built on first use)."""
-        if self._bounded is None:
+    def error_bound(self) -> ErrorBound | None:
+        """The bound every encoded value is held to, or None for a fixed-rate codec."""
+        return self._error_bound
+
+    @property
+    def is_bounded(self) -> bool:
+        """Whether :meth:`encode` writes error-bounded payloads (kinds 1 and 2; records may hold NaN and Inf)."""
+        return self._error_bound is not None
+
+    @property
+    def bounded_coder(self):  # noqa: ANN201 - compressor.bounded.BoundedCodec, imported lazily
+        """The error-bounded coder of this bundle (built on first use; any codec decodes bounded payloads)."""
+        if self._bounded_coder is None:
             from compressor.bounded.codec import codec_for_bundle
 
-            self._bounded = codec_for_bundle(self.bundle, self.learned)
-        return self._bounded
+            self._bounded_coder = codec_for_bundle(self.bundle, self.learned)
+        return self._bounded_coder
 
     @property
     def model_id(self) -> str:
@@ -145,8 +134,8 @@ class Codec:
         if records.ndim != 2 or records.shape[1] != self.record_size:
             raise ValueError(f"records must have shape (N, {self.record_size}), got {records.shape}")
         wire = self.wire_id
-        if self.error_bound is not None:
-            bodies, decoded, on_lattice = self.bounded.encode(records, self.error_bound)
+        if self._error_bound is not None:
+            bodies, decoded, on_lattice = self.bounded_coder.encode(records, self._error_bound)
             kinds = np.where(on_lattice, Kind.LATTICE, Kind.BOUNDED).tolist()
         else:
             codes = self.bundle.quantizer.quantize(self.latents(records))
@@ -197,7 +186,7 @@ class Codec:
             decoded[fixed] = self.reconstruct(codes)
         bounds: list[float | None] = [None] * len(envelopes)
         if bounded:
-            values, coded_bounds = self.bounded.decode(
+            values, coded_bounds = self.bounded_coder.decode(
                 [envelopes[i].payload for i in bounded], [envelopes[i].kind == Kind.LATTICE for i in bounded]
             )
             decoded[bounded] = values

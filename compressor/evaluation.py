@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from compressor.error_bound import ErrorBound
+
 __all__ = ["CodecResult", "evaluate", "plot_rate_distortion", "record_shape", "sweep"]
 
 log = logging.getLogger(__name__)
@@ -84,7 +86,7 @@ def _quality(original: np.ndarray, decoded: np.ndarray) -> tuple[float, float, f
 
 
 def _latentwire(
-    bundle: Any, records: np.ndarray, error_bound: float | None, learned: bool = True
+    bundle: Any, records: np.ndarray, error_bound: ErrorBound | None, learned: bool = True
 ) -> tuple[CodecResult, np.ndarray]:
     from compressor.codec import Codec
     from compressor.envelope import unpack
@@ -125,12 +127,13 @@ def _baseline(baseline: Any, records: np.ndarray, shape: tuple[int, ...], bound:
 def evaluate(
     bundle: Any,
     records: np.ndarray,
-    error_bound: float | None = None,
+    error_bound: ErrorBound | None = None,
     baselines: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Results for latentwire and each available baseline on ``records`` (N, D) float32.
 
-    Returns ``{"records", "error_bound", "codecs": {name: CodecResult}, "skipped": {name: reason}}``.
+    Returns ``{"records", "error_bound", "codecs": {name: CodecResult}, "skipped": {name: reason}}``, the
+    bound as its absolute value (None in fixed-rate mode).
     """
     from compressor.baselines import available_baselines, missing_baselines
 
@@ -141,13 +144,13 @@ def evaluate(
     results["latentwire"], _ = _latentwire(bundle, records, error_bound)
     if error_bound is not None:  # the same codec with every learned part off: the learned gain, visible
         results["latentwire-classical"], _ = _latentwire(bundle, records, error_bound, learned=False)
-    bound = error_bound if error_bound is not None else max(results["latentwire"].max_abs_error, 1e-30)
+    bound = error_bound.value if error_bound is not None else max(results["latentwire"].max_abs_error, 1e-30)
     shape = record_shape(bundle)
     for name, baseline in available_baselines(list(baselines) if baselines else None).items():
         results[name] = _baseline(baseline, records, shape, bound)
     return {
         "records": int(records.shape[0]),
-        "error_bound": error_bound,
+        "error_bound": None if error_bound is None else error_bound.value,
         "codecs": results,
         "skipped": missing_baselines(list(baselines) if baselines else None),
     }
@@ -156,15 +159,16 @@ def evaluate(
 def sweep(
     bundle: Any,
     records: np.ndarray,
-    bounds: Sequence[float],
+    bounds: Sequence[ErrorBound],
     baselines: Sequence[str] | None = None,
 ) -> dict[str, list[tuple[float, float, float, float]]]:
-    """Per codec, ``(bound, bits per value, max abs error, PSNR dB)`` for each absolute bound."""
+    """Per codec, ``(bound, bits per value, max abs error, PSNR dB)`` for each bound."""
     curves: dict[str, list[tuple[float, float, float, float]]] = {}
     for bound in bounds:
         report = evaluate(bundle, records, bound, baselines)
         for name, res in report["codecs"].items():
-            curves.setdefault(name, []).append((bound, 32.0 / res.ratio, res.max_abs_error, res.psnr_db))
+            point = (bound.value, 32.0 / res.ratio, res.max_abs_error, res.psnr_db)
+            curves.setdefault(name, []).append(point)
     return curves
 
 

@@ -115,7 +115,8 @@ def _stream_report(produced: dict, consumed: dict) -> dict:
 
 def run_demo(config: DemoConfig, *, progress: bool | None = None) -> dict:
     from compressor.bundle import save_bundle
-    from compressor.codec import Codec, resolve_error_bound
+    from compressor.codec import Codec
+    from compressor.error_bound import ErrorBound
     from compressor.training import TrainingConfig, train
     from streaming.broker import BrokerConfig, LocalBroker
 
@@ -143,7 +144,7 @@ def run_demo(config: DemoConfig, *, progress: bool | None = None) -> dict:
     )
     bundle_dir = workdir / "bundle"
     model_id = save_bundle(bundle, bundle_dir)
-    bound = resolve_error_bound(bundle, config.relative_bound, relative=True)
+    bound = ErrorBound.resolve(bundle, config.relative_bound, relative=True)
 
     broker = None
     bootstrap = config.bootstrap_servers
@@ -156,7 +157,7 @@ def run_demo(config: DemoConfig, *, progress: bool | None = None) -> dict:
         topic = f"latentwire-demo-{uuid.uuid4().hex[:8]}"
         _say(f"producing {len(stream)} records to {topic} as fixed-rate latents")
         fixed = _produce_latent(bootstrap, topic, Codec(bundle), stream)
-        _say(f"producing them again to {topic}-bounded, every value within {bound:g}")
+        _say(f"producing them again to {topic}-bounded, every value within {bound.value:g}")
         bounded = _produce_latent(bootstrap, f"{topic}-bounded", Codec(bundle, error_bound=bound), stream)
         _say("producing the same records raw (float32), without and with Kafka's zstd, for comparison")
         raw_none = _produce_raw(bootstrap, f"{topic}-raw", stream, None)
@@ -178,7 +179,7 @@ def run_demo(config: DemoConfig, *, progress: bool | None = None) -> dict:
         "value_range": float(stream.max() - stream.min()),
         "wire_bytes": {"raw": raw_none, "raw_zstd": raw_zstd},
         "fixed_rate": _stream_report(fixed, fixed_in),
-        "error_bounded": {"error_bound": bound, **_stream_report(bounded, bounded_in)},
+        "error_bounded": {"error_bound": bound.value, **_stream_report(bounded, bounded_in)},
         "training": {
             "epochs": summary.epochs_run,
             "validation_loss": summary.validation_loss,

@@ -168,7 +168,7 @@ class BatchingProducer:
         lengths: Sequence[int | None] | None,
         report: SendReport,
     ) -> None:
-        escapes = getattr(self.codec, "error_bound", None) is not None
+        escapes = self.codec.is_bounded
         valid, kept, rejected = split_valid(chunk, self.codec.record_size, allow_non_finite=escapes)
         for bad in rejected:
             self._reject(chunk[bad.index], RejectedRecord(offset + bad.index, bad.error), keys, report)

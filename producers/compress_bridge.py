@@ -58,7 +58,6 @@ class CompressTransform:
         self.format = record_format
         self.topic = input_topic
         self.metrics = metrics or BridgeMetrics.get()
-        self.bound = getattr(codec, "error_bound", None)
         bundle = codec.bundle
         self.baseline_rmse = float(bundle.training.get("heldback_rmse") or 0.0) or None
         anomaly = bundle.extra.get("anomaly") if isinstance(bundle.extra, dict) else None
@@ -79,7 +78,7 @@ class CompressTransform:
         for i, msg in enumerate(messages):
             try:
                 parsed = self.format.parse(
-                    msg.value, self.codec.record_size, allow_non_finite=self.bound is not None
+                    msg.value, self.codec.record_size, allow_non_finite=self.codec.is_bounded
                 )
             except DataError as exc:
                 items[i] = Rejected(exc)
@@ -121,13 +120,14 @@ class CompressTransform:
         finite = np.isfinite(original).all(axis=1)
         quality = measure(original[finite], decoded[finite])
         observe_many(m.rmse.labels(*labels), quality.rmse)
-        if self.bound is not None:
+        bound = self.codec.error_bound
+        if bound is not None:
             diff = np.abs(decoded.astype(np.float64) - original.astype(np.float64))
             same = (np.isnan(original) & np.isnan(decoded)) | (original == decoded)
-            bad = int(((diff > self.bound) & ~same).sum())
+            bad = int(((diff > bound.value) & ~same).sum())
             if bad:
                 m.bound_violations.labels(*labels).inc(bad)
-                log.error("%d value(s) of %s decode outside the bound %g", bad, self.topic, self.bound)
+                log.error("%d value(s) of %s decode outside the bound %g", bad, self.topic, bound.value)
         if self.anomaly_threshold is not None and finite.any():
             norm = self.codec.bundle.normalizer
             scores = np.mean(

@@ -20,6 +20,7 @@ from kafka.serializer import Serializer
 
 from compressor.bundle import Bundle
 from compressor.codec import Codec
+from compressor.error_bound import ErrorBound
 from compressor.errors import DataError
 from compressor.validation import as_record
 from streaming.metrics import ProducerMetrics
@@ -43,10 +44,10 @@ class LatentSerializer(Serializer):
         self,
         model: Bundle | Codec,
         *,
-        error_bound: float | None = None,
+        error_bound: ErrorBound | float | None = None,
         metrics: ProducerMetrics | None = None,
     ) -> None:
-        self.codec = model if isinstance(model, Codec) else _make_codec(model, error_bound)
+        self.codec = model if isinstance(model, Codec) else Codec(model, error_bound=error_bound)
         self.metrics = metrics or ProducerMetrics.get()
         self._model = self.codec.model_id[:8]
 
@@ -78,10 +79,4 @@ class LatentSerializer(Serializer):
 
     @property
     def _lossless_escapes(self) -> bool:
-        return getattr(self.codec, "error_bound", None) is not None
-
-
-def _make_codec(bundle: Bundle, error_bound: float | None) -> Codec:
-    if error_bound is None:
-        return Codec(bundle)
-    return Codec(bundle, error_bound=error_bound)  # type: ignore[call-arg]
+        return self.codec.is_bounded

@@ -9,13 +9,13 @@ size meets the target, larger ones are skipped in fixed-rate mode (their payload
 
 from __future__ import annotations
 
-import inspect
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
+from compressor.error_bound import ErrorBound
 from compressor.errors import ConfigError
 
 __all__ = ["Trial", "TuneResult", "depth_units", "tune"]
@@ -78,14 +78,6 @@ def depth_units(input_dim: int, latent_dim: int, depth: int) -> list[int]:
     return [max(int(round(top * ratio**i)), bottom) for i in range(depth)]
 
 
-def _bounded_codec(bundle: Any, error_bound: float) -> Any:
-    from compressor.codec import Codec
-
-    if "error_bound" not in inspect.signature(Codec).parameters:
-        raise ConfigError("this build has no error-bounded codec: tune with --target-rmse or --target-psnr")
-    return Codec(bundle, error_bound=error_bound)
-
-
 def tune(
     records: np.ndarray,
     *,
@@ -98,7 +90,7 @@ def tune(
     depths: tuple[int, ...] = (1, 2),
     target_rmse: float | None = None,
     target_psnr: float | None = None,
-    error_bound: float | None = None,
+    error_bound: ErrorBound | None = None,
     epochs: int = 30,
     latent_bits: int = 8,
     options: dict | None = None,
@@ -144,12 +136,12 @@ def tune(
                 config=config,
                 progress=False,
             )
-            codec = _bounded_codec(bundle, error_bound) if error_bound is not None else Codec(bundle)
+            codec = Codec(bundle, error_bound=error_bound)
             encoded = codec.encode(held_back)
             quality = measure(held_back, encoded.decoded)
             rmse = float(np.sqrt(np.mean(quality.rmse**2)))
             if error_bound is not None:
-                meets = quality.worst <= error_bound * (1 + 1e-6)
+                meets = quality.worst <= error_bound.value * (1 + 1e-6)
             else:
                 meets = (target_rmse is None or rmse <= target_rmse) and (
                     target_psnr is None or quality.psnr_db >= target_psnr

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,6 +32,9 @@ from compressor.bounded.autoencoder import (
 from compressor.bounded.stats import PREFERENCE_KEY, STATS_KEY, WIN_RATE_KEY
 from compressor.bounded.tables import CLASSES, ESCAPE, RADIUS, SHIFT, fitted_counts, fitted_model
 from compressor.errors import EnvelopeError
+
+if TYPE_CHECKING:
+    from compressor.error_bound import ErrorBound
 
 __all__ = [
     "AE_PREDICTORS",
@@ -235,12 +238,14 @@ class BoundedCodec:
 
     # ------------------------------------------------------------------ encoder
 
-    def encode(self, records: np.ndarray, error_bound: float) -> tuple[list[bytes], np.ndarray, np.ndarray]:
+    def encode(
+        self, records: np.ndarray, error_bound: ErrorBound
+    ) -> tuple[list[bytes], np.ndarray, np.ndarray]:
         """Payload bodies, the exact values a consumer will decode, and which records are on the data's
         lattice (envelope kind 2; the others are kind 1), for float32 ``records`` (N, D)."""
         x = np.asarray(records, dtype=np.float32)
         n = x.shape[0]
-        code = grid.bound_code(error_bound)
+        code = error_bound.code
         policy = self.grid_policy(code) if n else "plain"
         if policy == "choose" and code in self._prefer_lattice:
             policy = "lattice" if self._prefer_lattice[code] else "plain"
@@ -692,14 +697,11 @@ def codec_for_bundle(bundle: Any, learned: bool = True) -> BoundedCodec:
         stats = {}
     if not learned:
         stats = {key: stats[key] for key in CLASSICAL_STATS if key in stats}
-    from compressor.bounded.stats import value_ranges
+    from compressor.bounded.stats import smallest_range, value_ranges
 
-    presets: list[float] = []
-    ranges = value_ranges(bundle)
-    if ranges is not None and (ranges > 0).any():
-        # exactly what resolve_error_bound(bundle, rel, relative=True) computes
-        smallest = float(ranges[ranges > 0].min())
-        presets = [rel * smallest for rel in RELATIVE_PRESETS]
+    # the absolute values ErrorBound.resolve(bundle, rel, relative=True) gives
+    unit = smallest_range(value_ranges(bundle))
+    presets = [] if unit is None else [rel * unit for rel in RELATIVE_PRESETS]
     return BoundedCodec(
         layout,
         offset,

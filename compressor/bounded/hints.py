@@ -48,15 +48,13 @@ def fit_hints(bundle: Any, records: np.ndarray) -> dict[str, Any]:
 
 
 def _win_rate(bundle: Any, sample: np.ndarray) -> float:
-    from compressor.bounded.stats import value_ranges
+    from compressor.error_bound import ErrorBound
 
-    ranges = value_ranges(bundle)
-    smallest = float(ranges[ranges > 0].min()) if ranges is not None and (ranges > 0).any() else 1.0
     wins = total = 0
     for rel in _WIN_RATE_BOUNDS:
         codec = codec_for_bundle(bundle)  # a fresh one per bound: it tries the autoencoder from the start
         ae_slots = {i for i, name in enumerate(codec.predictors) if name in AE_PREDICTORS}
-        bodies, _, lattice = codec.encode(sample, rel * smallest)
+        bodies, _, lattice = codec.encode(sample, ErrorBound.resolve(bundle, rel, relative=True))
         wins += sum(codec.mode_of(b, bool(f)) >> 1 in ae_slots for b, f in zip(bodies, lattice, strict=True))
         total += len(bodies)
     return wins / total

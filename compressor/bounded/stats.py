@@ -24,6 +24,7 @@ __all__ = [
     "fit_stats",
     "latent_counts",
     "lattice_tables",
+    "smallest_range",
     "value_ranges",
 ]
 
@@ -88,6 +89,14 @@ def value_ranges(bundle: Any) -> np.ndarray | None:
     if not lo or not hi:
         return None
     return np.asarray(hi, dtype=np.float64) - np.asarray(lo, dtype=np.float64)
+
+
+def smallest_range(ranges: np.ndarray | None) -> float | None:
+    """The smallest positive one of :func:`value_ranges` (what a relative bound is a fraction of, so it
+    holds on every column), or None if there are no ranges or no positive one."""
+    if ranges is None or not (ranges > 0).any():
+        return None
+    return float(ranges[ranges > 0].min())
 
 
 def latent_counts(codes: np.ndarray) -> list[dict[str, Any]]:

@@ -33,7 +33,7 @@ def payload_bound(envelope: Envelope, codec: Any) -> float | None:
     """The bound an error-bounded envelope was coded with (``codec``: the model's ``Codec``), else None."""
     if envelope.kind not in (Kind.BOUNDED, Kind.LATTICE):
         return None
-    return float(codec.bounded.read_bound(envelope.payload))
+    return float(codec.bounded_coder.read_bound(envelope.payload))
 
 
 def check_and_count(

@@ -7,7 +7,7 @@ import json
 import math
 
 from latentwire.cli.data_options import add_data_options, load_from_args
-from latentwire.cli.options import add_error_bound_options, add_option
+from latentwire.cli.options import add_error_bound_options, add_option, error_bound_from_args
 
 ORDER = 25
 
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from compressor.bundle import load_bundle
-    from compressor.codec import resolve_error_bound
+    from compressor.error_bound import ErrorBound
     from compressor.errors import ConfigError
     from compressor.evaluation import DEFAULT_SWEEP, evaluate, plot_rate_distortion, sweep
 
@@ -76,21 +76,21 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"{args.data} holds no full record")
     if args.relative and args.error_bound is None:
         raise ConfigError("--relative needs --error-bound")
-    bound = None if args.error_bound is None else resolve_error_bound(bundle, args.error_bound, args.relative)
+    bound = error_bound_from_args(bundle, args)
     report = evaluate(bundle, data.records, bound, args.baselines)
     for name, reason in report["skipped"].items():
         print(f"note: baseline {name} skipped: {reason}", file=sys.stderr)
     if args.plot:
         if bound is not None:
-            bounds = [bound * f for f in (10, 3, 1, 0.3, 0.1)]
+            bounds = [ErrorBound(bound.value * f) for f in (10, 3, 1, 0.3, 0.1)]
         else:
-            bounds = [resolve_error_bound(bundle, e, True) for e in DEFAULT_SWEEP]
+            bounds = [ErrorBound.resolve(bundle, e, True) for e in DEFAULT_SWEEP]
         curves = sweep(bundle, data.records, bounds, args.baselines)
         plot_rate_distortion(curves, args.plot, title=f"{args.data} ({len(data)} records)")
     if args.json:
         out = {
             "records": report["records"],
-            "error_bound": bound,
+            "error_bound": None if bound is None else bound.value,
             "codecs": {
                 name: {k: _clean(v) for k, v in res.to_json().items()}
                 for name, res in report["codecs"].items()
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         }
         print(json.dumps(out))
         return 0
-    mode = "fixed rate" if bound is None else f"error bound {bound:.6g}"
+    mode = "fixed rate" if bound is None else f"error bound {bound.value:.6g}"
     print(f"{report['records']} records of {bundle.record_size} values, latentwire {mode}")
     print(
         "  {:<20} {:>8} {:>11} {:>10} {:>8} {:>9} {:>9}".format(

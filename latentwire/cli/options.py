@@ -79,10 +79,17 @@ def add_error_bound_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def codec_from_args(bundle: Any, args: argparse.Namespace) -> Any:
-    """The bundle's codec: error-bounded when ``--error-bound`` was given, else fixed-rate."""
-    from compressor.codec import Codec, resolve_error_bound
+def error_bound_from_args(bundle: Any, args: argparse.Namespace) -> Any:
+    """The ``ErrorBound`` of ``--error-bound`` (read with ``--relative`` against ``bundle``), or None."""
+    from compressor.error_bound import ErrorBound
 
     if args.error_bound is None:
-        return Codec(bundle)
-    return Codec(bundle, error_bound=resolve_error_bound(bundle, args.error_bound, args.relative))
+        return None
+    return ErrorBound.resolve(bundle, args.error_bound, args.relative)
+
+
+def codec_from_args(bundle: Any, args: argparse.Namespace) -> Any:
+    """The bundle's codec: error-bounded when ``--error-bound`` was given, else fixed-rate."""
+    from compressor.codec import Codec
+
+    return Codec(bundle, error_bound=error_bound_from_args(bundle, args))

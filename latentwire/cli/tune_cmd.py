@@ -61,6 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from compressor.applications.tuning import tune
     from compressor.bundle import save_bundle
+    from compressor.error_bound import ErrorBound
     from latentwire.cli.data_options import load_from_args
 
     data = load_from_args(args)
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         depths=tuple(args.depths),
         target_rmse=args.target_rmse,
         target_psnr=args.target_psnr,
-        error_bound=args.error_bound,
+        error_bound=ErrorBound.of(args.error_bound),
         epochs=args.epochs,
         latent_bits=args.latent_bits,
     )

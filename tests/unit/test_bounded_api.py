@@ -7,14 +7,15 @@ import numpy as np
 import pytest
 
 from compressor.bounded.verify import bound_violations, check_and_count, payload_bound
-from compressor.codec import Codec, resolve_error_bound
+from compressor.codec import Codec
 from compressor.envelope import Kind, unpack
+from compressor.error_bound import ErrorBound
 from compressor.errors import ConfigError
 from compressor.validation import split_valid
 
 
 def test_one_consumer_decodes_both_kinds(digits_bundle, digits: np.ndarray) -> None:
-    e = resolve_error_bound(digits_bundle, 0.01, relative=True)
+    e = ErrorBound.resolve(digits_bundle, 0.01, relative=True).value
     # per column of the 8x8 images, the smallest positive range of the training data
     spans = np.ptp(digits.reshape(-1, 8, 8), axis=(0, 1))
     assert e == pytest.approx(0.01 * spans[spans > 0].min())
@@ -52,10 +53,10 @@ def test_non_finite_values_are_legal_with_a_bound(digits_bundle, digits: np.ndar
 
 
 def test_relative_and_bad_bounds(digits_bundle) -> None:
-    assert resolve_error_bound(digits_bundle, 0.25) == 0.25
+    assert ErrorBound.resolve(digits_bundle, 0.25).value == 0.25
     for bad in (0, -1, float("nan"), "x"):
         with pytest.raises(ConfigError):
-            resolve_error_bound(digits_bundle, bad)  # type: ignore[arg-type]
+            ErrorBound.resolve(digits_bundle, bad)  # type: ignore[arg-type]
     with pytest.raises(ConfigError):
         Codec(digits_bundle, error_bound=1e-300)
 
@@ -100,7 +101,8 @@ def test_a_consumer_process_with_one_thread_decodes_the_same_bits(
     bundle = load_bundle(digits_bundle_dir)
     batch = digits[:200].copy()
     batch[5, 7] = np.nan
-    encoded = Codec(bundle, error_bound=resolve_error_bound(bundle, 1e-3, relative=True)).encode(batch)
+    bound = ErrorBound.resolve(bundle, 1e-3, relative=True)
+    encoded = Codec(bundle, error_bound=bound).encode(batch)
     env = dict(
         os.environ,
         OMP_NUM_THREADS="1",
@@ -123,4 +125,4 @@ def test_a_consumer_process_with_one_thread_decodes_the_same_bits(
         np.frombuffer(bytes.fromhex(child.stdout), dtype=np.uint32).view(np.float32).reshape(batch.shape)
     )
     assert decoded.view(np.uint32).tolist() == encoded.decoded.view(np.uint32).tolist()
-    assert bound_violations(batch, decoded, resolve_error_bound(bundle, 1e-3, relative=True)) == 0
+    assert bound_violations(batch, decoded, bound.value) == 0

@@ -15,6 +15,7 @@ from compressor.bounded import grid, predictors
 from compressor.bounded.codec import BoundedCodec
 from compressor.bounded.stats import fit_stats
 from compressor.bounded.verify import bound_violations
+from compressor.error_bound import ErrorBound
 from compressor.errors import ConfigError, EnvelopeError
 
 DATA_DIR = Path(
@@ -42,7 +43,7 @@ def _codec(layout: tuple[int, int], train: np.ndarray | None = None) -> BoundedC
 
 
 def _roundtrip(codec: BoundedCodec, x: np.ndarray, e: float) -> tuple[np.ndarray, list[bytes]]:
-    bodies, decoded, _ = codec.encode(x, e)
+    bodies, decoded, _ = codec.encode(x, ErrorBound(e))
     out, bounds = codec.decode(bodies)
     assert out.view(np.uint32).tolist() == decoded.view(np.uint32).tolist(), "consumer differs from producer"
     assert bound_violations(x, out, bounds[:, None]) == 0
@@ -158,7 +159,7 @@ def test_multichannel_real_data() -> None:
 def test_corrupt_payloads_raise_envelope_errors() -> None:
     records = _synthetic()
     codec = _codec((64, 1))
-    bodies, _, _ = codec.encode(records, 0.01)
+    bodies, _, _ = codec.encode(records, ErrorBound(0.01))
     body = bodies[0]
     for payload in [b"", body[:3], body[: len(body) // 2], bytes(64), b"\xff" * 40]:
         with pytest.raises(EnvelopeError):
@@ -168,7 +169,7 @@ def test_corrupt_payloads_raise_envelope_errors() -> None:
 def test_random_corruption_never_raises_anything_but_envelope_errors() -> None:
     rng = np.random.default_rng(5)
     codec = _codec((64, 1))
-    bodies, _, _ = codec.encode(_synthetic(), 0.01)
+    bodies, _, _ = codec.encode(_synthetic(), ErrorBound(0.01))
     caught = 0
     for trial in range(300):
         body = bytearray(bodies[trial % len(bodies)])
@@ -211,7 +212,7 @@ def test_decode_in_another_process_with_other_thread_counts_is_bit_identical(thr
     )
     x = (rng.standard_normal((20, 128)).cumsum(axis=1) * 0.37).astype(np.float32)
     x[3, 17] = np.nan
-    bodies, decoded, _ = codec.encode(x, 1e-3)
+    bodies, decoded, _ = codec.encode(x, ErrorBound(1e-3))
     env = dict(
         os.environ,
         OMP_NUM_THREADS=threads,

@@ -14,6 +14,7 @@ import pytest
 
 from compressor.bounded.codec import AE_PREDICTORS, AutoencoderPredictor, BoundedCodec
 from compressor.bounded.fixedpoint import FixedPointDecoder
+from compressor.error_bound import ErrorBound
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -99,7 +100,7 @@ def _ae_records() -> np.ndarray:
 def test_records_that_follow_the_model_choose_it_and_decode_within_the_bound(count: int) -> None:
     codec = _ae_codec()
     x = _ae_records()[:count]
-    bodies, decoded, _ = codec.encode(x, 0.01)
+    bodies, decoded, _ = codec.encode(x, ErrorBound(0.01))
     out, _ = codec.decode(bodies)
     assert out.view(np.uint32).tolist() == decoded.view(np.uint32).tolist()
     assert np.abs(out.astype(np.float64) - x).max() <= 0.01
@@ -122,7 +123,7 @@ sys.stdout.write(out.view(np.uint32).tobytes().hex())
 
 def test_autoencoder_payloads_decode_identically_with_other_thread_counts() -> None:
     codec = _ae_codec()
-    bodies, decoded, _ = codec.encode(_ae_records(), 0.001)
+    bodies, decoded, _ = codec.encode(_ae_records(), ErrorBound(0.001))
     for threads in ("1", "2"):
         env = dict(os.environ, OMP_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
         child = subprocess.run(

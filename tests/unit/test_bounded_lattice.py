@@ -12,6 +12,7 @@ from compressor.bounded.lattice import column_quanta, detect_quantum
 from compressor.bounded.stats import fit_stats
 from compressor.bounded.tables import ESCAPE, RADIUS, fitted_counts
 from compressor.bounded.verify import bound_violations
+from compressor.error_bound import ErrorBound
 from compressor.errors import EnvelopeError
 
 RNG = np.random.default_rng(7)
@@ -88,11 +89,11 @@ def test_a_lattice_finer_than_2e_is_used_only_where_its_fitted_tables_pay() -> N
     codec = _codec(images[:300], (16, 16))
     code = grid.bound_code(1.9)
     assert codec.grid_policy(code) == "choose"
-    bodies, decoded, on_lattice = codec.encode(images[300:], 1.9)
+    bodies, decoded, on_lattice = codec.encode(images[300:], ErrorBound(1.9))
     assert on_lattice.mean() > 0.5
     out, bounds = codec.decode(bodies, on_lattice)
     assert np.array_equal(out, decoded) and bound_violations(images[300:], out, 1.9) == 0
-    plain = _codec(images[:300], (16, 16), with_quanta=False).encode(images[300:], 1.9)[0]
+    plain = _codec(images[:300], (16, 16), with_quanta=False).encode(images[300:], ErrorBound(1.9))[0]
     assert sum(map(len, bodies)) < 0.9 * sum(map(len, plain))
     # after _LEARN records compared one by one, the codec settles on the grid most of them chose
     assert codec._prefer_lattice.get(code) is True
@@ -120,13 +121,13 @@ def test_below_the_quantum_records_are_lossless_and_smaller_than_on_the_plain_gr
     train, live = _walk(300, 64, 2, unit), _walk(40, 64, 2, unit)
     e = 0.3 * unit
     lattice, plain = _codec(train, layout), _codec(train, layout, with_quanta=False)
-    bodies, decoded, on_lattice = lattice.encode(live, e)
+    bodies, decoded, on_lattice = lattice.encode(live, ErrorBound(e))
     assert on_lattice.all()
     out, bounds = lattice.decode(bodies, on_lattice)
     assert np.array_equal(out.view(np.uint32), decoded.view(np.uint32))
     assert np.array_equal(out, live)  # lossless
     assert np.all(bounds <= e)
-    plain_bodies, _, plain_flags = plain.encode(live, e)
+    plain_bodies, _, plain_flags = plain.encode(live, ErrorBound(e))
     assert not plain_flags.any()
     assert sum(map(len, bodies)) < 0.8 * sum(map(len, plain_bodies))
 
@@ -135,7 +136,7 @@ def test_on_the_lattice_above_the_quantum_the_bound_holds_with_a_coarser_step() 
     layout = (128, 1)
     train, live = _walk(300, 128, 1, 1.0), _walk(40, 128, 1, 1.0)
     codec = _codec(train, layout)
-    bodies, decoded, on_lattice = codec.encode(live, 1.0)  # step 3 instead of 2
+    bodies, decoded, on_lattice = codec.encode(live, ErrorBound(1.0))  # step 3 instead of 2
     assert on_lattice.all()
     out, bounds = codec.decode(bodies, on_lattice)
     assert np.array_equal(out, decoded)
@@ -149,7 +150,7 @@ def test_records_that_leave_the_lattice_fall_back_to_the_plain_grid() -> None:
     codec = _codec(_walk(300, 64, 1, 1.0), layout)
     live = _walk(20, 64, 1, 1.0)
     live[::2] += RNG.uniform(0.1, 0.4, size=(10, 64)).astype(np.float32)  # recalibrated: off the lattice
-    bodies, decoded, on_lattice = codec.encode(live, 0.2)
+    bodies, decoded, on_lattice = codec.encode(live, ErrorBound(0.2))
     assert on_lattice.tolist() == [False, True] * 10
     out, bounds = codec.decode(bodies, on_lattice)
     assert np.array_equal(out, decoded)
@@ -167,7 +168,7 @@ def test_fitted_tables_code_sparse_integer_images_and_a_model_without_a_lattice_
     images = images.reshape(400, -1)
     codec = _codec(images[:300], layout)
     assert codec.tables, "no fitted tables for an integer image set"
-    bodies, decoded, on_lattice = codec.encode(images[300:], 0.1)
+    bodies, decoded, on_lattice = codec.encode(images[300:], ErrorBound(0.1))
     assert on_lattice.all() and np.array_equal(decoded, images[300:])
     slots = [codec.mode_of(b, True) >> 1 for b in bodies]
     assert max(slots) >= len(codec.predictors), "the fitted tables were never chosen"
@@ -188,7 +189,7 @@ def test_unreadable_lattice_statistics_mean_the_plain_grid_not_a_crash() -> None
     for quanta in (["x"], [None], "1.0", [1.0, 2.0]):
         codec = BoundedCodec(layout, offset, stats, quanta=quanta)  # type: ignore[arg-type]
         assert codec.quanta is None and codec.tables == {}
-        bodies, decoded, on_lattice = codec.encode(train[:5], 0.2)
+        bodies, decoded, on_lattice = codec.encode(train[:5], ErrorBound(0.2))
         assert not on_lattice.any()
         with pytest.raises(EnvelopeError):
             codec.decode(bodies, [True] * 5)
