@@ -11,12 +11,18 @@ Modules, one idea each:
 * :mod:`~compressor.bounded.context`: the encoder's choice of scale class per block
 * :mod:`~compressor.bounded.payload`: one record's ANS stream
 * :mod:`~compressor.bounded.stats`: training statistics kept in the bundle
+* :mod:`~compressor.bounded.parameters`: the coding parameters both sides share, and what follows per bound
+* :mod:`~compressor.bounded.symbols`: each record's symbols, grouped for its ANS stream
+* :mod:`~compressor.bounded.probe`: when the encoder tries the autoencoder predictors
+* :mod:`~compressor.bounded.encoder`: the batch encoder (grid choice, predictor search; learns effort)
+* :mod:`~compressor.bounded.decoder`: the batch decoder
+* :mod:`~compressor.bounded.codec`: encoder and decoder of one bundle together
 * :mod:`~compressor.bounded.hints`: encoder hints measured at training (effort only, never the bits)
 * :mod:`~compressor.bounded.verify`: the consumer-side bound check
-* :mod:`~compressor.bounded.codec`: the batch encoder/decoder
 """
 
 from compressor.bounded.codec import BoundedCodec
 from compressor.bounded.grid import bound_code, bound_from_code
+from compressor.bounded.parameters import BoundedParameters
 
-__all__ = ["BoundedCodec", "bound_code", "bound_from_code"]
+__all__ = ["BoundedCodec", "BoundedParameters", "bound_code", "bound_from_code"]

@@ -32,17 +32,18 @@ def fit_hints(bundle: Any, records: np.ndarray) -> dict[str, Any]:
     if len(sample) == 0:
         return {}
     codec = codec_for_bundle(bundle)
+    encoder = codec.encoder
     hints: dict[str, Any] = {}
     preference = {}
-    for code in codec.presets:
-        if codec.grid_policy(code) != "choose":
+    for code in codec.params.presets:
+        if encoder.grid_policy(code) != "choose":
             continue
-        lattice = codec.estimate_bits(codec.quantize(sample, code, True), code, True)
-        plain = codec.estimate_bits(codec.quantize(sample, code, False), code, False)
+        lattice = encoder.estimate_bits(encoder.quantize(sample, code, True), code, True)
+        plain = encoder.estimate_bits(encoder.quantize(sample, code, False), code, False)
         preference[str(code)] = bool(2 * int((lattice < plain).sum()) >= len(sample))
     if preference:
         hints[PREFERENCE_KEY] = preference
-    if codec.autoencoder is not None and codec.presets:
+    if codec.params.autoencoder is not None and codec.params.presets:
         hints[WIN_RATE_KEY] = _win_rate(bundle, sample)
     return hints
 
@@ -53,7 +54,7 @@ def _win_rate(bundle: Any, sample: np.ndarray) -> float:
     wins = total = 0
     for rel in _WIN_RATE_BOUNDS:
         codec = codec_for_bundle(bundle)  # a fresh one per bound: it tries the autoencoder from the start
-        ae_slots = {i for i, name in enumerate(codec.predictors) if name in AE_PREDICTORS}
+        ae_slots = {i for i, name in enumerate(codec.params.predictors) if name in AE_PREDICTORS}
         bodies, _, lattice = codec.encode(sample, ErrorBound.resolve(bundle, rel, relative=True))
         wins += sum(codec.mode_of(b, bool(f)) >> 1 in ae_slots for b, f in zip(bodies, lattice, strict=True))
         total += len(bodies)

@@ -64,7 +64,7 @@ def main() -> int:
         codec = Codec(bundle, error_bound=bound)
         if "forced" in name:
             # the encoder would pick the plain grid here; the vector pins down a decoder's finer lattice steps
-            codec.bounded_coder._prefer_lattice[bound_code(bound)] = True
+            codec.bounded_coder.encoder.prefer_lattice[bound_code(bound)] = True
         encoded = codec.encode(records, lengths)
         for i, payload in enumerate(encoded.payloads):
             n = lengths[i] if lengths and lengths[i] else records.shape[1]

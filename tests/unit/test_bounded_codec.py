@@ -13,6 +13,7 @@ import pytest
 
 from compressor.bounded import grid, predictors
 from compressor.bounded.codec import BoundedCodec
+from compressor.bounded.parameters import BoundedParameters
 from compressor.bounded.stats import fit_stats
 from compressor.bounded.verify import bound_violations
 from compressor.error_bound import ErrorBound
@@ -34,12 +35,14 @@ def _data(rel: str) -> Path:
 def _codec(layout: tuple[int, int], train: np.ndarray | None = None) -> BoundedCodec:
     d = layout[0] * layout[1]
     if train is None:
-        return BoundedCodec(layout, np.zeros(d, np.float32), {}, fallback_scale=np.ones(d, np.float32))
+        return BoundedCodec(
+            BoundedParameters(layout, np.zeros(d, np.float32), {}, fallback_scale=np.ones(d, np.float32))
+        )
     stats = fit_stats(train, layout)
     offset = np.tile(
         np.asarray(train, np.float64).reshape(-1, layout[0], layout[1]).mean(axis=(0, 1)), layout[0]
     )
-    return BoundedCodec(layout, offset.astype(np.float32), stats)
+    return BoundedCodec(BoundedParameters(layout, offset.astype(np.float32), stats))
 
 
 def _roundtrip(codec: BoundedCodec, x: np.ndarray, e: float) -> tuple[np.ndarray, list[bytes]]:
@@ -196,8 +199,9 @@ _CHILD = """
 import sys, numpy as np
 sys.path.insert(0, {repo!r})
 from compressor.bounded.codec import BoundedCodec
-codec = BoundedCodec((64, 2), np.linspace(-1, 1, 128).astype(np.float32), {{}},
-                     fallback_scale=np.ones(128, np.float32))
+from compressor.bounded.parameters import BoundedParameters
+codec = BoundedCodec(BoundedParameters((64, 2), np.linspace(-1, 1, 128).astype(np.float32), {{}},
+                     fallback_scale=np.ones(128, np.float32)))
 bodies = [bytes.fromhex(h) for h in sys.stdin.read().split()]
 out, _ = codec.decode(bodies)
 sys.stdout.write(out.view(np.uint32).tobytes().hex())
@@ -208,7 +212,9 @@ sys.stdout.write(out.view(np.uint32).tobytes().hex())
 def test_decode_in_another_process_with_other_thread_counts_is_bit_identical(threads: str) -> None:
     rng = np.random.default_rng(4)
     codec = BoundedCodec(
-        (64, 2), np.linspace(-1, 1, 128).astype(np.float32), {}, fallback_scale=np.ones(128, np.float32)
+        BoundedParameters(
+            (64, 2), np.linspace(-1, 1, 128).astype(np.float32), {}, fallback_scale=np.ones(128, np.float32)
+        )
     )
     x = (rng.standard_normal((20, 128)).cumsum(axis=1) * 0.37).astype(np.float32)
     x[3, 17] = np.nan

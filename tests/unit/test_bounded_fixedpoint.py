@@ -12,8 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compressor.bounded.codec import AE_PREDICTORS, AutoencoderPredictor, BoundedCodec
+from compressor.bounded.autoencoder import AE_PREDICTORS, AutoencoderPredictor
+from compressor.bounded.codec import BoundedCodec
 from compressor.bounded.fixedpoint import FixedPointDecoder
+from compressor.bounded.parameters import BoundedParameters
 from compressor.error_bound import ErrorBound
 
 REPO = Path(__file__).resolve().parents[2]
@@ -68,11 +70,13 @@ def test_integer_forward_pass_is_exact() -> None:
 def _ae_codec() -> BoundedCodec:
     fp = _decoder()
     return BoundedCodec(
-        (64, 1),
-        np.full(64, 10.0, np.float32),
-        {},
-        fallback_scale=np.full(64, 2.0, np.float32),
-        autoencoder=AutoencoderPredictor(_codes_of, fp, None, 256),
+        BoundedParameters(
+            (64, 1),
+            np.full(64, 10.0, np.float32),
+            {},
+            fallback_scale=np.full(64, 2.0, np.float32),
+            autoencoder=AutoencoderPredictor(_codes_of, fp, None, 256),
+        )
     )
 
 
@@ -104,7 +108,7 @@ def test_records_that_follow_the_model_choose_it_and_decode_within_the_bound(cou
     out, _ = codec.decode(bodies)
     assert out.view(np.uint32).tolist() == decoded.view(np.uint32).tolist()
     assert np.abs(out.astype(np.float64) - x).max() <= 0.01
-    first_ae = codec.predictors.index(AE_PREDICTORS[0])
+    first_ae = codec.params.predictors.index(AE_PREDICTORS[0])
     modes = [codec.mode_of(b) >> 1 for b in bodies]
     assert sum(m >= first_ae for m in modes) >= len(modes) // 2
 
@@ -139,7 +143,8 @@ def test_autoencoder_payloads_decode_identically_with_other_thread_counts() -> N
 
 
 def test_training_records_how_often_the_autoencoder_wins_and_a_loser_starts_sparse(digits) -> None:
-    from compressor.bounded.codec import _PATIENCE, codec_for_bundle
+    from compressor.bounded.codec import codec_for_bundle
+    from compressor.bounded.probe import PATIENCE
     from compressor.bounded.stats import WIN_RATE_KEY
     from compressor.training import TrainingConfig, train
 
@@ -149,6 +154,6 @@ def test_training_records_how_often_the_autoencoder_wins_and_a_loser_starts_spar
     rate = bundle.extra["bounded"][WIN_RATE_KEY]
     assert rate is not None and 0.0 <= rate <= 1.0
     bundle.extra["bounded"][WIN_RATE_KEY] = 0.0
-    assert codec_for_bundle(bundle)._ae_losses == _PATIENCE
+    assert codec_for_bundle(bundle).encoder.probe.losses == PATIENCE
     bundle.extra["bounded"][WIN_RATE_KEY] = 0.5
-    assert codec_for_bundle(bundle)._ae_losses == 0
+    assert codec_for_bundle(bundle).encoder.probe.losses == 0

@@ -9,6 +9,7 @@ import pytest
 from compressor.bounded import grid
 from compressor.bounded.codec import BoundedCodec
 from compressor.bounded.lattice import column_quanta, detect_quantum
+from compressor.bounded.parameters import BoundedParameters
 from compressor.bounded.stats import fit_stats
 from compressor.bounded.tables import ESCAPE, RADIUS, fitted_counts
 from compressor.bounded.verify import bound_violations
@@ -29,7 +30,9 @@ def _walk(n: int, rows: int, cols: int, unit: float) -> np.ndarray:
 def _codec(train: np.ndarray, layout: tuple[int, int], with_quanta: bool = True) -> BoundedCodec:
     stats = fit_stats(train, layout)
     offset = np.asarray(train, np.float64).mean(axis=0).astype(np.float32)
-    return BoundedCodec(layout, offset, stats, quanta=stats["quantum"] if with_quanta else None)
+    return BoundedCodec(
+        BoundedParameters(layout, offset, stats, quanta=stats["quantum"] if with_quanta else None)
+    )
 
 
 # ------------------------------------------------------------------------------------ detection
@@ -88,15 +91,15 @@ def test_a_lattice_finer_than_2e_is_used_only_where_its_fitted_tables_pay() -> N
     images = images.reshape(400, -1)
     codec = _codec(images[:300], (16, 16))
     code = grid.bound_code(1.9)
-    assert codec.grid_policy(code) == "choose"
+    assert codec.encoder.grid_policy(code) == "choose"
     bodies, decoded, on_lattice = codec.encode(images[300:], ErrorBound(1.9))
     assert on_lattice.mean() > 0.5
     out, bounds = codec.decode(bodies, on_lattice)
     assert np.array_equal(out, decoded) and bound_violations(images[300:], out, 1.9) == 0
     plain = _codec(images[:300], (16, 16), with_quanta=False).encode(images[300:], ErrorBound(1.9))[0]
     assert sum(map(len, bodies)) < 0.9 * sum(map(len, plain))
-    # after _LEARN records compared one by one, the codec settles on the grid most of them chose
-    assert codec._prefer_lattice.get(code) is True
+    # after LEARN records compared one by one, the codec settles on the grid most of them chose
+    assert codec.encoder.prefer_lattice.get(code) is True
 
 
 def test_fitted_counts_aggregate_to_coarser_steps_with_integer_arithmetic() -> None:
@@ -167,15 +170,15 @@ def test_fitted_tables_code_sparse_integer_images_and_a_model_without_a_lattice_
         img[r : r + 4, c : c + 3] = RNG.integers(200, 256, size=(4, 3))
     images = images.reshape(400, -1)
     codec = _codec(images[:300], layout)
-    assert codec.tables, "no fitted tables for an integer image set"
+    assert codec.params.tables, "no fitted tables for an integer image set"
     bodies, decoded, on_lattice = codec.encode(images[300:], ErrorBound(0.1))
     assert on_lattice.all() and np.array_equal(decoded, images[300:])
     slots = [codec.mode_of(b, True) >> 1 for b in bodies]
-    assert max(slots) >= len(codec.predictors), "the fitted tables were never chosen"
+    assert max(slots) >= len(codec.params.predictors), "the fitted tables were never chosen"
     out, _ = codec.decode(bodies, on_lattice)
     assert np.array_equal(out, images[300:])
     stats = fit_stats(images[:300], layout)
-    no_quanta = BoundedCodec(layout, codec._offset_flat, stats)
+    no_quanta = BoundedCodec(BoundedParameters(layout, codec.params.offset_flat, stats))
     with pytest.raises(EnvelopeError, match="lattice"):
         no_quanta.decode(bodies[:1], [True])
 
@@ -187,8 +190,8 @@ def test_unreadable_lattice_statistics_mean_the_plain_grid_not_a_crash() -> None
     stats["lattice_tables"] = ["not", "a", "dict"]
     offset = train.mean(axis=0)
     for quanta in (["x"], [None], "1.0", [1.0, 2.0]):
-        codec = BoundedCodec(layout, offset, stats, quanta=quanta)  # type: ignore[arg-type]
-        assert codec.quanta is None and codec.tables == {}
+        codec = BoundedCodec(BoundedParameters(layout, offset, stats, quanta=quanta))  # type: ignore[arg-type]
+        assert codec.params.quanta is None and codec.params.tables == {}
         bodies, decoded, on_lattice = codec.encode(train[:5], ErrorBound(0.2))
         assert not on_lattice.any()
         with pytest.raises(EnvelopeError):
@@ -200,8 +203,8 @@ def test_training_measures_which_grid_pays_at_each_preset_bound(digits_bundle) -
     from compressor.bounded.stats import PREFERENCE_KEY
 
     codec = codec_for_bundle(digits_bundle)
-    choose = [code for code in codec.presets if codec.grid_policy(code) == "choose"]
+    choose = [code for code in codec.params.presets if codec.encoder.grid_policy(code) == "choose"]
     assert choose, "the digits (integers 0..16) should have presets where the lattice is finer than 2E"
     preference = digits_bundle.extra["bounded"][PREFERENCE_KEY]
     assert sorted(int(k) for k in preference) == sorted(choose)
-    assert all(codec._prefer_lattice[code] == preference[str(code)] for code in choose)
+    assert all(codec.encoder.prefer_lattice[code] == preference[str(code)] for code in choose)

@@ -91,8 +91,8 @@ def test_classical_codec_has_no_learned_part_and_decodes_within_the_bound(digits
 
     bundle = load_bundle(digits_bundle_dir)
     classical = Codec(bundle, error_bound=0.5, learned=False)
-    assert classical.bounded_coder.autoencoder is None and not classical.bounded_coder.tables
-    assert Codec(bundle, error_bound=0.5).bounded_coder.autoencoder is not None
+    assert classical.bounded_coder.params.autoencoder is None and not classical.bounded_coder.params.tables
+    assert Codec(bundle, error_bound=0.5).bounded_coder.params.autoencoder is not None
     records = np.random.default_rng(0).integers(0, 17, (20, bundle.record_size)).astype(np.float32)
     encoded = classical.encode(records)
     decoded = np.stack(Codec(bundle, learned=False).decode([unpack(p) for p in encoded.payloads]))

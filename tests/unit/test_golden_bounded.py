@@ -46,7 +46,7 @@ def test_golden_set_covers_both_grids_and_the_fitted_tables(golden) -> None:
         codec.bounded_coder.mode_of(env.payload, env.kind == Kind.LATTICE) >> 1
         for env in (unpack(bytes.fromhex(v["envelope"])) for v in vectors["vectors"])
     }
-    assert max(slots) >= len(codec.bounded_coder.predictors), "no record coded with a fitted table"
+    assert max(slots) >= len(codec.bounded_coder.params.predictors), "no record coded with a fitted table"
 
 
 def test_golden_lattice_records_are_lossless_below_the_quantum(golden) -> None:
@@ -69,4 +69,4 @@ def test_golden_set_holds_kind_2_records_on_a_lattice_finer_than_2e(golden) -> N
         env = unpack(bytes.fromhex(v["envelope"]))
         assert env.kind == Kind.LATTICE
         code = bound_code(v["error_bound"])
-        assert (codec.bounded_coder.steps(code, True) < codec.bounded_coder.steps(code)).all()
+        assert (codec.bounded_coder.params.steps(code, True) < codec.bounded_coder.params.steps(code)).all()

@@ -1,0 +1,120 @@
+"""The consumer side of the error-bounded codec: payload bodies back to records, bit-exactly.
+
+Each body is read as one ANS stream (:func:`payload.decode_record`); records are then grouped by bound,
+grid and predictor, their grid integers rebuilt with the predictor's exact inverse (integer cumulative
+sums, or the autoencoder's integer forward pass), and scaled back with one IEEE-exact product per value
+(:func:`grid.rebuild`). Raw values are put back bit for bit. Nothing here depends on what the encoder
+learned while coding, only on the shared :class:`~compressor.bounded.parameters.BoundedParameters`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+import numpy as np
+
+from compressor.bounded import grid, payload, predictors
+from compressor.bounded.autoencoder import AE_PREDICTORS, ae_inverse
+from compressor.bounded.parameters import BoundedParameters
+from compressor.errors import EnvelopeError
+
+__all__ = ["BoundedDecoder"]
+
+
+class BoundedDecoder:
+    """Decodes error-bounded payload bodies of one model.
+
+    Arguments:
+        params (BoundedParameters): the model's shared coding parameters.
+    """
+
+    def __init__(self, params: BoundedParameters) -> None:
+        self.params = params
+
+    def mode_of(self, body: bytes, lattice: bool = False) -> int:
+        """The mode symbol of a payload (slot * 2 + has_raw; see :mod:`compressor.bounded.payload`)."""
+        import constriction
+
+        coder = constriction.stream.stack.AnsCoder(payload.words_from_bytes(body))
+        payload.read_bound(coder, self.params.presets)
+        return int(coder.decode(self.params.mode_models[lattice]))
+
+    def read_bound(self, body: bytes) -> float:
+        """The bound a payload was coded with, from its first symbols."""
+        import constriction
+
+        try:
+            coder = constriction.stream.stack.AnsCoder(payload.words_from_bytes(body))
+            return grid.bound_from_code(payload.read_bound(coder, self.params.presets))
+        except (ValueError, RuntimeError) as exc:
+            raise EnvelopeError(f"bounded payload does not decode: {exc}") from exc
+
+    def decode(
+        self, bodies: Sequence[bytes], on_lattice: Sequence[bool] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Decoded records (N, D) float32 and the bound each record was coded with (N,) float64;
+        ``on_lattice[i]`` says record ``i`` is coded on the data's lattice (envelope kind 2)."""
+        p = self.params
+        n = len(bodies)
+        flags = [False] * n if on_lattice is None else [bool(f) for f in on_lattice]
+        if len(flags) != n:
+            raise ValueError(f"{n} bodies but {len(flags)} lattice flags")
+        out = np.empty((n, p.size), dtype=np.float32)
+        bounds = np.empty(n, dtype=np.float64)
+        groups: dict[tuple[int, bool, int], list[int]] = defaultdict(list)
+        residuals = np.empty((n, p.cols, p.rows), dtype=np.int64)
+        raws: list[tuple[int, np.ndarray, np.ndarray]] = []
+        latents: dict[int, np.ndarray] = {}
+        for i, body in enumerate(bodies):
+            if not body:
+                raise EnvelopeError("bounded payload is empty")
+            lattice = flags[i]
+            if lattice and p.quanta is None:
+                raise EnvelopeError("record is coded on the data's lattice, but the model knows no quantum")
+            rec = payload.decode_record(
+                body,
+                p.rows,
+                p.cols,
+                p.blocks,
+                lambda code, mode, lattice=lattice: p.expected_classes(code, mode >> 1, lattice),
+                p.latent_models_of,
+                p.mode_counts[lattice],
+                p.mode_models[lattice],
+                p.presets,
+                p.table_of if lattice else None,
+            )
+            residuals[i] = rec.residuals.reshape(p.cols, p.rows)
+            if rec.latent is not None:
+                latents[i] = rec.latent
+            slot = rec.mode >> 1
+            groups[
+                (
+                    rec.bound_code,
+                    lattice,
+                    slot if slot < len(p.predictors) else slot - len(p.predictors),
+                )
+            ].append(i)
+            bounds[i] = grid.bound_from_code(rec.bound_code)
+            if rec.mode & 1:
+                if rec.raw_positions.size and rec.raw_positions.max() >= p.size:
+                    raise EnvelopeError("bounded payload places a raw value outside the record")
+                raws.append((i, rec.raw_positions, rec.raw_bits))
+        for (code, lattice, slot), members in groups.items():
+            idx = np.asarray(members)
+            r = residuals[idx].transpose(0, 2, 1)
+            name = p.predictors[slot]
+            step_flat = np.tile(p.steps(code, lattice), p.rows)
+            if name in AE_PREDICTORS:
+                codes = np.stack([latents[i] for i in members])
+                pred = p.autoencoder.fixed.predict_grid(codes, step_flat)
+                q = ae_inverse(name, r, pred.reshape(len(idx), p.rows, p.cols))
+            else:
+                q = predictors.inverse(name, r, p.center(code, lattice))
+            if np.abs(q).max(initial=0) > 4 * grid.MAX_GRID:
+                raise EnvelopeError("bounded payload rebuilds values off the grid (corrupt)")
+            out[idx] = grid.rebuild(q.reshape(len(idx), -1), step_flat)
+        view = out.view(np.uint32)
+        for i, pos, bits in raws:
+            view[i, pos] = bits
+        return out, bounds

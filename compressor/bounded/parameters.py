@@ -1,0 +1,231 @@
+"""The coding parameters producer and consumer share for one model, and what follows from them per bound.
+
+Fixed when the bundle is loaded: the record layout, the training mean, the predictors (the autoencoder
+ones only when the bundle has an autoencoder), each predictor's residual scale per column, the preset
+bounds, the data's quantum per column, the fitted residual tables and the mode tables. Derived per bound
+code and memoized: the grid step per column (``2E``, or on the data's lattice), the training mean on that
+grid, the expected scale class per predictor and column, and the fitted-table multiplier. Every value is a
+pure function of the parameters, so the encoder and the decoder compute the same ones. The encoder hints
+measured at training (:mod:`compressor.bounded.hints`) are read here too; only the encoder uses them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from compressor.bounded import context, grid, predictors
+from compressor.bounded.autoencoder import AE_PREDICTORS, AutoencoderPredictor
+from compressor.bounded.stats import PREFERENCE_KEY, WIN_RATE_KEY
+from compressor.bounded.tables import RADIUS, fitted_model
+from compressor.errors import EnvelopeError
+
+__all__ = ["BoundedParameters"]
+
+log = logging.getLogger(__name__)
+
+_NO_RAW_WEIGHT = 1 << 20
+_RAW_WEIGHT = 1 << 10
+
+
+class BoundedParameters:
+    """The shared coding parameters of records of ``layout`` = (rows, cols) values.
+
+    Arguments:
+        layout (tuple[int, int]): ``(rows, cols)`` of a record's values, in scan order.
+        offset (np.ndarray): ``(D,)`` per-value training mean.
+        stats (dict[str, Any] | None): the bundle's bounded statistics (residual scales, fitted tables,
+            quanta, encoder hints; :mod:`compressor.bounded.stats`). Default: None, none.
+        fallback_scale (np.ndarray | None): per-value scale used where ``stats`` has no residual scales.
+            Default: None.
+        presets (Sequence[float]): bounds a record names with a few bits instead of a 16-bit code
+            (unusable ones are skipped). Default: none.
+        autoencoder (AutoencoderPredictor | None): the model's autoencoder predictor, if its decoder has
+            an exact integer form. Default: None, simple predictors only.
+        quanta (Sequence[float | None] | None): per column, the step of the lattice the data lies on
+            (None where there is none); kind-2 records need it. Default: None, the plain grid only.
+    """
+
+    def __init__(
+        self,
+        layout: tuple[int, int],
+        offset: np.ndarray,
+        stats: dict[str, Any] | None = None,
+        fallback_scale: np.ndarray | None = None,
+        presets: Sequence[float] = (),
+        autoencoder: AutoencoderPredictor | None = None,
+        quanta: Sequence[float | None] | None = None,
+    ) -> None:
+        self.rows, self.cols = int(layout[0]), int(layout[1])
+        self.size = self.rows * self.cols
+        self.blocks = -(-self.rows // context.BLOCK)
+        self.offset = np.asarray(offset, dtype=np.float32).astype(np.float64).reshape(self.rows, self.cols)
+        self.offset_flat = np.asarray(offset, dtype=np.float32).reshape(-1)
+        self.autoencoder = autoencoder
+        self.predictors = predictors.PREDICTORS + (AE_PREDICTORS if autoencoder is not None else ())
+        stats = stats or {}
+        scales = stats.get("residual_scale", {})
+        self.scales: dict[str, np.ndarray] = {}
+        for name in self.predictors:
+            if name in AE_PREDICTORS:
+                base = "center" if name == "ae" else "delta"
+                self.scales[name] = self.scales[base] * 0.5  # the autoencoder removes part of it
+                continue
+            if name in scales and len(scales[name]) == self.cols:
+                self.scales[name] = np.asarray(scales[name], dtype=np.float64)
+            elif fallback_scale is not None:
+                self.scales[name] = (
+                    np.asarray(fallback_scale, np.float32).astype(np.float64)[: self.cols] * 0.5
+                )
+            else:
+                self.scales[name] = np.full(self.cols, np.nan)
+        import constriction
+
+        #: kind-2 records may also code every residual of a simple predictor with a fitted table
+        tables = stats.get("lattice_tables")
+        self.tables: dict[str, Any] = tables if isinstance(tables, dict) else {}
+        table_slots = len(predictors.PREDICTORS) if self.tables else 0
+        #: the mode symbol's table, per grid (the lattice also has the fitted-table slots)
+        self.mode_models = {
+            lattice: constriction.stream.model.Categorical(
+                np.asarray(
+                    [_NO_RAW_WEIGHT, _RAW_WEIGHT] * (len(self.predictors) + (table_slots if lattice else 0)),
+                    np.float64,
+                ),
+                perfect=False,
+            )
+            for lattice in (False, True)
+        }
+        self.mode_counts = {False: 2 * len(self.predictors), True: 2 * (len(self.predictors) + table_slots)}
+        codes: list[int] = []
+        for bound in presets:
+            try:
+                code = grid.bound_code(bound)
+            except Exception:  # noqa: BLE001 - a degenerate range gives no usable preset
+                continue
+            if code not in codes:
+                codes.append(code)
+        #: bound codes a record names with a few bits instead of 16 (relative bounds of the training range)
+        self.presets = tuple(codes)
+        self.quanta: np.ndarray | None = None
+        if isinstance(quanta, list | tuple | np.ndarray) and len(quanta) == self.cols:
+            try:
+                u = np.asarray([np.nan if v is None else float(v) for v in quanta], dtype=np.float64)
+            except (TypeError, ValueError):
+                log.warning("the model's quantum statistics are unreadable; coding on the plain grid only")
+                u = np.full(self.cols, np.nan)
+            if (np.isfinite(u) & (u > 0)).any():
+                self.quanta = u
+        #: encoder hint: the autoencoder never won on the model's own validation records
+        self.autoencoder_never_won = stats.get(WIN_RATE_KEY) == 0
+        #: encoder hint: bound code -> whether the lattice beat the plain grid where it is finer (presets)
+        self.lattice_preference: dict[int, bool] = {}
+        preference = stats.get(PREFERENCE_KEY)
+        if isinstance(preference, dict):
+            for key, value in preference.items():
+                if str(key).isdigit() and isinstance(value, bool):
+                    self.lattice_preference[int(key)] = value
+        self._steps: dict[tuple[int, bool], np.ndarray] = {}
+        self._centers: dict[tuple[int, bool], np.ndarray] = {}
+        self._kexp: dict[tuple[int, bool, int], np.ndarray] = {}
+        self._kexp_all: dict[tuple[int, bool], np.ndarray] = {}
+        self._multipliers: dict[int, int | None] = {}
+        self._table_models: dict[tuple[int, int], Any] = {}
+
+    def steps(self, code: int, lattice: bool = False) -> np.ndarray:
+        """Grid step per column (cols,) float64 of bound ``code``: ``2E``, or on the data's lattice."""
+        key = (code, lattice)
+        s = self._steps.get(key)
+        if s is None:
+            bound = grid.bound_from_code(code)
+            if lattice:
+                if self.quanta is None:
+                    raise EnvelopeError(
+                        "record is coded on the data's lattice, but the model knows no quantum"
+                    )
+                s = grid.lattice_steps(bound, self.quanta)
+            else:
+                s = np.full(self.cols, 2.0 * bound)
+            self._steps[key] = s
+        return s
+
+    def uses_lattice(self, code: int) -> bool:
+        """Whether the lattice differs from the plain grid in some column at bound ``code``."""
+        return self.quanta is not None and bool((self.steps(code, True) != self.steps(code)).any())
+
+    def table_multiplier(self, code: int) -> int | None:
+        """The common odd multiplier ``m`` of every column's lattice step at bound ``code`` (the fitted tables
+        then apply, aggregated to ``m`` quanta), or None when a column is on the plain grid or they differ."""
+        if code not in self._multipliers:
+            m = None
+            if self.tables and self.uses_lattice(code):
+                steps, plain = self.steps(code, True), self.steps(code)
+                ratio = np.rint(steps / self.quanta)
+                if (steps != plain).all() and (ratio == ratio[0]).all() and 1 <= ratio[0] <= 2 * RADIUS + 1:
+                    m = int(ratio[0])
+            self._multipliers[code] = m
+        return self._multipliers[code]
+
+    def table(self, code: int, predictor: int):  # noqa: ANN201 - a constriction Categorical
+        """The fitted table of simple ``predictor`` on the lattice of bound ``code``."""
+        m = self.table_multiplier(code)
+        key = (m or 0, predictor)
+        model = self._table_models.get(key)
+        if model is None:
+            spec = self.tables.get(predictors.PREDICTORS[predictor]) if m is not None else None
+            if spec is None:
+                raise EnvelopeError(
+                    "record is coded with a fitted table the model does not have at this bound"
+                )
+            try:
+                model = self._table_models[key] = fitted_model(spec, m)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise EnvelopeError(f"the model's fitted residual table is unusable: {exc}") from exc
+        return model
+
+    def center(self, code: int, lattice: bool = False) -> np.ndarray:
+        """Training mean on the grid of bound ``code``: (rows, cols) int64, elementwise IEEE ops only."""
+        c = self._centers.get((code, lattice))
+        if c is None:
+            step = self.steps(code, lattice)
+            with np.errstate(over="ignore", invalid="ignore"):
+                c = np.clip(np.rint(self.offset / step), -grid.MAX_GRID, grid.MAX_GRID)
+            c = np.where(np.isfinite(c), c, 0).astype(np.int64)
+            self._centers[(code, lattice)] = c
+        return c
+
+    def expected_classes(self, code: int, predictor: int, lattice: bool = False) -> np.ndarray:
+        """The scale class per column that the first block of a record is coded against."""
+        key = (code, lattice, predictor)
+        k = self._kexp.get(key)
+        if k is None:
+            k = context.expected_class(self.scales[self.predictors[predictor]], self.steps(code, lattice))
+            self._kexp[key] = k
+        return k
+
+    def expected_classes_all(self, code: int, lattice: bool) -> np.ndarray:
+        """:meth:`expected_classes` of every predictor, stacked (predictors, cols)."""
+        kexp = self._kexp_all.get((code, lattice))
+        if kexp is None:
+            kexp = np.stack([self.expected_classes(code, p, lattice) for p in range(len(self.predictors))])
+            self._kexp_all[(code, lattice)] = kexp
+        return kexp
+
+    def latent_models_of(self, mode: int) -> list | None:
+        """The latent code tables a record of ``mode`` carries (autoencoder predictors), else None."""
+        slot = mode >> 1
+        if (
+            self.autoencoder is not None
+            and slot < len(self.predictors)
+            and self.predictors[slot] in AE_PREDICTORS
+        ):
+            return self.autoencoder.models
+        return None
+
+    def table_of(self, code: int, mode: int):  # noqa: ANN201 - a constriction Categorical or None
+        """The fitted table a kind-2 record of ``mode`` is coded with, or None for scale classes."""
+        slot = mode >> 1
+        return self.table(code, slot - len(self.predictors)) if slot >= len(self.predictors) else None
