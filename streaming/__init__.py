@@ -10,7 +10,8 @@
     streaming.raw_records   raw topic values (JSON objects, float32 arrays) as records, and back
     streaming.topic_sample  the latest records of a live topic, for training
     streaming.bridge_loop   the consume-transform-produce loop both bridges run (Kafka transactions)
-    streaming.bridge        BridgeConfig and run_bridge: a bridge's clients, endpoint and byte accounting
+    streaming.bridge_config BridgeConfig: what one bridge reads, writes and serves
+    streaming.bridge        run_bridge: a bridge's clients, endpoint, byte accounting and loop
     streaming.shutdown      SIGTERM/SIGINT as a flag long loops check between batches
     streaming.dead_letters  headers that say why a record went to a dead-letter topic
     streaming.wire_bytes    bytes a kafka-python client really sent

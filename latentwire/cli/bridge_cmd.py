@@ -11,10 +11,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from latentwire.cli.kafka_options import add_kafka_options, kafka_config
 from latentwire.cli.options import add_error_bound_options, add_option, codec_from_args
-from streaming.bridge import BridgeConfig, BridgeService, BridgeSummary
+from streaming.bridge_config import BridgeConfig
+
+if TYPE_CHECKING:
+    from streaming.bridge import BridgeService, BridgeSummary
 
 ORDER = 45
 
@@ -236,6 +240,8 @@ def bridge_config(args: argparse.Namespace, bridge: str) -> BridgeConfig:
 
 def _service(args: argparse.Namespace, bridge: str) -> BridgeService:
     """The bridge's endpoint, up (and announced) before the model loads."""
+    from streaming.bridge import BridgeService
+
     service = BridgeService(bridge_config(args, bridge))
     print(
         f"{bridge}-bridge: /metrics, /healthz, /readyz on http://{args.metrics_host}:{service.port}",

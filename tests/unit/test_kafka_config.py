@@ -17,7 +17,8 @@ from compressor.errors import ConfigError
 from latentwire.cli import build_parser
 from latentwire.cli.bridge_cmd import _report, bridge_config
 from latentwire.cli.kafka_options import kafka_config
-from streaming.bridge import BridgeConfig, BridgeService
+from streaming.bridge import BridgeService
+from streaming.bridge_config import BridgeConfig
 from streaming.bridge_loop import Output, TransformResult
 from streaming.client_config import KafkaConfig, Secret
 from streaming.clients import BULK_READ, PRODUCER_TUNING, make_consumer, make_producer
