@@ -20,7 +20,6 @@ import logging
 import os
 import random
 import time
-from typing import NamedTuple
 
 import numpy as np
 import psutil
@@ -35,6 +34,7 @@ from compressor.errors import LatentwireError
 from consumers.batching import BatchingConsumer, DecodedRecord, FailedRecord
 from consumers.resolver import ModelResolver
 from streaming.metrics import ConsumerMetrics
+from tests.records import consumer_record
 
 pytestmark = pytest.mark.fault
 
@@ -54,16 +54,6 @@ _CLAIMS = [
     b"\xc5\xff\xff",
     b"\x92",
 ]
-
-
-class Message(NamedTuple):
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list
-    timestamp: int
 
 
 def _mutate(rng: random.Random, data: bytes, corpus: list[bytes]) -> bytes:
@@ -143,7 +133,7 @@ def _fuzz_mutations(
 ) -> None:
     for data in corpus:  # warm up (lazy predictors, caches) before measuring memory
         _decode_one(codec, data)
-    reader.decode_messages([Message("t", 0, i, None, v, [], 0) for i, v in enumerate(corpus)])
+    reader.decode_messages([consumer_record("t", 0, i, v) for i, v in enumerate(corpus)])
     rss_before = process.memory_info().rss
     deadline = time.monotonic() + SECONDS / 2
     cases = batches = decoded = failed = 0
@@ -155,7 +145,7 @@ def _fuzz_mutations(
             _decode_one(codec, data)
             slowest = max(slowest, time.perf_counter() - started)
             assert slowest < SLOWEST_CASE_SECONDS, f"{data.hex()} took {slowest:.2f} s"
-        results = reader.decode_messages([Message("t", 1, i, None, v, [], 0) for i, v in enumerate(batch)])
+        results = reader.decode_messages([consumer_record("t", 1, i, v) for i, v in enumerate(batch)])
         assert len(results) == len(batch)
         for result in results:
             assert isinstance(result, DecodedRecord | FailedRecord)

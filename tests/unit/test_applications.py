@@ -172,53 +172,22 @@ def test_mmd_separates_distributions():
     assert mmd_rbf(a, b) < 0.02 < mmd_rbf(a, b + 1.0)
 
 
+def tune(ecg_csv, *options: str) -> int:
+    """``latentwire tune`` on the first 300 ECG windows; returns its exit code."""
+    return main(["tune", "--data", str(ecg_csv), "--window", str(WINDOW), "--max-records", "300", *options])
+
+
 def test_tune_command_picks_smallest_meeting_target(ecg_csv, tmp_path, capsys):
     out = tmp_path / "tuned"
-    code = main(
-        [
-            "tune",
-            "--data",
-            str(ecg_csv),
-            "--window",
-            str(WINDOW),
-            "--max-records",
-            "300",
-            "--latent-dims",
-            "2,8",
-            "--depths",
-            "1",
-            "--epochs",
-            "3",
-            "--target-psnr",
-            "5",
-            "--out",
-            str(out),
-            "--json",
-        ]
-    )
+    code = tune(
+        ecg_csv, "--latent-dims", "2,8", "--depths", "1", "--epochs", "3", "--target-psnr", "5",
+        "--out", str(out), "--json",
+    )  # fmt: skip
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     assert [t["latent_dim"] for t in report["trials"]] == [2]  # met at 2: larger sizes skipped
     assert report["best"]["meets_target"] and load_bundle(out).latent_dim == 2
-    code = main(
-        [
-            "tune",
-            "--data",
-            str(ecg_csv),
-            "--window",
-            str(WINDOW),
-            "--max-records",
-            "300",
-            "--latent-dims",
-            "2",
-            "--depths",
-            "1,2",
-            "--epochs",
-            "2",
-            "--target-rmse",
-            "1e-6",
-        ]
-    )
+    code = tune(ecg_csv, "--latent-dims", "2", "--depths", "1,2", "--epochs", "2", "--target-rmse", "1e-6")
     assert code == 1
     assert capsys.readouterr().out.count("missed") == 2
 

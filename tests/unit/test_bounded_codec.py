@@ -4,8 +4,6 @@ bit-identical in another process with other thread counts, and corrupt payloads 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +16,7 @@ from compressor.bounded.stats import fit_stats
 from compressor.bounded.verify import bound_violations
 from compressor.error_bound import ErrorBound
 from compressor.errors import ConfigError, EnvelopeError
+from tests.processes import run_python
 
 DATA_DIR = Path(
     os.environ.get("LATENTWIRE_DATA_DIR") or Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -219,24 +218,8 @@ def test_decode_in_another_process_with_other_thread_counts_is_bit_identical(thr
     x = (rng.standard_normal((20, 128)).cumsum(axis=1) * 0.37).astype(np.float32)
     x[3, 17] = np.nan
     bodies, decoded, _ = codec.encode(x, ErrorBound(1e-3))
-    env = dict(
-        os.environ,
-        OMP_NUM_THREADS=threads,
-        OPENBLAS_NUM_THREADS=threads,
-        MKL_NUM_THREADS=threads,
-        TF_NUM_INTRAOP_THREADS=threads,
-        TF_NUM_INTEROP_THREADS=threads,
-    )
-    child = subprocess.run(
-        [sys.executable, "-c", _CHILD.format(repo=str(REPO))],
-        input=" ".join(b.hex() for b in bodies),
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=True,
-    )
-    assert bytes.fromhex(child.stdout) == decoded.view(np.uint32).tobytes()
+    out = run_python(_CHILD.format(repo=str(REPO)), " ".join(b.hex() for b in bodies), threads)
+    assert bytes.fromhex(out) == decoded.view(np.uint32).tobytes()
 
 
 @pytest.mark.parametrize("blocks", [1, 2, 4, 32])

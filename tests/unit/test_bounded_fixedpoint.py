@@ -3,10 +3,7 @@ arithmetic), records that follow the model choose it, and another process decode
 
 from __future__ import annotations
 
-import os
 import pickle
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +14,7 @@ from compressor.bounded.codec import BoundedCodec
 from compressor.bounded.fixedpoint import FixedPointDecoder
 from compressor.bounded.parameters import BoundedParameters
 from compressor.error_bound import ErrorBound
+from tests.processes import run_python
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -129,17 +127,9 @@ def test_autoencoder_payloads_decode_identically_with_other_thread_counts() -> N
     codec = _ae_codec()
     bodies, decoded, _ = codec.encode(_ae_records(), ErrorBound(0.001))
     for threads in ("1", "2"):
-        env = dict(os.environ, OMP_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
-        child = subprocess.run(
-            [sys.executable, "-c", _CHILD.format(repo=str(REPO), tests=str(Path(__file__).parent))],
-            input=pickle.dumps(bodies).hex(),
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-            check=True,
-        )
-        assert bytes.fromhex(child.stdout) == decoded.view(np.uint32).tobytes()
+        source = _CHILD.format(repo=str(REPO), tests=str(Path(__file__).parent))
+        out = run_python(source, pickle.dumps(bodies).hex(), threads)
+        assert bytes.fromhex(out) == decoded.view(np.uint32).tobytes()
 
 
 def test_training_records_how_often_the_autoencoder_wins_and_a_loser_starts_sparse(digits) -> None:

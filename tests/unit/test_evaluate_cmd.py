@@ -19,24 +19,15 @@ def digits_file(tmp_path_factory: pytest.TempPathFactory, digits: np.ndarray):  
     return path
 
 
+def evaluate_json(bundle_dir, data, capsys: pytest.CaptureFixture[str], *options: str) -> dict:
+    """Run ``latentwire evaluate --json`` against zstd and Lorenzo+ANS; its exit code must be 0."""
+    argv = ["evaluate", "--model", str(bundle_dir), "--data", str(data), "--json"]
+    assert main([*argv, *options, "--baselines", "zstd,lorenzo-ans"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
 def test_json_schema_bounded(digits_bundle_dir, digits_file, capsys: pytest.CaptureFixture[str]) -> None:
-    rc = main(
-        [
-            "evaluate",
-            "--model",
-            str(digits_bundle_dir),
-            "--data",
-            str(digits_file),
-            "--error-bound",
-            "0.05",
-            "--relative",
-            "--json",
-            "--baselines",
-            "zstd,lorenzo-ans",
-        ]
-    )
-    assert rc == 0
-    out = json.loads(capsys.readouterr().out)
+    out = evaluate_json(digits_bundle_dir, digits_file, capsys, "--error-bound", "0.05", "--relative")
     assert set(out) == {"records", "error_bound", "codecs"}
     assert out["records"] == 100
     assert set(out["codecs"]) == {"latentwire", "latentwire-classical", "zstd", "lorenzo-ans"}
@@ -52,22 +43,7 @@ def test_fixed_rate_and_plot(
     digits_bundle_dir, digits_file, tmp_path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     plot = tmp_path / "rd.png"
-    rc = main(
-        [
-            "evaluate",
-            "--model",
-            str(digits_bundle_dir),
-            "--data",
-            str(digits_file),
-            "--json",
-            "--plot",
-            str(plot),
-            "--baselines",
-            "zstd,lorenzo-ans",
-        ]
-    )
-    assert rc == 0
-    out = json.loads(capsys.readouterr().out)
+    out = evaluate_json(digits_bundle_dir, digits_file, capsys, "--plot", str(plot))
     assert out["error_bound"] is None
     assert set(out["codecs"]["latentwire"]) == KEYS
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -8,7 +8,7 @@ lives in ``tests/fuzz``.
 from __future__ import annotations
 
 import tracemalloc
-from typing import Any, NamedTuple
+from typing import Any
 
 import msgpack
 import numpy as np
@@ -31,6 +31,7 @@ from consumers.batching import BatchingConsumer, DecodedRecord, FailedRecord
 from consumers.resolver import ModelResolver
 from producers.batching import BatchingProducer, RejectedRecordsError
 from streaming.metrics import ConsumerMetrics, ProducerMetrics
+from tests.records import consumer_record
 
 #: a hostile 20-byte value may not make the decoder allocate more than this (bytes, traced by tracemalloc)
 SMALL_INPUT_ALLOCATION_LIMIT = 2 * 1024 * 1024
@@ -40,18 +41,6 @@ HYPOTHESIS = settings(
 )
 
 pytestmark = pytest.mark.fault
-
-
-class Message(NamedTuple):
-    """The fields of a kafka-python ``ConsumerRecord`` that the batching consumer reads."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]]
-    timestamp: int
 
 
 def header(wire_id: bytes = b"abcd", kind: int = 0) -> bytes:
@@ -244,7 +233,7 @@ def test_a_hostile_record_never_takes_its_batch_down(
             expected[offset] = good.decoded[offset % 4]
         else:
             value = item
-        messages.append(Message("sensors", 3, 1000 + offset, None, value, [], 0))
+        messages.append(consumer_record("sensors", 3, 1000 + offset, value))
     results = reader.decode_messages(messages)
     assert len(results) == sum(m.value is not None for m in messages)
     for result in results:
@@ -260,7 +249,7 @@ def test_a_hostile_record_never_takes_its_batch_down(
 
 
 def test_decoding_a_hostile_20_byte_value_allocates_little(reader: BatchingConsumer, codec: Codec) -> None:
-    reader.decode_messages([Message("t", 0, 0, None, codec.encode(np.zeros((1, 64))).payloads[0], [], 0)])
+    reader.decode_messages([consumer_record("t", 0, 0, codec.encode(np.zeros((1, 64))).payloads[0])])
     hostile = [
         header(codec.wire_id) + b"\xc6\xff\xff\xff\xf0" + b"\x00" * 9,  # bin32 of ~4 GiB
         header(codec.wire_id) + b"\xdd\xff\xff\xff\xff" + b"\xc4\x00" * 4 + b"\x01",  # array32 of 4G items
@@ -272,7 +261,7 @@ def test_decoding_a_hostile_20_byte_value_allocates_little(reader: BatchingConsu
         assert len(value) <= 20
         tracemalloc.start()
         try:
-            (result,) = reader.decode_messages([Message("t", 0, 7, None, value, [], 0)])
+            (result,) = reader.decode_messages([consumer_record("t", 0, 7, value)])
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
@@ -282,7 +271,7 @@ def test_decoding_a_hostile_20_byte_value_allocates_little(reader: BatchingConsu
 
 def test_unknown_model_is_reported_with_topic_partition_offset(reader: BatchingConsumer) -> None:
     value = pack(Envelope(b"\xde\xad\xbe\xef", Kind.FIXED_RATE, b"\x00" * 8))
-    (failed,) = reader.decode_messages([Message("sensors", 2, 41, b"k", value, [], 0)])
+    (failed,) = reader.decode_messages([consumer_record("sensors", 2, 41, value, b"k")])
     assert isinstance(failed, FailedRecord)
     assert isinstance(failed.error, UnknownModelError)
     assert str(failed).startswith("sensors[2]@41: no model bundle with id deadbeef")
@@ -292,10 +281,7 @@ def test_failures_are_counted_by_kind(digits_bundle) -> None:
     registry = CollectorRegistry()
     reader = BatchingConsumer(None, ModelResolver([digits_bundle]), metrics=ConsumerMetrics.get(registry))
     results = reader.decode_messages(
-        [
-            Message("s", 0, i, None, v, [], 0)
-            for i, v in enumerate([b"junk", b"\xc1\x10ab", b"\xc1\x40abcd\xc0"])
-        ]
+        [consumer_record("s", 0, i, v) for i, v in enumerate([b"junk", b"\xc1\x10ab", b"\xc1\x40abcd\xc0"])]
     )
     assert [r.error.kind for r in results] == ["bad_magic", "truncated", "unsupported_version"]
     for kind in ("bad_magic", "truncated", "unsupported_version"):
