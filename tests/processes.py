@@ -22,13 +22,8 @@ THREAD_VARIABLES = (
 def run_python(source: str, stdin: str, threads: str, timeout: float = 120) -> str:
     """Run ``source`` with ``python -c`` and ``threads`` threads everywhere; return its stdout."""
     env = dict(os.environ, **dict.fromkeys(THREAD_VARIABLES, threads))
-    child = subprocess.run(
-        [sys.executable, "-c", source],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        check=True,
+    argv = [sys.executable, "-c", source]
+    run = subprocess.run(
+        argv, input=stdin, capture_output=True, text=True, env=env, timeout=timeout, check=True
     )
-    return child.stdout
+    return run.stdout
