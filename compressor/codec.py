@@ -130,26 +130,46 @@ class Codec:
         """Encode validated float32 records of shape (N, D). ``lengths[i]`` marks a padded record.
 
         With an error bound, records may hold NaN and Inf (validate with ``allow_non_finite=True``)."""
+        records = self._check(records)
+        bodies, kinds, decoded = self._code(records, with_decoded=True)
+        return Encoded(self._pack(bodies, kinds, lengths), decoded)
+
+    def encode_payloads(
+        self, records: np.ndarray, lengths: Sequence[int | None] | None = None
+    ) -> list[bytes]:
+        """:meth:`encode` without the decoded values: a fixed-rate codec then skips the decoder call."""
+        records = self._check(records)
+        bodies, kinds, _ = self._code(records, with_decoded=False)
+        return self._pack(bodies, kinds, lengths)
+
+    def _check(self, records: np.ndarray) -> np.ndarray:
         records = np.asarray(records, dtype=np.float32)
         if records.ndim != 2 or records.shape[1] != self.record_size:
             raise ValueError(f"records must have shape (N, {self.record_size}), got {records.shape}")
-        wire = self.wire_id
+        return records
+
+    def _code(
+        self, records: np.ndarray, with_decoded: bool
+    ) -> tuple[list[bytes], list[int], np.ndarray | None]:
+        """Payload bodies, envelope kinds and (if asked, or free) the values a consumer will decode."""
         if self._error_bound is not None:
             bodies, decoded, on_lattice = self.bounded_coder.encode(records, self._error_bound)
-            kinds = np.where(on_lattice, Kind.LATTICE, Kind.BOUNDED).tolist()
-        else:
-            codes = self.bundle.quantizer.quantize(self.latents(records))
-            decoded = self.reconstruct(codes)
-            bodies = self.bundle.quantizer.to_bytes(codes)
-            kinds = [Kind.FIXED_RATE] * len(bodies)
+            return bodies, np.where(on_lattice, Kind.LATTICE, Kind.BOUNDED).tolist(), decoded
+        codes = self.bundle.quantizer.quantize(self.latents(records))
+        decoded = self.reconstruct(codes) if with_decoded else None
+        bodies = self.bundle.quantizer.to_bytes(codes)
+        return bodies, [Kind.FIXED_RATE] * len(bodies), decoded
+
+    def _pack(
+        self, bodies: list[bytes], kinds: list[int], lengths: Sequence[int | None] | None
+    ) -> list[bytes]:
+        wire, size = self.wire_id, self.record_size
         if lengths is None:
-            payloads = [pack(Envelope(wire, kind, body)) for body, kind in zip(bodies, kinds, strict=True)]
-        else:
-            payloads = [
-                pack(Envelope(wire, kind, body, n if n and n < records.shape[1] else None))
-                for body, kind, n in zip(bodies, kinds, lengths, strict=True)
-            ]
-        return Encoded(payloads, decoded)
+            return [pack(Envelope(wire, kind, body)) for body, kind in zip(bodies, kinds, strict=True)]
+        return [
+            pack(Envelope(wire, kind, body, n if n and n < size else None))
+            for body, kind, n in zip(bodies, kinds, lengths, strict=True)
+        ]
 
     def decode(self, envelopes: Sequence[Envelope]) -> list[np.ndarray]:
         """Decode envelopes of this model, either kind; each result is trimmed to its record's true length."""

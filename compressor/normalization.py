@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -38,16 +39,26 @@ class Normalizer:
         scale = np.where(np.isfinite(scale) & (scale > floor), scale, 1.0)
         return cls(offset.astype(np.float32), scale.astype(np.float32))
 
-    def _tile(self, values: np.ndarray, record_size: int) -> np.ndarray:
-        return np.tile(values, record_size // self.channels)
+    @cached_property
+    def _tiled(self) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """Record size -> (offset, scale) laid out over a whole record; filled on first use of each size."""
+        return {}
+
+    def _tiles(self, record_size: int) -> tuple[np.ndarray, np.ndarray]:
+        tiles = self._tiled.get(record_size)
+        if tiles is None:
+            reps = record_size // self.channels
+            tiles = (np.tile(self.offset, reps), np.tile(self.scale, reps))
+            self._tiled[record_size] = tiles
+        return tiles
 
     def forward(self, records: np.ndarray) -> np.ndarray:
-        d = records.shape[-1]
-        return ((records - self._tile(self.offset, d)) / self._tile(self.scale, d)).astype(np.float32)
+        offset, scale = self._tiles(records.shape[-1])
+        return ((records - offset) / scale).astype(np.float32)
 
     def inverse(self, normalized: np.ndarray) -> np.ndarray:
-        d = normalized.shape[-1]
-        return (normalized * self._tile(self.scale, d) + self._tile(self.offset, d)).astype(np.float32)
+        offset, scale = self._tiles(normalized.shape[-1])
+        return (normalized * scale + offset).astype(np.float32)
 
     def to_json(self) -> dict[str, list[float]]:
         return {"offset": [float(v) for v in self.offset], "scale": [float(v) for v in self.scale]}

@@ -7,7 +7,8 @@
         if isinstance(item, FailedRecord): ...   # typed error with topic, partition, offset
         else: item.values                        # float32 array
 
-The wrapped KafkaConsumer must hand out raw bytes (no value deserializer). Undecodable records never
+The wrapped consumer (kafka-python's ``KafkaConsumer`` or confluent-kafka's ``Consumer``; the dead-letter
+producer likewise) must hand out raw bytes (no value deserializer). Undecodable records never
 stop the stream: they are yielded as :class:`FailedRecord`, counted in
 ``latentwire_consumer_errors_total``, and forwarded to a dead-letter topic when one is configured.
 """
@@ -25,6 +26,7 @@ import numpy as np
 from compressor.envelope import Envelope, unpack
 from compressor.errors import LatentwireError
 from consumers.resolver import ModelResolver
+from streaming.confluent_client import as_messages, as_sender, poll_messages
 from streaming.dead_letters import dead_letter_headers
 from streaming.metrics import ConsumerMetrics
 
@@ -110,18 +112,19 @@ class BatchingConsumer:
         self.consumer = consumer
         self.resolver = resolver
         self.metrics = metrics or ConsumerMetrics.get()
-        self.dead_letter_producer = dead_letter_producer
+        self.dead_letter_producer = as_sender(dead_letter_producer)
         self.dead_letter_topic = dead_letter_topic
 
     def poll(
         self, timeout_ms: int = 1000, max_records: int | None = None
     ) -> list[DecodedRecord | FailedRecord]:
         """One poll: decoded records in partition order, failures in place."""
-        batches = self.consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
-        messages = [m for part in batches.values() for m in part]
-        return self.decode_messages(messages)
+        return self.decode_messages(poll_messages(self.consumer, timeout_ms, max_records))
 
     def decode_messages(self, messages: list[Any]) -> list[DecodedRecord | FailedRecord]:
+        """Decode one batch of consumed records (kafka-python's, aiokafka's ``getmany`` lists, or
+        confluent-kafka ``Message`` objects from ``Consumer.consume``), one model call per model id."""
+        messages = as_messages(messages)
         results: list[DecodedRecord | FailedRecord | None] = [None] * len(messages)
         groups: dict[bytes, list[tuple[int, Envelope]]] = defaultdict(list)
         for i, msg in enumerate(messages):

@@ -1,4 +1,5 @@
-"""A producer that encodes many records per model call and sends them through kafka-python.
+"""A producer that encodes many records per model call and sends them through kafka-python or
+confluent-kafka (a ``confluent_kafka.Producer`` is driven through :mod:`streaming.confluent_client`).
 
 ::
 
@@ -37,6 +38,7 @@ from compressor.errors import LatentwireError, RejectedRecordsError, SendFailedE
 from compressor.quality import measure
 from compressor.validation import RejectedRecord, split_valid
 from producers.side_outputs import ANOMALY_HEADER, MODEL_HEADER, Analysis, SideOutputs
+from streaming.confluent_client import as_sender
 from streaming.dead_letters import dead_letter_headers, raw_value
 from streaming.metrics import ProducerMetrics, observe_many
 
@@ -113,7 +115,7 @@ class BatchingProducer:
             raise ValueError("batch_size must be positive")
         if max_pending_bytes < 1:
             raise ValueError("max_pending_bytes must be positive")
-        self.producer = producer
+        self.producer = as_sender(producer)
         self.codec = codec
         self.topic = topic
         self.batch_size = batch_size

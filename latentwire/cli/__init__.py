@@ -27,7 +27,12 @@ def command_modules() -> list[str]:
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Show defaults and keep the descriptions' line breaks."""
+    """Show defaults (where an option has one) and keep the descriptions' line breaks."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None:
+            return action.help  # "(default: None)" says nothing
+        return super()._get_help_string(action)
 
 
 def build_parser() -> argparse.ArgumentParser:

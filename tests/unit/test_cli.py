@@ -21,6 +21,7 @@ def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         assert info.value.code == 0
         out = capsys.readouterr().out
         assert "usage: latentwire" in out and "--help" in out
+        assert "(default: None)" not in out  # an option without a default says nothing about one
 
 
 def test_commands_are_discovered_in_order() -> None:

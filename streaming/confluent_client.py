@@ -1,0 +1,185 @@
+"""confluent-kafka clients under kafka-python's calling convention, so one batching producer and one
+batching consumer drive either library.
+
+* :func:`as_sender` gives a confluent-kafka ``Producer`` kafka-python's ``send(topic, value=, key=,
+  headers=) -> future`` and ``flush(timeout=)``: each future completes from librdkafka's delivery report
+  (served by ``poll``, which the sender calls every ``poll_every`` sends and while waiting). A full local
+  queue (``BufferError``) is waited out, so librdkafka's ``queue.buffering.max.kbytes`` bounds memory.
+* :func:`as_messages` turns confluent-kafka ``Message`` objects (from ``Consumer.consume`` or ``poll``)
+  into records with kafka-python's attribute names; :func:`poll_messages` polls either client.
+
+A kafka-python client passes through both untouched. Delivery errors keep their meaning across the two
+libraries: a record too large for the producer or the broker fails as kafka-python's
+``MessageSizeTooLargeError``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+__all__ = [
+    "ConfluentSender",
+    "ConsumedMessage",
+    "DeliveryFuture",
+    "as_messages",
+    "as_sender",
+    "poll_messages",
+]
+
+
+class ConsumedMessage(NamedTuple):
+    """A consumed record with kafka-python's attribute names."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+    timestamp: int
+
+
+def _delivery_error(error: Any) -> BaseException:
+    """A librdkafka ``KafkaError`` as an exception, too-large records as kafka-python's error for them."""
+    from confluent_kafka import KafkaError, KafkaException
+    from kafka.errors import MessageSizeTooLargeError
+
+    if error.code() in (KafkaError.MSG_SIZE_TOO_LARGE, KafkaError._MSG_SIZE_TOO_LARGE):
+        return MessageSizeTooLargeError(error.str())
+    return KafkaException(error)
+
+
+class DeliveryFuture:
+    """The outcome of one produced record, with the parts of kafka-python's future the producer reads.
+
+    Parameters:
+        producer: the confluent-kafka ``Producer`` whose ``poll`` serves the delivery report.
+    """
+
+    __slots__ = ("_producer", "exception", "is_done")
+
+    def __init__(self, producer: Any) -> None:
+        self._producer = producer
+        self.is_done = False
+        self.exception: BaseException | None = None
+
+    def __call__(self, error: Any, _message: Any) -> None:  # librdkafka's on_delivery
+        if error is not None:
+            self.exception = _delivery_error(error)
+        self.is_done = True
+
+    def failed(self) -> bool:
+        return self.exception is not None
+
+    def succeeded(self) -> bool:
+        return self.is_done and self.exception is None
+
+    def get(self, timeout: float | None = None) -> None:
+        """Wait for the delivery report (serving the producer's callbacks); raise its error if it failed."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.is_done:
+            left = 0.1 if deadline is None else min(0.1, deadline - time.monotonic())
+            if left <= 0:
+                from kafka.errors import KafkaTimeoutError
+
+                raise KafkaTimeoutError(f"no delivery report within {timeout} s")
+            self._producer.poll(left)
+        if self.exception is not None:
+            raise self.exception
+
+
+class ConfluentSender:
+    """kafka-python's ``send``/``flush`` over a confluent-kafka ``Producer``.
+
+    Parameters:
+        producer: a ``confluent_kafka.Producer`` (not a ``SerializingProducer``: values are envelopes).
+        poll_every: serve delivery reports after this many sends, so futures complete while sending.
+    """
+
+    def __init__(self, producer: Any, *, poll_every: int = 1000) -> None:
+        self.producer = producer
+        self.poll_every = poll_every
+        self._unpolled = 0
+
+    def send(
+        self,
+        topic: str,
+        value: bytes | None = None,
+        key: bytes | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> DeliveryFuture:
+        from confluent_kafka import KafkaException
+
+        future = DeliveryFuture(self.producer)
+        extra = {} if headers is None else {"headers": headers}
+        while True:
+            try:
+                self.producer.produce(topic, value, key, on_delivery=future, **extra)
+                break
+            except BufferError:  # librdkafka's queue is full: let deliveries drain it
+                self.producer.poll(0.05)
+            except KafkaException as exc:
+                raise _delivery_error(exc.args[0]) from exc
+        self._unpolled += 1
+        if self._unpolled >= self.poll_every:
+            self._unpolled = 0
+            self.producer.poll(0)
+        return future
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Deliver everything queued; raise kafka-python's ``KafkaTimeoutError`` if ``timeout`` ran out."""
+        left = self.producer.flush(-1 if timeout is None else timeout)
+        if left:
+            from kafka.errors import KafkaTimeoutError
+
+            raise KafkaTimeoutError(f"{left} record(s) still undelivered after {timeout} s")
+
+    def close(self) -> None:
+        self.flush()
+
+
+def as_sender(producer: Any) -> Any:
+    """``producer`` with kafka-python's ``send``/``flush``: a confluent-kafka one wrapped, others as they are."""
+    if producer is None or not hasattr(producer, "produce") or hasattr(producer, "send"):
+        return producer
+    return ConfluentSender(producer)
+
+
+def as_messages(messages: Iterable[Any]) -> list[Any]:
+    """Records with kafka-python's attribute names: confluent-kafka ``Message`` objects converted (an
+    end-of-partition event skipped, any other error raised as ``KafkaException``), others kept."""
+    out: list[Any] = []
+    for msg in messages:
+        if not callable(getattr(msg, "value", None)):
+            out.append(msg)
+            continue
+        error = msg.error()
+        if error is not None:
+            from confluent_kafka import KafkaError, KafkaException
+
+            if error.code() == KafkaError._PARTITION_EOF:
+                continue
+            raise KafkaException(error)
+        out.append(
+            ConsumedMessage(
+                msg.topic(),
+                msg.partition(),
+                msg.offset(),
+                msg.key(),
+                msg.value(),
+                msg.headers() or [],
+                msg.timestamp()[1],
+            )  # fmt: skip
+        )
+    return out
+
+
+def poll_messages(consumer: Any, timeout_ms: int, max_records: int | None) -> list[Any]:
+    """One poll of a kafka-python ``KafkaConsumer`` or confluent-kafka ``Consumer``, as one flat list."""
+    if hasattr(consumer, "consume"):
+        batch = consumer.consume(num_messages=max_records or 500, timeout=timeout_ms / 1000)
+        return as_messages(batch)
+    batches = consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
+    return [m for part in batches.values() for m in part]
