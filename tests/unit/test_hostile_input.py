@@ -30,6 +30,7 @@ from compressor.errors import (
 from consumers.batching import BatchingConsumer, DecodedRecord, FailedRecord
 from consumers.resolver import ModelResolver
 from producers.batching import BatchingProducer, RejectedRecordsError
+from streaming.confluent_client import ConsumedMessage as Message
 from streaming.metrics import ConsumerMetrics, ProducerMetrics
 from tests.records import consumer_record
 
