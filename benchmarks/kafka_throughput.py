@@ -1,9 +1,13 @@
-"""Records/s through produce + consume on a real broker, and wire bytes per record, for four ways of
+"""Records/s through produce + consume on a real broker, and wire bytes per record, for ways of
 shipping W=128 windows of the NAB ``real*`` series:
 
 (a) raw float32 payloads with kafka-python, (b) the same with ``compression_type='zstd'``,
 (c) a naive serializer that calls the Keras encoder (and, at the consumer, decoder) once per record,
-(d) latentwire's batching producer and consumer.
+(d) latentwire's batching producer and consumer,
+(e) raw float32 payloads with confluent-kafka, (f) confluent-kafka with latentwire's serializer and
+deserializer per record, (g) confluent-kafka driven by latentwire's batch path
+(:mod:`benchmarks.confluent_throughput`); and the per-record serializer's own cost
+(:mod:`benchmarks.serializer_cost`).
 
 Run: ``python -m benchmarks.kafka_throughput`` (starts a local broker unless ``--bootstrap-servers``).
 """
@@ -23,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.report import markdown_table, replace_section
+from benchmarks.serializer_cost import serializer_cost
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -153,6 +158,59 @@ def run_latentwire(bootstrap: str, records: np.ndarray, bundle) -> dict:  # noqa
     return _result(len(records), produce_s, consume_s, wire_bytes)
 
 
+def run_confluent(bootstrap: str, stream: np.ndarray, bundle) -> dict[str, dict]:  # noqa: ANN001
+    """Rows (e) to (g) on the same records and broker."""
+    from benchmarks.confluent_throughput import (
+        run_confluent_batch,
+        run_confluent_per_record,
+        run_confluent_raw,
+    )
+
+    return {
+        "(e) raw float32, confluent-kafka": run_confluent_raw(bootstrap, stream, _result),
+        "(f) confluent-kafka + latentwire per record": run_confluent_per_record(
+            bootstrap, stream, bundle, _result
+        ),
+        "(g) confluent-kafka + latentwire batch path": run_confluent_batch(
+            bootstrap, stream, bundle, _result
+        ),
+    }
+
+
+def confluent_checks(results: dict[str, dict]) -> dict[str, float]:
+    d, e, f, g = (results[k] for k in results if k[:3] in ("(d)", "(e)", "(f)", "(g)"))
+    return {
+        "g_over_e": g["records_per_s"] / e["records_per_s"],
+        "g_over_d": g["records_per_s"] / d["records_per_s"],
+        "g_over_f": g["records_per_s"] / f["records_per_s"],
+        "g_wire_over_d_wire": g["wire_bytes_per_record"] / d["wire_bytes_per_record"],
+    }
+
+
+def confluent_notes(checks: dict[str, float], cost: dict[str, dict[str, float]]) -> list[str]:
+    lines = [
+        "confluent-kafka (issue 13): (e) to (g) use librdkafka with the same linger and batch size; wire bytes "
+        "are librdkafka's own `txbytes`.",
+        "",
+        f"- (g) vs (e): **{checks['g_over_e']:.2f}x** the records/s of raw confluent-kafka (target >= 0.5x)",
+        f"- (g) vs (d): **{checks['g_over_d']:.2f}x** the records/s of the kafka-python path (target >= 3x)",
+        f"- (g) vs (f): {checks['g_over_f']:.1f}x the records/s of the per-record serializer",
+        f"- (g) wire bytes / (d) wire bytes: **{checks['g_wire_over_d_wire']:.3f}** (envelopes unchanged; the rest "
+        "is each client's framing)",
+        "",
+        "Per-record serializer cost (`ConfluentSerializer`, metrics on, best of 5 passes, one thread; the "
+        "same core as every other client's serializer):",
+        "",
+        markdown_table(
+            ["mode", "serialize us/record", "deserialize us/record", "payload bytes"],
+            [[mode, c["serialize_us"], c["deserialize_us"], c["payload_bytes"]] for mode, c in cost.items()],
+        ),
+        "",
+        "Targets: <= 50 us fixed-rate, <= 150 us error-bounded per 128x1 record.",
+    ]
+    return lines
+
+
 def _result(n: int, produce_s: float, consume_s: float, wire_bytes: int) -> dict:
     return {
         "records": n,
@@ -172,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=int, default=128)
     parser.add_argument("--records", type=int, default=30000, help="records for (a), (b) and (d)")
     parser.add_argument("--naive-records", type=int, default=600, help="records for (c), the slow path")
+    parser.add_argument(
+        "--cost-records", type=int, default=2000, help="records timed for the serializer cost"
+    )
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
     args = parser.parse_args(argv)
@@ -213,17 +274,21 @@ def main(argv: list[str] | None = None) -> int:
             results["(ref) kafka-python alone, same payload size"] = run_raw(
                 bootstrap, np.zeros((len(stream), max(envelope // 4, 1)), np.float32), None
             )
+            clients = run_confluent(bootstrap, stream, bundle)
         finally:
             if broker is not None:
                 broker.stop()
 
     a, b, c, d, ceiling = (results[k] for k in results)
+    results.update(clients)
+    cost = serializer_cost(bundle, stream[: args.cost_records])
     checks = {
         "d_over_c": d["records_per_s"] / c["records_per_s"],
         "d_over_a": d["records_per_s"] / a["records_per_s"],
         "d_wire_over_b": d["wire_bytes_per_record"] / b["wire_bytes_per_record"],
     }
-    print(json.dumps({"results": results, "checks": checks}, indent=2))
+    checks.update(confluent_checks(results))
+    print(json.dumps({"results": results, "checks": checks, "serializer_cost": cost}, indent=2))
     if not args.no_write:
         rows = [
             [
@@ -270,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
                 "encode, producer-side quality check, envelopes, batched decode) costs "
                 f"{1e6 / d['records_per_s'] - 1e6 / ceiling['records_per_s']:.0f} us per record on top of "
                 "the client.",
+                "",
+                *confluent_notes(checks, cost),
             ]
         )
         replace_section("kafka-throughput", body)

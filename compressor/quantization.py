@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -27,7 +28,7 @@ class LatentQuantizer:
         if not 1 <= self.bits <= 16:
             raise ValueError(f"latent bits must be between 1 and 16, got {self.bits}")
 
-    @property
+    @cached_property
     def levels(self) -> int:
         return 1 << self.bits
 
@@ -35,8 +36,9 @@ class LatentQuantizer:
     def dtype(self) -> type[np.unsignedinteger]:
         return np.uint8 if self.bits <= 8 else np.uint16
 
-    @property
+    @cached_property
     def step(self) -> np.ndarray:
+        """Level spacing per dimension (computed once: every record is quantized with it)."""
         return ((self.high - self.low) / (self.levels - 1)).astype(np.float32)
 
     @classmethod
