@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from consumers.record_decoder import RecordDecoder
+from consumers.record_decoder import ARGUMENTS, RecordDecoder
 
 __all__ = ["AioDeserializer"]
 
 
 class AioDeserializer(RecordDecoder):
-    """aiokafka ``value_deserializer``; parameters as :class:`consumers.record_decoder.RecordDecoder`."""
+    __doc__ = f"""An aiokafka ``value_deserializer``: ``deserializer(value)``.
+    {ARGUMENTS}"""
 
     def __call__(self, value: bytes | None) -> np.ndarray | None:
         return self.decode_one(None, value)

@@ -17,13 +17,14 @@ from __future__ import annotations
 import numpy as np
 from confluent_kafka.serialization import Deserializer, SerializationContext
 
-from consumers.record_decoder import RecordDecoder
+from consumers.record_decoder import ARGUMENTS, RecordDecoder
 
 __all__ = ["ConfluentDeserializer"]
 
 
 class ConfluentDeserializer(RecordDecoder, Deserializer):
-    """confluent-kafka ``value.deserializer``; parameters as :class:`consumers.record_decoder.RecordDecoder`."""
+    __doc__ = f"""A confluent-kafka ``value.deserializer``: ``deserializer(value, ctx)``.
+    {ARGUMENTS}"""
 
     def __call__(self, value: bytes | None, ctx: SerializationContext | None = None) -> np.ndarray | None:
         return self.decode_one(None if ctx is None else ctx.topic, value)

@@ -18,13 +18,14 @@ import numpy as np
 from kafka.serializer import Deserializer
 
 from compressor.errors import DeserializationError
-from consumers.record_decoder import RecordDecoder
+from consumers.record_decoder import ARGUMENTS, RecordDecoder
 
 __all__ = ["DeserializationError", "LatentDeserializer"]
 
 
 class LatentDeserializer(RecordDecoder, Deserializer):
-    """kafka-python ``value_deserializer``; parameters as :class:`consumers.record_decoder.RecordDecoder`."""
+    __doc__ = f"""A kafka-python ``value_deserializer``: ``deserialize(topic, headers, data)``.
+    {ARGUMENTS}"""
 
     def deserialize(self, topic: str, headers: Any = None, data: bytes | None = None) -> np.ndarray | None:
         return self.decode_one(topic, data)

@@ -17,13 +17,14 @@ from __future__ import annotations
 import numpy as np
 from quixstreams.models.serializers import Deserializer, SerializationContext
 
-from consumers.record_decoder import RecordDecoder
+from consumers.record_decoder import ARGUMENTS, RecordDecoder
 
 __all__ = ["QuixDeserializer"]
 
 
 class QuixDeserializer(RecordDecoder, Deserializer):
-    """quix-streams ``value_deserializer``; parameters as :class:`consumers.record_decoder.RecordDecoder`."""
+    __doc__ = f"""A quix-streams ``value_deserializer``: ``deserializer(value, ctx)``.
+    {ARGUMENTS}"""
 
     def __call__(self, value: bytes | None, ctx: SerializationContext) -> np.ndarray | None:
         return self.decode_one(ctx.topic, value)

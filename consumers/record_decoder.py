@@ -18,18 +18,25 @@ from compressor.errors import DeserializationError, LatentwireError
 from consumers.resolver import ModelResolver
 from streaming.metrics import ConsumerMetrics
 
-__all__ = ["RecordDecoder"]
+__all__ = ["ARGUMENTS", "RecordDecoder"]
+
+
+#: the constructor's arguments, shared by every adapter's docstring (they all take exactly these)
+ARGUMENTS = """
+    Arguments:
+        resolver (ModelResolver): finds the decoder for each model id.
+        metrics (ConsumerMetrics | None): where decodes and failures are counted.
+            Default: None, the instance shared on the default Prometheus registry.
+        topic (str): the ``topic`` metrics label when the client does not say which topic a value came
+            from (aiokafka's ``value_deserializer``, a call without a context). Default: "".
+"""
 
 
 class RecordDecoder:
-    """Decode single envelopes, finding each one's model by the id it carries, and count them.
-
-    Parameters:
-        resolver: finds the codec for a model id (bundles given, a models directory, or a registry).
-        metrics: where to count; the default registry's :class:`streaming.metrics.ConsumerMetrics`.
-        topic: the ``topic`` metrics label for clients that do not say which topic a value came from
-            (aiokafka's ``value_deserializer``, a bare call).
-    """
+    __doc__ = f"""Decode single envelopes, finding each one's model by the id it carries, and count them: an
+    envelope in, a float32 record of its true length out (``None`` passes through); failures raise
+    :class:`compressor.errors.DeserializationError`.
+    {ARGUMENTS}"""
 
     def __init__(
         self, resolver: ModelResolver, *, metrics: ConsumerMetrics | None = None, topic: str = ""

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from producers.record_encoder import RecordEncoder
+from producers.record_encoder import ARGUMENTS, RecordEncoder
 
 __all__ = ["AioSerializer"]
 
 
 class AioSerializer(RecordEncoder):
-    """aiokafka ``value_serializer``; parameters as :class:`producers.record_encoder.RecordEncoder`."""
+    __doc__ = f"""An aiokafka ``value_serializer``: ``serializer(value)``.
+    {ARGUMENTS}"""
 
     def __call__(self, value: Any) -> bytes | None:
         return self.encode_one(None, value)

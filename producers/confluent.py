@@ -20,14 +20,14 @@ from typing import Any
 
 from confluent_kafka.serialization import SerializationContext, Serializer
 
-from producers.record_encoder import RecordEncoder
+from producers.record_encoder import ARGUMENTS, RecordEncoder
 
 __all__ = ["ConfluentSerializer"]
 
 
 class ConfluentSerializer(RecordEncoder, Serializer):
-    """confluent-kafka ``value.serializer``; parameters as :class:`producers.record_encoder.RecordEncoder`
-    (``topic`` labels the metrics of calls without a context)."""
+    __doc__ = f"""A confluent-kafka ``value.serializer``: ``serializer(obj, ctx)``.
+    {ARGUMENTS}"""
 
     def __call__(self, obj: Any, ctx: SerializationContext | None = None) -> bytes | None:
         return self.encode_one(None if ctx is None else ctx.topic, obj)

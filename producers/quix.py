@@ -19,13 +19,14 @@ from typing import Any
 
 from quixstreams.models.serializers import SerializationContext, Serializer
 
-from producers.record_encoder import RecordEncoder
+from producers.record_encoder import ARGUMENTS, RecordEncoder
 
 __all__ = ["QuixSerializer"]
 
 
 class QuixSerializer(RecordEncoder, Serializer):
-    """quix-streams ``value_serializer``; parameters as :class:`producers.record_encoder.RecordEncoder`."""
+    __doc__ = f"""A quix-streams ``value_serializer``: ``serializer(value, ctx)``.
+    {ARGUMENTS}"""
 
     def __call__(self, value: Any, ctx: SerializationContext) -> bytes | None:
         return self.encode_one(ctx.topic, value)

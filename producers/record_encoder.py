@@ -19,19 +19,27 @@ from compressor.errors import DataError
 from compressor.validation import as_record
 from streaming.metrics import ProducerMetrics
 
-__all__ = ["RecordEncoder"]
+__all__ = ["ARGUMENTS", "RecordEncoder"]
+
+
+#: the constructor's arguments, shared by every adapter's docstring (they all take exactly these)
+ARGUMENTS = """
+    Arguments:
+        model (Bundle | Codec): the bundle to encode with, or a codec made from one.
+        error_bound (float | None): absolute error bound when ``model`` is a bundle (a codec keeps its
+            own). Default: None, fixed-rate coding.
+        metrics (ProducerMetrics | None): where records and failures are counted.
+            Default: None, the instance shared on the default Prometheus registry.
+        topic (str): the ``topic`` metrics label when the client does not say which topic a value is for
+            (aiokafka's ``value_serializer``, a call without a context). Default: "".
+"""
 
 
 class RecordEncoder:
-    """Encode single records of one model into envelopes and count them.
-
-    Parameters:
-        model: a loaded bundle, or a :class:`compressor.codec.Codec` (which then fixes the mode).
-        error_bound: absolute bound E for error-bounded coding (with a bundle); None for fixed rate.
-        metrics: where to count; the default registry's :class:`streaming.metrics.ProducerMetrics`.
-        topic: the ``topic`` metrics label for clients that do not say which topic a value is for
-            (aiokafka's ``value_serializer``, a bare call).
-    """
+    __doc__ = f"""Encode single records of one model into envelopes and count them: one record (D numbers,
+    or fewer) in, an envelope out (``None`` passes through); bad records raise
+    :class:`compressor.errors.DataError`.
+    {ARGUMENTS}"""
 
     def __init__(
         self,

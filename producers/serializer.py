@@ -17,13 +17,14 @@ from typing import Any
 
 from kafka.serializer import Serializer
 
-from producers.record_encoder import RecordEncoder
+from producers.record_encoder import ARGUMENTS, RecordEncoder
 
 __all__ = ["LatentSerializer"]
 
 
 class LatentSerializer(RecordEncoder, Serializer):
-    """kafka-python ``value_serializer``; parameters as :class:`producers.record_encoder.RecordEncoder`."""
+    __doc__ = f"""A kafka-python ``value_serializer``: ``serialize(topic, headers, data)``.
+    {ARGUMENTS}"""
 
     def serialize(self, topic: str, headers: Any = None, data: Any = None) -> bytes | None:
         return self.encode_one(topic, data)

@@ -30,7 +30,17 @@ __all__ = [
 
 
 class ConsumedMessage(NamedTuple):
-    """A consumed record with kafka-python's attribute names."""
+    """A consumed record with kafka-python's attribute names.
+
+    Arguments:
+        topic (str): the topic it was read from.
+        partition (int): its partition.
+        offset (int): its offset in the partition.
+        key (bytes | None): its key.
+        value (bytes | None): its value (``None`` for a tombstone).
+        headers (list[tuple[str, bytes]]): its headers, in order.
+        timestamp (int): its timestamp, milliseconds since the epoch.
+    """
 
     topic: str
     partition: int
@@ -54,8 +64,8 @@ def _delivery_error(error: Any) -> BaseException:
 class DeliveryFuture:
     """The outcome of one produced record, with the parts of kafka-python's future the producer reads.
 
-    Parameters:
-        producer: the confluent-kafka ``Producer`` whose ``poll`` serves the delivery report.
+    Arguments:
+        producer (confluent_kafka.Producer): the producer whose ``poll`` serves the delivery report.
     """
 
     __slots__ = ("_producer", "exception", "is_done")
@@ -93,9 +103,11 @@ class DeliveryFuture:
 class ConfluentSender:
     """kafka-python's ``send``/``flush`` over a confluent-kafka ``Producer``.
 
-    Parameters:
-        producer: a ``confluent_kafka.Producer`` (not a ``SerializingProducer``: values are envelopes).
-        poll_every: serve delivery reports after this many sends, so futures complete while sending.
+    Arguments:
+        producer (confluent_kafka.Producer): the producer to drive (not a ``SerializingProducer``: the
+            values are envelopes already).
+        poll_every (int): serve delivery reports after this many sends, so futures complete while
+            sending. Default: 1000.
     """
 
     def __init__(self, producer: Any, *, poll_every: int = 1000) -> None:
