@@ -26,8 +26,9 @@ __all__ = ["ARGUMENTS", "RecordEncoder"]
 ARGUMENTS = """
     Arguments:
         model (Bundle | Codec): the bundle to encode with, or a codec made from one.
-        error_bound (float | None): absolute error bound when ``model`` is a bundle (a codec keeps its
-            own). Default: None, fixed-rate coding.
+        error_bound (ErrorBound | float | None): the error bound when ``model`` is a bundle (a codec
+            keeps its own): an :class:`~compressor.error_bound.ErrorBound`, or an absolute bound as a
+            plain number. Default: None, fixed-rate coding.
         metrics (ProducerMetrics | None): where records and failures are counted.
             Default: None, the instance shared on the default Prometheus registry.
         topic (str): the ``topic`` metrics label when the client does not say which topic a value is for
