@@ -141,7 +141,7 @@ def run_confluent_batch(bootstrap: str, records: np.ndarray, bundle, result: Cal
 def _produce_one(producer: Any, topic: str, value: Any) -> None:
     while True:
         try:
-            producer.produce(topic, value)
+            producer.produce(topic, value=value)  # by name: SerializingProducer's second argument is the key
             return
         except BufferError:  # local queue full: let deliveries drain it
             producer.poll(0.05)
