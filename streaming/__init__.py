@@ -6,6 +6,9 @@
     streaming.credentials   passwords kept out of logs; one quick check of SASL credentials
     streaming.clients       make_producer / make_consumer from a KafkaConfig, producer tuning defined once
     streaming.broker        a local KRaft broker run from Maven-resolved jars
+    streaming.cluster       a local cluster of three (or more) KRaft nodes, replicated
+    streaming.acls          who may do what on a secure broker: the ACLs of latentwire's roles
+    streaming.failpoints    crash on purpose at a named point (fault-injection runs)
     streaming.registry      model bundles published to, and fetched from, a compacted topic
     streaming.raw_records   raw topic values (JSON objects, float32 arrays) as records, and back
     streaming.topic_sample  the latest records of a live topic, for training

@@ -26,6 +26,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from streaming.acls import require_topic_access
 from streaming.bridge_config import BridgeConfig
 from streaming.bridge_loop import BridgeLoop, Transform
 from streaming.clients import make_consumer, make_producer
@@ -116,6 +117,7 @@ class BridgeService:
         the run) or the idle timeout. An error raised by the loop ends the run and is returned in the
         summary, after the clients are closed."""
         c, health = self.config, self.health
+        require_topic_access(c.kafka.settings(), c.input_topic)  # kafka-python would poll on in silence
         consumer = make_consumer(
             c.kafka,
             c.input_topic,

@@ -19,9 +19,12 @@ headers saying why, where they came from, and the record's own headers; the loop
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -33,6 +36,7 @@ from compressor.errors import (
     UnknownModelError,
     error_kinds,
 )
+from streaming import failpoints
 from streaming.dead_letters import dead_letter_headers
 from streaming.health import Health
 from streaming.metrics import BridgeMetrics, observe_many
@@ -45,6 +49,37 @@ Headers = list[tuple[str, bytes]]
 
 #: the error kinds a bridge can dead-letter: those of data, envelope and model errors
 DEAD_LETTER_KINDS = error_kinds(DataError, EnvelopeError, UnknownModelError, BundleError)
+
+
+#: seconds a transactional call may take before the bridge gives up on it and exits (kafka-python waits
+#: for the answers to send_offsets_to_transaction, commit_transaction and abort_transaction without a
+#: timeout; a request lost with a broker that died can leave it waiting forever)
+STUCK_SECONDS = 60.0
+#: exit status then (sysexits' EX_TEMPFAIL): a supervisor starts a new copy, whose init_transactions fences
+#: this one and aborts its open transaction, so nothing is lost or duplicated
+EXIT_STUCK = 75
+
+
+@contextlib.contextmanager
+def exit_if_stuck(seconds: float, what: str) -> Iterator[None]:
+    """Exit the process (status :data:`EXIT_STUCK`) if the block has not finished after ``seconds``."""
+
+    def give_up() -> None:
+        log.critical(
+            "%s has not returned for %.0f s; exiting (status %d) so that a new copy takes over",
+            what, seconds, EXIT_STUCK,
+        )  # fmt: skip
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        os._exit(EXIT_STUCK)
+
+    timer = threading.Timer(seconds, give_up)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 class Output(NamedTuple):
@@ -119,7 +154,9 @@ class BridgeLoop:
         exactly_once: bool = True,
         metrics: BridgeMetrics | None = None,
         health: Health | None = None,
+        stuck_seconds: float = STUCK_SECONDS,
     ) -> None:
+        self.stuck_seconds = stuck_seconds
         self.consumer = consumer
         self.producer = producer
         self.transform = transform
@@ -198,12 +235,14 @@ class BridgeLoop:
             futures = self._send(messages, result)
             committed_at = time.perf_counter()
             if self.exactly_once:
-                self.producer.send_offsets_to_transaction(offsets, self.consumer.group_metadata())
-                self.producer.commit_transaction()
+                with exit_if_stuck(self.stuck_seconds, "committing the transaction"):
+                    self.producer.send_offsets_to_transaction(offsets, self.consumer.group_metadata())
+                    self.producer.commit_transaction()
             else:
                 self.producer.flush()
                 for future in futures:
                     future.get(timeout=0)  # raises the send's error, if any
+                failpoints.hit("bridge-before-commit")  # a crash here repeats the batch
                 self.consumer.commit(offsets)
             m.commit_seconds.labels(*labels).observe(time.perf_counter() - committed_at)
         except Exception as exc:
@@ -263,17 +302,24 @@ class BridgeLoop:
         return futures
 
     def _abort(self, exc: Exception, first: dict[Any, int]) -> None:
-        from kafka.errors import ProducerFencedError
+        from kafka.errors import AuthorizationError, ProducerFencedError
 
         self.aborted += 1
         self.metrics.batches.labels(self.bridge, self.input_topic, "aborted").inc()
         if isinstance(exc, ProducerFencedError):
             log.error("another bridge with this transactional id took over: %s", exc)
             raise exc
+        if isinstance(exc, AuthorizationError):  # retrying cannot help: stop and say so
+            log.error("the broker refused this bridge an operation: %r", exc)
+            if self.exactly_once:
+                with contextlib.suppress(Exception):
+                    self.producer.abort_transaction()
+            raise exc
         log.warning("batch of %s aborted, it will be read again: %r", self.input_topic, exc)
         if self.exactly_once:
             try:
-                self.producer.abort_transaction()
+                with exit_if_stuck(self.stuck_seconds, "aborting the transaction"):
+                    self.producer.abort_transaction()
             except Exception as abort_exc:  # the producer may be in a fatal state: let the caller restart
                 log.error("cannot abort the transaction: %r", abort_exc)
                 raise abort_exc from exc

@@ -14,10 +14,14 @@ Layout of a broker directory (default ``~/.cache/latentwire/broker-<port>``)::
     tls/                with ``secure``: ca.pem (give it to clients), broker.pem (key + certificate)
 
 With ``secure=True`` the client listener speaks SASL_SSL: TLS with a certificate for 127.0.0.1 signed by
-a CA generated once into ``tls/`` (``openssl``), and SASL/PLAIN with one user whose password is given by
-the caller (``server.properties`` then holds it and is written readable by its owner only). Clients
-connect with ``security_protocol="SASL_SSL"``, ``sasl_mechanism="PLAIN"`` and ``ssl_cafile=tls/ca.pem``
-(:meth:`BrokerConfig.client_config`).
+a CA generated once into ``tls/`` (``openssl``), and SASL/PLAIN or SASL/SCRAM-SHA-512 with a super user
+whose password is given by the caller plus any further ``users`` (SCRAM credentials are created when the
+storage is formatted; ``server.properties`` holds the PLAIN passwords and is written readable by its owner
+only). The controller listener speaks SASL/PLAIN (plaintext, loopback) as the super user, and the
+StandardAuthorizer lets every other user do only what an ACL grants (:mod:`streaming.acls`). Clients
+connect with ``security_protocol="SASL_SSL"``, ``sasl_mechanism="PLAIN"`` (or ``"SCRAM-SHA-512"``) and
+``ssl_cafile=tls/ca.pem`` (:meth:`BrokerConfig.client_config`). Several nodes with ``voters`` form a
+cluster (:mod:`streaming.cluster`).
 
 Typical use::
 
@@ -27,6 +31,7 @@ Typical use::
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
 import hashlib
@@ -38,12 +43,13 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import cast
+from typing import Self, cast
 
 from compressor.errors import BrokerError, ConfigError
 
@@ -66,6 +72,8 @@ CACHE_ENV = "LATENTWIRE_CACHE_DIR"
 HEAP_ENV = "LATENTWIRE_BROKER_HEAP"
 
 HOST = "127.0.0.1"
+#: the SCRAM mechanism a secure broker offers next to PLAIN (credentials created when storage is formatted)
+SCRAM = "SCRAM-SHA-512"
 #: Kafka's own default for ``message.max.bytes`` (1 MiB plus the record batch overhead).
 DEFAULT_MESSAGE_MAX_BYTES = 1048588
 _MAIN_CLASS = "kafka.Kafka"
@@ -114,6 +122,21 @@ class BrokerConfig:
     secure: bool = False
     user: str = "latentwire"
     password: str | None = field(default=None, repr=False, compare=False)
+    #: more SASL users as ``((name, password), ...)`` (``secure`` only): they log in with PLAIN or
+    #: SCRAM-SHA-512 and may do only what ACLs grant them; ``user`` is the one super user
+    users: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
+    #: KRaft node id of this node
+    node_id: int = 1
+    #: the controller quorum of a cluster as ``((node id, controller port), ...)``; empty: this node
+    #: alone (dynamic quorum, formatted ``--standalone``)
+    voters: tuple[tuple[int, int], ...] = ()
+    #: replication factor of the internal topics (offsets, transaction state) and of new topics
+    replication: int = 1
+    #: ``min.insync.replicas`` of the transaction state log and of new topics
+    min_insync: int = 1
+    #: folder of the CA and broker certificate (``secure`` only; unset: ``<dir>/tls``); the nodes of a
+    #: cluster share one, so clients trust them all through one CA file
+    tls: Path | None = None
 
     def __post_init__(self) -> None:
         for name, value in (("port", self.port), ("controller_port", self.controller_port)):
@@ -128,18 +151,23 @@ class BrokerConfig:
             raise ConfigError(f"heap must look like 512m or 1g, got {self.heap!r}")
         if self.message_max_bytes <= 0:
             raise ConfigError("message_max_bytes must be positive")
+        if self.voters and self.node_id not in dict(self.voters):
+            raise ConfigError(f"node {self.node_id} is not one of the voters {self.quorum_voters}")
+        if not 1 <= self.min_insync <= self.replication:
+            raise ConfigError(
+                f"min_insync must be in 1..replication ({self.replication}), got {self.min_insync}"
+            )
         if self.secure:
             if not self.password:
                 raise ConfigError(
                     "a secure broker needs a password for its SASL user: set LATENTWIRE_SASL_PLAIN_PASSWORD "
                     "(or pass --sasl-plain-password)"
                 )
-            if not re.fullmatch(r"[A-Za-z0-9_.-]+", self.user):
-                raise ConfigError(
-                    f"SASL user name may hold letters, digits, '_', '.', '-' only, got {self.user!r}"
-                )
-            if any(c in self.password for c in '"\\\n\r'):
-                raise ConfigError("the SASL password may not contain quotes, backslashes or line breaks")
+            names = [self.user, *(name for name, _ in self.users)]
+            if len(set(names)) != len(names):
+                raise ConfigError(f"SASL user names must be distinct, got {sorted(names)}")
+            for name, password in ((self.user, self.password), *self.users):
+                _check_credentials(name, password)
         directory = cache_root() / f"broker-{self.port}" if self.dir is None else Path(self.dir)
         object.__setattr__(self, "controller_port", cport)
         object.__setattr__(self, "dir", directory.expanduser().absolute())
@@ -149,8 +177,20 @@ class BrokerConfig:
         return f"{HOST}:{self.port}"
 
     @property
+    def quorum_voters(self) -> str:
+        """``controller.quorum.voters`` of a cluster (``1@127.0.0.1:9093,...``); empty for one node."""
+        return ",".join(f"{node}@{HOST}:{cport}" for node, cport in self.voters)
+
+    def scram_credentials(self) -> list[str]:
+        """``kafka-storage format --add-scram`` values: every user, SCRAM-SHA-512 (``secure`` only)."""
+        if not self.secure:
+            return []
+        users = ((self.user, cast(str, self.password)), *self.users)
+        return [f"{SCRAM}=[name={name},password={password}]" for name, password in users]
+
+    @property
     def tls_dir(self) -> Path:
-        return cast(Path, self.dir) / "tls"
+        return Path(self.tls).expanduser().absolute() if self.tls else cast(Path, self.dir) / "tls"
 
     @property
     def ca_file(self) -> Path:
@@ -174,38 +214,60 @@ class BrokerConfig:
         """The ``server.properties`` entries, in file order."""
         cport = cast(int, self.controller_port)
         data = cast(Path, self.dir) / "data"
-        # controller.quorum.voters must stay unset: storage is formatted with --standalone (dynamic quorum)
         listener = "SASL_SSL" if self.secure else "PLAINTEXT"
+        controller = "SASL_PLAINTEXT" if self.secure else "PLAINTEXT"
+        # one node: a dynamic quorum formatted --standalone (controller.quorum.voters must stay unset);
+        # a cluster: the static quorum of every node's controller port
+        quorum = (
+            {"controller.quorum.voters": self.quorum_voters}
+            if self.voters
+            else {"controller.quorum.bootstrap.servers": f"{HOST}:{cport}"}
+        )
         props = {
             "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.bootstrap.servers": f"{HOST}:{cport}",
+            "node.id": str(self.node_id),
+            **quorum,
             "listeners": f"{listener}://{HOST}:{self.port},CONTROLLER://{HOST}:{cport}",
             "advertised.listeners": f"{listener}://{HOST}:{self.port}",
             "controller.listener.names": "CONTROLLER",
-            "listener.security.protocol.map": f"{listener}:{listener},CONTROLLER:PLAINTEXT",
+            "listener.security.protocol.map": f"{listener}:{listener},CONTROLLER:{controller}",
             "inter.broker.listener.name": listener,
             "log.dirs": str(data),
-            "offsets.topic.replication.factor": "1",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
+            "offsets.topic.replication.factor": str(self.replication),
+            "transaction.state.log.replication.factor": str(self.replication),
+            "transaction.state.log.min.isr": str(self.min_insync),
+            "default.replication.factor": str(self.replication),
+            "min.insync.replicas": str(self.min_insync),
             "group.initial.rebalance.delay.ms": "0",
             "num.partitions": "1",
             "auto.create.topics.enable": "true",
             "message.max.bytes": str(self.message_max_bytes),
         }
         if self.secure:
-            # the controller listener stays on plaintext loopback; every client (and the broker talking to
-            # itself, e.g. to write transaction markers) goes through TLS + SASL/PLAIN
-            jaas = (
-                "org.apache.kafka.common.security.plain.PlainLoginModule required "
-                f'username="{self.user}" password="{self.password}" user_{self.user}="{self.password}";'
+            # every client (and the broker talking to itself or to the others, e.g. to replicate or write
+            # transaction markers) goes through TLS + SASL (PLAIN or SCRAM-SHA-512); the controllers talk
+            # SASL/PLAIN on loopback as the super user. ACLs (StandardAuthorizer) decide what each user may
+            # do; with none, only the super user may do anything.
+            plain = "org.apache.kafka.common.security.plain.PlainLoginModule required"
+            login = f'username="{self.user}" password="{self.password}"'
+            everyone = " ".join(
+                f'user_{name}="{password}"' for name, password in ((self.user, self.password), *self.users)
             )
             props.update(
                 {
-                    "sasl.enabled.mechanisms": "PLAIN",
+                    "sasl.enabled.mechanisms": f"PLAIN,{SCRAM}",
                     "sasl.mechanism.inter.broker.protocol": "PLAIN",
-                    "listener.name.sasl_ssl.plain.sasl.jaas.config": jaas,
+                    "listener.name.sasl_ssl.plain.sasl.jaas.config": f"{plain} {login} {everyone};",
+                    f"listener.name.sasl_ssl.{SCRAM.lower()}.sasl.jaas.config": (
+                        "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+                    ),
+                    "sasl.mechanism.controller.protocol": "PLAIN",
+                    "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+                    "listener.name.controller.plain.sasl.jaas.config": (
+                        f'{plain} {login} user_{self.user}="{self.password}";'
+                    ),
+                    "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+                    "super.users": f"User:{self.user}",
                     "ssl.keystore.type": "PEM",
                     "ssl.keystore.location": str(self.tls_dir / "broker.pem"),
                     "ssl.truststore.type": "PEM",
@@ -224,6 +286,19 @@ class BrokerConfig:
 
 def _escape(value: str) -> str:
     return value.replace("\\", "\\\\")
+
+
+def _check_credentials(name: str, password: str) -> None:
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise ConfigError(f"SASL user name may hold letters, digits, '_', '.', '-' only, got {name!r}")
+    if not password:
+        raise ConfigError(f"SASL user {name!r} needs a password")
+    # the JAAS line quotes passwords; kafka-storage --add-scram splits on ',' and '[]'
+    if any(c in password for c in '"\\\n\r,[]'):
+        raise ConfigError(
+            f"the password of SASL user {name!r} may not contain quotes, backslashes, commas, brackets "
+            "or line breaks"
+        )
 
 
 @dataclass(frozen=True)
@@ -350,6 +425,23 @@ def _tail(lines: list[str], n: int) -> str:
     return "\n".join(lines[-n:])
 
 
+def _run_tool(cmd: list[str], what: str, cwd: Path) -> str:
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, check=False)
+    if result.returncode != 0:
+        output = _tail((result.stdout + result.stderr).splitlines(), _LOG_TAIL_LINES)
+        raise BrokerError(f"{what} failed (exit {result.returncode}):\n{output}")
+    return result.stdout
+
+
+def generate_cluster_id() -> str:
+    """A new KRaft cluster id, as ``kafka-storage random-uuid`` makes one: a random UUID in URL-safe
+    base64 without padding, never starting with '-' (it would read as an option)."""
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not text.startswith("-"):
+            return text
+
+
 # ------------------------------------------------------------------------------------------ probing
 
 
@@ -426,7 +518,38 @@ def _pid_alive(pid: int) -> bool:
 # ------------------------------------------------------------------------------------------- broker
 
 
-class LocalBroker:
+class Detached:
+    """``with`` support for processes that outlive their starter: ``__enter__`` starts them, ``__exit__``
+    stops them only if this ``with`` started them (not if they were already running)."""
+
+    _owned = False
+
+    def start(self, timeout: float = 60.0) -> None:
+        raise NotImplementedError
+
+    def stop(self, timeout: float = 30.0) -> None:
+        raise NotImplementedError
+
+    def _any_running(self) -> bool:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self._owned = not self._any_running()
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._owned:
+            self._owned = False
+            self.stop()
+
+
+class LocalBroker(Detached):
     """A single-node KRaft Kafka broker bound to 127.0.0.1, run detached from this process.
 
     ``start`` and ``stop`` work across processes (the pid file is the source of truth), so
@@ -436,15 +559,16 @@ class LocalBroker:
         config (BrokerConfig): where and how it runs.
     """
 
-    def __init__(self, config: BrokerConfig) -> None:
+    def __init__(self, config: BrokerConfig, cluster_id: str | None = None) -> None:
         self.config = config
+        #: the id storage is formatted with (nodes of one cluster share it); unset: a random one
+        self.cluster_id = cluster_id
         self.dir = cast(Path, config.dir)
         self.properties_path = self.dir / "server.properties"
         self.log_path = self.dir / "broker.log"
         self.pid_path = self.dir / "broker.pid"
         self.data_dir = self.dir / "data"
         self._proc: subprocess.Popen[bytes] | None = None
-        self._owned = False
 
     def __repr__(self) -> str:
         return f"LocalBroker({self.bootstrap_servers}, dir={self.dir})"
@@ -498,11 +622,31 @@ class LocalBroker:
 
     def start(self, timeout: float = 60.0) -> None:
         """Start the broker and wait until it answers; do nothing if it is already running."""
-        deadline = time.monotonic() + timeout
+        self.launch()
+        self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Wait until the running broker answers a metadata request; SIGKILL a JVM this object started
+        if it does not (or if the wait is interrupted)."""
+        pid = self._running_pid()
+        if pid is None:
+            raise BrokerError(
+                f"the broker at {self.bootstrap_servers} is not running; last lines of {self.log_path}:\n"
+                f"{self._log_tail()}"
+            )
+        try:
+            self._wait_ready(pid, time.monotonic() + timeout, timeout)
+        except BaseException:  # including KeyboardInterrupt: never leave a half-started JVM behind
+            if self._proc is not None and self._proc.pid == pid:
+                self._kill_quietly(pid)
+            raise
+
+    def launch(self) -> None:
+        """Format storage on first use and start the JVM, without waiting for it to answer (the nodes
+        of a cluster answer only once a quorum of them runs); do nothing if it is already running."""
         pid = self._running_pid()
         if pid is not None:
             log.info("broker already running (pid %d) at %s", pid, self.bootstrap_servers)
-            self._wait_ready(pid, deadline, timeout)
             return
         cport = cast(int, self.config.controller_port)
         for port in (self.config.port, cport):
@@ -519,7 +663,7 @@ class LocalBroker:
         fd = os.open(self.properties_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(self.config.render_properties())
-        self._format(java, classpath, cport)
+        self._format(java, classpath)
 
         cmd = [java, f"-Xmx{self.config.heap}", "-Djava.awt.headless=true"]
         log_config = find_pom().parent / "log4j2.yaml"
@@ -539,11 +683,6 @@ class LocalBroker:
         log.info(
             "started broker pid %d at %s (log %s)", self._proc.pid, self.bootstrap_servers, self.log_path
         )
-        try:
-            self._wait_ready(self._proc.pid, deadline, timeout)
-        except BaseException:  # including KeyboardInterrupt: never leave a half-started JVM behind
-            self._kill_quietly(self._proc.pid)
-            raise
 
     def _ensure_tls(self) -> None:
         """A CA and a broker certificate for 127.0.0.1 in ``tls/``, generated once with ``openssl``."""
@@ -586,30 +725,37 @@ class LocalBroker:
         os.chmod(tls / "ca.key", 0o600)
         log.info("generated a CA and a broker certificate for %s in %s", HOST, tls)
 
-    def _format(self, java: str, classpath: str, cport: int) -> None:
-        """Format ``data/`` once (fresh storage); refuse a directory formatted for another controller."""
+    def _format(self, java: str, classpath: str) -> None:
+        """Format ``data/`` once (fresh storage), with the SCRAM credentials of a secure broker; refuse a
+        directory formatted for another controller quorum or another set of users."""
         stamp = self.dir / "formatted-for"
-        endpoint = f"{HOST}:{cport}"
+        config = self.config
+        quorum = config.quorum_voters or f"{HOST}:{config.controller_port}"
+        users = ",".join(sorted([config.user, *(name for name, _ in config.users)])) if config.secure else ""
+        endpoint = f"{quorum} {users}".strip()
         if (self.data_dir / "meta.properties").is_file():
             previous = stamp.read_text().strip() if stamp.is_file() else endpoint
             if previous != endpoint:
                 raise BrokerError(
-                    f"{self.data_dir} was formatted for the controller at {previous}, not {endpoint}; "
-                    "use the same ports or another --dir"
+                    f"{self.data_dir} was formatted for {previous!r}, not {endpoint!r} (controller quorum "
+                    "and SCRAM users are set when storage is formatted); use the same ports, users or "
+                    "another --dir"
                 )
             return
         base = [java, "-Xmx256m", "-cp", classpath, _STORAGE_TOOL]
-        cluster_id = self._run_tool([*base, "random-uuid"]).strip().splitlines()[-1].strip()
-        self._run_tool([*base, "format", "-t", cluster_id, "-c", str(self.properties_path), "--standalone"])
+        cluster_id = self.cluster_id or generate_cluster_id()
+        cmd = [*base, "format", "-t", cluster_id, "-c", str(self.properties_path)]
+        if not config.voters:
+            cmd.append("--standalone")
+        for credential in config.scram_credentials():  # on the command line of a short-lived tool only
+            cmd += ["--add-scram", credential]
+        self._run_tool(cmd, "kafka-storage format")
         stamp.write_text(endpoint + "\n")
         log.info("formatted %s (cluster id %s)", self.data_dir, cluster_id)
 
-    def _run_tool(self, cmd: list[str]) -> str:
-        result = subprocess.run(cmd, capture_output=True, text=True, cwd=self.dir, check=False)
-        if result.returncode != 0:
-            output = _tail((result.stdout + result.stderr).splitlines(), _LOG_TAIL_LINES)
-            raise BrokerError(f"{' '.join(cmd[-3:])} failed (exit {result.returncode}):\n{output}")
-        return result.stdout
+    def _run_tool(self, cmd: list[str], what: str) -> str:
+        """Run a Kafka tool; its arguments (which may hold passwords) are never put in the error."""
+        return _run_tool(cmd, what, self.dir)
 
     def _client_security(self) -> dict[str, object]:
         config = self.config.client_config()
@@ -665,6 +811,13 @@ class LocalBroker:
             time.sleep(0.1)
         return True
 
+    def kill(self) -> None:
+        """SIGKILL the broker (no clean shutdown: its logs are left as a crash leaves them)."""
+        pid = self._running_pid()
+        if pid is not None:
+            log.info("killing broker pid %d at %s", pid, self.bootstrap_servers)
+            self._kill_quietly(pid)
+
     def _kill_quietly(self, pid: int) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
@@ -672,19 +825,5 @@ class LocalBroker:
         self.pid_path.unlink(missing_ok=True)
         self._proc = None
 
-    # ------------------------------------------------------------------------- context manager
-
-    def __enter__(self) -> LocalBroker:
-        self._owned = not self.status().running
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._owned:
-            self._owned = False
-            self.stop()
+    def _any_running(self) -> bool:
+        return self.status().running

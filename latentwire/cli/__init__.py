@@ -11,6 +11,7 @@ import argparse
 import importlib
 import logging
 import pkgutil
+import re
 import sys
 from collections.abc import Sequence
 
@@ -59,13 +60,65 @@ def _configure_logging(verbosity: int) -> None:
         logging.getLogger("kafka").setLevel(logging.CRITICAL)
 
 
+#: exit status when the broker refuses an operation (an ACL is missing); sysexits' EX_NOPERM
+EXIT_NOT_AUTHORIZED = 77
+
+_AUTHORIZATION_NAME = re.compile(r"\b(\w+AuthorizationFailedError)\b")
+_REFUSED = {
+    "TopicAuthorizationFailedError": "the broker refused this user access to topic",
+    "GroupAuthorizationFailedError": "the broker refused this user the consumer group",
+    "TransactionalIdAuthorizationFailedError": "the broker refused this user the transactional id",
+    "ClusterAuthorizationFailedError": "the broker refused this user a cluster-wide operation (a producer "
+    "needs WRITE on some topic)",
+}
+
+
+def authorization_refusal(exc: BaseException) -> str | None:
+    """What the broker refused, if ``exc`` (or an exception it was raised from) is a Kafka authorization
+    error; None otherwise."""
+    from kafka.errors import AuthorizationError
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, AuthorizationError):
+            what = _REFUSED.get(type(current).__name__, "the broker refused this user an operation")
+            detail = (
+                ", ".join(sorted(map(str, current.args[0])))
+                if current.args and isinstance(current.args[0], (set, list, tuple))
+                else str(current.args[0])
+                if current.args
+                else ""
+            )
+            return (
+                f"{what}{' ' + detail if detail else ''} ({type(current).__name__}); an administrator "
+                "grants it with an ACL (see docs/reliability.md, Security)"
+            )
+        # kafka-python reports some refusals only by name, e.g. an idempotent producer's InitProducerId
+        # refused as ClusterAuthorizationFailedError inside a plain KafkaError
+        named = _AUTHORIZATION_NAME.search(str(current))
+        if named:
+            what = _REFUSED.get(named.group(1), "the broker refused this user an operation")
+            return f"{what} ({named.group(1)}); an administrator grants it with an ACL (see docs/reliability.md, Security)"
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _configure_logging(args.verbose)
     try:
         return int(args.func(args) or 0)
-    except LatentwireError as exc:
+    except Exception as exc:
+        # a refused operation, however deep it is wrapped (e.g. in SendFailedError), says so and exits 77
+        refused = authorization_refusal(exc)
+        if refused is not None:
+            print(f"latentwire {args.command}: not authorized: {refused}", file=sys.stderr)
+            return EXIT_NOT_AUTHORIZED
+        if not isinstance(exc, LatentwireError):
+            raise
         print(f"latentwire {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

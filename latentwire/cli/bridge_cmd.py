@@ -253,5 +253,9 @@ def _service(args: argparse.Namespace, bridge: str) -> BridgeService:
 
 def _report(summary: BridgeSummary, **extra: str) -> int:
     """Print the run's summary as one JSON line; exit status 1 if an error stopped it."""
+    from latentwire.cli import authorization_refusal
+
     print(json.dumps({**summary.to_json(), **extra}), flush=True)
+    if summary.error is not None and authorization_refusal(summary.error) is not None:
+        raise summary.error  # the command line says what the broker refused (exit 77)
     return 0 if summary.error is None else 1

@@ -67,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from compressor.progress import bar
     from consumers.batching import BatchingConsumer, FailedRecord
     from consumers.resolver import ModelResolver
+    from streaming.acls import require_topic_access
     from streaming.clients import BULK_READ, make_consumer, make_producer
     from streaming.metrics import ConsumerMetrics, serve_metrics
     from streaming.shutdown import StopFlag
@@ -80,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
         port = serve_metrics(args.metrics_port, args.metrics_host)
         print(f"metrics on http://{args.metrics_host}:{port}/metrics", file=sys.stderr)
     config = kafka_config(args)
+    require_topic_access(config.settings(), args.topic)
     consumer = make_consumer(
         config,
         args.topic,

@@ -286,16 +286,18 @@ def test_secure_config_needs_a_password_and_hides_it(tmp_path: Path) -> None:
     assert "pw-hidden-1" not in repr(config) and "pw-hidden-1" not in str(config)
     props = config.properties()
     assert props["listeners"] == "SASL_SSL://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093"
-    assert props["listener.security.protocol.map"] == "SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT"
-    assert props["sasl.enabled.mechanisms"] == "PLAIN"
+    assert props["listener.security.protocol.map"] == "SASL_SSL:SASL_SSL,CONTROLLER:SASL_PLAINTEXT"
+    assert props["sasl.enabled.mechanisms"] == "PLAIN,SCRAM-SHA-512"
     assert 'user_alice="pw-hidden-1"' in props["listener.name.sasl_ssl.plain.sasl.jaas.config"]
+    assert props["authorizer.class.name"].endswith("StandardAuthorizer")
+    assert props["super.users"] == "User:alice"
     assert props["ssl.truststore.location"] == str(tmp_path / "tls" / "ca.pem")
     client = config.client_config()
     assert client["security_protocol"] == "SASL_SSL" and client["sasl_plain_password"] == "pw-hidden-1"
     assert "sasl.enabled.mechanisms" not in BrokerConfig(port=19092, dir=tmp_path).properties()
 
 
-@pytest.mark.parametrize("password", ['a"b', "a\\b", "a\nb"])
+@pytest.mark.parametrize("password", ['a"b', "a\\b", "a\nb", "a,b", "a]b"])
 def test_secure_password_that_would_break_the_jaas_line_is_refused(tmp_path: Path, password: str) -> None:
     with pytest.raises(ConfigError, match="may not contain"):
         BrokerConfig(dir=tmp_path, secure=True, password=password)
@@ -309,3 +311,81 @@ def test_cli_secure_reads_the_password_from_the_environment(monkeypatch: pytest.
     config = broker_cmd.config_from_args(args)
     assert config.secure and config.user == "bob" and config.password == "pw-from-env-2"
     assert not broker_cmd.config_from_args(parse(["broker", "stop", "--secure"])).secure
+
+
+def test_secure_users_log_in_with_plain_and_scram_and_only_the_first_is_super(tmp_path: Path) -> None:
+    config = BrokerConfig(
+        dir=tmp_path,
+        secure=True,
+        user="admin",
+        password="pw-a",
+        users=(("bridge", "pw-b"), ("reader", "pw-r")),
+    )
+    assert "pw-b" not in repr(config)
+    jaas = config.properties()["listener.name.sasl_ssl.plain.sasl.jaas.config"]
+    assert 'user_bridge="pw-b"' in jaas and 'user_reader="pw-r"' in jaas
+    assert config.properties()["super.users"] == "User:admin"
+    assert config.scram_credentials() == [
+        "SCRAM-SHA-512=[name=admin,password=pw-a]",
+        "SCRAM-SHA-512=[name=bridge,password=pw-b]",
+        "SCRAM-SHA-512=[name=reader,password=pw-r]",
+    ]
+    assert BrokerConfig(dir=tmp_path).scram_credentials() == []
+    with pytest.raises(ConfigError, match="distinct"):
+        BrokerConfig(dir=tmp_path, secure=True, user="a", password="p", users=(("a", "q"),))
+    with pytest.raises(ConfigError, match="user name"):
+        BrokerConfig(dir=tmp_path, secure=True, password="p", users=(("bad name", "q"),))
+
+
+def test_cluster_nodes_share_a_quorum_and_replicate(tmp_path: Path) -> None:
+    from streaming.cluster import ClusterConfig
+
+    cluster = ClusterConfig(port=19092, dir=tmp_path)
+    assert cluster.bootstrap_servers == "127.0.0.1:19092,127.0.0.1:19094,127.0.0.1:19096"
+    nodes = cluster.node_configs()
+    assert sorted(nodes) == [1, 2, 3]
+    for node, config in nodes.items():
+        props = config.properties()
+        assert props["node.id"] == str(node)
+        assert props["controller.quorum.voters"] == "1@127.0.0.1:19093,2@127.0.0.1:19095,3@127.0.0.1:19097"
+        assert "controller.quorum.bootstrap.servers" not in props
+        assert props["offsets.topic.replication.factor"] == "3"
+        assert props["transaction.state.log.replication.factor"] == "3"
+        assert props["transaction.state.log.min.isr"] == "2"
+        assert props["min.insync.replicas"] == "2" and props["default.replication.factor"] == "3"
+        assert config.dir == tmp_path / f"node-{node}"
+        assert config.tls_dir == tmp_path / "tls"
+    single = BrokerConfig(dir=tmp_path).properties()
+    assert single["offsets.topic.replication.factor"] == "1" and "controller.quorum.voters" not in single
+    two = ClusterConfig(nodes=2, port=19092, dir=tmp_path)
+    assert (two.replication, two.min_insync) == (2, 1)
+    with pytest.raises(ConfigError, match="differ"):
+        ClusterConfig(nodes=2, ports=((1000, 1001), (1001, 1002)), dir=tmp_path)
+    with pytest.raises(ConfigError, match="not one of the voters"):
+        BrokerConfig(dir=tmp_path, node_id=4, voters=((1, 9093),))
+
+
+def test_cli_nodes_and_users_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from streaming.cluster import ClusterConfig
+
+    users = tmp_path / "users"
+    users.write_text("# name password\nbridge pw-b1\n\nreader pw-r1\n")
+    monkeypatch.setenv("LATENTWIRE_SASL_PLAIN_PASSWORD", "pw-admin")
+    args = parse(
+        ["broker", "start", "--nodes", "3", "--port", "29092", "--secure", "--users-file", str(users)]
+    )
+    config = broker_cmd.config_from_args(args)
+    assert isinstance(config, ClusterConfig) and config.nodes == 3 and config.ports[2] == (29096, 29097)
+    assert config.users == (("bridge", "pw-b1"), ("reader", "pw-r1"))
+    users.write_text("bridge pw-b1 extra\n")
+    with pytest.raises(ConfigError, match="expected 'name password'") as info:
+        broker_cmd.config_from_args(args)
+    assert "pw-b1" not in str(info.value)
+    with pytest.raises(ConfigError, match="controller-port"):
+        broker_cmd.config_from_args(parse(["broker", "status", "--nodes", "3", "--controller-port", "1"]))
+
+
+def test_cluster_id_looks_like_kafkas() -> None:
+    ids = {broker_mod.generate_cluster_id() for _ in range(50)}
+    assert len(ids) == 50
+    assert all(len(i) == 22 and not i.startswith("-") for i in ids)
