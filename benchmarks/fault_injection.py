@@ -59,6 +59,8 @@ REPO = Path(__file__).resolve().parents[1]
 GOLDEN_BUNDLE = REPO / "tests" / "golden" / "bundle_v1"
 DOCS = REPO / "docs" / "reliability.md"
 FAILPOINT = "bridge-before-commit"
+#: seconds a (re)started node may take to answer (minutes on a crowded machine)
+NODE_START_SECONDS = 300.0
 
 
 @dataclass
@@ -388,7 +390,7 @@ class Driver:
             injected_ms = time.time() * 1000
             self.cluster.kill(node)
             self.pause(self.rng.uniform(*self.config.down))
-            self.cluster.start_node(node)
+            self.cluster.start_node(node, timeout=NODE_START_SECONDS)
         elif kind == "double":
             partition = self.rng.randrange(self.config.partitions)
             first = self.cluster.leader(self.topics[0], partition)
@@ -401,7 +403,7 @@ class Driver:
             for node in (first, second):
                 self.cluster.node(node).launch()
             for node in (first, second):
-                self.cluster.node(node).wait_ready(120)
+                self.cluster.node(node).wait_ready(NODE_START_SECONDS)
             back_ms = time.time() * 1000
         else:
             bridge = self.bridges[kind]
@@ -445,7 +447,7 @@ def run(config: FaultConfig) -> Report:
         heap=config.heap,
     )  # fmt: skip
     cluster = LocalCluster(cluster_config)
-    cluster.start(timeout=180)
+    cluster.start(timeout=NODE_START_SECONDS)
     bootstrap = cluster.bootstrap_servers
     run_id = uuid.uuid4().hex[:8]
     raw, packed, restored = (f"faults-{run_id}-{n}" for n in ("raw", "packed", "restored"))

@@ -21,7 +21,8 @@ __all__ = ["DropRepeats"]
 class DropRepeats:
     """Keep-or-drop decisions for a stream of keyed records.
 
-    ``window``: how many of the most recent keys are remembered per partition.
+    Arguments:
+        window (int): how many of the most recent keys are remembered per partition. Default: 100000.
     """
 
     def __init__(self, window: int = 100_000) -> None:

@@ -40,11 +40,15 @@ _RESOURCES = ("topic", "group", "transactional_id", "cluster")
 
 @dataclass(frozen=True)
 class Grant:
-    """One allow rule: ``user`` may do ``operation`` on the ``resource`` called ``name``.
+    """One allow rule: ``user`` may do ``operation`` on the ``resource`` called ``name``, from any host.
 
-    ``resource``: ``topic``, ``group``, ``transactional_id`` or ``cluster``. ``operation``: a Kafka
-    ACL operation (``READ``, ``WRITE``, ``DESCRIBE``, ``CREATE``, ...). ``prefixed``: ``name`` is a
-    prefix (every resource whose name starts with it), not a literal name.
+    Arguments:
+        user (str): the SASL user name (the principal is ``User:<user>``).
+        resource (str): ``topic``, ``group``, ``transactional_id`` or ``cluster``.
+        name (str): the resource's name (or prefix).
+        operation (str): a Kafka ACL operation: ``READ``, ``WRITE``, ``DESCRIBE``, ``CREATE``, ...
+        prefixed (bool): ``name`` is a prefix (every resource whose name starts with it), not a literal
+            name. Default: False.
     """
 
     user: str

@@ -139,6 +139,8 @@ class BridgeLoop:
         metrics (BridgeMetrics | None): where batches, errors and bytes are counted.
             Default: None, the instance shared on the default Prometheus registry.
         health (Health | None): the heartbeat and readiness it reports to. Default: None, its own.
+        stuck_seconds (float): how long a transactional call may take before the process exits with
+            status 75 (:func:`exit_if_stuck`). Default: 60.
     """
 
     def __init__(

@@ -108,10 +108,25 @@ class BrokerConfig:
         heap (str): JVM ``-Xmx`` value such as ``"512m"`` or ``"1g"``.
             Default: ``$LATENTWIRE_BROKER_HEAP``, else ``"512m"``.
         message_max_bytes (int): the broker's ``message.max.bytes``. Default: 1048588 (Kafka's).
-        secure (bool): SASL_SSL (TLS + SASL/PLAIN) on the client port instead of PLAINTEXT. Default: False.
-        user (str): the SASL user clients log in as (``secure`` only). Default: ``"latentwire"``.
+        secure (bool): SASL_SSL (TLS + SASL/PLAIN or SCRAM-SHA-512) on the client port instead of
+            PLAINTEXT, SASL/PLAIN on the controller port, ACLs (StandardAuthorizer). Default: False.
+        user (str): the super user (``secure`` only): the nodes log in as it too. Default: ``"latentwire"``.
         password (str | None): that user's password (``secure`` only; required then). Never shown in repr,
             logs or errors. Default: None.
+        users (tuple[tuple[str, str], ...]): more SASL users as ``((name, password), ...)`` (``secure``
+            only); they log in with PLAIN or SCRAM-SHA-512 and may do only what ACLs grant them. Never
+            shown in repr. Default: ``()``.
+        node_id (int): KRaft node id of this node. Default: 1.
+        voters (tuple[tuple[int, int], ...]): the controller quorum of a cluster as ``((node id,
+            controller port), ...)``; empty: this node alone (dynamic quorum, formatted ``--standalone``).
+            Default: ``()``.
+        replication (int): replication factor of the internal topics (offsets, transaction state) and of
+            new topics. Default: 1.
+        min_insync (int): ``min.insync.replicas`` of the transaction state log and of new topics.
+            Default: 1.
+        tls (Path | None): folder of the CA and broker certificate (``secure`` only); the nodes of a
+            cluster share one, so clients trust them all through one CA file. Default: None,
+            ``<dir>/tls``.
     """
 
     port: int = 9092
@@ -122,20 +137,11 @@ class BrokerConfig:
     secure: bool = False
     user: str = "latentwire"
     password: str | None = field(default=None, repr=False, compare=False)
-    #: more SASL users as ``((name, password), ...)`` (``secure`` only): they log in with PLAIN or
-    #: SCRAM-SHA-512 and may do only what ACLs grant them; ``user`` is the one super user
     users: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
-    #: KRaft node id of this node
     node_id: int = 1
-    #: the controller quorum of a cluster as ``((node id, controller port), ...)``; empty: this node
-    #: alone (dynamic quorum, formatted ``--standalone``)
     voters: tuple[tuple[int, int], ...] = ()
-    #: replication factor of the internal topics (offsets, transaction state) and of new topics
     replication: int = 1
-    #: ``min.insync.replicas`` of the transaction state log and of new topics
     min_insync: int = 1
-    #: folder of the CA and broker certificate (``secure`` only; unset: ``<dir>/tls``); the nodes of a
-    #: cluster share one, so clients trust them all through one CA file
     tls: Path | None = None
 
     def __post_init__(self) -> None:
@@ -557,6 +563,8 @@ class LocalBroker(Detached):
 
     Arguments:
         config (BrokerConfig): where and how it runs.
+        cluster_id (str | None): the id storage is formatted with (the nodes of a cluster share one).
+            Default: None, a new random one.
     """
 
     def __init__(self, config: BrokerConfig, cluster_id: str | None = None) -> None:

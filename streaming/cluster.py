@@ -60,12 +60,19 @@ MIN_INSYNC = 2
 class ClusterConfig:
     """Where and how a local cluster runs.
 
-    ``nodes``: how many combined broker + controller nodes (at least 1). ``port``: client port of node 1;
-    node i uses ``port + 2 (i - 1)`` for clients and the next port for its controller. ``ports``: the
-    ``(client, controller)`` ports of every node instead (tests pick free ones). ``dir``: the cluster
-    directory (unset: ``<cache root>/cluster-<port>``). ``heap``: JVM ``-Xmx`` of each node.
-    ``secure``, ``user``, ``password``, ``users``: as in :class:`~streaming.broker.BrokerConfig`, for
-    every node (``user`` is the super user, ``users`` get only what ACLs grant them).
+    Arguments:
+        nodes (int): how many combined broker + controller nodes (at least 1). Default: 3.
+        port (int): client port of node 1; node i uses ``port + 2 (i - 1)`` for clients and the next port
+            for its controller. Default: 9092.
+        ports (tuple[tuple[int, int], ...]): the ``(client, controller)`` ports of every node instead
+            (tests pick free ones). Default: ``()``, from ``port``.
+        dir (Path | None): the cluster directory. Default: None, ``<cache root>/cluster-<port>``.
+        heap (str): JVM ``-Xmx`` of each node. Default: ``"384m"``.
+        message_max_bytes (int): the nodes' ``message.max.bytes``. Default: 1048588 (Kafka's).
+        secure (bool): as in :class:`~streaming.broker.BrokerConfig`, for every node. Default: False.
+        user (str): the super user (``secure`` only). Default: ``"latentwire"``.
+        password (str | None): its password (``secure`` only; required then). Default: None.
+        users (tuple[tuple[str, str], ...]): more users, who get only what ACLs grant them. Default: ``()``.
     """
 
     nodes: int = 3
@@ -141,6 +148,9 @@ class LocalCluster(Detached):
 
     ``start``, ``stop`` and ``status`` work across processes, through each node's pid file; ``kill`` and
     ``start_node`` act on one node, for fault injection.
+
+    Arguments:
+        config (ClusterConfig): where and how the nodes run.
     """
 
     def __init__(self, config: ClusterConfig) -> None:

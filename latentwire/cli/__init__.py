@@ -75,34 +75,36 @@ _REFUSED = {
 
 def authorization_refusal(exc: BaseException) -> str | None:
     """What the broker refused, if ``exc`` (or an exception it was raised from) is a Kafka authorization
-    error; None otherwise."""
+    error, or names one (kafka-python reports some refusals only by name, e.g. an idempotent producer's
+    InitProducerId refused as ClusterAuthorizationFailedError inside a plain KafkaError); None otherwise."""
     from kafka.errors import AuthorizationError
 
-    seen: set[int] = set()
+    chain: list[BaseException] = []
     current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, AuthorizationError):
-            what = _REFUSED.get(type(current).__name__, "the broker refused this user an operation")
-            detail = (
-                ", ".join(sorted(map(str, current.args[0])))
-                if current.args and isinstance(current.args[0], (set, list, tuple))
-                else str(current.args[0])
-                if current.args
-                else ""
-            )
-            return (
-                f"{what}{' ' + detail if detail else ''} ({type(current).__name__}); an administrator "
-                "grants it with an ACL (see docs/reliability.md, Security)"
-            )
-        # kafka-python reports some refusals only by name, e.g. an idempotent producer's InitProducerId
-        # refused as ClusterAuthorizationFailedError inside a plain KafkaError
-        named = _AUTHORIZATION_NAME.search(str(current))
-        if named:
-            what = _REFUSED.get(named.group(1), "the broker refused this user an operation")
-            return f"{what} ({named.group(1)}); an administrator grants it with an ACL (see docs/reliability.md, Security)"
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
         current = current.__cause__ or current.__context__
+    for error in chain:
+        if isinstance(error, AuthorizationError):
+            name = type(error).__name__
+            names = error.args[0] if error.args else ""
+            detail = (
+                ", ".join(sorted(map(str, names))) if isinstance(names, (set, list, tuple)) else str(names)
+            )
+            return _refusal(name, detail)
+    for error in chain:
+        named = _AUTHORIZATION_NAME.search(str(error))
+        if named:
+            return _refusal(named.group(1), "")
     return None
+
+
+def _refusal(name: str, detail: str) -> str:
+    what = _REFUSED.get(name, "the broker refused this user an operation")
+    return (
+        f"{what}{' ' + detail if detail else ''} ({name}); an administrator grants it with an ACL "
+        "(see docs/reliability.md, Security)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -34,7 +34,7 @@ BRIDGE_GROUP, READER_GROUP, TXN = "acl-bridges", "acl-readers", "acl-compress"
 #: a refused command must give up within this many seconds of its first Kafka log line
 REFUSED_WITHIN = 15.0
 #: ... and exit within this many seconds in all (process start and TensorFlow import on shared cores)
-EXITS_WITHIN = 180.0
+EXITS_WITHIN = 300.0
 _STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) \w+ kafka\.")
 EXIT_NOT_AUTHORIZED = 77
 

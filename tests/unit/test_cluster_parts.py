@@ -140,3 +140,23 @@ def test_a_stuck_transactional_call_ends_the_process_with_status_75() -> None:
     )
     assert result.returncode == 75 and "not reached" not in result.stdout
     assert "committing the transaction has not returned" in result.stderr
+
+
+def test_a_refusal_names_the_topic_even_when_a_wrapper_names_the_error() -> None:
+    from kafka.errors import TopicAuthorizationFailedError
+
+    from compressor.errors import SendFailedError
+
+    try:
+        try:
+            raise TopicAuthorizationFailedError({"acl-restored"})
+        except TopicAuthorizationFailedError as exc:
+            raise SendFailedError("1 send(s) failed; first: TopicAuthorizationFailedError") from exc
+    except SendFailedError as wrapped:
+        assert "access to topic acl-restored (TopicAuthorizationFailedError)" in (
+            authorization_refusal(wrapped) or ""
+        )
+    named = authorization_refusal(
+        RuntimeError("InitProducerIdResponse: [Error 31] ClusterAuthorizationFailedError")
+    )
+    assert named is not None and "cluster-wide operation" in named
