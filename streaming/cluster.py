@@ -56,6 +56,10 @@ REPLICATION = 3
 MIN_INSYNC = 2
 
 
+#: settings every node of a cluster takes from the cluster's own
+_SHARED_BY_NODES = ("heap", "message_max_bytes", "secure", "user", "password", "users")
+
+
 @dataclass(frozen=True)
 class ClusterConfig:
     """Where and how a local cluster runs.
@@ -116,22 +120,18 @@ class ClusterConfig:
         """The configuration of every node, by node id (1, 2, ...)."""
         voters = tuple((i + 1, controller) for i, (_, controller) in enumerate(self.ports))
         root = cast(Path, self.dir)
+        shared = {name: getattr(self, name) for name in _SHARED_BY_NODES}
         return {
             node: BrokerConfig(
                 port=client,
                 controller_port=controller,
                 dir=root / f"node-{node}",
-                heap=self.heap,
-                message_max_bytes=self.message_max_bytes,
-                secure=self.secure,
-                user=self.user,
-                password=self.password,
-                users=self.users,
                 node_id=node,
                 voters=voters,
                 replication=self.replication,
                 min_insync=self.min_insync,
                 tls=root / "tls",
+                **shared,
             )  # fmt: skip
             for node, ((client, _), (_, controller)) in enumerate(zip(self.ports, voters, strict=True), 1)
         }

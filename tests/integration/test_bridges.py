@@ -29,6 +29,17 @@ def _json_record(i: int, values: np.ndarray) -> bytes:
     return json.dumps(obj).encode()
 
 
+def _produce(
+    bootstrap: str, topic: str, messages: list[tuple[bytes, bytes, list[tuple[str, bytes]]]]
+) -> None:
+    """Send ``(key, value, headers)`` messages to ``topic`` and wait until the broker has them all."""
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    for key, value, headers in messages:
+        producer.send(topic, key=key, value=value, headers=headers)
+    producer.flush()
+    producer.close()
+
+
 def test_json_records_cross_both_bridges_once_each(
     kafka_bootstrap: str,
     topic_factory,
@@ -39,16 +50,16 @@ def test_json_records_cross_both_bridges_once_each(
 ) -> None:
     raw, packed, restored = topic_factory(2), topic_factory(2), topic_factory(2)
     records = np.tile(digits, (2, 1))[:3000]
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, linger_ms=5)
-    for i, row in enumerate(records):
-        producer.send(
-            raw, key=str(i).encode(), value=_json_record(i, row), headers=[("trace", f"t{i}".encode())]
-        )
+    messages = [
+        (str(i).encode(), _json_record(i, row), [("trace", f"t{i}".encode())])
+        for i, row in enumerate(records)
+    ]
     # two records the bridge cannot compress: not JSON, and the wrong number of values
-    producer.send(raw, key=b"bad-1", value=b"{not json")
-    producer.send(raw, key=b"bad-2", value=json.dumps({"id": -1, "values": [1, 2, 3]}).encode())
-    producer.flush()
-    producer.close()
+    messages += [
+        (b"bad-1", b"{not json", []),
+        (b"bad-2", json.dumps({"id": -1, "values": [1, 2, 3]}).encode(), []),
+    ]
+    _produce(kafka_bootstrap, raw, messages)
 
     compress, decompress = bridge_pair(
         kafka_bootstrap,
@@ -108,11 +119,11 @@ def test_float32_records_within_the_error_bound_at_least_once(
     raw, packed, restored = topic_factory(), topic_factory(), topic_factory()
     records = digits[:1500]
     bound = 0.25
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, linger_ms=5)
-    for i, row in enumerate(records):
-        producer.send(raw, key=str(i).encode(), value=row.astype("<f4").tobytes())
-    producer.flush()
-    producer.close()
+    _produce(
+        kafka_bootstrap,
+        raw,
+        [(str(i).encode(), row.astype("<f4").tobytes(), []) for i, row in enumerate(records)],
+    )
     compress, decompress = bridge_pair(
         kafka_bootstrap,
         tmp_path,

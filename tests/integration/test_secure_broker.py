@@ -87,12 +87,16 @@ def test_plaintext_clients_are_not_served(secure_broker: tuple[str, Path, str]) 
     assert broker_reachable(bootstrap, timeout=20, **security)
 
 
+def _saved(path: Path, records: np.ndarray) -> Path:
+    np.save(path, records)
+    return path
+
+
 def test_produce_and_consume_with_credentials_from_the_environment(
     secure_broker: tuple[str, Path, str], digits_bundle_dir: Path, digits: np.ndarray, tmp_path: Path
 ) -> None:
     bootstrap, ca, _ = secure_broker
-    data = tmp_path / "digits.npy"
-    np.save(data, digits[:500])
+    data = _saved(tmp_path / "digits.npy", digits[:500])
     topic = f"secure-{time.monotonic_ns()}"
     env = _client_env(bootstrap, ca)
     produced = _run(
@@ -117,8 +121,7 @@ def test_wrong_password_fails_fast_and_says_so(
     secure_broker: tuple[str, Path, str], digits_bundle_dir: Path, digits: np.ndarray, tmp_path: Path
 ) -> None:
     bootstrap, ca, _ = secure_broker
-    data = tmp_path / "digits.npy"
-    np.save(data, digits[:10])
+    data = _saved(tmp_path / "digits.npy", digits[:10])
     wrong = "wrong-Pw-7731"
     for command in (
         ["produce", "--model", str(digits_bundle_dir), "--data", str(data), "--topic", "secure-wrong"],
