@@ -89,7 +89,7 @@ def detect(score: np.ndarray, threshold: float, refractory: int) -> np.ndarray:
 
 
 def run_file(name: str, args: argparse.Namespace) -> dict:
-    from compressor.applications.anomaly import reconstruction_errors
+    from compressor.anomaly import reconstruction_errors
     from compressor.training import TrainingConfig, train
 
     timestamps, values = read_series(DATA_DIR / "nab" / "data" / name)
@@ -115,7 +115,7 @@ def run_file(name: str, args: argparse.Namespace) -> dict:
         "timestamps": timestamps,
         "errors": errors,
         "likelihood": likelihood(errors, w - 1, args.short),
-        "bundle_threshold": float(bundle.extra["anomaly"]["threshold"]),
+        "bundle_threshold": float(bundle.anomaly.threshold),
     }
 
 

@@ -88,7 +88,7 @@ def compression(args: argparse.Namespace) -> tuple[list[dict], dict]:
                 "rmse_adu": float(np.sqrt(np.mean(q.rmse**2))),
                 "psnr_db": q.psnr_db,
                 "denoise": psnr_gain(bundle, held, args.noise_std, seed=1),
-                "anomaly_threshold": bundle.extra["anomaly"]["threshold"],
+                "anomaly_threshold": bundle.anomaly.threshold,
             }
         )
         bundles[label(name, options)] = bundle

@@ -4,8 +4,10 @@ quantization parameters, and ``manifest.json`` whose SHA-256 content hash is the
 ::
 
     bundle/
-      manifest.json     format, model spec, data layout, normalization, quantization, training summary,
-                        SHA-256 of every file, and ``model_id`` = SHA-256 of the rest of the manifest
+      manifest.json     format, model spec, data layout, normalization, quantization, the codec sections
+                        (``codec.anomaly``: the anomaly calibration; ``codec.bounded``: the error-bounded
+                        codec's statistics), training summary, SHA-256 of every file, and ``model_id`` =
+                        SHA-256 of the rest of the manifest
       encoder.keras     Keras 3 native format, loaded with safe_mode=True (no code runs on load)
       decoder.keras
 
@@ -26,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from compressor.anomaly import AnomalyCalibration
+from compressor.bounded.stats import BoundedStats
 from compressor.errors import BundleError, ModelMismatchError
 from compressor.normalization import Normalizer
 from compressor.quantization import LatentQuantizer
@@ -38,11 +42,14 @@ BUNDLE_FORMAT = "latentwire-bundle"
 BUNDLE_FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 MODEL_FILES = ("encoder.keras", "decoder.keras")
+#: the sections of the manifest's ``codec`` object
+ANOMALY_SECTION = "anomaly"
+BOUNDED_SECTION = "bounded"
 
 
 @dataclass
 class Bundle:
-    """A loaded model bundle.
+    """A model bundle, as trained or loaded.
 
     Arguments:
         encoder (keras.Model): normalized record -> latent values.
@@ -54,8 +61,10 @@ class Bundle:
         channels (int): values per row.
         columns (tuple[str, ...]): channel names. Default: none.
         shape (tuple[int, ...]): natural shape of one record. Default: ``()``, flat.
-        extra (dict[str, Any]): codec parameters added by later stages (anomaly threshold, bounded
-            statistics). Default: empty.
+        anomaly (AnomalyCalibration | None): the anomaly threshold calibrated at training, the manifest's
+            ``codec.anomaly``. Default: None, none (or unreadable).
+        bounded_stats (BoundedStats | None): the error-bounded codec's training statistics, the manifest's
+            ``codec.bounded``. Default: None, none (or unreadable).
         training (dict[str, Any]): the training summary. Default: empty.
         model_id (str): hex SHA-256 of its manifest (which hashes its files), set when saved or loaded.
             Default: ``""``.
@@ -71,7 +80,8 @@ class Bundle:
     channels: int
     columns: tuple[str, ...] = ()
     shape: tuple[int, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)  # codec parameters added by later stages
+    anomaly: AnomalyCalibration | None = None
+    bounded_stats: BoundedStats | None = None
     training: dict[str, Any] = field(default_factory=dict)
     model_id: str = ""
     path: Path | None = None
@@ -121,6 +131,27 @@ def model_id_of(manifest: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def codec_sections(bundle: Bundle) -> dict[str, Any]:
+    """The manifest's ``codec`` object: the sections the bundle has."""
+    sections: dict[str, Any] = {}
+    if bundle.anomaly is not None:
+        sections[ANOMALY_SECTION] = bundle.anomaly.to_json()
+    if bundle.bounded_stats is not None:
+        sections[BOUNDED_SECTION] = bundle.bounded_stats.to_json()
+    return sections
+
+
+def sections_of(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The typed codec sections of a manifest, as :class:`Bundle` fields; unreadable ones are None."""
+    codec = manifest.get("codec")
+    if not isinstance(codec, dict):
+        codec = {}
+    return {
+        "anomaly": AnomalyCalibration.from_json(codec.get(ANOMALY_SECTION)),
+        "bounded_stats": BoundedStats.from_json(codec.get(BOUNDED_SECTION)),
+    }
+
+
 def save_bundle(bundle: Bundle, directory: str | Path) -> str:
     """Write ``bundle`` to ``directory`` (replaced atomically) and return its model id."""
     directory = Path(directory)
@@ -143,7 +174,7 @@ def save_bundle(bundle: Bundle, directory: str | Path) -> str:
             },
             "normalization": bundle.normalizer.to_json(),
             "quantization": bundle.quantizer.to_json(),
-            "codec": bundle.extra,
+            "codec": codec_sections(bundle),
             "training": bundle.training,
             "files": {name: _sha256_file(staging / name) for name in MODEL_FILES},
         }
@@ -213,7 +244,7 @@ def load_bundle(directory: str | Path) -> Bundle:
         channels=int(data["channels"]),
         columns=tuple(data.get("columns", ())),
         shape=tuple(data.get("shape", ())),
-        extra=manifest.get("codec", {}),
+        **sections_of(manifest),
         training=manifest.get("training", {}),
         model_id=manifest["model_id"],
         path=directory,

@@ -37,10 +37,13 @@ class Encoded:
     Arguments:
         payloads (list[bytes]): one packed envelope per record.
         decoded (np.ndarray): ``(N, D)`` float32, exactly what a consumer will decode.
+        latents (np.ndarray | None): ``(N, latent_dim)`` float32 unquantized encoder output, when the
+            encoding computed it (fixed rate). Default: None.
     """
 
     payloads: list[bytes]  # one packed envelope per record
     decoded: np.ndarray  # (N, D) float32: exactly what a consumer will decode
+    latents: np.ndarray | None = None
 
 
 class Codec:
@@ -129,17 +132,18 @@ class Codec:
     def encode(self, records: np.ndarray, lengths: Sequence[int | None] | None = None) -> Encoded:
         """Encode validated float32 records of shape (N, D). ``lengths[i]`` marks a padded record.
 
-        With an error bound, records may hold NaN and Inf (validate with ``allow_non_finite=True``)."""
+        With an error bound, records may hold NaN and Inf (validate with ``allow_non_finite=True``). Fixed
+        rate returns the batch's unquantized latents too, so nothing needs to run the encoder again."""
         records = self._check(records)
-        bodies, kinds, decoded = self._code(records, with_decoded=True)
-        return Encoded(self._pack(bodies, kinds, lengths), decoded)
+        bodies, kinds, decoded, latents = self._code(records, with_decoded=True)
+        return Encoded(self._pack(bodies, kinds, lengths), decoded, latents)
 
     def encode_payloads(
         self, records: np.ndarray, lengths: Sequence[int | None] | None = None
     ) -> list[bytes]:
         """:meth:`encode` without the decoded values: a fixed-rate codec then skips the decoder call."""
         records = self._check(records)
-        bodies, kinds, _ = self._code(records, with_decoded=False)
+        bodies, kinds, _, _ = self._code(records, with_decoded=False)
         return self._pack(bodies, kinds, lengths)
 
     def _check(self, records: np.ndarray) -> np.ndarray:
@@ -150,15 +154,17 @@ class Codec:
 
     def _code(
         self, records: np.ndarray, with_decoded: bool
-    ) -> tuple[list[bytes], list[int], np.ndarray | None]:
-        """Payload bodies, envelope kinds and (if asked, or free) the values a consumer will decode."""
+    ) -> tuple[list[bytes], list[int], np.ndarray | None, np.ndarray | None]:
+        """Payload bodies, envelope kinds, (if asked, or free) the values a consumer will decode, and the
+        unquantized latents when the coding computed them (fixed rate)."""
         if self._error_bound is not None:
             bodies, decoded, on_lattice = self.bounded_coder.encode(records, self._error_bound)
-            return bodies, np.where(on_lattice, Kind.LATTICE, Kind.BOUNDED).tolist(), decoded
-        codes = self.bundle.quantizer.quantize(self.latents(records))
+            return bodies, np.where(on_lattice, Kind.LATTICE, Kind.BOUNDED).tolist(), decoded, None
+        latents = self.latents(records)
+        codes = self.bundle.quantizer.quantize(latents)
         decoded = self.reconstruct(codes) if with_decoded else None
         bodies = self.bundle.quantizer.to_bytes(codes)
-        return bodies, [Kind.FIXED_RATE] * len(bodies), decoded
+        return bodies, [Kind.FIXED_RATE] * len(bodies), decoded, latents
 
     def _pack(
         self, bodies: list[bytes], kinds: list[int], lengths: Sequence[int | None] | None

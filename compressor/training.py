@@ -195,22 +195,22 @@ def train(
         shape=tuple(shape),
         model_id="0" * 64,  # provisional until saved; the codec only needs the 4 wire bytes
     )
-    from compressor.applications.anomaly import calibrate
+    from compressor.anomaly import calibrate
 
     # the anomaly threshold: a high quantile of the held-back records' reconstruction errors
-    bundle.extra["anomaly"] = calibrate(ae.encoder, ae.decoder, x_val)
+    bundle.anomaly = calibrate(ae.encoder, ae.decoder, x_val)
+    from compressor.bounded.hints import fit_hints
     from compressor.bounded.predictors import record_layout
-    from compressor.bounded.stats import STATS_KEY, fit_stats, latent_counts
+    from compressor.bounded.stats import BoundedStats, fit_stats, latent_counts
 
     # statistics the error-bounded codec expects at the consumer (value ranges, residual scales, latent codes)
     layout = record_layout(d, window, channels, tuple(shape))
-    bundle.extra[STATS_KEY] = fit_stats(records, layout)
-    bundle.extra[STATS_KEY]["latent_counts"] = latent_counts(quantizer.quantize(fit_latents))
-    if bundle.extra[STATS_KEY]:
-        from compressor.bounded.hints import fit_hints
-
-        # where the error-bounded encoder's effort pays on held-back records (never changes what decodes)
-        bundle.extra[STATS_KEY].update(fit_hints(bundle, val_part))
+    stats = fit_stats(records, layout)
+    stats["latent_counts"] = latent_counts(quantizer.quantize(fit_latents))
+    bundle.bounded_stats = BoundedStats.from_json(stats)
+    # where the error-bounded encoder's effort pays on held-back records (never changes what decodes)
+    stats.update(fit_hints(bundle, val_part))
+    bundle.bounded_stats = BoundedStats.from_json(stats)
     encoded = Codec(bundle).encode(val_part)
     quality = measure(val_part, encoded.decoded)
     bytes_per_record = float(np.mean([len(p) for p in encoded.payloads]))

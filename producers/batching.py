@@ -184,7 +184,7 @@ class BatchingProducer:
         self._observe_quality(valid, encoded.decoded, batch_lengths)
         self._wait_for_room()
         side = self.side_outputs
-        analysis = side.analyse(valid) if side is not None and side.enabled else None
+        analysis = side.analyse(valid, encoded.latents) if side is not None and side.enabled else None
         batch_headers = self._batch_headers(kept, offset, headers, analysis)
         send, topic, pending = self.producer.send, self.topic, self._pending
         added = 0

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from compressor.anomaly import scores_of
 from compressor.codec import Codec
 from compressor.drift import DriftMonitor
 from compressor.errors import DataError
@@ -60,8 +61,7 @@ class CompressTransform:
         self.metrics = metrics or BridgeMetrics.get()
         bundle = codec.bundle
         self.baseline_rmse = float(bundle.training.get("heldback_rmse") or 0.0) or None
-        anomaly = bundle.extra.get("anomaly") if isinstance(bundle.extra, dict) else None
-        self.anomaly_threshold = float(anomaly["threshold"]) if isinstance(anomaly, dict) else None
+        self.anomaly_threshold = None if bundle.anomaly is None else bundle.anomaly.threshold
         self.drift = DriftMonitor(drift_window, drift_threshold)
         self._labels = (self.bridge, input_topic, codec.model_id[:8])
         m = self.metrics
@@ -130,10 +130,7 @@ class CompressTransform:
                 log.error("%d value(s) of %s decode outside the bound %g", bad, self.topic, bound.value)
         if self.anomaly_threshold is not None and finite.any():
             norm = self.codec.bundle.normalizer
-            scores = np.mean(
-                (norm.forward(decoded[finite]).astype(np.float64) - norm.forward(original[finite])) ** 2,
-                axis=1,
-            )
+            scores = scores_of(norm.forward(original[finite]), norm.forward(decoded[finite]))
             flagged = int((scores > self.anomaly_threshold).sum())
             if flagged:
                 m.anomalies.labels(*labels).inc(flagged)

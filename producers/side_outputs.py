@@ -1,13 +1,14 @@
 """What a producer can publish besides the compressed records: anomaly flags and learned features.
 
 * **Anomaly flags**: a record whose reconstruction error (mean squared, in normalized units, from the
-  unquantized latent: the score of ``latentwire detect``) exceeds the threshold calibrated at training time
-  gets a header ``latentwire.anomaly`` holding its score, and, with an anomalies topic, a copy of its
+  unquantized latent: the score of ``latentwire detect``, see :mod:`compressor.anomaly`) exceeds the
+  threshold calibrated at training time gets a header ``latentwire.anomaly`` holding its score, and, with an anomalies topic, a copy of its
   envelope is published there too. Records without the header were not flagged.
 * **Features**: the encoder's latent vector of every record, as little-endian float32 bytes, to a features
   topic under the record's key (header ``latentwire.model`` names the model).
 
-Both cost one extra encoder and decoder pass per batch, so they are off unless asked for.
+Both use the latents the codec computed while encoding the batch (fixed rate; error-bounded encoding makes
+none, so the encoder runs once more); flags cost one more decoder pass. Both are off unless asked for.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from compressor.anomaly import scores_of
 from compressor.codec import Codec
 from compressor.errors import ConfigError
 
@@ -35,9 +37,9 @@ class Analysis:
         features (list[bytes] | None): one float32 latent vector per record, when publishing features.
     """
 
-    scores: np.ndarray | None  # (N,) anomaly scores, when flagging
-    flags: np.ndarray | None  # (N,) bool
-    features: list[bytes] | None  # one float32 latent vector per record, when publishing features
+    scores: np.ndarray | None
+    flags: np.ndarray | None
+    features: list[bytes] | None
 
 
 @dataclass(frozen=True)
@@ -72,22 +74,19 @@ class SideOutputs:
 
     @property
     def threshold(self) -> float | None:
-        anomaly = (
-            self.codec.bundle.extra.get("anomaly") if isinstance(self.codec.bundle.extra, dict) else None
-        )
-        return float(anomaly["threshold"]) if isinstance(anomaly, dict) and "threshold" in anomaly else None
+        anomaly = self.codec.bundle.anomaly
+        return None if anomaly is None else anomaly.threshold
 
-    def analyse(self, records: np.ndarray) -> Analysis:
-        """Scores, flags and features of a batch of valid records (N, D)."""
-        normalized = self.codec.bundle.normalizer.forward(records)
-        latents = self.codec.latents(records)
+    def analyse(self, records: np.ndarray, latents: np.ndarray | None = None) -> Analysis:
+        """Scores, flags and features of a batch of valid records (N, D). ``latents`` are the batch's
+        encoder outputs when the encoding already computed them (:attr:`Encoded.latents`); without them
+        the encoder runs here."""
+        if latents is None:
+            latents = self.codec.latents(records)
         scores = flags = features = None
         if self.detects:
-            reconstruction = self.codec.decode_latents(latents)
-            diff = reconstruction.astype(np.float64) - normalized
-            with np.errstate(invalid="ignore"):
-                scores = np.mean(diff * diff, axis=1)
-            scores = np.where(np.isfinite(scores), scores, np.inf)
+            normalized = self.codec.bundle.normalizer.forward(records)
+            scores = scores_of(normalized, self.codec.decode_latents(latents))
             flags = scores > self.threshold
         if self.features_topic is not None:
             rows = np.ascontiguousarray(latents, dtype="<f4")

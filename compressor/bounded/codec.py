@@ -20,7 +20,7 @@ from compressor.bounded.autoencoder import autoencoder_of
 from compressor.bounded.decoder import BoundedDecoder
 from compressor.bounded.encoder import BoundedEncoder
 from compressor.bounded.parameters import BoundedParameters
-from compressor.bounded.stats import STATS_KEY, smallest_range, value_ranges
+from compressor.bounded.stats import smallest_range, value_ranges
 
 if TYPE_CHECKING:
     from compressor.error_bound import ErrorBound
@@ -85,7 +85,7 @@ def codec_for_bundle(bundle: Any, learned: bool = True) -> BoundedCodec:
     norm = bundle.normalizer
     offset = np.tile(np.asarray(norm.offset, np.float32), d // norm.channels)
     scale = np.tile(np.asarray(norm.scale, np.float32), d // norm.channels).reshape(layout)[0]
-    stats = (bundle.extra or {}).get(STATS_KEY) or {}
+    stats = bundle.bounded_stats.to_json() if bundle.bounded_stats is not None else {}
     if stats.get("layout") not in (None, list(layout)):
         log.warning(
             "bounded statistics of model %s are for another layout; ignoring them", bundle.model_id[:8]

@@ -1,4 +1,5 @@
-"""Training-time statistics the error-bounded codec keeps in the bundle (``bundle.extra["bounded"]``).
+"""Training-time statistics the error-bounded codec keeps in the bundle (:class:`BoundedStats`, the
+manifest's ``codec.bounded`` section, ``bundle.bounded_stats``).
 
 Per column of the record layout: the value range (for ``--relative`` bounds), the mean absolute residual
 of every predictor (to expect a scale class for the first block of a record, so records need no per-record
@@ -9,6 +10,10 @@ histogram on that lattice (the fitted tables of kind-2 records). All plain JSON 
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -19,7 +24,7 @@ from compressor.bounded.tables import RADIUS
 
 __all__ = [
     "PREFERENCE_KEY",
-    "STATS_KEY",
+    "BoundedStats",
     "WIN_RATE_KEY",
     "fit_stats",
     "latent_counts",
@@ -28,12 +33,119 @@ __all__ = [
     "value_ranges",
 ]
 
-STATS_KEY = "bounded"
 #: encoder hints measured at training (see :mod:`compressor.bounded.hints`); they never change what a
 #: consumer decodes. The fraction of held-back records on which the autoencoder predictor won:
 WIN_RATE_KEY = "autoencoder_win_rate"
 #: per preset bound code (a string key), whether the data's lattice beat the plain grid where it is finer:
 PREFERENCE_KEY = "lattice_preference"
+
+log = logging.getLogger(__name__)
+
+
+def _frozen(value: Any) -> Any:
+    """A JSON value made read-only: lists become tuples, objects read-only mappings."""
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, dict):
+        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """The JSON value :func:`_frozen` was made from."""
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+#: the JSON type each statistic must have; a statistic of another type is unreadable and left out
+_JSON_TYPES: dict[str, type | tuple[type, ...]] = {
+    "layout": list,
+    "value_min": list,
+    "value_max": list,
+    "residual_scale": dict,
+    "quantum": list,
+    "lattice_tables": dict,
+    "latent_counts": list,
+    WIN_RATE_KEY: (int, float),
+    PREFERENCE_KEY: dict,
+}
+
+
+@dataclass(frozen=True)
+class BoundedStats:
+    """The error-bounded codec's training statistics of a bundle (the manifest's ``codec.bounded``
+    section). Every field is None when the bundle does not have it; lists are tuples and objects read-only
+    mappings of exactly the JSON values, so a bundle saves the section it was loaded with.
+
+    Arguments:
+        layout (tuple[int, int] | None): the record layout ``(rows, cols)`` the statistics were measured on.
+        value_min, value_max (tuple[float, ...] | None): per column, the smallest and largest training value.
+        residual_scale (Mapping[str, tuple[float, ...]] | None): per simple predictor, the mean absolute
+            residual of each column.
+        quantum (tuple[float | None, ...] | None): per column, the data's quantum (None where the values sit
+            on no lattice).
+        lattice_tables (Mapping[str, Mapping[str, Any]] | None): per simple predictor, its residual
+            histogram on the lattice (``low``, ``counts``, ``escape``).
+        latent_counts (tuple[Mapping[str, Any], ...] | None): per latent dimension, the histogram of
+            training codes (``low``, ``counts``).
+        autoencoder_win_rate (float | None): encoder hint, the fraction of held-back records the
+            autoencoder predictor won.
+        lattice_preference (Mapping[str, bool] | None): encoder hint, per preset bound code (a string),
+            whether the lattice paid.
+
+    Every one defaults to None, absent.
+    """
+
+    layout: tuple[int, int] | None = None
+    value_min: tuple[float, ...] | None = None
+    value_max: tuple[float, ...] | None = None
+    residual_scale: Mapping[str, tuple[float, ...]] | None = None
+    quantum: tuple[float | None, ...] | None = None
+    lattice_tables: Mapping[str, Mapping[str, Any]] | None = None
+    latent_counts: tuple[Mapping[str, Any], ...] | None = None
+    autoencoder_win_rate: float | None = None
+    lattice_preference: Mapping[str, bool] | None = None
+
+    @classmethod
+    def from_json(cls, section: Any) -> BoundedStats | None:
+        """The statistics in a manifest section, or None when there is none or it is unreadable (not an
+        object, or a statistic of the wrong JSON type): the codec then codes without statistics."""
+        if section is None:
+            return None
+        if not isinstance(section, dict):
+            log.warning("the bundle's bounded statistics are unreadable; coding without them")
+            return None
+        values = {}
+        for name, kind in _JSON_TYPES.items():
+            value = section.get(name)
+            if value is None:
+                continue
+            if not isinstance(value, kind) or isinstance(value, bool):
+                log.warning(
+                    "the bundle's bounded statistic %s is unreadable; coding without statistics", name
+                )
+                return None
+            values[name] = _frozen(value)
+        return cls(**values)
+
+    def to_json(self) -> dict[str, Any]:
+        """The manifest section: the statistics the bundle has, as plain JSON values."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None:
+                out[f.name] = _plain(value)
+        return out
+
+    @property
+    def value_ranges(self) -> np.ndarray | None:
+        """Per column, the training value range (max - min); None without the value statistics."""
+        if not self.value_min or not self.value_max:
+            return None
+        return np.asarray(self.value_max, dtype=np.float64) - np.asarray(self.value_min, dtype=np.float64)
 
 
 def fit_stats(records: np.ndarray, layout: tuple[int, int]) -> dict[str, Any]:
@@ -84,11 +196,8 @@ def lattice_tables(x: np.ndarray, quanta: np.ndarray) -> dict[str, dict[str, Any
 
 def value_ranges(bundle: Any) -> np.ndarray | None:
     """Per-column training value range (max - min) of a bundle, or None if it has no bounded statistics."""
-    stats = (bundle.extra or {}).get(STATS_KEY) or {}
-    lo, hi = stats.get("value_min"), stats.get("value_max")
-    if not lo or not hi:
-        return None
-    return np.asarray(hi, dtype=np.float64) - np.asarray(lo, dtype=np.float64)
+    stats = bundle.bounded_stats
+    return None if stats is None else stats.value_ranges
 
 
 def smallest_range(ranges: np.ndarray | None) -> float | None:

@@ -35,7 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from compressor.applications.anomaly import score, threshold_of
+    from compressor.anomaly import threshold_of
+    from compressor.applications.anomaly import score
     from latentwire.cli.array_io import bundle_and_records
 
     bundle, data = bundle_and_records(args)

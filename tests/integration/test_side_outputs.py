@@ -55,7 +55,7 @@ def test_anomalies_are_flagged_published_and_counted(
     for message in _read(kafka_bootstrap, topic, len(records)):
         header = dict(message.headers).get(ANOMALY_HEADER)
         if header is not None:
-            assert float(header) > digits_bundle.extra["anomaly"]["threshold"]
+            assert float(header) > digits_bundle.anomaly.threshold
             flagged.add(int(message.key))
     noise_keys = set(range(200, 220))
     assert noise_keys <= flagged  # every noise record is flagged

@@ -124,7 +124,7 @@ def test_detect_command_json_flags_injected_anomalies(ecg_csv, bundles, tmp_path
     assert main(["detect", "--model", str(bundles["vanilla"]), "--data", str(path), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert len(report["scores"]) == 700
-    assert report["threshold"] == load_bundle(bundles["vanilla"]).extra["anomaly"]["threshold"]
+    assert report["threshold"] == load_bundle(bundles["vanilla"]).anomaly.threshold
     assert {650, 680} <= set(report["anomalies"])
     assert len(report["anomalies"]) < 0.1 * 700
     assert report["anomalies"] == sorted(report["anomalies"])

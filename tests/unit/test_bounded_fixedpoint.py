@@ -4,6 +4,7 @@ arithmetic), records that follow the model choose it, and another process decode
 from __future__ import annotations
 
 import pickle
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -135,15 +136,14 @@ def test_autoencoder_payloads_decode_identically_with_other_thread_counts() -> N
 def test_training_records_how_often_the_autoencoder_wins_and_a_loser_starts_sparse(digits) -> None:
     from compressor.bounded.codec import codec_for_bundle
     from compressor.bounded.probe import PATIENCE
-    from compressor.bounded.stats import WIN_RATE_KEY
     from compressor.training import TrainingConfig, train
 
     bundle, _ = train(
         digits[:600], window=1, channels=1, shape=(8, 8), config=TrainingConfig(epochs=3), progress=False
     )
-    rate = bundle.extra["bounded"][WIN_RATE_KEY]
+    rate = bundle.bounded_stats.autoencoder_win_rate
     assert rate is not None and 0.0 <= rate <= 1.0
-    bundle.extra["bounded"][WIN_RATE_KEY] = 0.0
+    bundle.bounded_stats = replace(bundle.bounded_stats, autoencoder_win_rate=0.0)
     assert codec_for_bundle(bundle).encoder.probe.losses == PATIENCE
-    bundle.extra["bounded"][WIN_RATE_KEY] = 0.5
+    bundle.bounded_stats = replace(bundle.bounded_stats, autoencoder_win_rate=0.5)
     assert codec_for_bundle(bundle).encoder.probe.losses == 0

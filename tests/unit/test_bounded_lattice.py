@@ -200,11 +200,10 @@ def test_unreadable_lattice_statistics_mean_the_plain_grid_not_a_crash() -> None
 
 def test_training_measures_which_grid_pays_at_each_preset_bound(digits_bundle) -> None:
     from compressor.bounded.codec import codec_for_bundle
-    from compressor.bounded.stats import PREFERENCE_KEY
 
     codec = codec_for_bundle(digits_bundle)
     choose = [code for code in codec.params.presets if codec.encoder.grid_policy(code) == "choose"]
     assert choose, "the digits (integers 0..16) should have presets where the lattice is finer than 2E"
-    preference = digits_bundle.extra["bounded"][PREFERENCE_KEY]
+    preference = digits_bundle.bounded_stats.lattice_preference
     assert sorted(int(k) for k in preference) == sorted(choose)
     assert all(codec.encoder.prefer_lattice[code] == preference[str(code)] for code in choose)

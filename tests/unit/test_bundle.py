@@ -83,3 +83,23 @@ def test_golden_bundle_decodes_golden_envelopes() -> None:
     assert [len(d) for d in decoded] == [len(v) for v in vectors["decoded"]]
     for got, expected in zip(decoded, vectors["decoded"], strict=True):
         np.testing.assert_allclose(got, np.asarray(expected, np.float32), rtol=1e-5, atol=1e-4)
+
+
+def _canonical(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+@pytest.mark.parametrize("name", ["bundle_v1", "bundle_v2"])
+def test_a_loaded_bundle_saves_the_manifest_it_was_loaded_with(name: str, tmp_path: Path) -> None:
+    """The typed codec sections write back exactly the JSON they were read from (same bytes, same hash)."""
+    original = read_manifest(GOLDEN / name)
+    bundle = load_bundle(GOLDEN / name)
+    assert (
+        bundle.anomaly is not None and bundle.anomaly.threshold == original["codec"]["anomaly"]["threshold"]
+    )
+    assert (bundle.bounded_stats is None) == ("bounded" not in original["codec"])
+    save_bundle(bundle, tmp_path / "copy")
+    saved = read_manifest(tmp_path / "copy")
+    assert _canonical(saved["codec"]) == _canonical(original["codec"])
+    unchanged = [k for k in original if k not in ("files", "model_id")]
+    assert {k: _canonical(saved[k]) for k in unchanged} == {k: _canonical(original[k]) for k in unchanged}

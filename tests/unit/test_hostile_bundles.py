@@ -14,10 +14,15 @@ import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from compressor.anomaly import threshold_of
 from compressor.bundle import MANIFEST, _sha256_file, load_bundle, model_id_of
-from compressor.errors import BundleError, ModelMismatchError
+from compressor.codec import Codec
+from compressor.envelope import unpack
+from compressor.errors import BundleError, ConfigError, ModelMismatchError
+from producers.side_outputs import SideOutputs
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "bundle_v1"
 
@@ -65,6 +70,35 @@ def test_bundle_whose_id_does_not_match_its_manifest_is_refused(tmp_path: Path) 
     (bundle / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(ModelMismatchError, match=f"not its id {manifest['model_id'][:12]}"):
         load_bundle(bundle)
+
+
+@pytest.mark.parametrize(
+    "codec",
+    [
+        {"anomaly": "high", "bounded": [1, 2]},
+        {"anomaly": {"threshold": "high"}, "bounded": {"layout": "8x8"}},
+        {"anomaly": {"quantile": 0.99}, "bounded": {"value_min": [0.0], "residual_scale": [1.0]}},
+        ["anomaly", "bounded"],
+    ],
+)
+def test_unreadable_codec_sections_load_as_absent(tmp_path: Path, codec: object) -> None:
+    """A bundle whose codec sections are unreadable loads as one without them: no anomaly threshold, and
+    error-bounded coding without training statistics (still within the bound)."""
+    bundle = _copy(tmp_path)
+    manifest = json.loads((bundle / MANIFEST).read_text())
+    manifest["codec"] = codec
+    (bundle / MANIFEST).write_text(json.dumps(manifest))
+    _fix_hashes(bundle)
+    loaded = load_bundle(bundle)
+    assert loaded.anomaly is None and loaded.bounded_stats is None
+    with pytest.raises(BundleError, match="no calibrated anomaly threshold"):
+        threshold_of(loaded)
+    with pytest.raises(ConfigError, match="no calibrated anomaly threshold"):
+        SideOutputs(Codec(loaded), flag_anomalies=True)
+    records = np.random.default_rng(0).normal(size=(4, loaded.record_size)).astype(np.float32)
+    coder = Codec(loaded, error_bound=0.05)
+    decoded = np.stack(coder.decode([unpack(p) for p in coder.encode(records).payloads]))
+    assert np.abs(decoded - records).max() <= 0.05
 
 
 def _lambda_archive(path: Path, marker: Path) -> None:

@@ -30,7 +30,6 @@ from compressor.errors import (
 from consumers.batching import BatchingConsumer, DecodedRecord, FailedRecord
 from consumers.resolver import ModelResolver
 from producers.batching import BatchingProducer, RejectedRecordsError
-from streaming.confluent_client import ConsumedMessage as Message
 from streaming.metrics import ConsumerMetrics, ProducerMetrics
 from tests.records import consumer_record
 
@@ -294,29 +293,11 @@ def test_failures_are_counted_by_kind(digits_bundle) -> None:
 # ---------------------------------------------------------------------------------- producer input
 
 
-class RecordingProducer:
-    """Just enough of KafkaProducer: remembers sends, every future already succeeded."""
-
-    class Future:
-        is_done = True
-
-        def failed(self) -> bool:
-            return False
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, Any, list]] = []
-
-    def send(self, topic: str, value: Any = None, key: Any = None, headers: Any = None) -> Future:
-        self.sent.append((topic, value, headers or []))
-        return self.Future()
-
-    def flush(self, timeout: float | None = None) -> None:
-        pass
-
-
-def test_bad_records_are_refused_saying_what_and_where(codec: Codec, digits: np.ndarray) -> None:
+def test_bad_records_are_refused_saying_what_and_where(
+    codec: Codec, digits: np.ndarray, recording_producer
+) -> None:
     registry = CollectorRegistry()
-    kafka = RecordingProducer()
+    kafka = recording_producer
     producer = BatchingProducer(
         kafka, codec, "in", dead_letter_topic="in.dlq", metrics=ProducerMetrics.get(registry)
     )
@@ -361,9 +342,11 @@ def test_bad_records_are_refused_saying_what_and_where(codec: Codec, digits: np.
     assert total == len(refused)
 
 
-def test_without_a_dead_letter_topic_refusals_raise(codec: Codec, digits: np.ndarray) -> None:
+def test_without_a_dead_letter_topic_refusals_raise(
+    codec: Codec, digits: np.ndarray, recording_producer
+) -> None:
     producer = BatchingProducer(
-        RecordingProducer(), codec, "in", metrics=ProducerMetrics.get(CollectorRegistry())
+        recording_producer, codec, "in", metrics=ProducerMetrics.get(CollectorRegistry())
     )
     with pytest.raises(RejectedRecordsError, match="record 1: a record must hold 64 values"):
         producer.send([digits[0], digits[0][:3]])

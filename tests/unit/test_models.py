@@ -164,7 +164,7 @@ def test_bundle_round_trip_decodes_identically(trained, ecg_split, tmp_path, key
     _, _, held = ecg_split
     bundle, summary = trained[key]
     assert summary.heldback_psnr_db > 10
-    assert bundle.extra["anomaly"]["threshold"] > 0
+    assert bundle.anomaly.threshold > 0
     save_bundle(bundle, tmp_path / "bundle")  # fixes the model id the envelopes carry
     before = Codec(bundle).encode(held)
     loaded = load_bundle(tmp_path / "bundle")
@@ -175,7 +175,7 @@ def test_bundle_round_trip_decodes_identically(trained, ecg_split, tmp_path, key
     np.testing.assert_array_equal(after.decoded, before.decoded)
     decoded = codec.decode([unpack(p) for p in after.payloads])
     np.testing.assert_array_equal(np.stack(decoded), before.decoded)
-    assert loaded.extra["anomaly"] == bundle.extra["anomaly"]
+    assert loaded.anomaly == bundle.anomaly
 
 
 def test_dense_variants_run_in_numpy(trained):
