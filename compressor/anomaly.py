@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -60,13 +60,8 @@ class AnomalyCalibration:
     score: str = SCORE_NAME
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "score": self.score,
-            "quantile": self.quantile,
-            "threshold": self.threshold,
-            "calibration_records": self.calibration_records,
-            "calibration_mean": self.calibration_mean,
-        }
+        """The manifest section (its keys are the field names)."""
+        return asdict(self)
 
     @classmethod
     def from_json(cls, section: Any) -> AnomalyCalibration | None:
