@@ -82,21 +82,21 @@ class BoundedStats:
 
     Arguments:
         layout (tuple[int, int] | None): the record layout ``(rows, cols)`` the statistics were measured on.
-        value_min, value_max (tuple[float, ...] | None): per column, the smallest and largest training value.
+            Default: None, absent.
+        value_min (tuple[float, ...] | None): per column, the smallest training value. Default: None, absent.
+        value_max (tuple[float, ...] | None): per column, the largest training value. Default: None, absent.
         residual_scale (Mapping[str, tuple[float, ...]] | None): per simple predictor, the mean absolute
-            residual of each column.
+            residual of each column. Default: None, absent.
         quantum (tuple[float | None, ...] | None): per column, the data's quantum (None where the values sit
-            on no lattice).
+            on no lattice). Default: None, absent.
         lattice_tables (Mapping[str, Mapping[str, Any]] | None): per simple predictor, its residual
-            histogram on the lattice (``low``, ``counts``, ``escape``).
+            histogram on the lattice (``low``, ``counts``, ``escape``). Default: None, absent.
         latent_counts (tuple[Mapping[str, Any], ...] | None): per latent dimension, the histogram of
-            training codes (``low``, ``counts``).
+            training codes (``low``, ``counts``). Default: None, absent.
         autoencoder_win_rate (float | None): encoder hint, the fraction of held-back records the
-            autoencoder predictor won.
+            autoencoder predictor won. Default: None, absent.
         lattice_preference (Mapping[str, bool] | None): encoder hint, per preset bound code (a string),
-            whether the lattice paid.
-
-    Every one defaults to None, absent.
+            whether the lattice paid. Default: None, absent.
     """
 
     layout: tuple[int, int] | None = None
