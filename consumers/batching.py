@@ -63,15 +63,16 @@ class DecodedRecord(NamedTuple):
 
 
 class FailedRecord(NamedTuple):
-    """A record that could not be decoded.
+    """A record that could not be decoded: the error says why, the rest says which record it was (its
+    ``str`` names both, as ``topic[partition]@offset: error``).
 
     Arguments:
+        error (LatentwireError): why it could not be decoded.
+        value (bytes | None): its value, as read.
         topic (str): the topic it was read from.
         partition (int): its partition.
         offset (int): its offset.
         key (bytes | None): its key.
-        value (bytes | None): its value, as read.
-        error (LatentwireError): why it could not be decoded.
     """
 
     topic: str

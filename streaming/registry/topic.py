@@ -21,21 +21,14 @@ from typing import Any
 
 from compressor.bundle import Bundle, load_bundle, read_manifest
 from compressor.errors import BundleError, RegistryError
-from streaming.registry.format import (
-    DEFAULT_CHUNK_BYTES,
-    DEFAULT_TOPIC,
-    chunk_records,
-    pack_bundle,
-    parse_record,
-    unpack_bundle,
-)
+from streaming.registry import format as fmt
 
 __all__ = ["ModelRegistry", "RegistryError", "ensure_topic", "publish_bundle"]
 
 log = logging.getLogger(__name__)
 
 
-def ensure_topic(config: dict[str, Any], topic: str, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> None:
+def ensure_topic(config: dict[str, Any], topic: str, chunk_bytes: int = fmt.DEFAULT_CHUNK_BYTES) -> None:
     """Create the compacted registry topic if it is not there (one partition, the broker's replication)."""
     from kafka.admin import KafkaAdminClient
 
@@ -65,14 +58,14 @@ def ensure_topic(config: dict[str, Any], topic: str, chunk_bytes: int = DEFAULT_
 def publish_bundle(
     directory: str | Path,
     config: dict[str, Any],
-    topic: str = DEFAULT_TOPIC,
-    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    topic: str = fmt.DEFAULT_TOPIC,
+    chunk_bytes: int = fmt.DEFAULT_CHUNK_BYTES,
 ) -> dict[str, Any]:
     """Publish a verified bundle; returns ``{"model_id", "chunks", "bytes", "topic"}``."""
     from kafka import KafkaProducer
 
-    manifest, archive = pack_bundle(directory)
-    records = chunk_records(manifest, archive, chunk_bytes)
+    manifest, archive = fmt.pack_bundle(directory)
+    records = fmt.chunk_records(manifest, archive, chunk_bytes)
     ensure_topic(config, topic, chunk_bytes)
     producer = KafkaProducer(
         **config, acks="all", enable_idempotence=True, max_request_size=max(chunk_bytes + 64 * 1024, 1 << 20)
@@ -109,7 +102,7 @@ class ModelRegistry:
     def __init__(
         self,
         config: dict[str, Any],
-        topic: str = DEFAULT_TOPIC,
+        topic: str = fmt.DEFAULT_TOPIC,
         cache_dir: str | Path | None = None,
         *,
         refresh_timeout: float = 10.0,
@@ -167,7 +160,7 @@ class ModelRegistry:
             return read
 
     def _take(self, value: bytes | None) -> None:
-        record = parse_record(value)
+        record = fmt.parse_record(value)
         if record is None:
             return
         model_id = str(record.get("model_id", ""))
@@ -210,7 +203,7 @@ class ModelRegistry:
         if missing:
             raise RegistryError(f"model {model_id[:12]} in {self.topic} lacks chunk(s) {missing[:5]}")
         archive = b"".join(chunks[i] for i in range(count))
-        path = unpack_bundle(model_id, archive, str(index["sha256"]), self.cache_dir)
+        path = fmt.unpack_bundle(model_id, archive, str(index["sha256"]), self.cache_dir)
         self._chunks.pop(model_id, None)
         log.warning("fetched model %s from the registry topic %s", model_id[:12], self.topic)
         return load_bundle(path)
