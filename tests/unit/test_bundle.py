@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,16 @@ def test_model_id_is_the_manifest_hash(digits_bundle_dir: Path) -> None:
     assert len(manifest["model_id"]) == 64
 
 
+def _copy_with_manifest(bundle_dir: Path, tmp_path: Path, edit: Callable[[dict], None]) -> Path:
+    """A copy of ``bundle_dir`` whose manifest ``edit`` changed in place."""
+    copy = tmp_path / "b"
+    shutil.copytree(bundle_dir, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    edit(manifest)
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    return copy
+
+
 def test_tampered_weights_are_refused(digits_bundle_dir: Path, tmp_path: Path) -> None:
     copy = tmp_path / "b"
     shutil.copytree(digits_bundle_dir, copy)
@@ -46,11 +57,10 @@ def test_tampered_weights_are_refused(digits_bundle_dir: Path, tmp_path: Path) -
 
 
 def test_tampered_manifest_is_refused(digits_bundle_dir: Path, tmp_path: Path) -> None:
-    copy = tmp_path / "b"
-    shutil.copytree(digits_bundle_dir, copy)
-    manifest = json.loads((copy / "manifest.json").read_text())
-    manifest["normalization"]["scale"][0] *= 2
-    (copy / "manifest.json").write_text(json.dumps(manifest))
+    def double_first_scale(manifest: dict) -> None:
+        manifest["normalization"]["scale"][0] *= 2
+
+    copy = _copy_with_manifest(digits_bundle_dir, tmp_path, double_first_scale)
     with pytest.raises(ModelMismatchError, match="hashes to"):
         load_bundle(copy)
 
@@ -64,12 +74,11 @@ def test_missing_and_foreign_directories(tmp_path: Path) -> None:
 
 
 def test_future_bundle_format_is_refused(digits_bundle_dir: Path, tmp_path: Path) -> None:
-    copy = tmp_path / "b"
-    shutil.copytree(digits_bundle_dir, copy)
-    manifest = json.loads((copy / "manifest.json").read_text())
-    manifest["format_version"] = 99
-    manifest["model_id"] = model_id_of(manifest)
-    (copy / "manifest.json").write_text(json.dumps(manifest))
+    def from_the_future(manifest: dict) -> None:
+        manifest["format_version"] = 99
+        manifest["model_id"] = model_id_of(manifest)
+
+    copy = _copy_with_manifest(digits_bundle_dir, tmp_path, from_the_future)
     with pytest.raises(BundleError, match="format version 99"):
         load_bundle(copy)
 
