@@ -11,6 +11,10 @@ quantization parameters, and ``manifest.json`` whose SHA-256 content hash is the
       encoder.keras     Keras 3 native format, loaded with safe_mode=True (no code runs on load)
       decoder.keras
 
+An event bundle (``model.name`` = ``events``) holds no Keras models: only the event schema learned from a
+topic's sample events (``codec.events``, :class:`compressor.events.EventSchema`), which is all the event
+coder needs.
+
 The first four bytes of the model id travel in every envelope. Loading recomputes every hash and
 refuses a bundle whose content does not match its id.
 """
@@ -30,11 +34,20 @@ from typing import Any
 
 from compressor.anomaly import AnomalyCalibration
 from compressor.bounded.stats import BoundedStats
-from compressor.errors import BundleError, ModelMismatchError
+from compressor.errors import BundleError, ConfigError, ModelMismatchError
+from compressor.events.schema import EventSchema
 from compressor.normalization import Normalizer
 from compressor.quantization import LatentQuantizer
 
-__all__ = ["BUNDLE_FORMAT", "Bundle", "load_bundle", "model_id_of", "save_bundle"]
+__all__ = [
+    "BUNDLE_FORMAT",
+    "EVENTS_MODEL",
+    "Bundle",
+    "event_bundle",
+    "load_bundle",
+    "model_id_of",
+    "save_bundle",
+]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +58,9 @@ MODEL_FILES = ("encoder.keras", "decoder.keras")
 #: the sections of the manifest's ``codec`` object
 ANOMALY_SECTION = "anomaly"
 BOUNDED_SECTION = "bounded"
+EVENTS_SECTION = "events"
+#: the model name of a bundle that holds only an event schema
+EVENTS_MODEL = "events"
 
 
 @dataclass
@@ -52,10 +68,10 @@ class Bundle:
     """A model bundle, as trained or loaded.
 
     Arguments:
-        encoder (keras.Model): normalized record -> latent values.
-        decoder (keras.Model): latent values -> normalized record.
-        normalizer (Normalizer): per-channel offset and scale of the training data.
-        quantizer (LatentQuantizer): how latent values become codes.
+        encoder (keras.Model | None): normalized record -> latent values (None in an event bundle).
+        decoder (keras.Model | None): latent values -> normalized record (None in an event bundle).
+        normalizer (Normalizer | None): per-channel offset and scale of the training data.
+        quantizer (LatentQuantizer | None): how latent values become codes.
         model_name (str): the model variant.
         window (int): rows per record.
         channels (int): values per row.
@@ -66,6 +82,8 @@ class Bundle:
         bounded_stats (BoundedStats | None): the error-bounded codec's training statistics, the manifest's
             ``codec.bounded``. Default: None, none (or unreadable).
         training (dict[str, Any]): the training summary. Default: empty.
+        events (EventSchema | None): the event schema of an event topic, the manifest's ``codec.events``.
+            Default: None.
         model_id (str): hex SHA-256 of its manifest (which hashes its files), set when saved or loaded.
             Default: ``""``.
         path (Path | None): the directory it was loaded from. Default: None.
@@ -83,16 +101,17 @@ class Bundle:
     anomaly: AnomalyCalibration | None = None
     bounded_stats: BoundedStats | None = None
     training: dict[str, Any] = field(default_factory=dict)
+    events: EventSchema | None = None
     model_id: str = ""
     path: Path | None = None
 
     @property
     def record_size(self) -> int:
-        return int(self.encoder.inputs[0].shape[-1])
+        return 0 if self.encoder is None else int(self.encoder.inputs[0].shape[-1])
 
     @property
     def latent_dim(self) -> int:
-        return int(self.encoder.outputs[0].shape[-1])
+        return 0 if self.encoder is None else int(self.encoder.outputs[0].shape[-1])
 
     @property
     def wire_id(self) -> bytes:
@@ -138,6 +157,8 @@ def codec_sections(bundle: Bundle) -> dict[str, Any]:
         sections[ANOMALY_SECTION] = bundle.anomaly.to_json()
     if bundle.bounded_stats is not None:
         sections[BOUNDED_SECTION] = bundle.bounded_stats.to_json()
+    if bundle.events is not None:
+        sections[EVENTS_SECTION] = bundle.events.to_dict()
     return sections
 
 
@@ -149,15 +170,39 @@ def sections_of(manifest: dict[str, Any]) -> dict[str, Any]:
     return {
         "anomaly": AnomalyCalibration.from_json(codec.get(ANOMALY_SECTION)),
         "bounded_stats": BoundedStats.from_json(codec.get(BOUNDED_SECTION)),
+        "events": _events_of(codec.get(EVENTS_SECTION)),
     }
+
+
+def _events_of(section: Any) -> EventSchema | None:
+    if section is None:
+        return None
+    try:
+        return EventSchema.from_dict(section)
+    except (ConfigError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise BundleError(f"the bundle holds an unreadable event schema: {exc}") from exc
+
+
+def event_bundle(schema: EventSchema, training: dict[str, Any] | None = None) -> Bundle:
+    """A bundle holding only an event schema (no Keras models)."""
+    return Bundle(None, None, None, None, EVENTS_MODEL, 1, 0, events=schema, training=training or {})
+
+
+def _model_files(name: str) -> tuple[str, ...]:
+    return () if name == EVENTS_MODEL else MODEL_FILES
 
 
 def save_bundle(bundle: Bundle, directory: str | Path) -> str:
     """Write ``bundle`` to ``directory`` (replaced atomically) and return its model id."""
     directory = Path(directory)
+    if (bundle.encoder is None) != (bundle.model_name == EVENTS_MODEL) or (
+        bundle.model_name == EVENTS_MODEL and bundle.events is None
+    ):
+        raise ConfigError("a bundle has Keras models, or is an event bundle with an event schema")
     with staged_directory(directory, prefix=".bundle-") as staging:
-        bundle.encoder.save(staging / "encoder.keras")
-        bundle.decoder.save(staging / "decoder.keras")
+        if bundle.encoder is not None:
+            bundle.encoder.save(staging / "encoder.keras")
+            bundle.decoder.save(staging / "decoder.keras")
         manifest: dict[str, Any] = {
             "format": BUNDLE_FORMAT,
             "format_version": BUNDLE_FORMAT_VERSION,
@@ -172,11 +217,11 @@ def save_bundle(bundle: Bundle, directory: str | Path) -> str:
                 "columns": list(bundle.columns),
                 "shape": list(bundle.shape),
             },
-            "normalization": bundle.normalizer.to_json(),
-            "quantization": bundle.quantizer.to_json(),
+            "normalization": None if bundle.normalizer is None else bundle.normalizer.to_json(),
+            "quantization": None if bundle.quantizer is None else bundle.quantizer.to_json(),
             "codec": codec_sections(bundle),
             "training": bundle.training,
-            "files": {name: _sha256_file(staging / name) for name in MODEL_FILES},
+            "files": {name: _sha256_file(staging / name) for name in _model_files(bundle.model_name)},
         }
         manifest["model_id"] = model_id_of(manifest)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
@@ -210,7 +255,8 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
             f"{path}: manifest content hashes to {actual[:12]}, not its id {expected!s:.12}"
         )
     files = manifest.get("files", {})
-    for name in MODEL_FILES:
+    model = manifest.get("model")
+    for name in _model_files(model.get("name") if isinstance(model, dict) else None):
         file = directory / name
         if not file.is_file():
             raise BundleError(f"bundle {directory} lacks {name}")
@@ -222,11 +268,18 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
 
 def load_bundle(directory: str | Path) -> Bundle:
     """Load a bundle after verifying its content hash. Keras loads in safe mode: no code from the bundle runs."""
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    sections = sections_of(manifest)
+    if manifest["model"]["name"] == EVENTS_MODEL:
+        if sections["events"] is None:
+            raise BundleError(f"event bundle {directory} holds no event schema")
+        bundle = event_bundle(sections["events"], manifest.get("training", {}))
+        bundle.model_id, bundle.path = manifest["model_id"], directory
+        return bundle
     from compressor.backend import keras
     from compressor.models import available_models
 
-    directory = Path(directory)
-    manifest = read_manifest(directory)
     available_models()  # registers every custom layer a variant may use
     try:
         encoder = keras.saving.load_model(directory / "encoder.keras", compile=False, safe_mode=True)
@@ -244,7 +297,7 @@ def load_bundle(directory: str | Path) -> Bundle:
         channels=int(data["channels"]),
         columns=tuple(data.get("columns", ())),
         shape=tuple(data.get("shape", ())),
-        **sections_of(manifest),
+        **sections,
         training=manifest.get("training", {}),
         model_id=manifest["model_id"],
         path=directory,

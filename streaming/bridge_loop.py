@@ -15,6 +15,12 @@ the batch).
 
 Records the transform cannot handle go to the dead-letter topic inside the same transaction, with
 headers saying why, where they came from, and the record's own headers; the loop goes on.
+
+A transform that holds records across batches (windows of events, see :mod:`streaming.window_ledger`)
+returns its records in ``TransformResult.produce`` and the offsets to commit (with metadata) in
+``TransformResult.offsets``, and has the hooks of :class:`Windowed`: the loop tells it the committed
+offset of each partition it first reads, the partitions revoked in a rebalance, asks it where to read from
+again after an abort (``rewind``), and lets it flush windows that are due when no input arrives (``due``).
 """
 
 from __future__ import annotations
@@ -25,8 +31,8 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from compressor.errors import (
     BundleError,
@@ -41,7 +47,7 @@ from streaming.dead_letters import dead_letter_headers
 from streaming.health import Health
 from streaming.metrics import BridgeMetrics, observe_many
 
-__all__ = ["BridgeLoop", "Output", "Rejected", "TransformResult"]
+__all__ = ["BridgeLoop", "Output", "Produce", "Rejected", "TransformResult", "Windowed"]
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +100,25 @@ class Output(NamedTuple):
     headers: Headers
 
 
+class Produce(NamedTuple):
+    """A record to produce that is not one input's own output (a window, or one of a window's events).
+
+    Arguments:
+        value (bytes | None): its value.
+        key (bytes | None): its key.
+        timestamp (int): its timestamp (ms).
+        headers (list[tuple[str, bytes]]): its headers.
+        partition (int): the input partition it comes from (the output keeps it when the topics have as
+            many partitions).
+    """
+
+    value: bytes | None
+    key: bytes | None
+    timestamp: int
+    headers: Headers
+    partition: int
+
+
 class Rejected(NamedTuple):
     """An input record that goes to the dead-letter topic.
 
@@ -109,16 +134,48 @@ class TransformResult:
     """What a transform made of one batch.
 
     Arguments:
-        items (list[Output | Rejected]): one entry per input message, in order: what to produce, or why not.
+        items (list[Output | Rejected | None]): one entry per input message, in order: what to produce, why
+            not, or None (held in a window, or produced through ``produce``).
         output_bytes (int): value bytes produced. Default: 0.
         on_commit (Callable[[], None] | None): called once the batch is committed: metrics that must not
             count a batch twice go here. Default: None.
+        produce (list[Produce]): more records, produced before ``items``' outputs, in order. Default: none.
+        offsets (dict | None): ``TopicPartition -> (offset, metadata)`` to commit instead of the offsets
+            after the batch's last records. Default: None.
+        latencies (list[float] | None): the record latencies (s) to observe instead of those of the batch's
+            records (a windowed transform delivers other records than it read). Default: None.
     """
 
-    items: list[Output | Rejected]
+    items: list[Output | Rejected | None]
     output_bytes: int = 0
     #: called once the batch is committed: metrics that must not count a batch twice go here
     on_commit: Callable[[], None] | None = None
+    produce: list[Produce] = field(default_factory=list)
+    offsets: dict[Any, tuple[int, str]] | None = None
+    latencies: list[float] | None = None
+
+
+@runtime_checkable
+class Windowed(Protocol):
+    """The hooks of a transform that holds records across batches (see the module docstring)."""
+
+    #: longest wait in poll (ms), so that due windows are flushed in time
+    poll_timeout_ms: int
+
+    def known(self, tp: Any) -> bool:
+        """True if ``tp`` was assigned (and not revoked since)."""
+
+    def assign(self, tp: Any, committed: Any, first_offset: int) -> None:
+        """``tp`` is read from here on; ``committed`` is its ``OffsetAndMetadata`` (or None)."""
+
+    def revoke(self, tps: Any) -> None:
+        """``tps`` went to another member: forget what is held of them."""
+
+    def rewind(self) -> dict[Any, int]:
+        """After an abort: back to the last commit; the offset to read each partition from again."""
+
+    def due(self) -> bool:
+        """True if something held must be produced now (called when no input arrived)."""
 
 
 Transform = Callable[[list[Any]], TransformResult]
@@ -202,12 +259,21 @@ class BridgeLoop:
     ) -> None:
         """Process batches until ``stop`` is truthy (checked between batches) or ``idle_timeout``."""
         last_data = time.monotonic()
+        windowed = isinstance(self.transform, Windowed)
+        if windowed:
+            self._listen()
+            poll_timeout_ms = min(poll_timeout_ms, self.transform.poll_timeout_ms)  # type: ignore[attr-defined]
         while not stop:
             self.health.beat()
             batches = self.consumer.poll(timeout_ms=poll_timeout_ms)
             self.health.set_check("broker", True)
             messages = [m for part in batches.values() for m in part]
             if not messages:
+                if windowed and self.transform.due():  # type: ignore[attr-defined]
+                    self.process([])
+                    if on_batch is not None:
+                        on_batch()
+                    continue
                 if idle_timeout is not None and time.monotonic() - last_data > idle_timeout:
                     return
                 continue
@@ -215,6 +281,21 @@ class BridgeLoop:
             self.process(messages)
             if on_batch is not None:
                 on_batch()
+
+    def _listen(self) -> None:
+        """Tell a windowed transform which partitions it loses in a rebalance."""
+        from kafka import ConsumerRebalanceListener
+
+        transform = self.transform
+
+        class Listener(ConsumerRebalanceListener):
+            def on_partitions_revoked(self, revoked: Any) -> None:
+                transform.revoke(revoked)  # type: ignore[attr-defined]
+
+            def on_partitions_assigned(self, assigned: Any) -> None:
+                pass
+
+        self.consumer.subscribe([self.input_topic], listener=Listener())
 
     def process(self, messages: list[Any]) -> bool:
         """Transform and commit one poll batch; False if it was aborted (and will be read again)."""
@@ -228,12 +309,20 @@ class BridgeLoop:
             first.setdefault(tp, msg.offset)
             last[tp] = msg.offset
         offsets = {tp: OffsetAndMetadata(off + 1, "", -1) for tp, off in last.items()}
+        windowed = isinstance(self.transform, Windowed)
+        if windowed:
+            for tp, offset in first.items():
+                if not self.transform.known(tp):  # type: ignore[attr-defined]
+                    committed = self.consumer.committed(tp, metadata=True)
+                    self.transform.assign(tp, committed, offset)  # type: ignore[attr-defined]
         if self.exactly_once:
             self.producer.begin_transaction()
         try:
             started = time.perf_counter()
             result = self.transform(messages)
             m.batch_seconds.labels(*labels).observe(time.perf_counter() - started)
+            if result.offsets is not None:
+                offsets = {tp: OffsetAndMetadata(off, meta, -1) for tp, (off, meta) in result.offsets.items()}
             futures = self._send(messages, result)
             committed_at = time.perf_counter()
             if self.exactly_once:
@@ -248,13 +337,17 @@ class BridgeLoop:
                 self.consumer.commit(offsets)
             m.commit_seconds.labels(*labels).observe(time.perf_counter() - committed_at)
         except Exception as exc:
-            self._abort(exc, first)
+            self._abort(exc, self.transform.rewind() if windowed else first)  # type: ignore[attr-defined]
             return False
         now_ms = time.time() * 1000
         latency = m.record_latency.labels(*labels)
-        observe_many(
-            latency, [max(0.0, (now_ms - msg.timestamp) / 1000) for msg in messages if msg.timestamp >= 0]
-        )
+        if result.latencies is not None:
+            observe_many(latency, result.latencies)
+        else:
+            observe_many(
+                latency,
+                [max(0.0, (now_ms - msg.timestamp) / 1000) for msg in messages if msg.timestamp >= 0],
+            )
         m.batches.labels(*labels, "committed").inc()
         m.input_bytes.labels(*labels).inc(sum(len(msg.value) for msg in messages if msg.value is not None))
         if result.on_commit is not None:
@@ -271,7 +364,20 @@ class BridgeLoop:
         send, futures = self.producer.send, []
         keep = self._keep_partition()
         m = self.metrics
+        for record in result.produce:
+            futures.append(
+                send(
+                    self.output_topic,
+                    value=record.value,
+                    key=record.key,
+                    headers=record.headers,
+                    partition=record.partition if keep else None,
+                    timestamp_ms=record.timestamp,
+                )
+            )
         for msg, item in zip(messages, result.items, strict=True):
+            if item is None:
+                continue
             if isinstance(item, Output):
                 futures.append(
                     send(

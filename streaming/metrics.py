@@ -332,6 +332,20 @@ class BridgeMetrics(_Metrics):
             labels,
             **kw,
         )
+        self.passthrough = Gauge(
+            "latentwire_bridge_passthrough",
+            "1 while the event coding does not beat Kafka's zstd on the raw records and the bridge passes "
+            "them through unchanged (its producer compresses batches with zstd), else 0.",
+            by_topic,
+            **kw,
+        )
+        self.coded_vs_zstd = Gauge(
+            "latentwire_bridge_coded_vs_zstd_ratio",
+            "Record batch bytes of the coded events over those of the raw events with Kafka's zstd, over "
+            "the last few thousand events (below 1: the coding pays).",
+            by_topic,
+            **kw,
+        )
         self.up = Gauge(
             "latentwire_bridge_ready",
             "1 when the model is loaded and the broker reachable, else 0.",

@@ -95,7 +95,52 @@ def _add_topic_options(p: argparse.ArgumentParser) -> None:
     )
     add_option(p, "--fields", type=_csv, default=(), help="--from-topic JSON: numeric fields of a record")
     add_option(p, "--array-field", default=None, help="--from-topic JSON: the field holding a record's array")
+    add_option(
+        p,
+        "--events",
+        action="store_true",
+        default=False,
+        help="learn an event schema instead of an autoencoder: every field of the events (JSON objects, "
+        "keys, timestamps, headers) coded as a column, for compress-bridge --events; the sample is "
+        "--from-topic's newest --max-records records, or --data FILE with one event per line",
+    )
     add_kafka_options(p)
+
+
+def _train_events(args: argparse.Namespace) -> int:
+    """``train --events``: learn an event schema from a topic or a JSON-lines file; write an event bundle."""
+    from pathlib import Path
+
+    from compressor.bundle import event_bundle, save_bundle
+    from compressor.errors import ConfigError
+    from compressor.events import Event, EventSchema
+
+    if bool(args.data) == bool(args.from_topic):
+        raise ConfigError("give exactly one of --data FILE (one event per line) or --from-topic TOPIC")
+    if args.from_topic:
+        from latentwire.cli.kafka_options import client_config
+        from streaming.topic_sample import sample_events
+
+        if not args.max_records:
+            raise ConfigError("--from-topic needs --max-records N")
+        events = sample_events(client_config(args), args.from_topic, args.max_records)
+        source = f"kafka:{args.from_topic}"
+    else:
+        lines = Path(args.data).read_bytes().splitlines()
+        events = [Event(line) for line in lines if line.strip()][: args.max_records or None]
+        source = str(args.data)
+    schema = EventSchema.learn(events)
+    fields = {f.name: f.kind + (" (lossy)" if f.lossy else "") for f in schema.fields}
+    summary = {"events": len(events), "source": source, "fields": fields, "layouts": len(schema.layouts)}
+    model_id = save_bundle(event_bundle(schema, {"events": summary}), args.out)
+    if args.json:
+        print(json.dumps({"model_id": model_id, "bundle": str(args.out), **summary}, indent=2))
+        return 0
+    print(f"event model {model_id[:12]} written to {args.out}")
+    print(f"  learned from  {len(events)} events of {source}")
+    print(f"  fields        {', '.join(f'{k}: {v}' for k, v in fields.items())}")
+    print(f"  layouts       {len(schema.layouts)} key order(s)")
+    return 0
 
 
 def _load(args: argparse.Namespace):  # noqa: ANN202
@@ -151,6 +196,8 @@ def run(args: argparse.Namespace) -> int:
     from compressor.bundle import save_bundle
     from compressor.training import TrainingConfig, train
 
+    if args.events:
+        return _train_events(args)
     data = _load(args)
     windows = _windows(data, args.stride, args.validation_split)
     records, split, stride = data.records, args.validation_split, data.window
