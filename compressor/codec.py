@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,7 +26,9 @@ from compressor.bundle import Bundle
 from compressor.envelope import Envelope, Kind, pack
 from compressor.error_bound import ErrorBound
 from compressor.errors import EnvelopeError, UnknownModelError
-from compressor.inference import Predictor
+
+if TYPE_CHECKING:
+    from compressor.inference import Predictor
 
 __all__ = ["Codec", "Encoded"]
 
@@ -76,12 +79,16 @@ class Codec:
     @property
     def _encoder(self) -> Predictor:
         if self._encoder_predictor is None:
+            from compressor.inference import Predictor  # Keras loads here, not for an event bundle
+
             self._encoder_predictor = Predictor(self.bundle.encoder)
         return self._encoder_predictor
 
     @property
     def _decoder(self) -> Predictor:
         if self._decoder_predictor is None:
+            from compressor.inference import Predictor
+
             self._decoder_predictor = Predictor(self.bundle.decoder)
         return self._decoder_predictor
 

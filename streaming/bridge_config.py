@@ -40,6 +40,8 @@ class BridgeConfig:
         metrics_port (int): port of ``/metrics``, ``/healthz`` and ``/readyz`` (0: any free one).
             Default: 9400.
         metrics_host (str): address that endpoint binds to. Default: ``"127.0.0.1"``.
+        compression_type (str | None): Kafka batch compression of the output producer (``zstd`` where
+            the outputs still hold redundancy: event records, records passed through). Default: None.
 
     :meth:`from_mapping` builds one from a dict and refuses unknown keys.
     """
@@ -58,6 +60,7 @@ class BridgeConfig:
     idle_timeout: float | None = None
     metrics_port: int = 9400
     metrics_host: str = "127.0.0.1"
+    compression_type: str | None = None
 
     @classmethod
     def from_mapping(cls, mapping: dict[str, Any]) -> BridgeConfig:

@@ -103,7 +103,9 @@ def sample_topic(
     return np.stack(rows[:max_records]), skipped
 
 
-def sample_events(config: dict[str, Any], topic: str, max_records: int, *, timeout: float = 60.0) -> list[Event]:
+def sample_events(
+    config: dict[str, Any], topic: str, max_records: int, *, timeout: float = 60.0
+) -> list[Event]:
     """Up to ``max_records`` of the newest records of ``topic`` as events (value, key, timestamp,
     headers), each partition in order: the sample an event schema is learned from."""
     events = [

@@ -75,9 +75,7 @@ class PartitionLedger:
             return cls(offset)
         try:
             high = offset + int(parts[1], 36)
-            opened = {
-                item[:_TAG]: offset + int(item[_TAG:], 36) for item in parts[2].split(",") if item
-            }
+            opened = {item[:_TAG]: offset + int(item[_TAG:], 36) for item in parts[2].split(",") if item}
         except ValueError:
             return cls(offset)
         return cls(offset, high, opened)

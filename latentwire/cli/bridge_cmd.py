@@ -107,11 +107,36 @@ def register(sub: argparse._SubParsersAction) -> None:
             "partition order kept. With JSON, --fields or --array-field says which numbers are\n"
             "compressed; every other field travels exactly in the latentwire.fields header.\n"
             "Exactly once (Kafka transactions) unless --at-least-once. Bad records go to the\n"
-            "dead-letter topic; the bridge goes on."
+            "dead-letter topic; the bridge goes on.\n"
+            "With an event model (train --events) every field of each event is coded: one event per\n"
+            "record, or --window-events N events of one key per record (sent when full or after\n"
+            "--max-delay); records pass through unchanged, with zstd, while coding does not beat zstd."
         ),
         formatter_class=HelpFormatter,
     )
     add_option(c, "--model", required=True, help="model bundle directory")
+    add_option(
+        c,
+        "--events",
+        action="store_true",
+        default=False,
+        help="event mode (implied by an event model from train --events); --error-bound is then the "
+        "fraction of each reading field's training range (default: lossless)",
+    )
+    add_option(
+        c,
+        "--window-events",
+        type=int,
+        default=1,
+        help="event mode: events of one key per record (1: each event alone; 128 saves the most)",
+    )
+    add_option(
+        c,
+        "--max-delay",
+        type=int,
+        default=1000,
+        help="event mode: ms an event may wait in an open window before the window is sent",
+    )
     add_option(c, "--input-format", default="json", choices=["json", "f32"], help="raw record format")
     add_option(c, "--fields", type=_csv, default=(), help="JSON: numeric fields forming the record, in order")
     add_option(c, "--array-field", default=None, help="JSON: the field holding the record as an array")
@@ -133,9 +158,18 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Consume latentwire envelopes, decode each poll batch with one decoder call per model id and\n"
             "publish the raw records (JSON rebuilt from the latentwire.fields header, else float32 bytes).\n"
             "Decoders come from --model/--models-dir and the model registry topic, fetched on first sight\n"
-            "of a model id, so producers may roll to a new model while this runs."
+            "of a model id, so producers may roll to a new model while this runs.\n"
+            "With --events: event records (single or windows) come out as the original events, each with\n"
+            "its key, timestamp and headers; records that are not envelopes pass on unchanged."
         ),
         formatter_class=HelpFormatter,
+    )
+    add_option(
+        d,
+        "--events",
+        action="store_true",
+        default=False,
+        help="the input comes from a compress bridge in event mode",
     )
     d.add_argument("--model", action="append", default=[], help="model bundle directory (repeatable)")
     add_option(d, "--models-dir", default=None, help="directory holding model bundles (searched by model id)")
@@ -161,7 +195,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_compress(args: argparse.Namespace) -> int:
-    from compressor.bundle import load_bundle
+    from compressor.bundle import EVENTS_MODEL, load_bundle, read_manifest
+
+    args.events = args.events or read_manifest(args.model)["model"]["name"] == EVENTS_MODEL
+    if args.events:
+        with _service(args, "compress") as service:
+            return _run_events(args, service, load_bundle(args.model))
     from producers.compress_bridge import CompressTransform
     from streaming.raw_records import RecordFormat
 
@@ -182,7 +221,6 @@ def run_compress(args: argparse.Namespace) -> int:
 
 
 def run_decompress(args: argparse.Namespace) -> int:
-    from consumers.decompress_bridge import DecompressTransform
     from consumers.resolver import ModelResolver
     from streaming.registry.topic import ModelRegistry
 
@@ -204,18 +242,47 @@ def run_decompress(args: argparse.Namespace) -> int:
         service.health.set_check(
             "model", True, f"{len(resolver.known)} model(s) loaded, registry {'on' if registry else 'off'}"
         )
-        transform = DecompressTransform(
-            resolver,
-            args.input_topic,
-            metrics=service.metrics,
-            drift_window=args.drift_window,
-            drift_threshold=args.drift_threshold,
-        )
+        if args.events:
+            from consumers.event_decompress import EventDecompressTransform
+
+            transform = EventDecompressTransform(resolver, args.input_topic, metrics=service.metrics)
+        else:
+            from consumers.decompress_bridge import DecompressTransform
+
+            transform = DecompressTransform(
+                resolver,
+                args.input_topic,
+                metrics=service.metrics,
+                drift_window=args.drift_window,
+                drift_threshold=args.drift_threshold,
+            )
         try:
             return _report(service.run(transform))
         finally:
             if registry is not None:
                 registry.close()
+
+
+def _run_events(args: argparse.Namespace, service: BridgeService, bundle: object) -> int:
+    """The compress bridge in event mode."""
+    from compressor.errors import ConfigError
+    from compressor.events import EventCoder
+    from producers.event_compress import EventCompressTransform
+
+    schema = getattr(bundle, "events", None)
+    if schema is None:
+        raise ConfigError(f"{args.model} is not an event model: train one with `latentwire train --events`")
+    coder = EventCoder(schema, relative_bound=args.error_bound)
+    service.health.set_check("model", True, bundle.model_id[:12])  # type: ignore[attr-defined]
+    transform = EventCompressTransform(
+        coder,
+        bundle.wire_id,  # type: ignore[attr-defined]
+        args.input_topic,
+        window_events=args.window_events,
+        max_delay_ms=args.max_delay,
+        metrics=service.metrics,
+    )
+    return _report(service.run(transform), model_id=bundle.model_id)  # type: ignore[attr-defined]
 
 
 def bridge_config(args: argparse.Namespace, bridge: str) -> BridgeConfig:
@@ -235,6 +302,7 @@ def bridge_config(args: argparse.Namespace, bridge: str) -> BridgeConfig:
         idle_timeout=args.idle_timeout,
         metrics_port=args.metrics_port,
         metrics_host=args.metrics_host,
+        compression_type="zstd" if getattr(args, "events", False) else None,
     )
 
 

@@ -118,12 +118,12 @@ def _train_events(args: argparse.Namespace) -> int:
     if bool(args.data) == bool(args.from_topic):
         raise ConfigError("give exactly one of --data FILE (one event per line) or --from-topic TOPIC")
     if args.from_topic:
-        from latentwire.cli.kafka_options import client_config
+        from latentwire.cli.kafka_options import kafka_config
         from streaming.topic_sample import sample_events
 
         if not args.max_records:
             raise ConfigError("--from-topic needs --max-records N")
-        events = sample_events(client_config(args), args.from_topic, args.max_records)
+        events = sample_events(kafka_config(args).settings(), args.from_topic, args.max_records)
         source = f"kafka:{args.from_topic}"
     else:
         lines = Path(args.data).read_bytes().splitlines()

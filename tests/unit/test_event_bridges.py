@@ -65,8 +65,12 @@ def _compress(schema: EventSchema, window: int, **kw: Any) -> EventCompressTrans
 def _restore(schema: EventSchema, records: list[Any]) -> list[Event]:
     bundle = event_bundle(schema)
     bundle.model_id = "01020304" + "0" * 56
-    decompress = EventDecompressTransform(ModelResolver([bundle]), "packed", metrics=BridgeMetrics.get(CollectorRegistry()))
-    msgs = [Msg("packed", p.partition, i, p.key, p.value, p.timestamp, p.headers) for i, p in enumerate(records)]
+    decompress = EventDecompressTransform(
+        ModelResolver([bundle]), "packed", metrics=BridgeMetrics.get(CollectorRegistry())
+    )
+    msgs = [
+        Msg("packed", p.partition, i, p.key, p.value, p.timestamp, p.headers) for i, p in enumerate(records)
+    ]
     result = decompress(msgs)
     assert all(item is None for item in result.items)
     return [Event(p.value, p.key, p.timestamp, tuple(p.headers)) for p in result.produce]
@@ -77,9 +81,11 @@ def _same(a: Event, b: Event) -> bool:
     if (a.key, a.timestamp, a.headers) != (b.key, b.timestamp, b.headers):
         return False
     x, y = json.loads(a.value), json.loads(b.value)  # type: ignore[arg-type]
-    return list(x) == list(y) and {k: v for k, v in x.items() if k != "values"} == {
-        k: v for k, v in y.items() if k != "values"
-    } and np.allclose(x["values"], y["values"], atol=0.5)
+    return (
+        list(x) == list(y)
+        and {k: v for k, v in x.items() if k != "values"} == {k: v for k, v in y.items() if k != "values"}
+        and np.allclose(x["values"], y["values"], atol=0.5)
+    )
 
 
 def test_the_transform_has_the_windowed_hooks() -> None:
@@ -204,7 +210,9 @@ def test_decompress_passes_through_what_is_not_an_envelope_and_rejects_other_kin
     schema = _schema()
     bundle = event_bundle(schema)
     bundle.model_id = "01020304" + "0" * 56
-    decompress = EventDecompressTransform(ModelResolver([bundle]), "packed", metrics=BridgeMetrics.get(CollectorRegistry()))
+    decompress = EventDecompressTransform(
+        ModelResolver([bundle]), "packed", metrics=BridgeMetrics.get(CollectorRegistry())
+    )
     msgs = [
         Msg("packed", 0, 0, b"k", b'{"a": 1}', 5, [("h", b"1")]),
         Msg("packed", 0, 1, b"k", None, 6, []),
