@@ -10,9 +10,10 @@ event when its window is produced, so it shows the delay the window added.
 
 Never worse than zstd: the bridge compares, over the last :data:`VERDICT_EVENTS` events, the record batch
 bytes of the coded records with those of the raw events under Kafka's zstd (:mod:`streaming.record_batches`).
-It starts by passing records through (unchanged; the bridge's producer compresses its batches with zstd)
-while coding a sample of each batch on the side, codes as soon as that pays, and goes back to passing
-through (with a warning and ``latentwire_bridge_passthrough`` = 1) when it stops paying.
+It starts passing records through (unchanged; the bridge's producer compresses its batches with zstd):
+while it does, it first codes a sample of each batch on the side and codes the batch if that pays; while
+coding it measures what it sends, and goes back to passing through (with a warning and
+``latentwire_bridge_passthrough`` = 1) when coding stops paying.
 """
 
 from __future__ import annotations
@@ -159,6 +160,17 @@ class EventCompressTransform:
         out: list[Produce] = []
         delivered: list[Event] = []
         fresh: list[tuple[Any, Event]] = []
+        if not self.coding:  # measure on this batch first, so that it is already coded if coding pays
+            self._weigh_sample(
+                [
+                    (
+                        TopicPartition(m.topic, m.partition),
+                        Event(m.value, m.key, m.timestamp, tuple(m.headers or ())),
+                    )
+                    for m in messages[:SAMPLE_EVENTS]
+                ]
+            )
+            self._decide(out, delivered)
         coding = self.coding
         for msg in messages:
             tp = TopicPartition(msg.topic, msg.partition)
@@ -180,12 +192,11 @@ class EventCompressTransform:
                 self._gather(tp, tag, msg.partition, msg.offset, event, out, delivered)
         if coding:
             self._flush_due(out, delivered)
-        produced = [(p.key, p.value, p.timestamp, p.headers) for p in out]
         if coding:
-            self._weigh(_raw(delivered), produced, len(delivered))
-        else:
-            self._weigh_sample(fresh)
-        self._decide(out, delivered)
+            self._weigh(
+                _raw(delivered), [(p.key, p.value, p.timestamp, p.headers) for p in out], len(delivered)
+            )
+            self._decide(out, delivered)
         offsets = self.ledger.offsets()
         now_ms = time.time() * 1000
         latencies = [max(0.0, (now_ms - ev.timestamp) / 1000) for ev in delivered if ev.timestamp >= 0]
@@ -253,10 +264,9 @@ class EventCompressTransform:
         if events:
             self.verdict.add(batch_bytes(raw, "zstd"), batch_bytes(coded, "zstd"), events)
 
-    def _weigh_sample(self, fresh: list[tuple[Any, Event]]) -> None:
+    def _weigh_sample(self, sample: list[tuple[Any, Event]]) -> None:
         """While passing through: code a sample of the batch on the side (alone, or in windows of one
         key within the sample) to see whether coding would pay."""
-        sample = fresh[:SAMPLE_EVENTS]
         if not sample:
             return
         if self.window_events == 1:

@@ -105,7 +105,8 @@ def test_events_cross_both_bridges_alone_and_in_windows(
         log_dir.mkdir()
         pair = bridge_pair(
             kafka_bootstrap, log_dir, bundle, (raw, packed, restored),
-            compress=[*mode, "--error-bound", str(BOUND)], decompress=["--events"],
+            compress=[*mode, "--error-bound", str(BOUND), "--group-id", f"ev-{name}-{raw}"],
+            decompress=["--events"],
         )  # fmt: skip
         runs.append((name, packed, restored, pair))
     try:

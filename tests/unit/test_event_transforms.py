@@ -198,10 +198,8 @@ def test_a_topic_coding_cannot_beat_passes_through_and_one_that_pays_is_coded() 
     events = _messages(_events(1200, seed=6), 1)[0]
     transform = _compress(schema, 32)
     transform.assign(_tp(0), None, 0)
-    first = transform(events[:400])
-    assert [p.value for p in first.produce] == [m.value for m in events[:400]]  # not yet measured
-    second = transform(events[400:])
-    assert second.produce and all(p.value[:1] == bytes((MAGIC,)) for p in second.produce)
+    first = transform(events[:400])  # measured on a sample of the batch first: already coded
+    assert first.produce and all(p.value[:1] == bytes((MAGIC,)) for p in first.produce)
     assert transform.verdict.ratio < 0.95
     assert transform.metrics.passthrough.labels("compress", TOPIC)._value.get() == 0
 
