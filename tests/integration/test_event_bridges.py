@@ -127,6 +127,19 @@ def test_events_cross_both_bridges_alone_and_in_windows(
     assert len(read_all(kafka_bootstrap, runs[1][1], 1, timeout=10)) < len(events) / 8
 
 
+def _open_windows(bootstrap: str, group: str, topic: str) -> bool:
+    """True if the group's last commit held windows open (its metadata names them)."""
+    from kafka import KafkaConsumer
+    from kafka.structs import TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    try:
+        commits = [consumer.committed(TopicPartition(topic, p), metadata=True) for p in (0, 1)]
+    finally:
+        consumer.close()
+    return any(c is not None and (c.metadata or "").startswith("lw1:") for c in commits)
+
+
 @pytest.mark.fault
 def test_sigkill_of_each_bridge_mid_window_loses_and_repeats_nothing(
     kafka_bootstrap: str, topic_factory, tmp_path: Path
@@ -145,7 +158,9 @@ def test_sigkill_of_each_bridge_mid_window_loses_and_repeats_nothing(
             args = ["--model", str(bundle), "--no-registry", "--events", "--input-topic", packed,
                     "--output-topic", restored]  # fmt: skip
         args += ["--transactional-id", f"ev-{kind}"]
-        return BridgeProcess(f"{kind}-bridge", args, kafka_bootstrap, tmp_path, f"{kind}{n}")
+        bridge = BridgeProcess(f"{kind}-bridge", args, kafka_bootstrap, tmp_path, f"{kind}{n}")
+        bridge.wait_ready()
+        return bridge
 
     compress, decompress = start("compress", 0), start("decompress", 0)
     feeder.start()
@@ -159,6 +174,7 @@ def test_sigkill_of_each_bridge_mid_window_loses_and_repeats_nothing(
             time.sleep(1.0)  # windows are open now: 64 events of a key take ~10 s to gather
             if kind == "compress":
                 compress.kill()
+                assert _open_windows(kafka_bootstrap, f"latentwire-compress-{raw}", raw), "no window was open"
                 compress = start("compress", 1)
             else:
                 decompress.kill()
