@@ -14,6 +14,10 @@ key; its added latency is the time a window waits for its N events (at the topic
 by ``--max-delay``.
 
     python -m benchmarks.event_topics [--data ../shared/data] [--window 128] [--bound 0.01] [--markdown]
+
+With ``--bootstrap-servers HOST:PORT`` the same topics go through a real broker instead
+(:mod:`benchmarks.event_broker`): the bytes producers send, raw, raw + zstd, and the compress bridge in
+single-event and windowed mode, with the added latency of a window.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import numpy as np
 
 from compressor.envelope import Envelope, Kind, pack
 from compressor.events import Event, EventCoder, EventSchema
+from streaming.record_batches import batch_bytes
 
 __all__ = ["build_topic", "kafka_batch_bytes", "main", "measure"]
 
@@ -141,16 +146,7 @@ def kafka_batch_bytes(
 ) -> int:
     """Bytes of v2 record batches of ``BATCH`` records (key, value, timestamp ms, headers) as a producer
     sends them."""
-    from kafka.record.default_records import DefaultRecordBatchBuilder
-
-    codec = {None: 0, "zstd": DefaultRecordBatchBuilder.CODEC_ZSTD}[compression]
-    total = 0
-    for start in range(0, len(records), BATCH):
-        builder = DefaultRecordBatchBuilder(2, codec, False, -1, -1, -1, 1 << 30)
-        for offset, (key, value, ts, headers) in enumerate(records[start : start + BATCH]):
-            builder.append(offset, ts, key, value, headers)
-        total += len(builder.build())
-    return total
+    return batch_bytes(records, compression, BATCH)
 
 
 def _windows(events: list[Event], n: int) -> list[list[Event]]:
@@ -233,7 +229,14 @@ def main(argv: list[str] | None = None) -> int:
         "--bound", type=float, default=0.01, help="error bound relative to each field's range"
     )
     parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--bootstrap-servers", default=None, help="measure on this broker (see above)")
+    parser.add_argument(
+        "--max-delay", type=int, default=1000, help="broker: the windowed bridge's --max-delay"
+    )
+    parser.add_argument("--readings", type=_ints, default=(1, 4, 16), help="readings per event, e.g. 1,16")
     args = parser.parse_args(argv)
+    if args.bootstrap_servers:
+        return _broker_table(args)
     print(
         "| data | readings | strings | raw JSON | raw | raw + zstd | single | single/zstd | "
         f"window {args.window} | window/zstd | encode µs/event single, window |"
@@ -248,6 +251,34 @@ def main(argv: list[str] | None = None) -> int:
                     f"{r['raw']:.1f} | {r['raw_zstd']:.1f} | {r['single']:.1f} | {r['single_vs_zstd']:.2f}x | "
                     f"{r['window']:.2f} | {r['window_vs_zstd']:.3f}x | "
                     f"{r['encode_us_single']:.0f}, {r['encode_us_window']:.0f} |",
+                    flush=True,
+                )
+    return 0
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split(",") if x.strip())
+
+
+def _broker_table(args: argparse.Namespace) -> int:
+    from benchmarks.event_broker import measure_on_broker
+
+    print(
+        "| data | readings | strings | raw | raw + zstd | single bridge | single/zstd | "
+        f"window {args.window} bridge | window/zstd | added latency of a window |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for series in load_series(args.data):
+        for readings in args.readings:
+            for strings in (False, True):
+                events = build_topic(series, readings, strings, args.events)
+                r = measure_on_broker(args.bootstrap_servers, events, args.window, args.bound, args.max_delay)
+                period = series.period_ms * (1 if 1 < readings <= len(series.columns) else readings)
+                added = min((args.window - 1) * period, args.max_delay)
+                print(
+                    f"| {series.name} | {readings} | {'yes' if strings else 'no'} | {r['raw']:.1f} | "
+                    f"{r['raw_zstd']:.1f} | {r['single']:.1f} | {r['single_vs_zstd']:.2f}x | "
+                    f"{r['window']:.2f} | {r['window_vs_zstd']:.3f}x | {added / 1000:g} s |",
                     flush=True,
                 )
     return 0

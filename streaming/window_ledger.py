@@ -56,6 +56,9 @@ class PartitionLedger:
         start (int): the offset reading starts from (the committed offset, or the first one read).
         replay_high (int): events below it were read by an earlier run (0: none). Default: 0.
         replay_open (dict[str, int]): the earlier run's open windows, key tag -> first offset. Default: none.
+        high (int): the offset after the last event read; at least ``start``. Default: -1, ``start``.
+        open (dict[str, int]): this run's open windows, key tag -> first offset (kept by the bridge).
+            Default: none.
     """
 
     start: int

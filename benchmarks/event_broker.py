@@ -1,0 +1,133 @@
+"""Event topics on a real broker: the bytes producers really send (``streaming.wire_bytes``) for raw events,
+raw events with Kafka's zstd, and the compress bridge in single-event and windowed mode.
+
+For each topic of :mod:`benchmarks.event_topics` (the schema learned on its first 30 %, the rest measured):
+
+* raw: a plain producer (kafka-python, latentwire's tuning, no compression) sends the events to the raw topic;
+* raw + zstd: the same producer with ``compression_type=zstd`` sends them to another topic;
+* single / window: the compress bridge (``BridgeService`` with :class:`producers.event_compress.
+  EventCompressTransform`, exactly once, zstd batches, pass-through fallback on) reads the raw topic and
+  writes the coded topic; its producer's bytes are ``latentwire_bridge_wire_bytes_total``: record batches,
+  transaction markers and offset commits included.
+
+Added latency of a window: the bridge sends a window when it holds N events of a key or its oldest event
+has waited ``--max-delay``; on a topic where a key sends one event every ``period`` the added delay is
+``min((N - 1) * period, max_delay)`` for a window's first event. Reported per topic from its event period.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from compressor.bundle import event_bundle, save_bundle
+from compressor.events import Event, EventCoder, EventSchema
+
+__all__ = ["measure_on_broker"]
+
+
+def _topics(bootstrap: str, names: list[str]) -> None:
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        admin.create_topics([NewTopic(n, num_partitions=1, replication_factor=1) for n in names])
+    finally:
+        admin.close()
+
+
+def _send(bootstrap: str, topic: str, events: list[Event], compression: str | None) -> int:
+    """Bytes the producer sent for ``events``."""
+    from streaming.client_config import KafkaConfig
+    from streaming.clients import make_producer
+    from streaming.wire_bytes import OutgoingBytes
+
+    producer = make_producer(KafkaConfig(bootstrap), compression_type=compression, acks="all")
+    producer.partitions_for(topic)  # metadata first: it is not part of the records' bytes
+    wire = OutgoingBytes(producer)
+    futures = [
+        producer.send(topic, value=ev.value, key=ev.key, timestamp_ms=ev.timestamp, headers=list(ev.headers))
+        for ev in events
+    ]
+    producer.flush()
+    for future in futures:
+        future.get(timeout=0)  # raises the send's error, if any
+    sent = wire.total
+    producer.close()
+    return sent
+
+
+def _bridge(
+    bootstrap: str, raw: str, out: str, coder: EventCoder, wire_id: bytes, window: int, max_delay: int
+) -> int:
+    """Run the compress bridge over ``raw`` until it is idle; the bytes its producer sent."""
+    from prometheus_client import CollectorRegistry
+
+    from producers.event_compress import EventCompressTransform
+    from streaming.bridge import BridgeService
+    from streaming.bridge_config import BridgeConfig
+    from streaming.client_config import KafkaConfig
+
+    tag = uuid.uuid4().hex[:8]
+    config = BridgeConfig(
+        "compress",
+        raw,
+        out,
+        kafka=KafkaConfig(bootstrap),
+        group_id=f"bench-{tag}",
+        transactional_id=f"bench-{tag}",
+        idle_timeout=3.0 + max_delay / 1000,
+        metrics_port=0,
+        compression_type="zstd",
+    )
+    registry = CollectorRegistry()
+    with BridgeService(config, registry=registry) as service:
+        transform = EventCompressTransform(
+            coder, wire_id, raw, window_events=window, max_delay_ms=max_delay, metrics=service.metrics
+        )
+        summary = service.run(transform)
+    if summary.error is not None:
+        raise summary.error
+    return int(
+        registry.get_sample_value("latentwire_bridge_wire_bytes_total", {"bridge": "compress", "topic": raw})
+        or 0
+    )
+
+
+def measure_on_broker(
+    bootstrap: str,
+    events: list[Event],
+    window: int,
+    bound: float,
+    max_delay: int,
+    train_fraction: float = 0.3,
+) -> dict[str, Any]:
+    """Wire bytes per event of raw, raw + zstd, single-event and windowed bridge for one topic."""
+    cut = int(len(events) * train_fraction)
+    schema = EventSchema.learn(events[:cut])
+    # the newest event a minute ago: brokers refuse timestamps ahead of their clock (by default more than
+    # an hour), and time retention goes by a segment's newest timestamp
+    shift = int(time.time() * 1000) - 60_000 - max(ev.timestamp for ev in events)
+    test = [replace(ev, timestamp=ev.timestamp + shift) for ev in events[cut:]]
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = event_bundle(schema)
+        save_bundle(bundle, Path(tmp) / "model")
+    coder = EventCoder(schema, relative_bound=bound)
+    run = uuid.uuid4().hex[:8]
+    raw, rawz, single, windowed = (f"bench-events-{run}-{n}" for n in ("raw", "rawz", "single", "window"))
+    _topics(bootstrap, [raw, rawz, single, windowed])
+    n = len(test)
+    out = {
+        "events": n,
+        "raw": _send(bootstrap, raw, test, None) / n,
+        "raw_zstd": _send(bootstrap, rawz, test, "zstd") / n,
+        "single": _bridge(bootstrap, raw, single, coder, bundle.wire_id, 1, max_delay) / n,
+        "window": _bridge(bootstrap, raw, windowed, coder, bundle.wire_id, window, max_delay) / n,
+    }
+    out["single_vs_zstd"] = out["single"] / out["raw_zstd"]
+    out["window_vs_zstd"] = out["window"] / out["raw_zstd"]
+    return out
