@@ -124,6 +124,7 @@ class EventCompressTransform:
         self.metrics = metrics or BridgeMetrics.get()
         self.ledger = WindowLedger()
         self.windows: dict[tuple[Any, str], _Window] = {}
+        self._uncounted: list[bytes] = []
         self.fallback = fallback
         self.coding = not fallback
         self.verdict = _Verdict()
@@ -147,6 +148,7 @@ class EventCompressTransform:
 
     def rewind(self) -> dict[Any, int]:
         self.windows.clear()
+        self._uncounted = []
         return self.ledger.rewind()
 
     def due(self) -> bool:
@@ -200,7 +202,9 @@ class EventCompressTransform:
         offsets = self.ledger.offsets()
         now_ms = time.time() * 1000
         latencies = [max(0.0, (now_ms - ev.timestamp) / 1000) for ev in delivered if ev.timestamp >= 0]
-        raw_values = b"".join(ev.value for _, ev in fresh if ev.value is not None)
+        # counted at the next commit: a batch that only fills windows is not committed on its own
+        self._uncounted.extend(ev.value for _, ev in fresh if ev.value is not None)
+        raw_values = self._uncounted
         output_bytes = sum(len(p.value or b"") for p in out)
 
         def on_commit() -> None:
@@ -209,7 +213,8 @@ class EventCompressTransform:
             m.records.labels(*self._labels3).inc(len(delivered))
             m.model_last_seen.labels(*self._labels3).set(time.time())
             if raw_values:
-                m.input_zstd_bytes.labels(self.bridge, self.topic).inc(_zstd_size(raw_values))
+                m.input_zstd_bytes.labels(self.bridge, self.topic).inc(_zstd_size(b"".join(raw_values)))
+                raw_values.clear()
 
         return TransformResult([None] * len(messages), output_bytes, on_commit, out, offsets, latencies)
 

@@ -315,12 +315,22 @@ class BridgeLoop:
                 if not self.transform.known(tp):  # type: ignore[attr-defined]
                     committed = self.consumer.committed(tp, metadata=True)
                     self.transform.assign(tp, committed, offset)  # type: ignore[attr-defined]
-        if self.exactly_once:
-            self.producer.begin_transaction()
+        began = False
         try:
+            if self.exactly_once and not windowed:
+                self.producer.begin_transaction()
+                began = True
             started = time.perf_counter()
             result = self.transform(messages)
             m.batch_seconds.labels(*labels).observe(time.perf_counter() - started)
+            if windowed and not result.produce and all(item is None for item in result.items):
+                # everything read waits in windows: nothing to produce, and no need to commit (a restart
+                # reads it again from the last commit)
+                self.processed += len(messages)
+                return True
+            if self.exactly_once and not began:
+                self.producer.begin_transaction()
+                began = True
             if result.offsets is not None:
                 offsets = {tp: OffsetAndMetadata(off, meta, -1) for tp, (off, meta) in result.offsets.items()}
             futures = self._send(messages, result)
@@ -337,7 +347,7 @@ class BridgeLoop:
                 self.consumer.commit(offsets)
             m.commit_seconds.labels(*labels).observe(time.perf_counter() - committed_at)
         except Exception as exc:
-            self._abort(exc, self.transform.rewind() if windowed else first)  # type: ignore[attr-defined]
+            self._abort(exc, self.transform.rewind() if windowed else first, began)  # type: ignore[attr-defined]
             return False
         now_ms = time.time() * 1000
         latency = m.record_latency.labels(*labels)
@@ -409,7 +419,7 @@ class BridgeLoop:
             m.dead_letters.labels(self.bridge, self.input_topic, error.kind).inc()
         return futures
 
-    def _abort(self, exc: Exception, first: dict[Any, int]) -> None:
+    def _abort(self, exc: Exception, first: dict[Any, int], began: bool = True) -> None:
         from kafka.errors import AuthorizationError, ProducerFencedError
 
         self.aborted += 1
@@ -419,12 +429,12 @@ class BridgeLoop:
             raise exc
         if isinstance(exc, AuthorizationError):  # retrying cannot help: stop and say so
             log.error("the broker refused this bridge an operation: %r", exc)
-            if self.exactly_once:
+            if self.exactly_once and began:
                 with contextlib.suppress(Exception):
                     self.producer.abort_transaction()
             raise exc
         log.warning("batch of %s aborted, it will be read again: %r", self.input_topic, exc)
-        if self.exactly_once:
+        if self.exactly_once and began:
             try:
                 with exit_if_stuck(self.stuck_seconds, "aborting the transaction"):
                     self.producer.abort_transaction()
