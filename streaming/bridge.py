@@ -132,7 +132,9 @@ class BridgeService:
         )
         tid = c.resolved_transactional_id()
         delivery = {"transactional_id": tid} if c.exactly_once else {"enable_idempotence": True}
-        producer = make_producer(c.kafka, acks="all", compression_type=c.compression_type, **delivery)
+        if c.compression_type:
+            delivery["compression_type"] = c.compression_type
+        producer = make_producer(c.kafka, acks="all", **delivery)
         wire = _WireAccount(OutgoingBytes(producer), self.metrics.wire_bytes.labels(c.bridge, c.input_topic))
         if c.exactly_once:
             producer.init_transactions()
