@@ -41,6 +41,10 @@ VERDICT_EVENTS = 4096
 SAMPLE_EVENTS = 128
 #: fewest events measured before the verdict changes
 MIN_VERDICT_EVENTS = 32
+#: coding starts below this ratio of record batch bytes to raw + zstd, and stops above the next one: the
+#: margin pays for what the estimate leaves out (the bridge's transactions and offset commits)
+START_CODING = 0.8
+KEEP_CODING = 0.9
 #: a window is produced once its events hold this many raw bytes (well below Kafka's 1 MiB request limit)
 MAX_WINDOW_BYTES = 256 * 1024
 
@@ -76,7 +80,7 @@ class _Verdict:
     def pays(self, coding: bool) -> bool:
         if self.events < MIN_VERDICT_EVENTS:
             return coding
-        return self.ratio < (1.0 if coding else 0.95)
+        return self.ratio < (KEEP_CODING if coding else START_CODING)
 
 
 def _raw(events: list[Event]) -> list[tuple[bytes | None, bytes | None, int, Any]]:

@@ -204,7 +204,7 @@ def test_a_topic_coding_cannot_beat_passes_through_and_one_that_pays_is_coded() 
     transform.assign(_tp(0), None, 0)
     first = transform(events[:400])  # measured on a sample of the batch first: already coded
     assert first.produce and all(p.value[:1] == bytes((MAGIC,)) for p in first.produce)
-    assert transform.verdict.ratio < 0.95
+    assert transform.verdict.ratio < 0.8
     assert transform.metrics.passthrough.labels("compress", TOPIC)._value.get() == 0
 
 
