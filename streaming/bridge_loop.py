@@ -371,34 +371,27 @@ class BridgeLoop:
     def _send(self, messages: list[Any], result: TransformResult) -> list[Any]:
         if len(result.items) != len(messages):
             raise RuntimeError(f"transform returned {len(result.items)} results for {len(messages)} records")
-        send, futures = self.producer.send, []
+        futures: list[Any] = []
         keep = self._keep_partition()
         m = self.metrics
-        for record in result.produce:
-            futures.append(
-                send(
-                    self.output_topic,
-                    value=record.value,
-                    key=record.key,
-                    headers=record.headers,
-                    partition=record.partition if keep else None,
-                    timestamp_ms=record.timestamp,
-                )
+
+        def emit(value: bytes, key: bytes | None, headers: Headers, partition: int, timestamp: int) -> Any:
+            return self.producer.send(
+                self.output_topic,
+                value=value,
+                key=key,
+                headers=headers,
+                partition=partition if keep else None,
+                timestamp_ms=timestamp,
             )
+
+        for record in result.produce:
+            futures.append(emit(record.value, record.key, record.headers, record.partition, record.timestamp))
         for msg, item in zip(messages, result.items, strict=True):
             if item is None:
                 continue
             if isinstance(item, Output):
-                futures.append(
-                    send(
-                        self.output_topic,
-                        value=item.value,
-                        key=msg.key,
-                        headers=item.headers,
-                        partition=msg.partition if keep else None,
-                        timestamp_ms=msg.timestamp,
-                    )
-                )
+                futures.append(emit(item.value, msg.key, item.headers, msg.partition, msg.timestamp))
                 continue
             error = item.error
             log.warning(
@@ -408,7 +401,7 @@ class BridgeLoop:
                 error, source_topic=msg.topic, partition=msg.partition, offset=msg.offset
             )
             futures.append(
-                send(
+                self.producer.send(
                     self.dead_letter_topic,
                     value=msg.value,
                     key=msg.key,

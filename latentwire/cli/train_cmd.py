@@ -95,15 +95,12 @@ def _add_topic_options(p: argparse.ArgumentParser) -> None:
     )
     add_option(p, "--fields", type=_csv, default=(), help="--from-topic JSON: numeric fields of a record")
     add_option(p, "--array-field", default=None, help="--from-topic JSON: the field holding a record's array")
-    add_option(
-        p,
-        "--events",
-        action="store_true",
-        default=False,
-        help="learn an event schema instead of an autoencoder: every field of the events (JSON objects, "
+    events_help = (
+        "learn an event schema instead of an autoencoder: every field of the events (JSON objects, "
         "keys, timestamps, headers) coded as a column, for compress-bridge --events; the sample is "
-        "--from-topic's newest --max-records records, or --data FILE with one event per line",
+        "--from-topic's newest --max-records records, or --data FILE with one event per line"
     )
+    add_option(p, "--events", action="store_true", default=False, help=events_help)
     add_kafka_options(p)
 
 
