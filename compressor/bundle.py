@@ -36,6 +36,7 @@ from compressor.anomaly import AnomalyCalibration
 from compressor.bounded.stats import BoundedStats
 from compressor.errors import BundleError, ConfigError, ModelMismatchError
 from compressor.events.schema import EventSchema
+from compressor.learned.bundle import LearnedSection
 from compressor.normalization import Normalizer
 from compressor.quantization import LatentQuantizer
 
@@ -59,6 +60,7 @@ MODEL_FILES = ("encoder.keras", "decoder.keras")
 ANOMALY_SECTION = "anomaly"
 BOUNDED_SECTION = "bounded"
 EVENTS_SECTION = "events"
+LEARNED_SECTION = "learned"
 #: the model name of a bundle that holds only an event schema
 EVENTS_MODEL = "events"
 
@@ -81,6 +83,8 @@ class Bundle:
             ``codec.anomaly``. Default: None, none (or unreadable).
         bounded_stats (BoundedStats | None): the error-bounded codec's training statistics, the manifest's
             ``codec.bounded``. Default: None, none (or unreadable).
+        learned (LearnedSection | None): what training measured of the learned probability model, and the
+            model where it pays, the manifest's ``codec.learned``. Default: None, none.
         training (dict[str, Any]): the training summary. Default: empty.
         events (EventSchema | None): the event schema of an event topic, the manifest's ``codec.events``.
             Default: None.
@@ -100,6 +104,7 @@ class Bundle:
     shape: tuple[int, ...] = ()
     anomaly: AnomalyCalibration | None = None
     bounded_stats: BoundedStats | None = None
+    learned: LearnedSection | None = None
     training: dict[str, Any] = field(default_factory=dict)
     events: EventSchema | None = None
     model_id: str = ""
@@ -159,6 +164,8 @@ def codec_sections(bundle: Bundle) -> dict[str, Any]:
         sections[BOUNDED_SECTION] = bundle.bounded_stats.to_json()
     if bundle.events is not None:
         sections[EVENTS_SECTION] = bundle.events.to_dict()
+    if bundle.learned is not None:
+        sections[LEARNED_SECTION] = bundle.learned.to_json()
     return sections
 
 
@@ -171,6 +178,7 @@ def sections_of(manifest: dict[str, Any]) -> dict[str, Any]:
         "anomaly": AnomalyCalibration.from_json(codec.get(ANOMALY_SECTION)),
         "bounded_stats": BoundedStats.from_json(codec.get(BOUNDED_SECTION)),
         "events": _events_of(codec.get(EVENTS_SECTION)),
+        "learned": LearnedSection.from_json(codec.get(LEARNED_SECTION)),
     }
 
 

@@ -10,6 +10,8 @@ Two kinds of payload share one codec, so one consumer decodes both:
   each payload, so consumers need not know it.
 * kind 2, error-bounded on the data's lattice: the same, on a grid of the data's own quantum (found at
   training) when that is coarser than ``2E``; the encoder picks kind 1 or 2 per record.
+* kind 3, error-bounded under the learned probability model (:mod:`compressor.learned`), on the same
+  grids: used for a record when the bundle has a learned model and its payload is the smaller one.
 
 Decoding groups by nothing: the caller hands in envelopes of one model id.
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -75,6 +77,7 @@ class Codec:
         self._encoder_predictor: Predictor | None = None
         self._decoder_predictor: Predictor | None = None
         self._bounded_coder = None
+        self._learned: Any = None
 
     @property
     def _encoder(self) -> Predictor:
@@ -110,6 +113,21 @@ class Codec:
 
             self._bounded_coder = codec_for_bundle(self.bundle, self.learned)
         return self._bounded_coder
+
+    @property
+    def learned_records(self):  # noqa: ANN201 - compressor.learned.LearnedRecords or None, imported lazily
+        """Kind-3 coding of this bundle, or None when it has no learned model (or ``learned`` is off)."""
+        if self._learned is None:
+            from compressor.learned.bundle import learned_model_of
+
+            model = learned_model_of(self.bundle) if self.learned else None
+            if model is None:
+                self._learned = False
+            else:
+                from compressor.learned.records import LearnedRecords
+
+                self._learned = LearnedRecords(model, self.bounded_coder)
+        return self._learned or None
 
     @property
     def model_id(self) -> str:
@@ -166,7 +184,14 @@ class Codec:
         unquantized latents when the coding computed them (fixed rate)."""
         if self._error_bound is not None:
             bodies, decoded, on_lattice = self.bounded_coder.encode(records, self._error_bound)
-            return bodies, np.where(on_lattice, Kind.LATTICE, Kind.BOUNDED).tolist(), decoded, None
+            kinds = np.where(on_lattice, Kind.LATTICE, Kind.BOUNDED).tolist()
+            if self.learned_records is not None:
+                learned, values = self.learned_records.encode(records, self._error_bound)
+                for i, body in enumerate(learned):
+                    if body is not None and len(body) < len(bodies[i]):
+                        bodies[i], kinds[i] = body, Kind.LEARNED
+                        decoded[i] = values[i]
+            return bodies, kinds, decoded, None
         latents = self.latents(records)
         codes = self.bundle.quantizer.quantize(latents)
         decoded = self.reconstruct(codes) if with_decoded else None
@@ -205,6 +230,11 @@ class Codec:
                     raise EnvelopeError(
                         f"fixed-rate payload is {len(env.payload)} bytes, model {self.model_id[:8]} expects {expected}"
                     )
+            elif env.kind == Kind.LEARNED:
+                if self.learned_records is None:
+                    raise EnvelopeError(
+                        f"learned-model payload, but model {self.model_id[:8]} has no learned model"
+                    )
             elif env.kind not in (Kind.BOUNDED, Kind.LATTICE):
                 raise EnvelopeError(f"envelope kind {env.kind} is not supported by this codec")
             if env.length is not None and env.length > self.record_size:
@@ -218,6 +248,12 @@ class Codec:
             codes = self.bundle.quantizer.from_bytes([envelopes[i].payload for i in fixed])
             decoded[fixed] = self.reconstruct(codes)
         bounds: list[float | None] = [None] * len(envelopes)
+        learned = [i for i, e in enumerate(envelopes) if e.kind == Kind.LEARNED]
+        if learned:
+            values, coded_bounds = self.learned_records.decode([envelopes[i].payload for i in learned])
+            decoded[learned] = values
+            for i, bound in zip(learned, coded_bounds.tolist(), strict=True):
+                bounds[i] = bound
         if bounded:
             values, coded_bounds = self.bounded_coder.decode(
                 [envelopes[i].payload for i in bounded], [envelopes[i].kind == Kind.LATTICE for i in bounded]

@@ -211,6 +211,10 @@ def train(
     # where the error-bounded encoder's effort pays on held-back records (never changes what decodes)
     stats.update(fit_hints(bundle, val_part))
     bundle.bounded_stats = BoundedStats.from_json(stats)
+    from compressor.learned.bundle import fit_learned
+
+    # the learned probability model (envelope kind 3), kept only if it shrinks held-back records
+    bundle.learned = fit_learned(bundle, records[: len(fit_part)], val_part)
     encoded = Codec(bundle).encode(val_part)
     quality = measure(val_part, encoded.decoded)
     bytes_per_record = float(np.mean([len(p) for p in encoded.payloads]))

@@ -1,0 +1,236 @@
+"""The learned probability model as stored in a bundle, and its exact integer form at a given grid.
+
+Stored (plain JSON, in the bundle's ``learned`` section): the MLP's float32 weights over dimensionless
+features (every column divided by its own scale ``sigma``), per column the training mean, the typical first
+value's deviation and residual magnitude (data units), and one table of residual frequencies per scale
+class (integers summing to ``2**16``, fitted at training in grid units pooled over several bounds: a class
+stands for a residual magnitude, whatever the bound).
+
+At a grid of steps ``s`` (one per column) the integer weights follow from the stored numbers by IEEE
+elementwise operations (one product or quotient, then ``rint``), so producer and consumer derive the same
+integers from the same JSON on any machine.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from compressor.errors import BundleError
+from compressor.learned.kernel import CTX, ESC, FEATURE_COLUMN, M_BITS, N_DIFF, NSYM, R
+
+__all__ = ["CLASSES", "SHIFTS", "THRESHOLDS", "KernelParams", "LearnedModel", "class_of", "frequencies"]
+
+CLASSES = 44
+#: class k holds contexts with 4 * sum|r| in [THRESHOLDS[k-1], THRESHOLDS[k]): mean |r| ~ 0.3 * 2**(k/2)
+THRESHOLDS = np.array([round(4 * CTX * 0.3 * 2 ** (m / 2)) for m in range(CLASSES - 1)], np.int64)
+#: low bits coded uniformly per class, so that the table spans about 24 mean residuals
+SHIFTS = np.array(
+    [max(0, math.ceil(math.log2(max(0.3 * 2 ** (k / 2) / 24, 1e-9)))) for k in range(CLASSES)], np.int64
+)
+_W_BITS = 24  # target magnitude of the largest first-layer weight
+_MIN_SHIFT, _MAX_SHIFT = 8, 40
+
+
+def class_of(ctx4: np.ndarray) -> np.ndarray:
+    """Scale class of ``4 * sum|r|`` (the kernel's rule, vectorized)."""
+    return np.searchsorted(THRESHOLDS, ctx4, side="right").astype(np.int64)
+
+
+def frequencies(table: dict[str, Any]) -> np.ndarray:
+    """The (NSYM,) int64 frequencies of one stored class table (``low``, ``freq``, ``escape``; every entry
+    not listed is 1), checked to sum to ``2**16``."""
+    full = np.ones(NSYM, np.int64)
+    low = int(table["low"])
+    freq = np.asarray(table["freq"], np.int64)
+    if low < 0 or low + len(freq) > ESC or (freq < 1).any():
+        raise BundleError("learned model: a residual table is out of range")
+    full[low : low + len(freq)] = freq
+    full[ESC] = int(table["escape"])
+    if full[ESC] < 1 or int(full.sum()) != 1 << M_BITS:
+        raise BundleError("learned model: a residual table does not sum to 2**16")
+    return full
+
+
+@dataclass(frozen=True)
+class KernelParams:
+    """The integer arrays the compiled kernel reads, for one grid.
+
+    Arguments:
+        w1 (np.ndarray): (cols, N_DIFF, H) int64 first-layer weights.
+        b1 (np.ndarray): (cols, H) int64 biases (the column's one-hot folded in).
+        w2 (np.ndarray): (cols, H) int64 output weights.
+        b2 (np.ndarray): (cols,) int64 output biases.
+        hshift (np.ndarray): (cols,) hidden-layer shift to units of ``2**-8``.
+        center (np.ndarray): (cols,) prediction of row 0.
+        default (np.ndarray): (cols,) residual magnitude assumed before the record.
+        first_class (np.ndarray): (cols,) scale class of row 0.
+    """
+
+    w1: np.ndarray
+    b1: np.ndarray
+    w2: np.ndarray
+    b2: np.ndarray
+    hshift: np.ndarray
+    center: np.ndarray
+    default: np.ndarray
+    first_class: np.ndarray
+
+    def predictor_args(self) -> tuple:
+        return (self.w1, self.b1, self.w2, self.b2, self.hshift, self.center, self.default, self.first_class)
+
+
+@dataclass
+class LearnedModel:
+    """A trained conditional model (see the module docstring).
+
+    Arguments:
+        w1 (np.ndarray): (N_DIFF + onehot, H) float32 first-layer weights over dimensionless features.
+        b1 (np.ndarray): (H,) float32.
+        w2 (np.ndarray): (H,) float32.
+        b2 (float): output bias (dimensionless).
+        sigma (np.ndarray): (cols,) per-column scale of the features and the prediction (data units).
+        mean (np.ndarray): (cols,) training mean (data units).
+        first_dev (np.ndarray): (cols,) mean |first value - mean| (data units).
+        residual (np.ndarray): (cols,) mean |residual| of the MLP (data units).
+        tables (list[dict[str, Any]]): one stored residual table per scale class.
+        summary (dict[str, Any]): held-back measurements from training. Default: empty.
+    """
+
+    w1: np.ndarray
+    b1: np.ndarray
+    w2: np.ndarray
+    b2: float
+    sigma: np.ndarray
+    mean: np.ndarray
+    first_dev: np.ndarray
+    residual: np.ndarray
+    tables: list[dict[str, Any]]
+    summary: dict[str, Any] = field(default_factory=dict)
+    _params: dict[bytes, KernelParams] = field(default_factory=dict, repr=False)
+    _freq: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+
+    @property
+    def cols(self) -> int:
+        return len(self.sigma)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "w1": self.w1.astype(np.float32).tolist(),
+            "b1": self.b1.astype(np.float32).tolist(),
+            "w2": self.w2.astype(np.float32).tolist(),
+            "b2": float(np.float32(self.b2)),
+            "sigma": [float(v) for v in self.sigma],
+            "mean": [float(v) for v in self.mean],
+            "first_dev": [float(v) for v in self.first_dev],
+            "residual": [float(v) for v in self.residual],
+            "tables": self.tables,
+            "summary": self.summary,
+        }
+
+    @classmethod
+    def from_json(cls, spec: dict[str, Any]) -> LearnedModel:
+        try:
+            model = cls(
+                w1=np.asarray(spec["w1"], np.float32),
+                b1=np.asarray(spec["b1"], np.float32),
+                w2=np.asarray(spec["w2"], np.float32),
+                b2=float(np.float32(spec["b2"])),
+                sigma=np.asarray(spec["sigma"], np.float64),
+                mean=np.asarray(spec["mean"], np.float64),
+                first_dev=np.asarray(spec["first_dev"], np.float64),
+                residual=np.asarray(spec["residual"], np.float64),
+                tables=list(spec["tables"]),
+                summary=dict(spec.get("summary", {})),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BundleError(f"learned model is unreadable: {exc}") from exc
+        cols, hidden = model.cols, model.w1.shape[1] if model.w1.ndim == 2 else 0
+        if (
+            model.w1.ndim != 2
+            or model.w1.shape[0] != N_DIFF + min(cols, 16)
+            or model.b1.shape != (hidden,)
+            or model.w2.shape != (hidden,)
+            or not all(len(a) == cols for a in (model.mean, model.first_dev, model.residual))
+            or len(model.tables) != CLASSES
+            or not (np.isfinite(model.sigma).all() and (model.sigma > 0).all())
+        ):
+            raise BundleError("learned model has inconsistent shapes")
+        model.freq_tables()  # checks every table
+        return model
+
+    def freq_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(freq, cum, lut)`` of the class tables: (CLASSES, NSYM) int64 twice, (CLASSES, 2**16) uint16."""
+        if self._freq is None:
+            freq = np.stack([frequencies(t) for t in self.tables])
+            cum = np.zeros_like(freq)
+            cum[:, 1:] = np.cumsum(freq, axis=1)[:, :-1]
+            lut = np.stack([np.repeat(np.arange(NSYM, dtype=np.uint16), f) for f in freq])
+            self._freq = (freq, cum, lut)
+        return self._freq
+
+    def params(self, steps: np.ndarray) -> KernelParams:
+        """The integer predictor at grid steps ``steps`` (cols,) float64 (cached per grid)."""
+        steps = np.asarray(steps, np.float64)
+        key = steps.tobytes()
+        p = self._params.get(key)
+        if p is None:
+            p = self._params[key] = self._integer_params(steps)
+        return p
+
+    def _integer_params(self, steps: np.ndarray) -> KernelParams:
+        cols, hidden = self.cols, self.w1.shape[1]
+        w1f = self.w1.astype(np.float64)
+        w1 = np.zeros((cols, N_DIFF, hidden), np.int32)
+        b1 = np.zeros((cols, hidden), np.int64)
+        w2 = np.zeros((cols, hidden), np.int64)
+        b2 = np.zeros(cols, np.int64)
+        hshift = np.zeros(cols, np.int64)
+        for c in range(cols):
+            scale = np.zeros(N_DIFF)
+            for i, dc in enumerate(FEATURE_COLUMN):
+                src = c + dc
+                if 0 <= src < cols:
+                    scale[i] = steps[src] / self.sigma[src]  # one grid unit in the feature's units
+            real = w1f[:N_DIFF] * scale[:, None]
+            bias = w1f[N_DIFF + min(c, 15)] + self.b1.astype(np.float64)
+            biggest = float(np.abs(real).max(initial=0.0))
+            bits = _W_BITS - math.ceil(math.log2(biggest)) if biggest > 0 else _MAX_SHIFT
+            a = min(max(bits, _MIN_SHIFT), _MAX_SHIFT)
+            w1[c] = np.clip(np.rint(np.ldexp(real, a)), -(2**30), 2**30)
+            b1[c] = np.clip(np.rint(np.ldexp(bias, a)), -(2**50), 2**50)
+            hshift[c] = a - 8
+            out = self.sigma[c] / steps[c]  # one unit of the prediction in grid units
+            w2[c] = np.clip(np.rint(np.ldexp(self.w2.astype(np.float64) * out, 12)), -(2**30), 2**30)
+            b2[c] = int(np.clip(np.rint(np.ldexp(self.b2 * out, 20)), -(2**56), 2**56))
+        with np.errstate(over="ignore", invalid="ignore"):
+            center = np.rint(self.mean / steps)
+            default = np.rint(self.residual / steps)
+            first = np.rint(4 * CTX * self.first_dev / steps)
+        cap = float(2**40)
+        center = np.where(np.isfinite(center), np.clip(center, -cap, cap), 0).astype(np.int64)
+        default = np.where(np.isfinite(default), np.clip(default, 0, 2**27), 0).astype(np.int64)
+        first = np.where(np.isfinite(first), np.clip(first, 0, 2**40), 0).astype(np.int64)
+        return KernelParams(w1, b1, w2, b2, hshift, center, default, class_of(first))
+
+
+def fit_table(counts: np.ndarray, k: int, prior_weight: float = 64.0) -> dict[str, Any]:
+    """Stored table of class ``k`` from symbol ``counts`` (NSYM,), mixed with a two-sided geometric prior
+    of the class's nominal magnitude (so rare classes still code well)."""
+    mean = 0.3 * 2 ** (k / 2) / 2 ** int(SHIFTS[k])
+    theta = mean / (1 + mean)
+    prior = theta ** np.abs(np.arange(-R, R + 1, dtype=np.float64))
+    prior = np.append(prior, prior.sum() * 1e-3)
+    prior /= prior.sum()
+    counts = np.asarray(counts, np.float64)
+    p = (counts + prior_weight * prior) / (counts.sum() + prior_weight)
+    budget = (1 << M_BITS) - NSYM
+    f = 1 + np.floor(p * budget).astype(np.int64)
+    f[int(np.argmax(f))] += (1 << M_BITS) - int(f.sum())
+    body = f[:ESC]
+    nz = np.flatnonzero(body > 1)
+    low, high = (int(nz[0]), int(nz[-1]) + 1) if nz.size else (R, R + 1)
+    return {"low": low, "freq": [int(v) for v in body[low:high]], "escape": int(f[ESC])}

@@ -1,0 +1,124 @@
+"""Kind-3 records: error-bounded records coded with the learned model, on the grid of the bounded codec.
+
+Payload (after the envelope header)::
+
+    offset  size  field
+    0       1     bit 7: the data's lattice (else the plain grid of step 2E); bits 0-6: index of the bound in
+                  the codec's preset bounds, or 127: the 16-bit bound code follows
+    (1      2     bound code, big endian, only with index 127)
+    ...     4     final rANS state, little endian
+    ...     2k    the stream's 16-bit words, little endian, in reading order
+
+The grid (step per column, the training center) is the bounded codec's (:mod:`compressor.bounded.grid`), so
+a value decodes as ``float32(q * step)`` exactly as in kinds 1 and 2, and the bound holds by the same
+argument. Records with a value off the grid (NaN, Inf, beyond the grid's range) are never coded as kind 3.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from compressor.bounded import grid
+from compressor.errors import EnvelopeError
+from compressor.learned.coder import decode_streams, encode_streams
+from compressor.learned.model import LearnedModel
+
+__all__ = ["LearnedRecords"]
+
+_EXPLICIT = 0x7F
+_LATTICE = 0x80
+
+
+class LearnedRecords:
+    """Kind-3 coding next to one bounded codec.
+
+    Arguments:
+        model (LearnedModel): the trained model.
+        bounded (Any): the :class:`~compressor.bounded.codec.BoundedCodec` whose grids and preset bounds
+            kind-3 records share.
+    """
+
+    def __init__(self, model: LearnedModel, bounded: Any) -> None:
+        self.model = model
+        self.bounded = bounded
+        self.layout = (bounded.rows, bounded.cols)
+
+    def lattice_for(self, code: int) -> bool:
+        """Whether kind-3 records of bound ``code`` go on the data's lattice (where it is no finer than 2E
+        in any column), else on the plain grid."""
+        return self.bounded.grid_policy(code) == "lattice"
+
+    def _header(self, code: int, lattice: bool) -> bytes:
+        flag = _LATTICE if lattice else 0
+        presets = self.bounded.presets
+        if code in presets and presets.index(code) < _EXPLICIT:
+            return bytes((flag | presets.index(code),))
+        return bytes((flag | _EXPLICIT,)) + code.to_bytes(2, "big")
+
+    def encode(self, records: np.ndarray, error_bound: float) -> tuple[list[bytes | None], np.ndarray]:
+        """Kind-3 bodies of float32 ``records`` (N, D) (None where a value is off the grid) and the values
+        they decode to (rows of None bodies are left as NaN)."""
+        x = np.asarray(records, dtype=np.float32)
+        n = x.shape[0]
+        code = grid.bound_code(error_bound)
+        lattice = self.lattice_for(code)
+        steps = self.bounded.steps(code, lattice)
+        q, raw = self.bounded.quantize(x, code, lattice)
+        good = ~raw.any(axis=1)
+        bodies: list[bytes | None] = [None] * n
+        decoded = np.full(x.shape, np.nan, np.float32)
+        idx = np.flatnonzero(good)
+        if idx.size:
+            head = self._header(code, lattice)
+            streams = encode_streams(self.model, q[idx].reshape(-1, *self.layout), steps)
+            for i, s in zip(idx.tolist(), streams, strict=True):
+                bodies[i] = head + s
+            decoded[idx] = grid.rebuild(q[idx], np.tile(steps, self.layout[0]))
+        return bodies, decoded
+
+    def read_header(self, body: bytes) -> tuple[int, bool, int]:
+        """``(bound code, lattice, header length)`` of a kind-3 body."""
+        if not body:
+            raise EnvelopeError("learned payload is empty")
+        lattice = bool(body[0] & _LATTICE)
+        index = body[0] & _EXPLICIT
+        if index == _EXPLICIT:
+            if len(body) < 3:
+                raise EnvelopeError("learned payload is truncated")
+            return int.from_bytes(body[1:3], "big"), lattice, 3
+        if index >= len(self.bounded.presets):
+            raise EnvelopeError(
+                f"learned payload names preset bound {index}, the model has {len(self.bounded.presets)}"
+            )
+        return self.bounded.presets[index], lattice, 1
+
+    def read_bound(self, body: bytes) -> float:
+        """The bound a kind-3 body was coded with."""
+        return grid.bound_from_code(self.read_header(body)[0])
+
+    def decode(self, bodies: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
+        """Decoded records (N, D) float32 and the bound of each (N,) float64."""
+        n = len(bodies)
+        rows, cols = self.layout
+        out = np.empty((n, rows * cols), np.float32)
+        bounds = np.empty(n, np.float64)
+        groups: dict[tuple[int, bool], list[int]] = defaultdict(list)
+        streams: list[bytes] = [b""] * n
+        for i, body in enumerate(bodies):
+            code, lattice, start = self.read_header(body)
+            if lattice and self.bounded.quanta is None:
+                raise EnvelopeError("record is coded on the data's lattice, but the model knows no quantum")
+            groups[(code, lattice)].append(i)
+            streams[i] = body[start:]
+            bounds[i] = grid.bound_from_code(code)
+        for (code, lattice), members in groups.items():
+            steps = self.bounded.steps(code, lattice)
+            q, ok = decode_streams(self.model, [streams[i] for i in members], steps, self.layout)
+            if not ok.all():
+                raise EnvelopeError("learned payload does not decode (truncated or corrupt)")
+            out[members] = grid.rebuild(q.reshape(len(members), -1), np.tile(steps, rows))
+        return out, bounds
