@@ -1,0 +1,177 @@
+"""The learned probability model (envelope kind 3): exact integer coding, the stored model, the codec."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from compressor.errors import BundleError, EnvelopeError
+from compressor.learned import kernel
+from compressor.learned.coder import decode_streams, encode_streams
+from compressor.learned.model import CLASSES, LearnedModel, fit_table
+from compressor.learned.train import fit_tables
+
+
+def _model(cols: int, seed: int = 0, hidden: int = 8) -> LearnedModel:
+    rng = np.random.default_rng(seed)
+    return LearnedModel(
+        w1=(rng.normal(size=(kernel.N_DIFF + min(cols, 16), hidden)) * 0.3).astype(np.float32),
+        b1=(rng.normal(size=hidden) * 0.1).astype(np.float32),
+        w2=(rng.normal(size=hidden) * 0.3).astype(np.float32),
+        b2=0.01,
+        sigma=np.full(cols, 3.0),
+        mean=np.linspace(-5, 5, cols),
+        first_dev=np.full(cols, 20.0),
+        residual=np.full(cols, 2.0),
+        tables=[fit_table(np.zeros(kernel.NSYM), k) for k in range(CLASSES)],
+    )
+
+
+def _walks(n: int, rows: int, cols: int, seed: int = 1) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    q = np.cumsum(rng.integers(-4, 5, size=(n, rows, cols)), axis=1)
+    q[:, :, 1:] += q[:, :, :1] // 2  # cross-column structure
+    return q.astype(np.int64)
+
+
+def test_streams_decode_to_the_same_integers_with_escapes_and_huge_values() -> None:
+    model = _model(3)
+    q = _walks(40, 32, 3)
+    q[3, 10, 1] += 10**9  # far beyond the tables: escape symbols
+    q[4] = -(2**39)  # a record far from the center
+    steps = np.array([1.0, 0.5, 2.0])
+    fit_tables(model, [(q[5:], steps)])
+    streams = encode_streams(model, q, steps)
+    out, ok = decode_streams(model, streams, steps, (32, 3))
+    assert ok.all()
+    assert np.array_equal(out, q)
+
+
+def test_fitted_tables_shrink_the_streams() -> None:
+    model = _model(2)
+    q = _walks(60, 64, 2)
+    steps = np.ones(2)
+    before = sum(map(len, encode_streams(model, q, steps)))
+    fit_tables(model, [(q, steps)])
+    after = sum(map(len, encode_streams(model, q, steps)))
+    assert after < 0.95 * before
+
+
+def test_a_damaged_stream_is_reported_not_misread() -> None:
+    model = _model(2)
+    q = _walks(6, 64, 2)
+    steps = np.ones(2)
+    streams = encode_streams(model, q, steps)
+    damaged = [streams[0][:-2], streams[1] + b"\0\0", streams[2][:3], streams[3]]
+    flipped = bytearray(streams[4])
+    flipped[len(flipped) // 2] ^= 0x5A
+    damaged.append(bytes(flipped))
+    out, ok = decode_streams(model, damaged, steps, (64, 2))
+    assert ok.tolist()[:3] == [False, False, False]
+    assert ok[3] and np.array_equal(out[3], q[3])
+    assert not ok[4] or not np.array_equal(out[4], q[4]) or bytes(flipped) == streams[4]
+
+
+def test_integer_weights_follow_the_grid_exactly() -> None:
+    model = _model(2)
+    a = model.params(np.array([1.0, 1.0]))
+    b = model.params(np.array([1.0, 1.0]))
+    assert a is b  # cached per grid
+    c = model.params(np.array([0.25, 0.25]))
+    assert c.w1.dtype == np.int32 and c.w1.shape == (2, kernel.N_DIFF, 8)
+    assert (c.center == np.rint(model.mean / 0.25)).all()
+    # a finer grid: each feature unit is worth less, the prediction is worth more grid units
+    assert np.abs(c.w2).sum() > 3 * np.abs(a.w2).sum()
+
+
+def test_model_json_round_trip_and_damaged_tables() -> None:
+    model = _model(2)
+    spec = model.to_json()
+    again = LearnedModel.from_json(spec)
+    q = _walks(5, 16, 2)
+    steps = np.ones(2)
+    assert encode_streams(model, q, steps) == encode_streams(again, q, steps)
+    bad = dict(spec, tables=[*spec["tables"][:-1], dict(spec["tables"][-1], escape=5)])
+    with pytest.raises(BundleError, match="sum"):
+        LearnedModel.from_json(bad)
+    with pytest.raises(BundleError):
+        LearnedModel.from_json(dict(spec, mean=[0.0]))
+
+
+@pytest.fixture(scope="module")
+def series_bundle():  # noqa: ANN201
+    """A model trained at defaults on two correlated integer series (window 32)."""
+    from compressor.training import TrainingConfig, train
+
+    rng = np.random.default_rng(3)
+    t = np.arange(320 * 32)
+    a = np.rint(300 * np.sin(t / 9) + 40 * np.sin(t / 2.3) + rng.normal(0, 2, t.size))
+    b = np.rint(0.6 * a + 80 * np.cos(t / 13) + rng.normal(0, 2, t.size))
+    records = np.stack([a, b], axis=1).astype(np.float32).reshape(320, 64)
+    bundle, _ = train(records[:240], window=32, channels=2, config=TrainingConfig(epochs=3), progress=False)
+    return bundle, records[240:]
+
+
+def test_training_keeps_the_model_and_the_codec_uses_kind_3(series_bundle) -> None:
+    from compressor.codec import Codec
+    from compressor.envelope import Kind, unpack
+
+    bundle, test = series_bundle
+    section = bundle.extra["learned"]
+    assert "model" in section, section
+    for name, sizes in section["heldback"].items():
+        assert sizes["bytes_with"] <= sizes["bytes_without"], name
+    for bound in (0.4, 3.0, 17.0):  # lossless (integers), a few quanta, a bound no training grid had
+        producer = Codec(bundle, error_bound=bound)
+        encoded = producer.encode(test)
+        envelopes = [unpack(p) for p in encoded.payloads]
+        assert sum(e.kind == Kind.LEARNED for e in envelopes) > len(test) // 2, bound
+        decoded, bounds = Codec(bundle).decode_with_bounds(envelopes)
+        decoded = np.stack(decoded)
+        assert np.array_equal(decoded, encoded.decoded)
+        assert np.abs(decoded.astype(np.float64) - test).max() <= bound
+        assert max(bounds) <= bound
+        classical = Codec(bundle, error_bound=bound, learned=False).encode(test)
+        assert sum(map(len, encoded.payloads)) < sum(map(len, classical.payloads))
+
+
+def test_records_off_the_grid_keep_the_other_kinds(series_bundle) -> None:
+    from compressor.codec import Codec
+    from compressor.envelope import Kind, unpack
+
+    bundle, test = series_bundle
+    records = test[:4].copy()
+    records[0, 3] = np.nan
+    records[1, 7] = np.inf
+    encoded = Codec(bundle, error_bound=0.4).encode(records)
+    kinds = [unpack(p).kind for p in encoded.payloads]
+    assert kinds[0] != Kind.LEARNED and kinds[1] != Kind.LEARNED
+    decoded = np.stack(Codec(bundle).decode([unpack(p) for p in encoded.payloads]))
+    assert np.isnan(decoded[0, 3]) and decoded[1, 7] == np.inf
+
+
+def test_a_kind_3_record_is_refused_by_a_model_without_one(series_bundle) -> None:
+    from compressor.codec import Codec
+    from compressor.envelope import Envelope, Kind, unpack
+
+    bundle, test = series_bundle
+    env = unpack(Codec(bundle, error_bound=0.4).encode(test[:1]).payloads[0])
+    assert env.kind == Kind.LEARNED
+    bare = Codec(bundle, learned=False)
+    with pytest.raises(EnvelopeError, match="no learned model"):
+        bare.decode([env])
+    with pytest.raises(EnvelopeError):
+        Codec(bundle).decode([Envelope(env.model_id, Kind.LEARNED, env.payload[:4])])
+
+
+def test_a_section_without_a_model_leaves_the_codec_classical(series_bundle) -> None:
+    import copy
+
+    from compressor.codec import Codec
+    from compressor.envelope import Kind, unpack
+
+    bundle, test = series_bundle
+    plain = copy.copy(bundle)
+    plain.extra = dict(bundle.extra, learned={"reason": "does not pay", "heldback": {}})
+    kinds = {unpack(p).kind for p in Codec(plain, error_bound=0.4).encode(test).payloads}
+    assert Kind.LEARNED not in kinds
