@@ -38,7 +38,21 @@ import numpy as np  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("LATENTWIRE_DATA_DIR") or REPO.parent / "shared" / "data")
-CODECS = ("latentwire", "zstd", "zfp", "sz3", "lorenzo-ans")
+#: latentwire, its classical form (every learned part off: the learned gain), then the baselines
+CODECS = (
+    "latentwire",
+    "latentwire-classical",
+    "zstd",
+    "zfp",
+    "sz3",
+    "lorenzo-ans",
+    "libaec",
+    "flac",
+    "pcodec",
+)
+BASELINES = CODECS[2:]
+#: the lossless anchors, measured on data with a quantum at a bound just below half of it
+LOSSLESS = ("libaec", "flac", "pcodec", "zstd")
 SECTION = "codec-benchmark"
 NOTES = """\
 Ratio = raw float32 bytes / compressed bytes, each record compressed on its own as one Kafka record
@@ -121,12 +135,28 @@ def _row(label: str, window: object, rel: object, total: dict) -> dict:
     out["max_err_over_e"] = lw["err_over_e"]
     out["enc_mb_s"] = lw["raw"] / 1e6 / lw["t_enc"]
     out["dec_mb_s"] = lw["raw"] / 1e6 / lw["t_dec"]
-    best = max((out[n] for n in CODECS[1:] if n in out), default=float("nan"))
+    best = max((out[n] for n in BASELINES if n in out), default=float("nan"))
     out["vs_best"] = out["latentwire"] / best
+    if "latentwire-classical" in out:
+        out["learned_gain"] = out["latentwire"] / out["latentwire-classical"]
     return out
 
 
-def nab(windows: list[int], bounds: list[float], baselines: list[str], limit: int | None) -> list[dict]:
+def lossless_bound(bundle) -> Any:  # noqa: ANN001
+    """Just below half the data's quantum (so every record decodes exactly): an ``ErrorBound``, or None
+    when a column has no quantum."""
+    from compressor.bounded.stats import STATS_KEY
+    from compressor.error_bound import ErrorBound
+
+    quanta = ((bundle.extra or {}).get(STATS_KEY) or {}).get("quantum") or []
+    if not quanta or any(u is None for u in quanta):
+        return None
+    return ErrorBound(0.49 * float(min(quanta)))
+
+
+def nab(
+    windows: list[int], bounds: list[float], baselines: list[str], limit: int | None, lossless: bool = True
+) -> list[dict]:
     from compressor.error_bound import ErrorBound
 
     files = sorted(glob.glob(str(DATA / "nab" / "data" / "real*" / "*.csv")))[:limit]
@@ -149,6 +179,14 @@ def nab(windows: list[int], bounds: list[float], baselines: list[str], limit: in
                 _merge(total, _run(bundle, [(test, bound)], baselines))
             rows.append(_row(f"NAB real* ({used} series)", window, rel, total))
             log.info("%s", rows[-1])
+        on_lattice = [(b, t, lossless_bound(b)) for b, t, _ in per_bound[bounds[0]]] if bounds else []
+        on_lattice = [(b, t, e) for b, t, e in on_lattice if e is not None]
+        if lossless and on_lattice:
+            total = {}
+            for bundle, test, bound in on_lattice:
+                _merge(total, _run(bundle, [(test, bound)], list(LOSSLESS)))
+            rows.append(_row(f"NAB real*, integer ({len(on_lattice)} series)", window, "lossless", total))
+            log.info("%s", rows[-1])
     return rows
 
 
@@ -168,7 +206,9 @@ SERIES = {
 }
 
 
-def series(windows: list[int], bounds: list[float], baselines: list[str], names: list[str]) -> list[dict]:
+def series(
+    windows: list[int], bounds: list[float], baselines: list[str], names: list[str], lossless: bool = True
+) -> list[dict]:
     from compressor.error_bound import ErrorBound
 
     rows = []
@@ -181,10 +221,14 @@ def series(windows: list[int], bounds: list[float], baselines: list[str], names:
                 bound = ErrorBound.resolve(bundle, rel, relative=True)
                 rows.append(_row(label, window, rel, _run(bundle, [(test, bound)], baselines)))
                 log.info("%s", rows[-1])
+            bound = lossless_bound(bundle)
+            if lossless and bound is not None:
+                rows.append(_row(label, window, "lossless", _run(bundle, [(test, bound)], list(LOSSLESS))))
+                log.info("%s", rows[-1])
     return rows
 
 
-def mnist(bounds: list[float], baselines: list[str], count: int) -> list[dict]:
+def mnist(bounds: list[float], baselines: list[str], count: int, lossless: bool = True) -> list[dict]:
     from compressor.data import load_records
     from compressor.error_bound import ErrorBound
 
@@ -195,6 +239,9 @@ def mnist(bounds: list[float], baselines: list[str], count: int) -> list[dict]:
     for rel in bounds:
         bound = ErrorBound.resolve(bundle, rel, relative=True)
         rows.append(_row("MNIST t10k", "28x28", rel, _run(bundle, [(test, bound)], baselines)))
+    bound = lossless_bound(bundle)
+    if lossless and bound is not None:
+        rows.append(_row("MNIST t10k", "28x28", "lossless", _run(bundle, [(test, bound)], list(LOSSLESS))))
     rows.append(_row("MNIST t10k", "28x28", "fixed rate", _run(bundle, [(test, None)], baselines)))
     return rows
 
@@ -244,8 +291,12 @@ PNG). Train on one file and evaluate on another: `latentwire train --data A.csv 
 `latentwire evaluate --model model/ --data B.csv --error-bound 1e-2 --relative`."""
 
 
+def _geomean(values: list[float]) -> float:
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
+
+
 def _targets(rows: list[dict], geo: dict[str, float]) -> list[str]:
-    bounded = [r for r in rows if r["e"] != "fixed rate"]
+    bounded = [r for r in rows if r["e"] not in ("fixed rate", "lossless")]
     worst = max(r["max_err_over_e"] for r in bounded) if bounded else float("nan")
     lines = [
         f"- bound at the consumer: worst max error / E = {worst:.4f} ({'met' if worst <= 1 else 'MISSED'})"
@@ -259,6 +310,21 @@ def _targets(rows: list[dict], geo: dict[str, float]) -> list[str]:
     for w, v in geo.items():
         verdict = "met" if v >= 1.5 else "missed"
         lines.append(f"- >= 1.5x the best baseline in geometric mean, W={w}: {v:.2f}x ({verdict})")
+    exact = [r for r in rows if r["e"] == "lossless"]
+    if exact:
+        g = _geomean([r["vs_best"] for r in exact])
+        low = min(r["vs_best"] for r in exact)
+        lines.append(
+            f"- lossless >= 1.15x the best of libaec, FLAC, pcodec (and zstd): geometric mean {g:.2f}x, lowest "
+            f"{low:.2f}x ({'met' if low >= 1.15 else 'missed'})"
+        )
+    gains = [r["learned_gain"] for r in rows if "learned_gain" in r]
+    if gains:
+        g = _geomean(gains)
+        lines.append(
+            f"- learned gain latentwire / latentwire-classical >= 1.2x: geometric mean {g:.2f}x over "
+            f"{len(gains)} rows ({'met' if g >= 1.2 else 'missed'})"
+        )
     slow = [
         f"{r['data']} W={r['window']} e={r['e']} ({r['enc_mb_s']:.0f}/{r['dec_mb_s']:.0f})"
         for r in rows
@@ -274,19 +340,28 @@ def _targets(rows: list[dict], geo: dict[str, float]) -> list[str]:
 def _markdown(rows: list[dict], command: str, seconds: float) -> str:
     from benchmarks.report import markdown_table
 
-    header = ["data", "W", "e", *CODECS, "latentwire / best", "max err / E", "enc MB/s", "dec MB/s"]
+    header = [
+        "data",
+        "W",
+        "e",
+        *CODECS,
+        "latentwire / best",
+        "learned gain",
+        "max err / E",
+        "enc MB/s",
+        "dec MB/s",
+    ]
     table = []
     for r in rows:
         table.append(
             [r["data"], r["window"], r["e"]]
-            + [r.get(n, "n/a") for n in CODECS]
-            + [r["vs_best"], r["max_err_over_e"], r["enc_mb_s"], r["dec_mb_s"]]
+            + [r.get(n, "-") for n in CODECS]
+            + [r["vs_best"], r.get("learned_gain", "-"), r["max_err_over_e"], r["enc_mb_s"], r["dec_mb_s"]]
         )
-    bounded = [r for r in rows if r["e"] != "fixed rate"]
+    bounded = [r for r in rows if r["e"] not in ("fixed rate", "lossless")]
     geo = {}
     for w in sorted({str(r["window"]) for r in bounded}):
-        sel = [r["vs_best"] for r in bounded if str(r["window"]) == w]
-        geo[w] = math.exp(sum(math.log(v) for v in sel) / len(sel))
+        geo[w] = _geomean([r["vs_best"] for r in bounded if str(r["window"]) == w])
     geo_text = ", ".join(f"W={w}: {v:.2f}x" for w, v in geo.items())
     checks = _targets(rows, geo)
     return "\n".join(
@@ -313,10 +388,14 @@ def _markdown(rows: list[dict], command: str, seconds: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--windows", default="128,1024", help="comma-separated windows")
+    p.add_argument("--windows", default="128", help="comma-separated windows")
     p.add_argument("--bounds", default="1e-2,1e-3", help="comma-separated relative bounds")
     p.add_argument("--baselines", default="zstd,zfp,sz3,lorenzo-ans")
     p.add_argument("--datasets", default="nab,series,mnist", help="any of nab, series, mnist")
+    p.add_argument(
+        "--series", default=",".join(SERIES), help="comma-separated labels of the multichannel series to run"
+    )
+    p.add_argument("--no-lossless", action="store_true", help="leave out the lossless rows")
     p.add_argument("--nab-files", type=int, default=None, help="only the first N NAB series (quick runs)")
     p.add_argument("--mnist-count", type=int, default=5000)
     p.add_argument("--json", default=None, help="also write the rows to this JSON file")
@@ -343,11 +422,11 @@ def main(argv: list[str] | None = None) -> int:
             rows += json.loads(Path(part).read_text())
         wanted = set()
     if "nab" in wanted:
-        rows += nab(windows, bounds, baselines, args.nab_files)
+        rows += nab(windows, bounds, baselines, args.nab_files, not args.no_lossless)
     if "series" in wanted:
-        rows += series(windows, bounds, baselines, list(SERIES))
+        rows += series(windows, bounds, baselines, args.series.split(","), not args.no_lossless)
     if "mnist" in wanted:
-        rows += mnist(bounds, baselines, args.mnist_count)
+        rows += mnist(bounds, baselines, args.mnist_count, not args.no_lossless)
     command = "python -m benchmarks.codec_benchmark" + (" " + " ".join(argv) if argv else "")
     if argv is None and len(sys.argv) > 1:
         command = "python -m benchmarks.codec_benchmark " + " ".join(sys.argv[1:])
