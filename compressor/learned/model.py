@@ -25,12 +25,19 @@ from compressor.learned.kernel import CTX, ESC, FEATURE_COLUMN, M_BITS, N_DIFF, 
 __all__ = ["CLASSES", "SHIFTS", "THRESHOLDS", "KernelParams", "LearnedModel", "class_of", "frequencies"]
 
 CLASSES = 44
-#: class k holds contexts with 4 * sum|r| in [THRESHOLDS[k-1], THRESHOLDS[k]): mean |r| ~ 0.3 * 2**(k/2)
-THRESHOLDS = np.array([round(4 * CTX * 0.3 * 2 ** (m / 2)) for m in range(CLASSES - 1)], np.int64)
-#: low bits coded uniformly per class, so that the table spans about 24 mean residuals
-SHIFTS = np.array(
-    [max(0, math.ceil(math.log2(max(0.3 * 2 ** (k / 2) / 24, 1e-9)))) for k in range(CLASSES)], np.int64
-)
+#: class k holds contexts with 4 * sum|r| in [THRESHOLDS[k-1], THRESHOLDS[k]): round(9.6 * 2**(k/2)), so the
+#: mean |r| of class k is about 0.3 * 2**(k/2) (literals: no math library decides a class)
+THRESHOLDS = np.array(
+    [
+        10, 14, 19, 27, 38, 54, 77, 109, 154, 217, 307, 434, 614, 869, 1229, 1738, 2458, 3476, 4915, 6951,
+        9830, 13902, 19661, 27805, 39322, 55609, 78643, 111218, 157286, 222437, 314573, 444873, 629146,
+        889746, 1258291, 1779492, 2516582, 3558985, 5033165, 7117970, 10066330, 14235940, 20132659,
+    ],
+    np.int64,
+)  # fmt: skip
+#: low bits coded uniformly per class (the table then spans about 24 mean residuals)
+SHIFTS = np.array([0] * 13 + [k // 2 for k in range(2, 33)], np.int64)
+assert len(THRESHOLDS) == CLASSES - 1 and len(SHIFTS) == CLASSES
 _W_BITS = 24  # target magnitude of the largest first-layer weight
 _MIN_SHIFT, _MAX_SHIFT = 8, 40
 
@@ -198,7 +205,8 @@ class LearnedModel:
             real = w1f[:N_DIFF] * scale[:, None]
             bias = w1f[N_DIFF + min(c, 15)] + self.b1.astype(np.float64)
             biggest = float(np.abs(real).max(initial=0.0))
-            bits = _W_BITS - math.ceil(math.log2(biggest)) if biggest > 0 else _MAX_SHIFT
+            mant, exp = math.frexp(biggest)  # exact: biggest = mant * 2**exp, mant in [0.5, 1)
+            bits = _W_BITS - (exp if mant > 0.5 else exp - 1) if biggest > 0 else _MAX_SHIFT
             a = min(max(bits, _MIN_SHIFT), _MAX_SHIFT)
             w1[c] = np.clip(np.rint(np.ldexp(real, a)), -(2**30), 2**30)
             b1[c] = np.clip(np.rint(np.ldexp(bias, a)), -(2**50), 2**50)

@@ -1,0 +1,82 @@
+"""Regenerate ``bundle_v3/`` and ``bundle_v3_vectors.json``: envelopes of kind 3 (the learned model).
+
+Run once, by hand, when the golden set must be rebuilt (``python tests/golden/make_bundle_v3.py``); the test
+``tests/unit/test_golden_learned.py`` then checks that this build decodes the stored envelopes to exactly
+the stored float32 bits. A change that alters those bits is a wire-format change: a new wire version.
+
+The model is trained at defaults on two correlated integer series made by a seeded generator (so the
+training statistics find a quantum of 1), window 32.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))
+
+#: (name, first test record, count, bound, relative)
+CASES = (
+    ("lattice, E below the quantum (lossless)", 0, 3, 0.4, False),
+    ("lattice, relative preset bound 1e-2", 3, 3, 1e-2, True),
+    ("plain grid, E = 1.9 (lattice step 3 finer than 2E)", 6, 3, 1.9, False),
+    ("lattice, E = 30 (coarse)", 9, 2, 30.0, False),
+)
+
+
+def series() -> np.ndarray:
+    """(320, 64) float32 records: two integer series, the second partly a copy of the first."""
+    rng = np.random.default_rng(3)
+    t = np.arange(320 * 32)
+    a = np.rint(300 * np.sin(t / 9) + 40 * np.sin(t / 2.3) + rng.normal(0, 2, t.size))
+    b = np.rint(0.6 * a + 80 * np.cos(t / 13) + rng.normal(0, 2, t.size))
+    return np.stack([a, b], axis=1).astype(np.float32).reshape(320, 64)
+
+
+def main() -> int:
+    from compressor.bundle import load_bundle, save_bundle
+    from compressor.codec import Codec, resolve_error_bound
+    from compressor.training import train
+
+    records = series()
+    bundle, _ = train(records[:240], window=32, channels=2, progress=False)
+    if "model" not in bundle.extra["learned"]:
+        raise SystemExit(f"the learned model was not kept: {bundle.extra['learned']}")
+    out = HERE / "bundle_v3"
+    if out.exists():
+        shutil.rmtree(out)
+    save_bundle(bundle, out)
+    bundle = load_bundle(out)
+    test = records[240:]
+    vectors = []
+    for name, first, count, bound, relative in CASES:
+        e = resolve_error_bound(bundle, bound, relative=relative)
+        encoded = Codec(bundle, error_bound=e).encode(test[first : first + count])
+        for i, payload in enumerate(encoded.payloads):
+            vectors.append(
+                {
+                    "name": f"{name} #{i}",
+                    "error_bound": e,
+                    "envelope": payload.hex(),
+                    "decoded_float32_bits": encoded.decoded[i].view(np.uint32).tolist(),
+                }
+            )
+    doc = {
+        "model_id": bundle.model_id,
+        "records_source": "tests/golden/make_bundle_v3.py series(), records 240-250",
+        "comment": "decoded values are float32 bit patterns; a decoder must reproduce them exactly",
+        "vectors": vectors,
+    }
+    (HERE / "bundle_v3_vectors.json").write_text(json.dumps(doc, indent=1) + "\n")
+    kinds = [bytes.fromhex(v["envelope"])[1] & 0x0F for v in vectors]
+    print(f"{len(vectors)} vectors, kinds {sorted(set(kinds))}, model {bundle.model_id[:8]}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
