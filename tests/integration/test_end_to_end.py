@@ -243,8 +243,9 @@ def test_bounded_records_on_the_data_lattice_cross_the_broker(
     kafka_bootstrap: str, topic: str, data_dir: Path, tmp_path: Path, bound: float, lossless: bool
 ) -> None:
     """Integer counts (tweets per 5 minutes) with E below and at their quantum: the producer codes them on
-    the data's lattice (kind 2, wire version 2), a consumer in another process with one BLAS thread decodes
-    them, and every value of every record is within E there (exactly the original when E < 0.5)."""
+    the data's lattice (kind 2, wire version 2, or kind 3 where the learned model codes a record smaller), a
+    consumer in another process with one BLAS thread decodes them, and every value of every record is within
+    E there (exactly the original when E < 0.5)."""
     series = data_dir / "nab" / "data" / "realTweets" / "Twitter_volume_AAPL.csv"
     cli = [sys.executable, "-m", "latentwire"]
     bundle = tmp_path / "tweets"
@@ -262,7 +263,7 @@ def test_bounded_records_on_the_data_lattice_cross_the_broker(
     consumer = _consumer(kafka_bootstrap, topic)
     heads = [m.value[1] for m in consumer]
     consumer.close()
-    assert len(heads) == records and all(h == 0x22 for h in heads), "records not on the lattice (kind 2, v2)"
+    assert len(heads) == records and set(heads) <= {0x22, 0x33}, "records not on the lattice (kind 2 or 3)"
     consumed = subprocess.run(
         [*cli, "consume", "--topic", topic, "--model", str(bundle), "--bootstrap-servers", kafka_bootstrap,
          "--reference", str(series), "--max-records", str(records), "--idle-timeout", "30", "--json"],
@@ -275,6 +276,49 @@ def test_bounded_records_on_the_data_lattice_cross_the_broker(
     assert ref["records_checked_against_a_bound"] == records and ref["bound_violations"] == 0
     assert ref["max_abs_error"] <= bound
     assert (ref["max_abs_error"] == 0.0) == lossless
+
+
+def test_learned_records_cross_the_broker_and_hold_the_bound(
+    kafka_bootstrap: str, topic: str, tmp_path: Path
+) -> None:
+    """Two correlated integer series: `latentwire train` at its defaults keeps a learned model, the producer
+    writes kind-3 records (wire version 3), and a consumer in another process with one BLAS thread decodes
+    every value within the bound (lossless below half the quantum)."""
+    sys.path.insert(0, str(REPO / "tests" / "golden"))
+    from make_bundle_v3 import series
+
+    data = tmp_path / "leads.csv"
+    rows = series().reshape(-1, 2)
+    np.savetxt(data, rows, fmt="%d", delimiter=",", header="a,b", comments="")
+    cli = [sys.executable, "-m", "latentwire"]
+    bundle = tmp_path / "leads"
+    run = {"check": True, "capture_output": True, "text": True, "timeout": 600}
+    subprocess.run([*cli, "train", "--data", str(data), "--window", "32", "--out", str(bundle)], **run)
+    assert "model" in json.loads((bundle / "manifest.json").read_text())["codec"]["learned"]
+    for bound, lossless in ((0.4, True), (5.0, False)):
+        produced = subprocess.run(
+            [*cli, "produce", "--model", str(bundle), "--data", str(data), "--topic", f"{topic}-{bound}",
+             "--bootstrap-servers", kafka_bootstrap, "--error-bound", str(bound), "--json"],
+            **run,
+        )  # fmt: skip
+        records = json.loads(produced.stdout)["records"]
+        consumer = _consumer(kafka_bootstrap, f"{topic}-{bound}")
+        heads = [m.value[1] for m in consumer]
+        consumer.close()
+        assert len(heads) == records and heads.count(0x33) > records // 2, "too few kind-3 records"
+        consumed = subprocess.run(
+            [*cli, "consume", "--topic", f"{topic}-{bound}", "--model", str(bundle), "--bootstrap-servers",
+             kafka_bootstrap, "--reference", str(data), "--max-records", str(records), "--idle-timeout", "30",
+             "--json"],
+            **run,
+            env={**_env(), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
+        )  # fmt: skip
+        report = json.loads(consumed.stdout)
+        ref = report["reference"]
+        assert report["records"] == records and report["failed"] == 0
+        assert ref["records_checked_against_a_bound"] == records and ref["bound_violations"] == 0
+        assert ref["max_abs_error"] <= bound
+        assert (ref["max_abs_error"] == 0.0) == lossless
 
 
 def _env() -> dict[str, str]:
