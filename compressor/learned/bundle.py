@@ -111,7 +111,6 @@ def fit_learned(bundle: Any, fit_records: np.ndarray, heldback: np.ndarray) -> L
 
 
 def _fit(bundle: Any, fit_records: np.ndarray, heldback: np.ndarray) -> dict[str, Any]:
-    from compressor.bounded import grid
     from compressor.bounded.predictors import record_layout
     from compressor.codec import Codec
     from compressor.learned.records import LearnedRecords
@@ -130,21 +129,24 @@ def _fit(bundle: Any, fit_records: np.ndarray, heldback: np.ndarray) -> dict[str
         section["reason"] = "too little data or no value range to train on"
         return section
     model = fit_model(x)
+    if not all(np.isfinite(a).all() for a in (model.w1, model.b1, model.w2, model.sigma, model.residual)):
+        section["reason"] = "the learned model did not converge to finite weights"
+        return section
     classical = {name: Codec(bundle, error_bound=e) for name, e in bounds}
     grids = []
     for codec in classical.values():
-        records = LearnedRecords(model, codec.bounded)
-        code = grid.bound_code(codec.error_bound)
+        records = LearnedRecords(model, codec.bounded_coder)
+        code = codec.error_bound.code
         lattice = records.lattice_for(code)
-        q, raw = codec.bounded.quantize(x.reshape(len(x), -1).astype(np.float32), code, lattice)
+        q, raw = records.encoder.quantize(x.reshape(len(x), -1).astype(np.float32), code, lattice)
         keep = ~raw.any(axis=1)
-        grids.append((q[keep].reshape(-1, rows, cols), codec.bounded.steps(code, lattice)))
+        grids.append((q[keep].reshape(-1, rows, cols), records.params.steps(code, lattice)))
     fit_tables(model, grids)
     gains = {}
     for name, _ in bounds:
         codec = classical[name]
         base = [len(p) for p in codec.encode(val).payloads]
-        learned, _ = LearnedRecords(model, codec.bounded).encode(val, codec.error_bound)
+        learned, _ = LearnedRecords(model, codec.bounded_coder).encode(val, codec.error_bound)
         best = [min(b, len(lb) + 8) if lb is not None else b for b, lb in zip(base, learned, strict=True)]
         section["heldback"][name] = {"bytes_without": int(sum(base)), "bytes_with": int(sum(best))}
         gains[name] = 1.0 - sum(best) / max(sum(base), 1)

@@ -202,7 +202,8 @@ class LearnedModel:
                 src = c + dc
                 if 0 <= src < cols:
                     scale[i] = steps[src] / self.sigma[src]  # one grid unit in the feature's units
-            real = w1f[:N_DIFF] * scale[:, None]
+            with np.errstate(over="ignore", invalid="ignore"):
+                real = _finite(w1f[:N_DIFF] * scale[:, None])
             bias = w1f[N_DIFF + min(c, 15)] + self.b1.astype(np.float64)
             biggest = float(np.abs(real).max(initial=0.0))
             mant, exp = math.frexp(biggest)  # exact: biggest = mant * 2**exp, mant in [0.5, 1)
@@ -211,9 +212,14 @@ class LearnedModel:
             w1[c] = np.clip(np.rint(np.ldexp(real, a)), -(2**30), 2**30)
             b1[c] = np.clip(np.rint(np.ldexp(bias, a)), -(2**50), 2**50)
             hshift[c] = a - 8
-            out = self.sigma[c] / steps[c]  # one unit of the prediction in grid units
-            w2[c] = np.clip(np.rint(np.ldexp(self.w2.astype(np.float64) * out, 12)), -(2**30), 2**30)
-            b2[c] = int(np.clip(np.rint(np.ldexp(self.b2 * out, 20)), -(2**56), 2**56))
+            with np.errstate(over="ignore", invalid="ignore"):
+                out = self.sigma[c] / steps[c]  # one unit of the prediction in grid units
+                w2[c] = np.clip(
+                    np.rint(_finite(np.ldexp(self.w2.astype(np.float64) * out, 12))), -(2**30), 2**30
+                )
+                b2[c] = int(
+                    np.clip(np.rint(_finite(np.ldexp(np.float64(self.b2) * out, 20))), -(2**56), 2**56)
+                )
         with np.errstate(over="ignore", invalid="ignore"):
             center = np.rint(self.mean / steps)
             default = np.rint(self.residual / steps)
@@ -223,6 +229,12 @@ class LearnedModel:
         default = np.where(np.isfinite(default), np.clip(default, 0, 2**27), 0).astype(np.int64)
         first = np.where(np.isfinite(first), np.clip(first, 0, 2**40), 0).astype(np.int64)
         return KernelParams(w1, b1, w2, b2, hshift, center, default, class_of(first))
+
+
+def _finite(a: np.ndarray) -> np.ndarray:
+    """``a`` with NaN as 0 and infinities as +-2**62 (clipped afterwards): a bound so large or small that
+    a product overflows still yields defined integers on both sides."""
+    return np.nan_to_num(a, nan=0.0, posinf=2.0**62, neginf=-(2.0**62))
 
 
 def fit_table(counts: np.ndarray, k: int, prior_weight: float = 64.0) -> dict[str, Any]:

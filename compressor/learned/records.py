@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from compressor.bounded import grid
 from compressor.errors import EnvelopeError
 from compressor.learned.coder import decode_streams, encode_streams
 from compressor.learned.model import LearnedModel
+
+if TYPE_CHECKING:
+    from compressor.error_bound import ErrorBound
 
 __all__ = ["LearnedRecords"]
 
@@ -44,30 +47,31 @@ class LearnedRecords:
 
     def __init__(self, model: LearnedModel, bounded: Any) -> None:
         self.model = model
-        self.bounded = bounded
-        self.layout = (bounded.rows, bounded.cols)
+        self.encoder = bounded.encoder
+        self.params = bounded.params
+        self.layout = (self.params.rows, self.params.cols)
 
     def lattice_for(self, code: int) -> bool:
         """Whether kind-3 records of bound ``code`` go on the data's lattice (where it is no finer than 2E
         in any column), else on the plain grid."""
-        return self.bounded.grid_policy(code) == "lattice"
+        return self.encoder.grid_policy(code) == "lattice"
 
     def _header(self, code: int, lattice: bool) -> bytes:
         flag = _LATTICE if lattice else 0
-        presets = self.bounded.presets
+        presets = self.params.presets
         if code in presets and presets.index(code) < _EXPLICIT:
             return bytes((flag | presets.index(code),))
         return bytes((flag | _EXPLICIT,)) + code.to_bytes(2, "big")
 
-    def encode(self, records: np.ndarray, error_bound: float) -> tuple[list[bytes | None], np.ndarray]:
+    def encode(self, records: np.ndarray, error_bound: ErrorBound) -> tuple[list[bytes | None], np.ndarray]:
         """Kind-3 bodies of float32 ``records`` (N, D) (None where a value is off the grid) and the values
         they decode to (rows of None bodies are left as NaN)."""
         x = np.asarray(records, dtype=np.float32)
         n = x.shape[0]
-        code = grid.bound_code(error_bound)
+        code = error_bound.code
         lattice = self.lattice_for(code)
-        steps = self.bounded.steps(code, lattice)
-        q, raw = self.bounded.quantize(x, code, lattice)
+        steps = self.params.steps(code, lattice)
+        q, raw = self.encoder.quantize(x, code, lattice)
         good = ~raw.any(axis=1)
         bodies: list[bytes | None] = [None] * n
         decoded = np.full(x.shape, np.nan, np.float32)
@@ -90,11 +94,11 @@ class LearnedRecords:
             if len(body) < 3:
                 raise EnvelopeError("learned payload is truncated")
             return int.from_bytes(body[1:3], "big"), lattice, 3
-        if index >= len(self.bounded.presets):
+        if index >= len(self.params.presets):
             raise EnvelopeError(
-                f"learned payload names preset bound {index}, the model has {len(self.bounded.presets)}"
+                f"learned payload names preset bound {index}, the model has {len(self.params.presets)}"
             )
-        return self.bounded.presets[index], lattice, 1
+        return self.params.presets[index], lattice, 1
 
     def read_bound(self, body: bytes) -> float:
         """The bound a kind-3 body was coded with."""
@@ -110,13 +114,13 @@ class LearnedRecords:
         streams: list[bytes] = [b""] * n
         for i, body in enumerate(bodies):
             code, lattice, start = self.read_header(body)
-            if lattice and self.bounded.quanta is None:
+            if lattice and self.params.quanta is None:
                 raise EnvelopeError("record is coded on the data's lattice, but the model knows no quantum")
             groups[(code, lattice)].append(i)
             streams[i] = body[start:]
             bounds[i] = grid.bound_from_code(code)
         for (code, lattice), members in groups.items():
-            steps = self.bounded.steps(code, lattice)
+            steps = self.params.steps(code, lattice)
             q, ok = decode_streams(self.model, [streams[i] for i in members], steps, self.layout)
             if not ok.all():
                 raise EnvelopeError("learned payload does not decode (truncated or corrupt)")
