@@ -117,8 +117,8 @@ class LearnedModel:
     residual: np.ndarray
     tables: list[dict[str, Any]]
     summary: dict[str, Any] = field(default_factory=dict)
-    _params: dict[bytes, KernelParams] = field(default_factory=dict, repr=False)
-    _freq: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    _params: dict[bytes, KernelParams] = field(default_factory=dict, repr=False, init=False)
+    _freq: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False, init=False)
 
     @property
     def cols(self) -> int:

@@ -281,7 +281,7 @@ def test_bounded_records_on_the_data_lattice_cross_the_broker(
 def test_learned_records_cross_the_broker_and_hold_the_bound(
     kafka_bootstrap: str, topic: str, tmp_path: Path
 ) -> None:
-    """Two correlated integer series: `latentwire train` at its defaults keeps a learned model, the producer
+    """Two correlated integer series: `latentwire train` (few autoencoder epochs) keeps a learned model, the producer
     writes kind-3 records (wire version 3), and a consumer in another process with one BLAS thread decodes
     every value within the bound (lossless below half the quantum)."""
     sys.path.insert(0, str(REPO / "tests" / "golden"))
@@ -293,7 +293,9 @@ def test_learned_records_cross_the_broker_and_hold_the_bound(
     cli = [sys.executable, "-m", "latentwire"]
     bundle = tmp_path / "leads"
     run = {"check": True, "capture_output": True, "text": True, "timeout": 600}
-    subprocess.run([*cli, "train", "--data", str(data), "--window", "32", "--out", str(bundle)], **run)
+    subprocess.run(
+        [*cli, "train", "--data", str(data), "--window", "32", "--epochs", "5", "--out", str(bundle)], **run
+    )
     assert "model" in json.loads((bundle / "manifest.json").read_text())["codec"]["learned"]
     for bound, lossless in ((0.4, True), (5.0, False)):
         produced = subprocess.run(
