@@ -147,10 +147,9 @@ def _row(label: str, window: object, rel: object, total: dict) -> dict:
 def lossless_bound(bundle) -> Any:  # noqa: ANN001
     """Just below half the data's quantum (so every record decodes exactly): an ``ErrorBound``, or None
     when a column has no quantum."""
-    from compressor.bounded.stats import STATS_KEY
     from compressor.error_bound import ErrorBound
 
-    quanta = ((bundle.extra or {}).get(STATS_KEY) or {}).get("quantum") or []
+    quanta = (bundle.bounded_stats.quantum if bundle.bounded_stats is not None else None) or []
     if not quanta or any(u is None for u in quanta):
         return None
     return ErrorBound(0.49 * float(min(quanta)))

@@ -45,8 +45,8 @@ def main() -> int:
 
     records = series()
     bundle, _ = train(records[:240], window=32, channels=2, progress=False)
-    if "model" not in bundle.extra["learned"]:
-        raise SystemExit(f"the learned model was not kept: {bundle.extra['learned']}")
+    if bundle.learned is None or bundle.learned.model is None:
+        raise SystemExit(f"the learned model was not kept: {bundle.learned}")
     out = HERE / "bundle_v3"
     if out.exists():
         shutil.rmtree(out)

@@ -117,9 +117,9 @@ def test_training_keeps_the_model_and_the_codec_uses_kind_3(series_bundle) -> No
     from compressor.envelope import Kind, unpack
 
     bundle, test = series_bundle
-    section = bundle.extra["learned"]
-    assert "model" in section, section
-    for name, sizes in section["heldback"].items():
+    section = bundle.learned
+    assert section.model is not None, section
+    for name, sizes in section.heldback.items():
         assert sizes["bytes_with"] <= sizes["bytes_without"], name
     for bound in (0.4, 3.0, 17.0):  # lossless (integers), a few quanta, a bound no training grid had
         producer = Codec(bundle, error_bound=bound)
@@ -165,13 +165,15 @@ def test_a_kind_3_record_is_refused_by_a_model_without_one(series_bundle) -> Non
 
 
 def test_a_section_without_a_model_leaves_the_codec_classical(series_bundle) -> None:
-    import copy
+    import dataclasses
 
     from compressor.codec import Codec
     from compressor.envelope import Kind, unpack
 
     bundle, test = series_bundle
-    plain = copy.copy(bundle)
-    plain.extra = dict(bundle.extra, learned={"reason": "does not pay", "heldback": {}})
+    from compressor.learned.bundle import LearnedSection
+
+    section = LearnedSection(layout=[32, 2], reason="does not pay")
+    plain = dataclasses.replace(bundle, learned=section)
     kinds = {unpack(p).kind for p in Codec(plain, error_bound=0.4).encode(test).payloads}
     assert Kind.LEARNED not in kinds
