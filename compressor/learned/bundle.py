@@ -36,7 +36,8 @@ class LearnedSection:
 
     Arguments:
         layout (list[int]): ``[rows, cols]`` of the records it was trained for.
-        heldback (dict[str, Any]): per bound tried, held-back bytes without and with kind 3.
+        heldback (dict[str, Any]): per bound tried, held-back bytes without and with kind 3. Default:
+            empty.
         model (dict[str, Any] | None): the stored model (:class:`~compressor.learned.model.LearnedModel`),
             or None where it did not pay. Default: None.
         reason (str | None): why there is no model. Default: None.
