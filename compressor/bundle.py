@@ -34,6 +34,7 @@ from typing import Any
 
 from compressor.anomaly import AnomalyCalibration
 from compressor.bounded.stats import BoundedStats
+from compressor.denoise_blend import DenoiseBlend
 from compressor.errors import BundleError, ConfigError, ModelMismatchError
 from compressor.events.schema import EventSchema
 from compressor.learned.bundle import LearnedSection
@@ -63,6 +64,7 @@ EVENTS_SECTION = "events"
 LEARNED_SECTION = "learned"
 #: the model name of a bundle that holds only an event schema
 EVENTS_MODEL = "events"
+DENOISE_SECTION = "denoise"
 
 
 @dataclass
@@ -85,6 +87,8 @@ class Bundle:
             ``codec.bounded``. Default: None, none (or unreadable).
         learned (LearnedSection | None): what training measured of the learned probability model, and the
             model where it pays, the manifest's ``codec.learned``. Default: None, none.
+        denoise_blend (DenoiseBlend | None): the denoising blend fitted at training, the manifest's
+            ``codec.denoise``. Default: None, none (or unreadable): denoising uses the model alone.
         training (dict[str, Any]): the training summary. Default: empty.
         events (EventSchema | None): the event schema of an event topic, the manifest's ``codec.events``.
             Default: None.
@@ -105,6 +109,7 @@ class Bundle:
     anomaly: AnomalyCalibration | None = None
     bounded_stats: BoundedStats | None = None
     learned: LearnedSection | None = None
+    denoise_blend: DenoiseBlend | None = None
     training: dict[str, Any] = field(default_factory=dict)
     events: EventSchema | None = None
     model_id: str = ""
@@ -166,6 +171,8 @@ def codec_sections(bundle: Bundle) -> dict[str, Any]:
         sections[EVENTS_SECTION] = bundle.events.to_dict()
     if bundle.learned is not None:
         sections[LEARNED_SECTION] = bundle.learned.to_json()
+    if bundle.denoise_blend is not None:
+        sections[DENOISE_SECTION] = bundle.denoise_blend.to_json()
     return sections
 
 
@@ -179,6 +186,7 @@ def sections_of(manifest: dict[str, Any]) -> dict[str, Any]:
         "bounded_stats": BoundedStats.from_json(codec.get(BOUNDED_SECTION)),
         "events": _events_of(codec.get(EVENTS_SECTION)),
         "learned": LearnedSection.from_json(codec.get(LEARNED_SECTION)),
+        "denoise_blend": DenoiseBlend.from_json(codec.get(DENOISE_SECTION)),
     }
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
 from compressor.bundle import Bundle
+from compressor.capacity import Capacity, choose, default_latent_dim, smaller
 from compressor.errors import ConfigError, DataError
 from compressor.normalization import Normalizer
 from compressor.quantization import LatentQuantizer
@@ -21,21 +23,17 @@ log = logging.getLogger(__name__)
 OVERFIT_GAP = 0.5
 
 
-def default_latent_dim(record_size: int) -> int:
-    """One latent value per eight inputs, between 2 and 64."""
-    return int(min(max(record_size // 8, 2), 64))
-
-
 @dataclass(frozen=True)
 class TrainingConfig:
     """How :func:`train` trains a model.
 
     Arguments:
         model (str): registered model variant. Default: ``"vanilla"``.
-        latent_dim (int | None): latent values per record. Default: None, one per eight inputs
-            (:func:`default_latent_dim`).
+        latent_dim (int | None): latent values per record. Default: None, chosen from the record size and
+            the number of training records (:func:`compressor.capacity.choose`).
         latent_bits (int): bits per quantized latent value. Default: 8.
-        epochs (int): most epochs to train. Default: 100.
+        epochs (int | None): most epochs to train. Default: None, 100 or fewer for large training sets
+            (:func:`compressor.capacity.choose`).
         batch_size (int): records per training step. Default: 128.
         validation_split (float): share of the records held back for validation, in ``(0, 0.9)``.
             Default: 0.2.
@@ -48,7 +46,7 @@ class TrainingConfig:
     model: str = "vanilla"
     latent_dim: int | None = None
     latent_bits: int = 8
-    epochs: int = 100
+    epochs: int | None = None
     batch_size: int = 128
     validation_split: float = 0.2
     patience: int = 8
@@ -59,7 +57,7 @@ class TrainingConfig:
     def __post_init__(self) -> None:
         if not 0.0 < self.validation_split < 0.9:
             raise ConfigError(f"validation split must be in (0, 0.9), got {self.validation_split}")
-        if self.epochs < 1:
+        if self.epochs is not None and self.epochs < 1:
             raise ConfigError(f"epochs must be at least 1, got {self.epochs}")
         if self.latent_dim is not None and self.latent_dim < 1:
             raise ConfigError(f"latent dim must be positive, got {self.latent_dim}")
@@ -82,7 +80,10 @@ class TrainingSummary:
         train_loss (float): training loss at the best epoch.
         validation_loss (float): validation loss at the best epoch.
         train_validation_gap (float): ``(validation - train) / validation`` loss.
-        overfitting (bool): whether that gap is past the warning level.
+        overfitting (bool): whether that gap is past the warning level (after any retraining).
+        capacity (dict): the chosen :class:`compressor.capacity.Capacity` (latent size, hidden widths,
+            weight decay, epochs) and the reason, including a retraining after overfitting.
+        retrained (bool): whether overfitting made training start again with a smaller model.
         heldback_rmse (float): root mean squared error of the held-back records after coding.
         heldback_max_abs_error (float): their largest absolute error.
         heldback_psnr_db (float): their peak signal-to-noise ratio, in dB.
@@ -104,6 +105,8 @@ class TrainingSummary:
     validation_loss: float
     train_validation_gap: float
     overfitting: bool
+    capacity: dict
+    retrained: bool
     heldback_rmse: float
     heldback_max_abs_error: float
     heldback_psnr_db: float
@@ -113,6 +116,59 @@ class TrainingSummary:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+def _gap(train_loss: float, val_loss: float) -> float:
+    return float((val_loss - train_loss) / max(val_loss, 1e-12))
+
+
+def _fit(
+    config: TrainingConfig,
+    capacity: Capacity,
+    window: int,
+    channels: int,
+    x_fit: np.ndarray,
+    x_val: np.ndarray,
+    progress: bool | None,
+) -> tuple[Any, float, float, int]:
+    """A model of ``capacity`` trained with early stopping: ``(autoencoder, train loss, validation loss,
+    epochs run)``, the losses at the best epoch."""
+    from compressor.backend import keras
+    from compressor.models import ModelSpec, build_model
+    from compressor.progress import keras_epoch_bar
+
+    keras.utils.set_random_seed(config.seed)
+    spec = ModelSpec(
+        input_dim=x_fit.shape[1],
+        latent_dim=capacity.latent_dim,
+        window=window,
+        channels=channels,
+        options={
+            "learning_rate": config.learning_rate,
+            **config.options,
+            "hidden": list(capacity.hidden),
+            "weight_decay": capacity.weight_decay,
+        },
+    )
+    ae = build_model(config.model, spec)
+    history = ae.trainer.fit(
+        x_fit,
+        x_fit,
+        validation_data=(x_val, x_val),
+        epochs=capacity.epochs,
+        batch_size=config.batch_size,
+        shuffle=True,
+        verbose=0,
+        callbacks=[
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=config.patience, restore_best_weights=True
+            ),
+            keras_epoch_bar(capacity.epochs, enabled=progress),
+        ],
+    )
+    losses = history.history
+    best = int(np.argmin(losses["val_loss"]))
+    return ae, float(losses["loss"][best]), float(losses["val_loss"][best]), len(losses["loss"])
 
 
 def train(
@@ -126,10 +182,7 @@ def train(
     progress: bool | None = None,
 ) -> tuple[Bundle, TrainingSummary]:
     """Fit ``config.model`` on ``records`` (N, D); the last ``validation_split`` of records is held back."""
-    from compressor.backend import keras
     from compressor.codec import Codec
-    from compressor.models import ModelSpec, build_model
-    from compressor.progress import keras_epoch_bar
     from compressor.quality import measure
 
     config = config or TrainingConfig()
@@ -147,37 +200,37 @@ def train(
         raise DataError(f"too few usable records to train and validate: {len(records)} (need at least 10)")
     fit_part, val_part = records[:-n_val], records[-n_val:]
 
-    keras.utils.set_random_seed(config.seed)
     normalizer = Normalizer.fit(fit_part, channels)
     x_fit, x_val = normalizer.forward(fit_part), normalizer.forward(val_part)
     d = records.shape[1]
-    latent_dim = config.latent_dim or default_latent_dim(d)
-    spec = ModelSpec(
-        input_dim=d,
-        latent_dim=latent_dim,
-        window=window,
-        channels=channels,
-        options={"learning_rate": config.learning_rate, **config.options},
-    )
-    ae = build_model(config.model, spec)
-    history = ae.trainer.fit(
-        x_fit,
-        x_fit,
-        validation_data=(x_val, x_val),
-        epochs=config.epochs,
+    capacity = choose(
+        len(fit_part),
+        d,
         batch_size=config.batch_size,
-        shuffle=True,
-        verbose=0,
-        callbacks=[
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=config.patience, restore_best_weights=True
-            ),
-            keras_epoch_bar(config.epochs, enabled=progress),
-        ],
+        latent_dim=config.latent_dim,
+        hidden=tuple(config.options["hidden"]) if "hidden" in config.options else None,
+        weight_decay=config.options.get("weight_decay"),
+        epochs=config.epochs,
     )
-    losses = history.history
-    best = int(np.argmin(losses["val_loss"]))
-    train_loss, val_loss = float(losses["loss"][best]), float(losses["val_loss"][best])
+    ae, train_loss, val_loss, epochs_run = _fit(config, capacity, window, channels, x_fit, x_val, progress)
+    gap = _gap(train_loss, val_loss)
+    retrained = False
+    automatic = config.latent_dim is None and "hidden" not in config.options
+    if gap > OVERFIT_GAP and automatic and capacity.latent_dim > 2:
+        # overfitting changes the choice: a smaller, more regularised model, kept if it validates better
+        smaller_capacity = smaller(capacity, f"validation loss {100 * gap:.0f}% above training loss")
+        log.info("overfitting (gap %.0f%%): %s", 100 * gap, smaller_capacity.reason)
+        second = _fit(config, smaller_capacity, window, channels, x_fit, x_val, progress)
+        retrained = True
+        if second[2] < val_loss:
+            ae, train_loss, val_loss, epochs_run = second
+            capacity = smaller_capacity
+        else:
+            capacity = replace(
+                capacity, reason=f"{smaller_capacity.reason}, which validated worse: kept the first"
+            )
+        gap = _gap(train_loss, val_loss)
+    latent_dim = capacity.latent_dim
 
     from compressor.inference import Predictor
 
@@ -199,6 +252,10 @@ def train(
 
     # the anomaly threshold: a high quantile of the held-back records' reconstruction errors
     bundle.anomaly = calibrate(ae.encoder, ae.decoder, x_val)
+    from compressor.applications.denoise import fit_blend
+
+    # denoising: weights of the model and classical smoothers per noise level, fitted on held-back records
+    bundle.denoise_blend = fit_blend(ae.encoder, ae.decoder, normalizer, val_part, window, config.seed)
     from compressor.bounded.hints import fit_hints
     from compressor.bounded.predictors import record_layout
     from compressor.bounded.stats import BoundedStats, fit_stats, latent_counts
@@ -218,7 +275,6 @@ def train(
     encoded = Codec(bundle).encode(val_part)
     quality = measure(val_part, encoded.decoded)
     bytes_per_record = float(np.mean([len(p) for p in encoded.payloads]))
-    gap = (val_loss - train_loss) / max(val_loss, 1e-12)
     summary = TrainingSummary(
         model=config.model,
         records=int(len(records) + skipped),
@@ -228,11 +284,13 @@ def train(
         record_size=d,
         latent_dim=latent_dim,
         latent_bits=config.latent_bits,
-        epochs_run=len(losses["loss"]),
+        epochs_run=epochs_run,
         train_loss=train_loss,
         validation_loss=val_loss,
         train_validation_gap=float(gap),
         overfitting=bool(gap > OVERFIT_GAP),
+        capacity=capacity.to_json(),
+        retrained=retrained,
         heldback_rmse=float(np.sqrt(np.mean(quality.rmse**2))),
         heldback_max_abs_error=quality.worst,
         heldback_psnr_db=quality.psnr_db,
@@ -242,8 +300,8 @@ def train(
     )
     if summary.overfitting:
         log.warning(
-            "validation loss is %.0f%% above training loss: the model may be overfitting "
-            "(more data, a smaller --latent-dim or fewer --epochs may help)",
+            "validation loss is %.0f%% above training loss even after choosing a smaller model: the held-back "
+            "records may differ from the training ones (more data or a smaller --latent-dim may help)",
             100 * gap,
         )
     bundle.training = summary.to_json()

@@ -5,6 +5,7 @@ Options read from ``spec.options`` (strings from the command line are converted)
 * ``arch``: ``"dense"`` (default) or ``"conv"``: strided ``Conv1D`` layers over the window, for long windows.
 * ``hidden``: dense hidden layer sizes (default: two layers tapering towards the latent size).
 * ``filters`` (conv, default ``[32, 64]``), ``kernel_size`` (conv, default 7).
+* ``weight_decay``: L2 penalty on the dense kernels (default 0; :mod:`compressor.capacity` chooses one).
 * ``learning_rate`` (default 1e-3).
 
 The other variants reuse :func:`encoder_trunk` and :func:`build_decoder`, so
@@ -27,6 +28,7 @@ __all__ = [
     "dense_stack",
     "encoder_trunk",
     "hidden_units",
+    "kernel_regularizer",
     "option",
     "optimizer",
 ]
@@ -55,6 +57,12 @@ def option(spec: ModelSpec, key: str, default: Any) -> Any:
 
 def optimizer(spec: ModelSpec) -> keras.optimizers.Optimizer:
     return keras.optimizers.Adam(option(spec, "learning_rate", 1e-3))
+
+
+def kernel_regularizer(spec: ModelSpec) -> Any:
+    """L2 on dense kernels when the ``weight_decay`` option is positive, else None."""
+    decay = float(option(spec, "weight_decay", 0.0))
+    return keras.regularizers.L2(decay) if decay > 0 else None
 
 
 def hidden_units(input_dim: int, latent_dim: int) -> list[int]:
@@ -92,7 +100,12 @@ def encoder_trunk(spec: ModelSpec, x: Any, prefix: str = "") -> Any:
         units = option(spec, "hidden", None) or hidden_units(spec.input_dim, spec.latent_dim)
         h = x
         for i, n in enumerate(units):
-            h = keras.layers.Dense(int(n), activation="relu", name=f"{prefix}enc_{i}")(h)
+            h = keras.layers.Dense(
+                int(n),
+                activation="relu",
+                kernel_regularizer=kernel_regularizer(spec),
+                name=f"{prefix}enc_{i}",
+            )(h)
         return h
     length, channels, padded, filters, kernel = _conv_plan(spec)
     h = keras.layers.Reshape((length, channels), name=f"{prefix}as_sequence")(x)
@@ -112,8 +125,15 @@ def build_decoder(spec: ModelSpec, prefix: str = "") -> keras.Model:
         units = option(spec, "hidden", None) or hidden_units(spec.input_dim, spec.latent_dim)
         h = z_in
         for i, n in enumerate(reversed(units)):
-            h = keras.layers.Dense(int(n), activation="relu", name=f"{prefix}dec_{i}")(h)
-        x_out = keras.layers.Dense(spec.input_dim, name=f"{prefix}reconstruction")(h)
+            h = keras.layers.Dense(
+                int(n),
+                activation="relu",
+                kernel_regularizer=kernel_regularizer(spec),
+                name=f"{prefix}dec_{i}",
+            )(h)
+        x_out = keras.layers.Dense(
+            spec.input_dim, kernel_regularizer=kernel_regularizer(spec), name=f"{prefix}reconstruction"
+        )(h)
         return keras.Model(z_in, x_out, name="decoder")
     length, channels, padded, filters, kernel = _conv_plan(spec)
     steps = padded // 2 ** len(filters)
@@ -133,7 +153,9 @@ def build_decoder(spec: ModelSpec, prefix: str = "") -> keras.Model:
 def dense_stack(spec: ModelSpec, prefix: str = "") -> tuple[keras.Model, keras.Model]:
     """Encoder and decoder of the chosen architecture (ReLU inside, linear at both ends)."""
     x_in = keras.Input((spec.input_dim,), name="record")
-    z = keras.layers.Dense(spec.latent_dim, name=f"{prefix}latent")(encoder_trunk(spec, x_in, prefix))
+    z = keras.layers.Dense(
+        spec.latent_dim, kernel_regularizer=kernel_regularizer(spec), name=f"{prefix}latent"
+    )(encoder_trunk(spec, x_in, prefix))
     encoder = keras.Model(x_in, z, name="encoder")
     return encoder, build_decoder(spec, prefix)
 

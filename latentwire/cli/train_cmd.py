@@ -44,11 +44,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_option(p, "--out", required=True, help="bundle directory to write (replaced if it exists)")
     add_option(p, "--model", default="vanilla", help="autoencoder variant (see docs/models.md)")
     add_option(
-        p, "--latent-dim", type=int, default=None, help="latent size (default: record size / 8, 2..64)"
+        p,
+        "--latent-dim",
+        type=int,
+        default=None,
+        help="latent size (default: record size / 8, 2..64, at most one per 8 training records; halved "
+        "once when validation shows overfitting)",
     )
     add_option(p, "--latent-bits", type=int, default=8, help="bits per quantized latent value (1..16)")
     add_option(
-        p, "--epochs", type=int, default=100, help="maximum epochs (early stopping usually ends sooner)"
+        p,
+        "--epochs",
+        type=int,
+        default=None,
+        help="maximum epochs (default: 100, fewer for large files; early stopping usually ends sooner)",
     )
     add_option(p, "--batch-size", type=int, default=128, help="training batch size")
     add_option(
@@ -248,10 +257,16 @@ def run(args: argparse.Namespace) -> int:
         f"  record size   {summary.record_size} values -> latent {summary.latent_dim} x {summary.latent_bits} bits"
     )
     print(f"  epochs        {summary.epochs_run}, {summary.seconds:.1f} s")
+    cap = summary.capacity
+    print(
+        f"  capacity      latent {cap['latent_dim']}, hidden {list(cap['hidden'])}, "
+        f"weight decay {cap['weight_decay']:g}, at most {cap['epochs']} epochs"
+        + (f" ({cap['reason']})" if cap["reason"] else "")
+    )
     print(
         f"  loss          train {summary.train_loss:.4g}, validation {summary.validation_loss:.4g} "
         f"(gap {100 * summary.train_validation_gap:+.0f}%)"
-        + ("  WARNING: large gap, likely overfitting" if summary.overfitting else "")
+        + ("  WARNING: large gap even after retraining smaller" if summary.overfitting else "")
     )
     print(
         f"  held back     RMSE {summary.heldback_rmse:.4g}, max |error| {summary.heldback_max_abs_error:.4g}, "

@@ -1,0 +1,80 @@
+"""Classical smoothers of records along their time axis, the yardsticks (and helpers) of denoising.
+
+A record of ``window`` rows by ``channels`` values (flattened row-major) is smoothed per channel along its
+rows; a record that is one row of many values (``window`` 1) is smoothed along that row. Both smoothers
+estimate the noise of each record and channel themselves, as a user without clean data would:
+
+* :func:`savgol`: a Savitzky-Golay filter (``scipy.signal.savgol_filter``), order 2 over 11 taps (fewer
+  when the sequence is shorter);
+* :func:`wavelet`: wavelet shrinkage (Donoho and Johnstone): soft thresholding of the detail coefficients
+  of a ``db4`` decomposition at the universal threshold ``sigma * sqrt(2 log n)``, ``sigma`` estimated by
+  the median absolute finest-scale detail coefficient over 0.6745.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["as_sequences", "from_sequences", "noise_sigma", "savgol", "wavelet"]
+
+#: Savitzky-Golay taps and polynomial order
+SAVGOL_TAPS = 11
+SAVGOL_ORDER = 2
+WAVELET = "db4"
+
+
+def as_sequences(records: np.ndarray, window: int, channels: int) -> np.ndarray:
+    """``(N, D)`` records as ``(N, length, C)`` sequences: rows of the window, or the whole record."""
+    records = np.asarray(records, np.float32)
+    n, d = records.shape
+    if window > 1 and window * channels == d:
+        return records.reshape(n, window, channels)
+    return records.reshape(n, d, 1)
+
+
+def from_sequences(seqs: np.ndarray) -> np.ndarray:
+    return seqs.reshape(len(seqs), -1)
+
+
+def savgol(records: np.ndarray, window: int, channels: int) -> np.ndarray:
+    """Savitzky-Golay smoothed copy of ``records`` (N, D)."""
+    from scipy.signal import savgol_filter
+
+    seqs = as_sequences(records, window, channels)
+    length = seqs.shape[1]
+    taps = min(SAVGOL_TAPS, length if length % 2 else length - 1)
+    if taps <= SAVGOL_ORDER:
+        return np.array(records, np.float32)
+    out = savgol_filter(seqs.astype(np.float64), taps, SAVGOL_ORDER, axis=1, mode="interp")
+    return from_sequences(out.astype(np.float32))
+
+
+def _finest_details(seqs: np.ndarray) -> np.ndarray:
+    import pywt
+
+    return pywt.dwt(seqs, WAVELET, axis=1, mode="symmetric")[1]
+
+
+def noise_sigma(records: np.ndarray, window: int, channels: int) -> np.ndarray:
+    """Estimated white-noise std of each record and channel (N, C): median |finest detail| / 0.6745."""
+    seqs = as_sequences(records, window, channels).astype(np.float64)
+    if seqs.shape[1] < 2:
+        return np.zeros((len(seqs), seqs.shape[2]))
+    return np.median(np.abs(_finest_details(seqs)), axis=1) / 0.6745
+
+
+def wavelet(records: np.ndarray, window: int, channels: int) -> np.ndarray:
+    """Wavelet-shrinkage (VisuShrink, soft) copy of ``records`` (N, D)."""
+    import pywt
+
+    seqs = as_sequences(records, window, channels).astype(np.float64)
+    length = seqs.shape[1]
+    level = pywt.dwt_max_level(length, pywt.Wavelet(WAVELET).dec_len)
+    if level < 1:
+        return np.array(records, np.float32)
+    coeffs = pywt.wavedec(seqs, WAVELET, level=level, axis=1, mode="symmetric")
+    sigma = np.median(np.abs(coeffs[-1]), axis=1, keepdims=True) / 0.6745
+    limit = sigma * np.sqrt(2.0 * np.log(length))
+    shrunk = [coeffs[0]] + [np.sign(c) * np.maximum(np.abs(c) - limit, 0.0) for c in coeffs[1:]]
+    out = pywt.waverec(shrunk, WAVELET, axis=1, mode="symmetric")[:, :length]
+    return from_sequences(out.astype(np.float32))
