@@ -6,9 +6,11 @@ estimate the noise of each record and channel themselves, as a user without clea
 
 * :func:`savgol`: a Savitzky-Golay filter (``scipy.signal.savgol_filter``), order 2 over 11 taps (fewer
   when the sequence is shorter);
-* :func:`wavelet`: wavelet shrinkage (Donoho and Johnstone): soft thresholding of the detail coefficients
-  of a ``db4`` decomposition at the universal threshold ``sigma * sqrt(2 log n)``, ``sigma`` estimated by
-  the median absolute finest-scale detail coefficient over 0.6745.
+* :func:`wavelet`: wavelet shrinkage, BayesShrink (Chang, Yu and Vetterli 2000; the default of
+  scikit-image's ``denoise_wavelet``): soft thresholding of each level's detail coefficients of a ``db4``
+  decomposition at ``sigma^2 / sigma_x``, ``sigma_x`` the signal std left in that level and ``sigma`` the
+  noise std, estimated (Donoho and Johnstone) by the median absolute finest-scale detail coefficient over
+  0.6745.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ def noise_sigma(records: np.ndarray, window: int, channels: int) -> np.ndarray:
 
 
 def wavelet(records: np.ndarray, window: int, channels: int) -> np.ndarray:
-    """Wavelet-shrinkage (VisuShrink, soft) copy of ``records`` (N, D)."""
+    """Wavelet-shrinkage (BayesShrink, soft) copy of ``records`` (N, D)."""
     import pywt
 
     seqs = as_sequences(records, window, channels).astype(np.float64)
@@ -74,7 +76,12 @@ def wavelet(records: np.ndarray, window: int, channels: int) -> np.ndarray:
         return np.array(records, np.float32)
     coeffs = pywt.wavedec(seqs, WAVELET, level=level, axis=1, mode="symmetric")
     sigma = np.median(np.abs(coeffs[-1]), axis=1, keepdims=True) / 0.6745
-    limit = sigma * np.sqrt(2.0 * np.log(length))
-    shrunk = [coeffs[0]] + [np.sign(c) * np.maximum(np.abs(c) - limit, 0.0) for c in coeffs[1:]]
+    shrunk = [coeffs[0]]
+    for c in coeffs[1:]:
+        signal_std = np.sqrt(np.maximum(np.mean(c * c, axis=1, keepdims=True) - sigma**2, 0.0))
+        limit = np.where(
+            signal_std > 0, sigma**2 / np.maximum(signal_std, 1e-300), np.abs(c).max(axis=1, keepdims=True)
+        )
+        shrunk.append(np.sign(c) * np.maximum(np.abs(c) - limit, 0.0))
     out = pywt.waverec(shrunk, WAVELET, axis=1, mode="symmetric")[:, :length]
     return from_sequences(out.astype(np.float32))

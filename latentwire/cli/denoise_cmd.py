@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "weight is zero, where nothing helps the record is left as it is.\n"
             "With --noise-std S, Gaussian noise of S x each channel's training std is first added to the\n"
             "data and the PSNR against the originals is reported for the noisy, the denoised, the\n"
-            "Savitzky-Golay (order 2, 11 taps) and the wavelet-shrinkage (db4, universal soft threshold)\n"
+            "Savitzky-Golay (order 2, 11 taps) and the wavelet-shrinkage (db4, BayesShrink)\n"
             "records: run it on held-back data to compare."
         ),
         formatter_class=HelpFormatter,

@@ -23,13 +23,34 @@ def register(sub: argparse._SubParsersAction) -> None:
             "units) and flag it when the score exceeds the threshold calibrated at training time (the 99th\n"
             "percentile of the held-back records' scores), or --threshold. Records holding NaN/Inf are\n"
             "flagged with score null. Output, records in file order: a table `index score flag`, or with\n"
-            '--json {"scores": [...], "threshold": t, "anomalies": [indices]}.'
+            '--json {"scores": [...], "threshold": t, "anomalies": [indices]}.\n'
+            "Series (CSV, 1-D .npy) are also scored per point, to locate an anomaly in time: windows every\n"
+            "--stride rows are reconstructed and each row gets its mean squared error over the windows\n"
+            "covering it; the row scores become an anomaly likelihood (their recent mean against their\n"
+            "history, Gaussian tail; no global threshold), and rows whose likelihood reaches --likelihood\n"
+            "are flagged. The table then ends with the located anomaly (the highest-scoring row) and the\n"
+            'flagged spans; --json adds "location": {"row", "record", "score", "likelihood"},\n'
+            '"spans": [{"start", "end", "peak"}], "point_scores" and "likelihood".'
         ),
         formatter_class=HelpFormatter,
     )
     add_option(p, "--model", required=True, help="model bundle directory")
     add_data_options(p)
     add_option(p, "--threshold", type=float, default=None, help="override the bundle's calibrated threshold")
+    add_option(
+        p,
+        "--stride",
+        type=int,
+        default=None,
+        help="series: rows between the windows scored per point (default: window / 16)",
+    )
+    add_option(
+        p,
+        "--likelihood",
+        type=float,
+        default=0.9999,
+        help="series: flag rows whose anomaly likelihood reaches this",
+    )
     add_option(p, "--json", action="store_true", default=False, help="print JSON instead of a table")
     p.set_defaults(func=run)
 
@@ -42,13 +63,61 @@ def run(args: argparse.Namespace) -> int:
     bundle, data = bundle_and_records(args)
     threshold = threshold_of(bundle) if args.threshold is None else args.threshold
     scores, flags = score(bundle, data.records, threshold)
-    values = [float(s) if math.isfinite(s) else None for s in scores]
+    values = [_number(s) for s in scores]
     anomalies = [int(i) for i in flags.nonzero()[0]]
+    report: dict = {"scores": values, "threshold": threshold, "anomalies": anomalies}
+    if data.kind == "csv" or (data.kind == "npy" and data.window > 1):
+        report.update(_located(bundle, data, args.stride, args.likelihood))
     if args.json:
-        print(json.dumps({"scores": values, "threshold": threshold, "anomalies": anomalies}))
+        print(json.dumps(report))
         return 0
     print(f"# threshold {threshold:.6g}; {len(anomalies)} of {len(values)} records flagged")
     print("index\tscore\tanomaly")
     for i, (s, f) in enumerate(zip(values, flags, strict=True)):
         print(f"{i}\t{'nan' if s is None else f'{s:.6g}'}\t{int(f)}")
+    if "location" in report:
+        loc = report["location"]
+        print(
+            f"# located anomaly: row {loc['row']} (record {loc['record']}), score {loc['score']:.6g}, "
+            f"likelihood {loc['likelihood']:.6f}; stride {report['stride']}"
+        )
+        for span in report["spans"]:
+            print(f"# flagged rows {span['start']}..{span['end']} (peak {span['peak']})")
     return 0
+
+
+def _number(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def _located(bundle, data, stride: int | None, level: float) -> dict:  # noqa: ANN001
+    """Per-point scores, likelihood, located anomaly and flagged spans of a series."""
+    import numpy as np
+
+    from compressor.applications.likelihood import likelihood
+    from compressor.applications.locate import point_scores
+
+    rows = data.records.reshape(-1, data.channels)
+    if data.tail is not None and data.tail.size:
+        rows = np.concatenate([rows, data.tail.reshape(-1, data.channels)])
+    points = point_scores(bundle, rows, stride)
+    scores = np.nan_to_num(points.scores, nan=0.0, posinf=np.inf)
+    like = likelihood(scores)
+    peak = int(np.argmax(np.where(np.isfinite(scores), scores, np.finfo(float).max)))
+    flagged = np.flatnonzero(like >= level)
+    spans = []
+    for part in np.split(flagged, np.flatnonzero(np.diff(flagged) > 1) + 1) if len(flagged) else []:
+        top = int(part[np.argmax(scores[part])])
+        spans.append({"start": int(part[0]), "end": int(part[-1]), "peak": top})
+    return {
+        "stride": points.stride,
+        "location": {
+            "row": peak,
+            "record": peak // bundle.window,
+            "score": _number(scores[peak]),
+            "likelihood": float(like[peak]),
+        },
+        "spans": spans,
+        "point_scores": [_number(v) for v in points.scores],
+        "likelihood": [float(v) for v in like],
+    }
