@@ -19,7 +19,6 @@ import csv
 import gzip
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 DATA_DIR = Path(os.environ.get("LATENTWIRE_DATA_DIR") or ROOT.parent / "shared" / "data")
 LEVELS = (0.1, 0.3, 0.5, 1.0)
 
@@ -98,15 +98,18 @@ def datasets(scratch: Path) -> dict[str, tuple[str, str]]:
 
 
 def _cli(*args: str) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-m", "latentwire", *args, "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    )
-    return json.loads(done.stdout)
+    """``latentwire ARGS --json`` run in this process (the real command line, one TensorFlow import)."""
+    import contextlib
+    import io
+
+    from latentwire.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main([*args, "--json"])
+    if code != 0:
+        raise RuntimeError(f"latentwire {' '.join(args)} exited with {code}")
+    return json.loads(out.getvalue())
 
 
 def run_one(name: str, train_file: str, test_file: str, scratch: Path) -> dict:
@@ -146,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.only and not any(s.lower() in name.lower() for s in args.only.split(",")):
                 continue
             results.append(run_one(name, train_file, test_file, scratch))
+            if args.json:
+                Path(args.json).write_text(json.dumps(results, indent=2))
             print(table(results[-1:]).splitlines()[-len(LEVELS) :], file=sys.stderr, flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))

@@ -24,7 +24,6 @@ import argparse
 import csv
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 DATA_DIR = Path(os.environ.get("LATENTWIRE_DATA_DIR") or ROOT.parent / "shared" / "data")
 KINDS = ("flat", "reverse", "noise", "scale", "spike")
 TOLERANCE = 100
@@ -59,7 +59,7 @@ def sources() -> dict[str, np.ndarray]:
         "nab_art_daily_small_noise": _column(
             d / "nab" / "data/artificialNoAnomaly/art_daily_small_noise.csv", "value"
         ),
-        "nab_speed_7578": _column(d / "nab" / "data/realTraffic/occupancy_6005.csv", "value"),
+        "nab_occupancy_6005": _column(d / "nab" / "data/realTraffic/occupancy_6005.csv", "value"),
     }
 
 
@@ -94,15 +94,18 @@ def discord(series: np.ndarray, m: int, lo: int) -> int:
 
 
 def _cli(*args: str) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-m", "latentwire", *args, "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    )
-    return json.loads(done.stdout)
+    """``latentwire ARGS --json`` run in this process (the real command line, one TensorFlow import)."""
+    import contextlib
+    import io
+
+    from latentwire.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main([*args, "--json"])
+    if code != 0:
+        raise RuntimeError(f"latentwire {' '.join(args)} exited with {code}")
+    return json.loads(out.getvalue())
 
 
 def _save(path: Path, values: np.ndarray) -> str:
@@ -112,8 +115,8 @@ def _save(path: Path, values: np.ndarray) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--prefix", type=int, default=1500, help="anomaly-free training rows per series")
-    p.add_argument("--test", type=int, default=4000, help="rows after the prefix, holding the anomaly")
+    p.add_argument("--prefix", type=int, default=1200, help="anomaly-free training rows per series")
+    p.add_argument("--test", type=int, default=2500, help="rows after the prefix, holding the anomaly")
     p.add_argument("--m", type=int, default=128, help="matrix-profile subsequence length")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", default=None)
@@ -157,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
             }
             results.append(row)
             print(json.dumps(row), file=sys.stderr, flush=True)
+            if args.json:
+                Path(args.json).write_text(json.dumps({"args": vars(args), "results": results}, indent=2))
     ours = sum(r["latentwire_correct"] for r in results)
     mp = sum(r["discord_correct"] for r in results)
     summary = {

@@ -73,6 +73,8 @@ def test_denoise_command_reports_gain_and_writes_table(ecg_csv, bundles, tmp_pat
     )
     report = json.loads(capsys.readouterr().out)
     assert report["records"] == 700 and report["gain_db"] > 0
+    assert {"psnr_savgol_db", "psnr_wavelet_db", "gain_savgol_db", "gain_wavelet_db"} <= set(report)
+    assert report["method"].startswith("least-squares blend")
     lines = out.read_text().splitlines()
     assert lines[0] == "MLII,V5" and len(lines) == 1 + 700 * WINDOW
 
@@ -92,6 +94,43 @@ def test_denoise_library_function(ecg_csv, bundles):
     gain = psnr_gain(bundle, records, 0.5)
     assert gain["gain_db"] == pytest.approx(gain["psnr_denoised_db"] - gain["psnr_noisy_db"])
     assert np.isfinite(gain["psnr_denoised_db"])
+
+
+def test_denoise_blend_never_worse_than_noisy_on_heldback_records(ecg_csv, bundles):
+    from compressor.applications.denoise import LEVELS, psnr_gain
+    from compressor.data import load_records
+
+    bundle = load_bundle(bundles["vanilla"])
+    table = bundle.extra["denoise"]
+    assert len(table["weights"]) == len(LEVELS) and table["sigma_keys"] == sorted(table["sigma_keys"])
+    assert min(table["heldback_gain_db"]) >= 0.0
+    records = load_records(ecg_csv, window=WINDOW).records[600:]
+    for std in (0.05, 0.5, 1.0):
+        report = psnr_gain(bundle, records, std, seed=7)
+        assert report["gain_db"] > -0.1
+        assert report["gain_db"] >= max(report["gain_savgol_db"], report["gain_wavelet_db"]) - 0.5
+    old = load_bundle(bundles["vanilla"])
+    del old.extra["denoise"]  # a bundle from before the blend: the model's reconstruction alone
+    assert psnr_gain(old, records, 0.5)["method"] == "model reconstruction"
+
+
+def test_detect_locates_an_anomaly_in_time(ecg_csv, bundles, tmp_path, capsys):
+    table = np.loadtxt(ecg_csv, delimiter=",", skiprows=1)[: WINDOW * 700]
+    table[WINDOW * 640 + 7 : WINDOW * 640 + 13, 0] = table[WINDOW * 640 + 7, 0]  # a short flat stretch
+    table[WINDOW * 640 + 7 : WINDOW * 640 + 13, 0] += 300.0
+    path = tmp_path / "anomalous.csv"
+    np.savetxt(path, table, delimiter=",", header="MLII,V5", comments="", fmt="%g")
+    args = ["detect", "--model", str(bundles["vanilla"]), "--data", str(path), "--stride", "2", "--json"]
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    row = report["location"]["row"]
+    assert WINDOW * 640 + 7 - 4 <= row <= WINDOW * 640 + 13 + 4 and report["location"]["record"] == 640
+    assert report["stride"] == 2 and len(report["point_scores"]) == len(report["likelihood"]) == len(table)
+    start, end = WINDOW * 640 + 7, WINDOW * 640 + 12
+    # the likelihood is causal: its flagged span starts inside the anomaly and may outlast it a little
+    assert any(s["start"] <= end + 8 and s["end"] >= start for s in report["spans"]), report["spans"]
+    assert main(args[:-1]) == 0
+    assert f"located anomaly: row {row}" in capsys.readouterr().out
 
 
 def test_features_command_npy_and_csv(ecg_csv, bundles, tmp_path):
