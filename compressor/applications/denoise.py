@@ -6,7 +6,8 @@ squares weights of four candidates are fitted against the clean records: the noi
 model's reconstruction (unquantized latents), a Savitzky-Golay filter and wavelet shrinkage
 (:mod:`compressor.applications.smoothers`). Keeping the noisy record among the candidates means the blend
 is never worse than doing nothing on the records it was fitted on; a level where even that fails falls back
-to the noisy record. Each level is keyed by the noise the wavelet estimator *measures* on those noisy
+to the noisy record (as does one gaining less than :data:`MARGIN_DB` when fitted on one half of the
+records and measured on the other). Each level is keyed by the noise the wavelet estimator *measures* on those noisy
 records, so at inference the weights follow each record's own estimated noise (interpolated between
 levels); no clean data is needed. The table is stored in the bundle as a
 :class:`~compressor.denoise_blend.DenoiseBlend` (the manifest's ``codec.denoise`` section).
@@ -33,6 +34,8 @@ __all__ = ["CANDIDATES", "LEVELS", "add_noise", "compare", "denoise", "fit_blend
 LEVELS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5)
 #: what the blend combines, in this order
 CANDIDATES = ("noisy", "model", "savgol", "wavelet")
+#: cross-validated gain (dB) a level's blend must show on held-back records, else the record is kept as is
+MARGIN_DB = 0.2
 
 
 def _reconstruct(encoder: Any, decoder: Any, x_norm: np.ndarray) -> np.ndarray:
@@ -92,8 +95,8 @@ def fit_blend(
         cands = _candidates(encoder, decoder, noisy, window, channels)
         mse = {name: float(np.mean((c - clean_norm) ** 2)) for name, c in zip(CANDIDATES, cands, strict=True)}
         w = _fit_weights(cands, clean_norm)
-        # kept only if weights fitted on one half of the records also help on the other half
-        if _cross_validated_mse(cands, clean_norm) < mse["noisy"]:
+        # kept only if weights fitted on one half of the records help the other half by a margin
+        if _cross_validated_mse(cands, clean_norm) < mse["noisy"] * 10 ** (-MARGIN_DB / 10):
             blended = float(np.mean((np.einsum("knd,k->nd", cands, w) - clean_norm) ** 2))
         else:
             w, blended = np.eye(len(CANDIDATES))[0], mse["noisy"]

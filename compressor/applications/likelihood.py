@@ -15,7 +15,7 @@ from collections import deque
 
 import numpy as np
 
-__all__ = ["HISTORY", "MIN_HISTORY", "SHORT", "StreamingLikelihood", "likelihood"]
+__all__ = ["HISTORY", "MIN_HISTORY", "SHORT", "StreamingLikelihood", "likelihood", "zscores"]
 
 #: scores averaged into the recent value
 SHORT = 8
@@ -36,10 +36,11 @@ def _log(scores: np.ndarray) -> np.ndarray:
     return np.log(np.maximum(np.where(np.isfinite(s), s, _HUGE), _FLOOR))
 
 
-def likelihood(
+def zscores(
     scores: np.ndarray, *, short: int = SHORT, history: int = HISTORY, min_history: int = MIN_HISTORY
 ) -> np.ndarray:
-    """Causal likelihood in [0, 1] of each score (T,); a non-finite score counts as huge."""
+    """Causal z-score of each point's recent log-score against its history (0 without enough history);
+    unbounded, so it still ranks points where the likelihood saturates at 1."""
     e = _log(scores)
     n = len(e)
     csum = np.concatenate([[0.0], np.cumsum(e)])
@@ -54,9 +55,16 @@ def likelihood(
     mean = (csum[hist_to] - csum[hist_from]) / safe
     var = (csq[hist_to] - csq[hist_from]) / safe - mean**2
     z = (recent - mean) / np.sqrt(np.maximum(var, _MIN_STD**2))
+    return np.where(count >= min_history, z, 0.0)
+
+
+def likelihood(
+    scores: np.ndarray, *, short: int = SHORT, history: int = HISTORY, min_history: int = MIN_HISTORY
+) -> np.ndarray:
+    """Causal likelihood in [0, 1] of each score (T,); a non-finite score counts as huge."""
     from scipy.special import ndtr
 
-    return np.where(count >= min_history, ndtr(z), 0.5)
+    return ndtr(zscores(scores, short=short, history=history, min_history=min_history))
 
 
 class StreamingLikelihood:
