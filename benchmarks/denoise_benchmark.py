@@ -28,6 +28,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.cli_runner import run_cli  # noqa: E402
+
 DATA_DIR = Path(os.environ.get("LATENTWIRE_DATA_DIR") or ROOT.parent / "shared" / "data")
 LEVELS = (0.1, 0.3, 0.5, 1.0)
 
@@ -97,28 +100,13 @@ def datasets(scratch: Path) -> dict[str, tuple[str, str]]:
     return out
 
 
-def _cli(*args: str) -> dict:
-    """``latentwire ARGS --json`` run in this process (the real command line, one TensorFlow import)."""
-    import contextlib
-    import io
-
-    from latentwire.cli import main
-
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = main([*args, "--json"])
-    if code != 0:
-        raise RuntimeError(f"latentwire {' '.join(args)} exited with {code}")
-    return json.loads(out.getvalue())
-
-
 def run_one(name: str, train_file: str, test_file: str, scratch: Path) -> dict:
     bundle = scratch / f"bundle_{abs(hash(name))}"
     started = time.monotonic()
-    summary = _cli("train", "--data", train_file, "--model", "denoising", "--out", str(bundle))
+    summary = run_cli("train", "--data", train_file, "--model", "denoising", "--out", str(bundle))
     seconds = time.monotonic() - started
     levels = [
-        _cli("denoise", "--model", str(bundle), "--data", test_file, "--noise-std", str(s)) for s in LEVELS
+        run_cli("denoise", "--model", str(bundle), "--data", test_file, "--noise-std", str(s)) for s in LEVELS
     ]
     return {"dataset": name, "train_seconds": seconds, "train": summary, "levels": levels}
 

@@ -33,6 +33,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.cli_runner import run_cli  # noqa: E402
+
 DATA_DIR = Path(os.environ.get("LATENTWIRE_DATA_DIR") or ROOT.parent / "shared" / "data")
 KINDS = ("flat", "reverse", "noise", "scale", "spike")
 TOLERANCE = 100
@@ -93,21 +96,6 @@ def discord(series: np.ndarray, m: int, lo: int) -> int:
     return int(np.argmax(profile)) + m // 2
 
 
-def _cli(*args: str) -> dict:
-    """``latentwire ARGS --json`` run in this process (the real command line, one TensorFlow import)."""
-    import contextlib
-    import io
-
-    from latentwire.cli import main
-
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = main([*args, "--json"])
-    if code != 0:
-        raise RuntimeError(f"latentwire {' '.join(args)} exited with {code}")
-    return json.loads(out.getvalue())
-
-
 def _save(path: Path, values: np.ndarray) -> str:
     np.savetxt(path, values, header="value", comments="", fmt="%.9g")
     return str(path)
@@ -131,14 +119,14 @@ def main(argv: list[str] | None = None) -> int:
             series, start, end = inject(series, kind, rng, args.prefix + args.m)
             started = time.monotonic()
             bundle = scratch / f"bundle_{i}"
-            _cli(
+            run_cli(
                 "train",
                 "--data",
                 _save(scratch / f"prefix_{i}.csv", series[: args.prefix]),
                 "--out",
                 str(bundle),
             )
-            report = _cli(
+            report = run_cli(
                 "detect",
                 "--model",
                 str(bundle),

@@ -65,6 +65,12 @@ def kernel_regularizer(spec: ModelSpec) -> Any:
     return keras.regularizers.L2(decay) if decay > 0 else None
 
 
+def _hidden_layer(spec: ModelSpec, units: int, name: str) -> keras.layers.Dense:
+    return keras.layers.Dense(
+        int(units), activation="relu", kernel_regularizer=kernel_regularizer(spec), name=name
+    )
+
+
 def hidden_units(input_dim: int, latent_dim: int) -> list[int]:
     """Two hidden layers that taper from the input towards the latent size."""
     first = max(min(input_dim // 2, 512), 64, 2 * latent_dim)
