@@ -26,7 +26,9 @@ class DenoiseBlend:
             a record's own estimate is interpolated against.
         weights (list[list[float]]): one weight per candidate for each level.
         heldback_gain_db (list[float]): the blend's PSNR gain on the held-back records at each level.
+            Default: empty.
         heldback_single_gain_db (list[dict[str, float]]): each candidate's own gain at each level.
+            Default: empty.
         calibration_records (int): held-back records fitted on. Default: 0.
         method (str): a description for reports. Default: a least-squares blend.
     """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -101,16 +102,15 @@ def test_denoise_blend_never_worse_than_noisy_on_heldback_records(ecg_csv, bundl
     from compressor.data import load_records
 
     bundle = load_bundle(bundles["vanilla"])
-    table = bundle.extra["denoise"]
-    assert len(table["weights"]) == len(LEVELS) and table["sigma_keys"] == sorted(table["sigma_keys"])
-    assert min(table["heldback_gain_db"]) >= 0.0
+    blend = bundle.denoise_blend
+    assert len(blend.weights) == len(LEVELS) and blend.sigma_keys == sorted(blend.sigma_keys)
+    assert min(blend.heldback_gain_db) >= 0.0
     records = load_records(ecg_csv, window=WINDOW).records[600:]
     for std in (0.05, 0.5, 1.0):
         report = psnr_gain(bundle, records, std, seed=7)
         assert report["gain_db"] > -0.1
         assert report["gain_db"] >= max(report["gain_savgol_db"], report["gain_wavelet_db"]) - 0.5
-    old = load_bundle(bundles["vanilla"])
-    del old.extra["denoise"]  # a bundle from before the blend: the model's reconstruction alone
+    old = dataclasses.replace(bundle, denoise_blend=None)  # a bundle from before the blend: the model alone
     assert psnr_gain(old, records, 0.5)["method"] == "model reconstruction"
 
 
@@ -237,3 +237,16 @@ def test_depth_units():
     assert depth_units(128, 8, 1) == [64]
     assert depth_units(128, 8, 3) == [64, 32, 16]
     assert depth_units(128, 8, 0) == []
+
+
+def test_unreadable_denoise_section_is_ignored():
+    from compressor.denoise_blend import DenoiseBlend
+
+    assert DenoiseBlend.from_json(None) is None
+    assert DenoiseBlend.from_json({"candidates": ["noisy"], "levels": [0.1]}) is None
+    assert (
+        DenoiseBlend.from_json({"candidates": ["a", "b"], "levels": [1], "sigma_keys": [1], "weights": [[1]]})
+        is None
+    )
+    good = {"candidates": ["a"], "levels": [1.0], "sigma_keys": [0.5], "weights": [[1.0]]}
+    assert DenoiseBlend.from_json(DenoiseBlend.from_json(good).to_json()) == DenoiseBlend.from_json(good)
