@@ -84,7 +84,10 @@ def datasets(scratch: Path) -> dict[str, tuple[str, str]]:
         _write_csv(scratch / "ett_train.csv", header, ett[:6912]),
         _write_csv(scratch / "ett_test.csv", header, ett[10_000:14_000]),
     )
-    for name in ("realKnownCause/machine_temperature_system_failure", "realAWSCloudwatch/ec2_cpu_utilization_825cc2"):
+    for name in (
+        "realKnownCause/machine_temperature_system_failure",
+        "realAWSCloudwatch/ec2_cpu_utilization_825cc2",
+    ):
         header, series = _numeric_csv(DATA_DIR / "nab" / "data" / f"{name}.csv", 1)
         half = len(series) // 2
         stem = name.split("/")[1]
