@@ -3,31 +3,22 @@ must decode every one to exactly the stored float32 bits, within the stored boun
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from compressor.bundle import load_bundle
 from compressor.codec import Codec
 from compressor.envelope import Kind, unpack
-
-GOLDEN = Path(__file__).parents[1] / "golden"
+from tests.golden_sets import decode_vectors, golden_set
 
 
 @pytest.fixture(scope="module")
 def golden() -> tuple[Codec, dict]:
-    vectors = json.loads((GOLDEN / "bundle_v2_vectors.json").read_text())
-    bundle = load_bundle(GOLDEN / "bundle_v2")
-    assert bundle.model_id == vectors["model_id"]
-    return Codec(bundle), vectors
+    return golden_set("bundle_v2")
 
 
 def test_golden_bounded_envelopes_decode_bit_for_bit(golden) -> None:
     codec, vectors = golden
-    envelopes = [unpack(bytes.fromhex(v["envelope"])) for v in vectors["vectors"]]
-    decoded, bounds = codec.decode_with_bounds(envelopes)
+    decoded, bounds = decode_vectors(codec, vectors)
     for v, got, bound in zip(vectors["vectors"], decoded, bounds, strict=True):
         expected = np.asarray(v["decoded_float32_bits"], dtype=np.uint32)
         assert np.array_equal(got.view(np.uint32), expected), v["name"]

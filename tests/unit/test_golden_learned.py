@@ -3,26 +3,19 @@ decode every one to exactly the stored float32 bits, within the stored bound of 
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from compressor.bundle import load_bundle
 from compressor.codec import Codec
 from compressor.envelope import Kind, unpack
-
-GOLDEN = Path(__file__).parents[1] / "golden"
+from tests.golden_sets import GOLDEN, decode_vectors, golden_set
 
 
 @pytest.fixture(scope="module")
 def golden() -> tuple[Codec, dict]:
-    vectors = json.loads((GOLDEN / "bundle_v3_vectors.json").read_text())
-    bundle = load_bundle(GOLDEN / "bundle_v3")
-    assert bundle.model_id == vectors["model_id"]
-    return Codec(bundle), vectors
+    return golden_set("bundle_v3")
 
 
 def _source() -> np.ndarray:
@@ -34,8 +27,7 @@ def _source() -> np.ndarray:
 
 def test_golden_learned_envelopes_decode_bit_for_bit_within_the_bound(golden) -> None:
     codec, vectors = golden
-    envelopes = [unpack(bytes.fromhex(v["envelope"])) for v in vectors["vectors"]]
-    decoded, bounds = codec.decode_with_bounds(envelopes)
+    decoded, bounds = decode_vectors(codec, vectors)
     source = _source()
     starts = {"lossless": 0, "preset": 3, "E = 1.9": 6, "coarse": 9}
     for v, got, bound in zip(vectors["vectors"], decoded, bounds, strict=True):
