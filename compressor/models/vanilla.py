@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from compressor.backend import keras
@@ -104,15 +105,7 @@ def encoder_trunk(spec: ModelSpec, x: Any, prefix: str = "") -> Any:
     """Features before the bottleneck, for a (None, input_dim) tensor ``x``."""
     if _arch(spec) == "dense":
         units = option(spec, "hidden", None) or hidden_units(spec.input_dim, spec.latent_dim)
-        h = x
-        for i, n in enumerate(units):
-            h = keras.layers.Dense(
-                int(n),
-                activation="relu",
-                kernel_regularizer=kernel_regularizer(spec),
-                name=f"{prefix}enc_{i}",
-            )(h)
-        return h
+        return _dense_stack(x, units, spec, f"{prefix}enc")
     length, channels, padded, filters, kernel = _conv_plan(spec)
     h = keras.layers.Reshape((length, channels), name=f"{prefix}as_sequence")(x)
     if padded > length:
@@ -124,19 +117,21 @@ def encoder_trunk(spec: ModelSpec, x: Any, prefix: str = "") -> Any:
     return keras.layers.Flatten(name=f"{prefix}flatten")(h)
 
 
+def _dense_stack(h: Any, units: Sequence[int], spec: ModelSpec, name: str) -> Any:
+    """ReLU dense layers of ``units`` widths on ``h``, named ``<name>_0``, ``<name>_1``, ..."""
+    for i, n in enumerate(units):
+        h = keras.layers.Dense(
+            int(n), activation="relu", kernel_regularizer=kernel_regularizer(spec), name=f"{name}_{i}"
+        )(h)
+    return h
+
+
 def build_decoder(spec: ModelSpec, prefix: str = "") -> keras.Model:
     """(None, latent_dim) -> (None, input_dim), mirroring :func:`encoder_trunk`."""
     z_in = keras.Input((spec.latent_dim,), name="latent")
     if _arch(spec) == "dense":
         units = option(spec, "hidden", None) or hidden_units(spec.input_dim, spec.latent_dim)
-        h = z_in
-        for i, n in enumerate(reversed(units)):
-            h = keras.layers.Dense(
-                int(n),
-                activation="relu",
-                kernel_regularizer=kernel_regularizer(spec),
-                name=f"{prefix}dec_{i}",
-            )(h)
+        h = _dense_stack(z_in, list(reversed(units)), spec, f"{prefix}dec")
         x_out = keras.layers.Dense(
             spec.input_dim, kernel_regularizer=kernel_regularizer(spec), name=f"{prefix}reconstruction"
         )(h)

@@ -11,7 +11,6 @@ training statistics find a quantum of 1 and fit residual tables on that lattice)
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 from pathlib import Path
@@ -20,6 +19,8 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
+
+from tests.golden_sets import write_vectors  # noqa: E402
 
 #: (name, first record, count, absolute bound, true length of the last record or None)
 CASES = (
@@ -76,15 +77,12 @@ def main() -> int:
                     "decoded_float32_bits": encoded.decoded[i, :n].view(np.uint32).tolist(),
                 }
             )
-    doc = {
-        "model_id": bundle.model_id,
-        "records_source": "sklearn.datasets.load_digits().data as float32 (rows 1000-1014)",
-        "comment": "decoded values are float32 bit patterns; a decoder must reproduce them exactly",
-        "vectors": vectors,
-    }
-    (HERE / "bundle_v2_vectors.json").write_text(json.dumps(doc, indent=1) + "\n")
-    kinds = [bytes.fromhex(v["envelope"])[1] & 0x0F for v in vectors]
-    print(f"{len(vectors)} vectors, kinds {sorted(set(kinds))}, model {bundle.model_id[:8]}")
+    write_vectors(
+        "bundle_v2",
+        bundle.model_id,
+        "sklearn.datasets.load_digits().data as float32 (rows 1000-1014)",
+        vectors,
+    )
     return 0
 
 

@@ -10,7 +10,6 @@ training statistics find a quantum of 1), window 32.
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 from pathlib import Path
@@ -19,6 +18,8 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
+
+from tests.golden_sets import write_vectors  # noqa: E402
 
 #: (name, first test record, count, bound, relative)
 CASES = (
@@ -66,15 +67,9 @@ def main() -> int:
                     "decoded_float32_bits": encoded.decoded[i].view(np.uint32).tolist(),
                 }
             )
-    doc = {
-        "model_id": bundle.model_id,
-        "records_source": "tests/golden/make_bundle_v3.py series(), records 240-250",
-        "comment": "decoded values are float32 bit patterns; a decoder must reproduce them exactly",
-        "vectors": vectors,
-    }
-    (HERE / "bundle_v3_vectors.json").write_text(json.dumps(doc, indent=1) + "\n")
-    kinds = [bytes.fromhex(v["envelope"])[1] & 0x0F for v in vectors]
-    print(f"{len(vectors)} vectors, kinds {sorted(set(kinds))}, model {bundle.model_id[:8]}")
+    write_vectors(
+        "bundle_v3", bundle.model_id, "tests/golden/make_bundle_v3.py series(), records 240-250", vectors
+    )
     return 0
 
 
