@@ -30,7 +30,7 @@ demo: deps
 
 # the default run plus the long fault-injection tests (marked slow and fault): what CI runs
 test: deps
-	$(BIN)/python -m pytest -m "not slow or fault" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow or fault" --durations=30 $(PYTEST_ARGS)
 
 test-fast: deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
