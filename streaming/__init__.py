@@ -5,6 +5,7 @@
     streaming.client_config KafkaConfig: typed client settings (kafka-python spelling), the Secret password
     streaming.credentials   passwords kept out of logs; one quick check of SASL credentials
     streaming.clients       make_producer / make_consumer from a KafkaConfig, producer tuning defined once
+    streaming.producer_network  the producers' network client: no transactional request lost with a node
     streaming.broker        a local KRaft broker run from Maven-resolved jars
     streaming.cluster       a local cluster of three (or more) KRaft nodes, replicated
     streaming.acls          who may do what on a secure broker: the ACLs of latentwire's roles

@@ -6,7 +6,9 @@
     consumer = make_consumer(config, "sensors", group_id="g", **BULK_READ)
 
 Every producer latentwire makes (``produce``, both bridges, the demo, the benchmarks) starts from
-:data:`PRODUCER_TUNING`: a short linger and large batches, since a poll or model batch is sent at once.
+:data:`PRODUCER_TUNING`: a short linger and large batches, since a poll or model batch is sent at once;
+and talks to the brokers through :class:`~streaming.producer_network.ProducerNetClient`, which keeps a
+transactional request to a coordinator that died waiting for the new one instead of dropping it.
 """
 
 from __future__ import annotations
@@ -26,10 +28,14 @@ BULK_READ: dict[str, Any] = {"max_poll_records": 4096, "fetch_max_bytes": 64 * 1
 
 def make_producer(config: KafkaConfig, **overrides: Any) -> Any:
     """A ``KafkaProducer`` connected as ``config`` says, with :data:`PRODUCER_TUNING` and then
-    ``overrides`` (any kafka-python producer setting) applied."""
+    ``overrides`` (any kafka-python producer setting) applied, over a
+    :class:`~streaming.producer_network.ProducerNetClient`."""
     from kafka import KafkaProducer
 
-    return KafkaProducer(**{**config.settings(), **PRODUCER_TUNING, **overrides})
+    from streaming.producer_network import ProducerNetClient
+
+    settings = {"kafka_client": ProducerNetClient, **config.settings(), **PRODUCER_TUNING, **overrides}
+    return KafkaProducer(**settings)
 
 
 def make_consumer(config: KafkaConfig, *topics: str, **settings: Any) -> Any:
