@@ -127,6 +127,13 @@ class BrokerConfig:
         tls (Path | None): folder of the CA and broker certificate (``secure`` only); the nodes of a
             cluster share one, so clients trust them all through one CA file. Default: None,
             ``<dir>/tls``.
+        internal_partitions (int | None): partitions of ``__consumer_offsets`` and
+            ``__transaction_state`` (``offsets.topic.num.partitions``,
+            ``transaction.state.log.num.partitions``); None: Kafka's 50. Default: None.
+        session_timeout_ms (int | None): ``broker.session.timeout.ms``, how long the controllers wait
+            for a node's heartbeat before they fence it and move its partition leaders elsewhere; the
+            node then heartbeats every quarter of it (``broker.heartbeat.interval.ms``). None: Kafka's
+            9000 and 2000. Default: None.
     """
 
     port: int = 9092
@@ -143,6 +150,8 @@ class BrokerConfig:
     replication: int = 1
     min_insync: int = 1
     tls: Path | None = None
+    internal_partitions: int | None = None
+    session_timeout_ms: int | None = None
 
     def __post_init__(self) -> None:
         for name, value in (("port", self.port), ("controller_port", self.controller_port)):
@@ -157,6 +166,10 @@ class BrokerConfig:
             raise ConfigError(f"heap must look like 512m or 1g, got {self.heap!r}")
         if self.message_max_bytes <= 0:
             raise ConfigError("message_max_bytes must be positive")
+        if self.internal_partitions is not None and self.internal_partitions < 1:
+            raise ConfigError(f"internal_partitions must be at least 1, got {self.internal_partitions}")
+        if self.session_timeout_ms is not None and self.session_timeout_ms < 1000:
+            raise ConfigError(f"session_timeout_ms must be at least 1000, got {self.session_timeout_ms}")
         if self.voters and self.node_id not in dict(self.voters):
             raise ConfigError(f"node {self.node_id} is not one of the voters {self.quorum_voters}")
         if not 1 <= self.min_insync <= self.replication:
@@ -249,6 +262,12 @@ class BrokerConfig:
             "auto.create.topics.enable": "true",
             "message.max.bytes": str(self.message_max_bytes),
         }
+        if self.internal_partitions is not None:
+            props["offsets.topic.num.partitions"] = str(self.internal_partitions)
+            props["transaction.state.log.num.partitions"] = str(self.internal_partitions)
+        if self.session_timeout_ms is not None:
+            props["broker.session.timeout.ms"] = str(self.session_timeout_ms)
+            props["broker.heartbeat.interval.ms"] = str(self.session_timeout_ms // 4)
         if self.secure:
             # every client (and the broker talking to itself or to the others, e.g. to replicate or write
             # transaction markers) goes through TLS + SASL (PLAIN or SCRAM-SHA-512); the controllers talk

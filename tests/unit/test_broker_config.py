@@ -353,10 +353,15 @@ def test_cluster_nodes_share_a_quorum_and_replicate(tmp_path: Path) -> None:
         assert props["transaction.state.log.replication.factor"] == "3"
         assert props["transaction.state.log.min.isr"] == "2"
         assert props["min.insync.replicas"] == "2" and props["default.replication.factor"] == "3"
+        assert props["offsets.topic.num.partitions"] == props["transaction.state.log.num.partitions"] == "10"
+        assert (props["broker.session.timeout.ms"], props["broker.heartbeat.interval.ms"]) == ("5000", "1250")
         assert config.dir == tmp_path / f"node-{node}"
         assert config.tls_dir == tmp_path / "tls"
     single = BrokerConfig(dir=tmp_path).properties()
     assert single["offsets.topic.replication.factor"] == "1" and "controller.quorum.voters" not in single
+    assert "broker.session.timeout.ms" not in single and "offsets.topic.num.partitions" not in single
+    with pytest.raises(ConfigError, match="session_timeout_ms"):
+        ClusterConfig(port=19092, dir=tmp_path, session_timeout_ms=10)
     two = ClusterConfig(nodes=2, port=19092, dir=tmp_path)
     assert (two.replication, two.min_insync) == (2, 1)
     with pytest.raises(ConfigError, match="differ"):
