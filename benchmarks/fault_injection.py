@@ -114,6 +114,9 @@ class Report:
     latency_p99_during_faults: float = 0.0
     latency_p50_outside_faults: float = 0.0
     seconds: float = 0.0
+    #: the machine: CPU cores, and the 1-minute load average at the start and the end of the run
+    cores: int = 0
+    load_average: tuple[float, float] = (0.0, 0.0)
 
 
 def _log(message: str) -> None:
@@ -486,6 +489,7 @@ def run(config: FaultConfig) -> Report:
     )
     driver = Driver(config, cluster, bridges, watcher, (raw, packed, restored), rng, producer)
     started = time.monotonic()
+    report.cores, load_at_start = os.cpu_count() or 0, os.getloadavg()[0]
     try:
         for bridge in bridges.values():
             bridge.start()
@@ -525,6 +529,7 @@ def run(config: FaultConfig) -> Report:
         if watcher.ident is not None:
             watcher.join(timeout=30)
         report.seconds = round(time.monotonic() - started, 1)
+        report.load_average = (round(load_at_start, 1), round(os.getloadavg()[0], 1))
         report.crash_restarts = {f"{k}-bridge": b.crashes for k, b in bridges.items()}
         report.input_send_failures = producer.send_failures
         try:
@@ -624,6 +629,12 @@ def markdown(report: Report, command: str) -> str:
     recoveries = [f["recovery_seconds"] for f in report.faults if f["recovery_seconds"] is not None]
     median = float(np.median(recoveries)) if recoveries else float("nan")
     worst = max(recoveries) if recoveries else float("nan")
+    leaders = [f["recovery_seconds"] for f in report.faults if "leader of" in f["fault"]]
+    after_leader_kills = (
+        f" After a leader kill: {', '.join(f'{r:.1f}' if r is not None else 'none' for r in leaders)} s."
+        if leaders
+        else ""
+    )
     repeats = (
         ""
         if report.mode == "exactly once"
@@ -631,12 +642,15 @@ def markdown(report: Report, command: str) -> str:
     )
     return (
         f"Last run ({time.strftime('%Y-%m-%d')}, {report.mode}, {report.nodes} nodes, "
-        f"{report.partitions} partitions, {report.seconds:.0f} s): **{report.records:,} records, "
+        f"{report.partitions} partitions, {report.seconds:.0f} s; {report.cores} CPU cores shared with "
+        f"other work, load average {report.load_average[0]:g} at the start and "
+        f"{report.load_average[1]:g} at the end): **{report.records:,} records, "
         f"{len(report.faults)} faults, {report.lost} lost, {report.duplicates} duplicates, "
         f"{report.out_of_order} out of partition order**, {report.value_mismatches} values off the model's "
         f"reconstruction (largest difference {report.max_abs_error_vs_model:.2g}); input sends that failed "
         f"and were sent again: {report.input_send_failures}; bridges that exited on their own and were "
-        f"restarted: {report.crash_restarts}.{repeats} Recovery: median {median:.1f} s, worst {worst:.1f} s. "
+        f"restarted: {report.crash_restarts}.{repeats} Recovery: median {median:.1f} s, worst {worst:.1f} s."
+        f"{after_leader_kills} "
         f"End-to-end latency p99: **{report.latency_p99_outside_faults:.2f} s outside faults** "
         f"(p50 {report.latency_p50_outside_faults:.2f} s), **{report.latency_p99_during_faults:.2f} s "
         f"for records written during a fault**."
@@ -660,6 +674,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--write-docs", action="store_true", help="write the figures into docs/reliability.md"
     )
+    parser.add_argument(
+        "--docs-section", default=None,
+        help="the section of docs/reliability.md to write (default: fault-injection-eos or -alo)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     config = FaultConfig(
         records=args.records, partitions=args.partitions, nodes=args.nodes, leader_kills=args.leader_kills,
@@ -672,12 +690,15 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.report import replace_section
 
         given = list(argv if argv is not None else sys.argv[1:])
-        if "--work-dir" in given:  # a local path says nothing about how to reproduce
-            del given[given.index("--work-dir") : given.index("--work-dir") + 2]
+        for option in ("--work-dir", "--docs-section"):  # neither says anything about how to reproduce
+            if option in given:
+                del given[given.index(option) : given.index(option) + 2]
         command = " ".join(
             ["python -m benchmarks.fault_injection", *(a for a in given if a != "--write-docs")]
         )
-        section = "fault-injection-eos" if config.exactly_once else "fault-injection-alo"
+        section = args.docs_section or (
+            "fault-injection-eos" if config.exactly_once else "fault-injection-alo"
+        )
         replace_section(section, markdown(report, command), DOCS)
     return 0 if passed(report) else 1
 
