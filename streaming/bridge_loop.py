@@ -64,6 +64,8 @@ STUCK_SECONDS = 60.0
 #: exit status then (sysexits' EX_TEMPFAIL): a supervisor starts a new copy, whose init_transactions fences
 #: this one and aborts its open transaction, so nothing is lost or duplicated
 EXIT_STUCK = 75
+#: seconds to wait after a poll that failed with a retriable error
+POLL_RETRY_SECONDS = 0.5
 
 
 @contextlib.contextmanager
@@ -265,7 +267,9 @@ class BridgeLoop:
             poll_timeout_ms = min(poll_timeout_ms, self.transform.poll_timeout_ms)  # type: ignore[attr-defined]
         while not stop:
             self.health.beat()
-            batches = self.consumer.poll(timeout_ms=poll_timeout_ms)
+            batches = self._poll(poll_timeout_ms)
+            if batches is None:
+                continue
             self.health.set_check("broker", True)
             messages = [m for part in batches.values() for m in part]
             if not messages:
@@ -281,6 +285,22 @@ class BridgeLoop:
             self.process(messages)
             if on_batch is not None:
                 on_batch()
+
+    def _poll(self, timeout_ms: int) -> dict[Any, list[Any]] | None:
+        """One poll; None if it failed with a retriable error (kafka-python's consumer can raise
+        ``KafkaConnectionError`` from ``poll`` while the nodes it needs are down: no transaction is open
+        and no position moved, so the loop waits a moment and polls again, as the Java client would)."""
+        from kafka.errors import KafkaError
+
+        try:
+            return dict(self.consumer.poll(timeout_ms=timeout_ms))
+        except KafkaError as exc:
+            if not exc.retriable:
+                raise
+            self.health.set_check("broker", False, f"poll failed: {exc!r}")
+            log.warning("poll of %s failed, polling again: %r", self.input_topic, exc)
+            time.sleep(POLL_RETRY_SECONDS)
+            return None
 
     def _listen(self) -> None:
         """Tell a windowed transform which partitions it loses in a rebalance."""

@@ -37,7 +37,10 @@ __all__ = ["ProducerNetClient"]
 class ProducerNetClient(KafkaNetClient):
     """``KafkaNetClient`` with the contract the producer's sender expects (see the module docstring).
 
-    Arguments: those of ``kafka.net.compat.KafkaNetClient`` (the producer passes its configuration).
+    Arguments (those of ``kafka.net.compat.KafkaNetClient``; a ``KafkaProducer`` passes them):
+        net (NetworkSelector | None): the selector to run on. Default: None, a new one.
+        manager (KafkaConnectionManager | None): the connections to use. Default: None, a new one.
+        **configs: the producer's configuration (bootstrap servers, security, timeouts).
     """
 
     def await_ready(self, node_id: Any, timeout_ms: int = 30000) -> bool:

@@ -289,3 +289,44 @@ def test_a_failing_loop_is_reported_with_exit_status_1(monkeypatch: pytest.Monke
     assert summary.transactional_id is None and consumer.closed and producer.calls[-1] == "close"
     assert _report(summary) == 1
     assert '"aborted_batches": 1' in capsys.readouterr().out
+
+
+def test_the_bridge_loop_polls_again_after_a_retriable_poll_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kafka.errors import KafkaConnectionError, TopicAuthorizationFailedError
+
+    import streaming.bridge_loop as bridge_loop
+    from streaming.bridge_loop import BridgeLoop
+    from streaming.metrics import BridgeMetrics
+
+    monkeypatch.setattr(bridge_loop, "POLL_RETRY_SECONDS", 0.0)
+
+    class Flaky(_FakeConsumer):
+        """Refused twice (both nodes it needs down), then hands out its batch."""
+
+        def __init__(self, messages: list[SimpleNamespace], error: Exception) -> None:
+            super().__init__(messages)
+            self.error, self.failures = error, 2
+
+        def poll(self, timeout_ms: int) -> dict:
+            if self.failures:
+                self.failures -= 1
+                raise self.error
+            return super().poll(timeout_ms)
+
+    def loop(consumer: _FakeConsumer, producer: _FakeProducer) -> BridgeLoop:
+        return BridgeLoop(
+            consumer, producer, lambda msgs: TransformResult([Output(m.value, []) for m in msgs]),
+            bridge="compress", input_topic="in", output_topic="out", dead_letter_topic="in.dlq",
+            metrics=BridgeMetrics.get(CollectorRegistry()),
+        )  # fmt: skip
+
+    consumer = Flaky([_message(i, bytes([i])) for i in range(3)], KafkaConnectionError("refused"))
+    producer = _FakeProducer()
+    bridge = loop(consumer, producer)
+    bridge.run(False, idle_timeout=0.2, poll_timeout_ms=1)
+    assert consumer.failures == 0 and bridge.processed == 3
+    assert producer.sent == [("out", bytes([i])) for i in range(3)]
+    assert producer.calls == ["begin_transaction", "send_offsets_to_transaction", "commit_transaction"]
+    refused = Flaky([_message(0, b"x")], TopicAuthorizationFailedError("in"))
+    with pytest.raises(TopicAuthorizationFailedError):  # not retriable: the loop stops and says why
+        loop(refused, _FakeProducer()).run(False, idle_timeout=0.2, poll_timeout_ms=1)
