@@ -8,7 +8,11 @@ For each topic of :mod:`benchmarks.event_topics` (the schema learned on its firs
 * single / window: the compress bridge (``BridgeService`` with :class:`producers.event_compress.
   EventCompressTransform`, exactly once, zstd batches, pass-through fallback on) reads the raw topic and
   writes the coded topic; its producer's bytes are ``latentwire_bridge_wire_bytes_total``: record batches,
-  transaction markers and offset commits included.
+  transaction markers and offset commits included;
+* bridge start: what the same bridge's producer sends over an empty topic (API versions, metadata,
+  ``init_transactions``, the coordinator): once per bridge start. The raw producers' metadata is fetched
+  before their count starts, so "steady" figures (the bridge's bytes less its start) compare like with
+  like; the bridge columns with the start included are reported too.
 
 Added latency of a window: the bridge sends a window when it holds N events of a key or its oldest event
 has waited ``--max-delay``; on a topic where a key sends one event every ``period`` the added delay is
@@ -27,10 +31,10 @@ from typing import Any
 from compressor.bundle import event_bundle, save_bundle
 from compressor.events import Event, EventCoder, EventSchema
 
-__all__ = ["measure_on_broker"]
+__all__ = ["create_topics", "measure_on_broker"]
 
 
-def _topics(bootstrap: str, names: list[str]) -> None:
+def create_topics(bootstrap: str, names: list[str]) -> None:
     from kafka.admin import KafkaAdminClient, NewTopic
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
@@ -119,7 +123,7 @@ def measure_on_broker(
     coder = EventCoder(schema, relative_bound=bound)
     run = uuid.uuid4().hex[:8]
     raw, rawz, single, windowed = (f"bench-events-{run}-{n}" for n in ("raw", "rawz", "single", "window"))
-    _topics(bootstrap, [raw, rawz, single, windowed])
+    create_topics(bootstrap, [raw, rawz, single, windowed])
     n = len(test)
     out = {
         "events": n,
@@ -128,6 +132,10 @@ def measure_on_broker(
         "single": _bridge(bootstrap, raw, single, coder, bundle.wire_id, 1, max_delay) / n,
         "window": _bridge(bootstrap, raw, windowed, coder, bundle.wire_id, window, max_delay) / n,
     }
-    out["single_vs_zstd"] = out["single"] / out["raw_zstd"]
-    out["window_vs_zstd"] = out["window"] / out["raw_zstd"]
+    empty = f"bench-events-{run}-empty"
+    create_topics(bootstrap, [empty])
+    out["start"] = _bridge(bootstrap, empty, f"{empty}-out", coder, bundle.wire_id, window, max_delay)
+    for mode in ("single", "window"):
+        out[f"{mode}_steady"] = out[mode] - out["start"] / n
+        out[f"{mode}_vs_zstd"] = out[f"{mode}_steady"] / out["raw_zstd"]
     return out

@@ -7,19 +7,28 @@ Payload layout (envelope kinds 4 and 5; see "Event payloads" in ``docs/wire-form
     rest            one ANS stream (:mod:`compressor.events.entropy`), read in this order:
       count - 1               uint (kind 4 only; kind 5 holds one event)
       bound                   0 = lossless, 1 + i = preset relative bound i, 1 + presets = a 16-bit code
-      literals                flag "block is zstd", count (uint), lengths (integer column)
-      keys                    flag "every key is the record's key", else a token column
-      timestamps              integer column of timestamp - record timestamp
+                              (weights 8, 8, 4, 4, 2, 2, 1, ... 1)
+      literals                flag "there are literals" (rare), then: flag "block is zstd", count (uint),
+                              lengths (integer column)
+      keys                    flag "every key is the record's key" (usual), else a token column
       headers                 token column of each event's header set (msgpack)
       styles                  per event: JSON spelling, "carried whole" or "tombstone"
       layouts                 per JSON event: index of its key order, or "new" (the order is a literal)
-      fields, schema order    over the events that hold the field (see below)
+      clock field             when the schema has one and every event holds it (base: the record's
+                              timestamp)
+      timestamps              flag "every timestamp is the record's" (usual), else an integer column of
+                              timestamp - record timestamp (bases: none, or the clock field's values)
+      fields, schema order    over the events that hold the field (see below), the clock field skipped
+                              when it came first
       new fields              nothing in the stream: their values are literals, in event order
 
-A ``token`` field is a token column. A ``number`` field sends a flag "all values regular", else one
-flag per value; regular values as an integer column (lossy: grid integers; lossless: mantissas, then
+A ``token`` field is a token column. A ``number`` field sends a flag "all values regular" (with the
+training frequency), else one flag per value; regular values as an integer column (lossy: grid
+integers; lossless: mantissas, then a flag "all decimals usual" (training frequency) and, if not, the
 decimals), the others as a token column. A ``numbers`` field does the same per array, then the array
-lengths and all regular values flattened (the lag predictor spans one array).
+lengths and all regular values flattened (the lag predictor spans one array). A payload of fewer than
+:data:`SMALL` events sends its integer columns with the fields' learned priors (no predictor or class
+symbols).
 
 The relative bound ``rel`` makes a lossy field's bound ``E = rel * range`` (its training range);
 ``rel`` travels as the 16-bit code of :func:`compressor.bounded.grid.bound_code`. A field with no range
@@ -41,8 +50,9 @@ from compressor.envelope import MAX_BODY_BYTES
 from compressor.errors import ConfigError, EnvelopeError
 from compressor.events.entropy import Reader, Tape, categorical, decode_errors
 from compressor.events.event import Event
-from compressor.events.jsontext import STYLES, Num, dump, find_style, parse
+from compressor.events.jsontext import STYLES, Num, dump, find_style, parse, split_decimal
 from compressor.events.numbers import (
+    Prior,
     decode_column,
     encode_column,
     lossless_ints,
@@ -61,7 +71,10 @@ from compressor.events.schema import (
     token_of,
 )
 
-__all__ = ["PRESET_BOUNDS", "EventCoder"]
+__all__ = ["PRESET_BOUNDS", "SMALL", "EventCoder"]
+
+#: payloads of fewer events than this code their columns with the fields' learned priors
+SMALL = 8
 
 #: relative bounds coded in a few bits (others cost 16)
 PRESET_BOUNDS = (1e-2, 5e-3, 2e-2, 1e-3, 5e-2, 2e-3, 1e-1, 5e-4, 1e-4)
@@ -125,13 +138,13 @@ class EventCoder:
         styles_m, layouts_m = self._models
         bound = None if self.code is None else bound_from_code(self.code)
         # keys, timestamps, headers
+        small = n < SMALL
         keys = [key_token(ev.key) for ev in events]
         same_key = all(ev.key == key for ev in events)
-        body.flag(same_key)
+        body.symbol(0 if same_key else 1, _usual())
         if not same_key:
             s.keys.encode(body, keys, literals)
         ts = np.asarray([ev.timestamp for ev in events], dtype=np.int64)
-        encode_column(body, ts - int(timestamp), [np.zeros(n, np.int64)])
         s.headers.encode(body, [header_token(ev.headers) for ev in events], literals)
         # styles and layouts
         objects: list[dict | None] = []
@@ -162,12 +175,22 @@ class EventCoder:
             if idx == len(s.layouts):
                 literals.append(token_of(list(layout)))
                 new_keys.extend((i, k) for k in layout if k not in s.by_name)
-        # fields
+        # the clock field, timestamps, fields
+        record = np.full(n, int(timestamp), np.int64)
+        clock = self._clock(layouts_of(objects))
+        ticks: list[Any] = []
+        if clock is not None:
+            ticks = [obj[clock.name] for obj in objects]  # type: ignore[index]
+            self._encode_field(body, clock, ticks, record, bound, literals, small)
+        same_ts = bool((ts == int(timestamp)).all())
+        body.symbol(0 if same_ts else 1, _usual())
+        if not same_ts:
+            encode_column(body, ts - int(timestamp), self._ts_bases(n, clock, ticks, timestamp))
         for spec in s.fields:
             at = [i for i, obj in enumerate(objects) if obj is not None and spec.name in obj]
-            if at:
+            if at and spec is not clock:
                 values = [objects[i][spec.name] for i in at]  # type: ignore[index]
-                self._encode_field(body, spec, values, ts[at], bound, literals)
+                self._encode_field(body, spec, values, ts[at], bound, literals, small)
         literals.extend(token_of(objects[i][k]) for i, k in new_keys)  # type: ignore[index]
         literals.extend(ev.value for ev, st in zip(events, styles, strict=True) if st == WHOLE)  # type: ignore[misc]
         # head: count, bound, literal block
@@ -178,9 +201,10 @@ class EventCoder:
         block = b"".join(literals)
         packed = self._zc.compress(block) if block and self._zdict is not None else block
         zipped = len(packed) < len(block)
-        head.flag(zipped)
-        head.uint(len(literals))
+        head.symbol(1 if literals else 0, _usual())
         if literals:
+            head.flag(zipped)
+            head.uint(len(literals))
             encode_column(
                 head,
                 np.asarray([len(x) for x in literals], dtype=np.int64),
@@ -192,7 +216,7 @@ class EventCoder:
 
     def _encode_bound(self, tape: Tape) -> None:
         presets = self._presets
-        model = uniform_model(len(presets) + 2)
+        model = _bound_model(len(presets))
         if self.code is None:
             tape.symbol(0, model)
         elif self.code in presets:
@@ -209,6 +233,7 @@ class EventCoder:
         ts: np.ndarray,
         bound: float | None,
         literals: list,
+        small: bool,
     ) -> None:
         if spec.kind == "token":
             spec.tokens.encode(tape, [token_of(v) for v in values], literals)
@@ -232,21 +257,45 @@ class EventCoder:
             cols = [m, d]
         bad_groups = np.unique(owner[~ok]) if len(texts) else np.zeros(0, np.int64)
         regular[bad_groups] = False
-        tape.flag(bool(regular.all()))
+        tape.symbol(0 if regular.all() else 1, _counts_model(spec.regular))
         if not regular.all():
             tape.symbols(regular.astype(np.int64), uniform_model(2))
         keep = regular[owner] if len(texts) else np.zeros(0, bool)
         cols = [c[keep] for c in cols]
         if spec.kind == "numbers" and regular.any():
-            encode_column(tape, lengths[regular], [np.full(int(regular.sum()), spec.lag, np.int64)])
+            encode_column(
+                tape,
+                lengths[regular],
+                [np.full(int(regular.sum()), spec.lag, np.int64)],
+                prior=_EXACT if small else None,
+            )
         count = int(keep.sum())
         if count:
-            encode_column(tape, cols[0], self._bases(spec, field_bound, ts[owner[keep]]), lag=spec.lag)
+            bases = self._bases(spec, field_bound, ts[owner[keep]])
+            prior = _prior(spec, field_bound) if small else None
+            encode_column(tape, cols[0], bases, lag=spec.lag, prior=prior)
             if len(cols) > 1:
-                encode_column(tape, cols[1], [np.zeros(count, np.int64)], lag=spec.lag)
+                usual = bool((cols[1] == spec.decimals).all())
+                tape.symbol(0 if usual else 1, _counts_model(spec.usual))
+                if not usual:
+                    encode_column(tape, cols[1], [np.zeros(count, np.int64)], lag=spec.lag)
         spec.tokens.encode(
             tape, [token_of(v) for v, r in zip(values, regular, strict=True) if not r], literals
         )
+
+    def _clock(self, layouts: Sequence[tuple[str, ...] | None]) -> FieldSpec | None:
+        """The clock field, when the schema has one and every event of the payload holds it."""
+        name = self.schema.clock
+        if not name or not all(lay is not None and name in lay for lay in layouts):
+            return None
+        return self.schema.fields[self.schema.by_name[name]]
+
+    @staticmethod
+    def _ts_bases(n: int, clock: FieldSpec | None, values: Sequence[Any], timestamp: int) -> list[np.ndarray]:
+        bases = [np.zeros(n, np.int64)]
+        if clock is not None:
+            bases.append(_ticks(values, timestamp) - int(timestamp))
+        return bases
 
     @staticmethod
     def _bases(spec: FieldSpec, field_bound: float | None, ts: np.ndarray) -> list[np.ndarray]:
@@ -278,8 +327,11 @@ class EventCoder:
         if n > _MAX_EVENTS:
             raise EnvelopeError(f"event payload declares {n} events")
         bound = self._decode_bound(r)
-        zipped = r.flag()
-        count = r.uint()
+        has_literals = r.symbol(_usual()) == 1
+        zipped = r.flag() if has_literals else False
+        count = r.uint() if has_literals else 0
+        if has_literals and count == 0:
+            raise EnvelopeError("event payload declares literals but none")
         if count > len(payload) * 8 + 64:
             raise EnvelopeError(f"event payload declares {count} literals")
         lengths = decode_column(r, count, [np.zeros(count, np.int64)]) if count else np.zeros(0, np.int64)
@@ -297,9 +349,9 @@ class EventCoder:
         s = self.schema
         styles_m, layouts_m = self._models
         keys: list[bytes | None] = [key] * n
-        if not r.flag():
+        if r.symbol(_usual()) == 1:
             keys = [None if t == b"" else t[1:] for t in s.keys.decode(r, n, literals)]
-        ts = decode_column(r, n, [np.zeros(n, np.int64)]) + int(timestamp)
+        small = n < SMALL
         headers = [_headers(t) for t in s.headers.decode(r, n, literals)]
         styles = r.symbols(n, styles_m).tolist()
         if max(styles) > TOMBSTONE:
@@ -310,11 +362,21 @@ class EventCoder:
                 idx = r.symbol(layouts_m)
                 layouts[i] = s.layouts[idx] if idx < len(s.layouts) else tuple(_json(_pop(literals)))
         objects: list[dict | None] = [dict.fromkeys(lay) if lay is not None else None for lay in layouts]
+        record = np.full(n, int(timestamp), np.int64)
+        clock = self._clock(layouts)
+        values: list[Any] = []
+        if clock is not None:
+            values = self._decode_field(r, clock, n, record, bound, literals, small)
+            for obj, v in zip(objects, values, strict=True):
+                obj[clock.name] = v  # type: ignore[index]
+        ts = record.copy()
+        if r.symbol(_usual()) == 1:
+            ts += decode_column(r, n, self._ts_bases(n, clock, values, timestamp))
         for spec in s.fields:
             at = [i for i, lay in enumerate(layouts) if lay is not None and spec.name in lay]
-            if at:
+            if at and spec is not clock:
                 for i, v in zip(
-                    at, self._decode_field(r, spec, len(at), ts[at], bound, literals), strict=True
+                    at, self._decode_field(r, spec, len(at), ts[at], bound, literals, small), strict=True
                 ):
                     objects[i][spec.name] = v  # type: ignore[index]
         r.check_done()
@@ -338,23 +400,33 @@ class EventCoder:
 
     def _decode_bound(self, r: Reader) -> float | None:
         presets = self._presets
-        sym = r.symbol(uniform_model(len(presets) + 2))
+        sym = r.symbol(_bound_model(len(presets)))
         if sym == 0:
             return None
         code = presets[sym - 1] if sym <= len(presets) else r.symbol(uniform_model(1 << 16))
         return bound_from_code(code)
 
     def _decode_field(
-        self, r: Reader, spec: FieldSpec, n: int, ts: np.ndarray, bound: float | None, literals: list
+        self,
+        r: Reader,
+        spec: FieldSpec,
+        n: int,
+        ts: np.ndarray,
+        bound: float | None,
+        literals: list,
+        small: bool,
     ) -> list[Any]:
         if spec.kind == "token":
             return [_json(t) for t in spec.tokens.decode(r, n, literals)]
         field_bound = _field_bound(spec, bound)
-        regular = np.ones(n, bool) if r.flag() else r.symbols(n, uniform_model(2)).astype(bool)
+        if r.symbol(_counts_model(spec.regular)) == 0:
+            regular = np.ones(n, bool)
+        else:
+            regular = r.symbols(n, uniform_model(2)).astype(bool)
         n_reg = int(regular.sum())
         if spec.kind == "numbers":
             lengths = (
-                decode_column(r, n_reg, [np.full(n_reg, spec.lag, np.int64)])
+                decode_column(r, n_reg, [np.full(n_reg, spec.lag, np.int64)], prior=_EXACT if small else None)
                 if n_reg
                 else np.zeros(0, np.int64)
             )
@@ -366,11 +438,16 @@ class EventCoder:
         texts: list[Num] = []
         if count:
             owner_ts = np.repeat(ts[regular], lengths)
-            first = decode_column(r, count, self._bases(spec, field_bound, owner_ts), lag=spec.lag)
+            prior = _prior(spec, field_bound) if small else None
+            first = decode_column(
+                r, count, self._bases(spec, field_bound, owner_ts), lag=spec.lag, prior=prior
+            )
             if field_bound is not None:
                 texts = lossy_texts(first, field_bound, spec.integer)
             else:
-                decimals = decode_column(r, count, [np.zeros(count, np.int64)], lag=spec.lag)
+                decimals = np.full(count, spec.decimals, np.int64)
+                if r.symbol(_counts_model(spec.usual)) == 1:
+                    decimals = decode_column(r, count, [np.zeros(count, np.int64)], lag=spec.lag)
                 if (decimals < 0).any() or (decimals > 400).any():
                     raise EnvelopeError("event payload holds an impossible number of decimals")
                 texts = lossless_texts(first, decimals)
@@ -386,6 +463,50 @@ class EventCoder:
             out.append(group[0] if spec.kind == "number" else list(group))
             j += 1
         return out
+
+
+def _prior(spec: FieldSpec, field_bound: float | None) -> Prior:
+    """The field's prior in the units of its coded integers (a lossy field's grid steps)."""
+    if field_bound is None:
+        return spec.prior
+    step = lossy_step(field_bound, spec.integer)
+    return Prior(spec.prior.base, spec.prior.order, spec.prior.scale / step)
+
+
+#: lengths and other values that are almost always exactly as expected
+_EXACT = Prior(0, 0, 0.0)
+
+
+@functools.cache
+def _bound_model(presets: int) -> Any:
+    """Lossless and the first presets are likelier than the rest (halving weights, floor 1)."""
+    return categorical([8, 8] + [max(1, 8 >> (1 + i // 2)) for i in range(presets - 1)] + [1])
+
+
+@functools.cache
+def _usual() -> Any:
+    """A flag that is almost always 0 ("as usual")."""
+    return categorical([63, 1])
+
+
+@functools.cache
+def _counts_model(counts: tuple[int, int]) -> Any:
+    """A flag with training counts (0: the usual case)."""
+    return categorical([8 * counts[0] + 1, 8 * counts[1] + 1])
+
+
+def layouts_of(objects: Sequence[dict | None]) -> list[tuple[str, ...] | None]:
+    return [None if obj is None else tuple(obj) for obj in objects]
+
+
+def _ticks(values: Sequence[Any], timestamp: int) -> np.ndarray:
+    """The clock field's values as integers (the record's timestamp where a value is not one)."""
+    out = np.full(len(values), int(timestamp), np.int64)
+    for i, v in enumerate(values):
+        split = split_decimal(v) if isinstance(v, Num) else None
+        if split is not None and split[1] == 0 and abs(split[0]) < 1 << 52:
+            out[i] = split[0]
+    return out
 
 
 def _field_bound(spec: FieldSpec, rel: float | None) -> float | None:

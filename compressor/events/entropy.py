@@ -3,8 +3,9 @@
 :class:`Tape` collects symbols with their models in the order the decoder reads them and encodes them in
 reverse onto constriction's ANS stack; :class:`Reader` reads them back in the same order. Integer columns
 (:meth:`Tape.ints`) use the error-bounded codec's frozen two-sided geometric tables
-(:mod:`compressor.bounded.tables`): per block of :data:`BLOCK` values the class with the fewest estimated
-bits (uniform over the classes), then each value ``r >> shift`` with the class table, its low ``shift``
+(:mod:`compressor.bounded.tables`): a flag "short blocks" (blocks of :data:`SHORT_BLOCK` values instead of
+:data:`BLOCK`, for heavy-tailed columns: whichever is estimated cheaper), per block the class with the
+fewest estimated bits (uniform over the classes), then each value ``r >> shift`` with the class table, its low ``shift``
 bits uniformly, and values beyond the table's radius as an escape followed by their magnitude.
 """
 
@@ -26,10 +27,13 @@ from compressor.bounded.tables import (
 )
 from compressor.errors import EnvelopeError, TruncatedError
 
-__all__ = ["BLOCK", "Reader", "Tape", "categorical", "ints_cost"]
+__all__ = ["BLOCK", "SHORT_BLOCK", "Reader", "Tape", "categorical", "ints_cost"]
 
 #: values per scale class in an integer column
 BLOCK = 64
+#: the same for a column whose scale changes quickly
+SHORT_BLOCK = 16
+_CLASS_BITS = 5.1
 
 
 def categorical(counts: list[int] | tuple[int, ...]) -> constriction.stream.model.Categorical:
@@ -39,14 +43,26 @@ def categorical(counts: list[int] | tuple[int, ...]) -> constriction.stream.mode
     )
 
 
-def _best_classes(values: np.ndarray) -> list[int]:
+def _best_classes(values: np.ndarray, size: int) -> tuple[list[int], float]:
+    """Per block of ``size`` values the cheapest class, and the estimated bits of the whole column."""
     a, b, _ = class_cost_coefficients()
-    out = []
-    for start in range(0, len(values), BLOCK):
-        block = np.abs(values[start : start + BLOCK]).astype(np.float64)
+    out, total = [], 0.0
+    for start in range(0, len(values), size):
+        block = np.abs(values[start : start + size]).astype(np.float64)
         cost = len(block) * a + b * block.sum()
-        out.append(int(np.argmin(cost)))
-    return out
+        k = int(np.argmin(cost))
+        out.append(k)
+        total += float(cost[k]) + _CLASS_BITS
+    return out, total
+
+
+def _blocks(values: np.ndarray) -> tuple[int, list[int], float]:
+    """The cheaper block size, its classes and the estimated bits."""
+    long, long_bits = _best_classes(values, BLOCK)
+    if len(values) <= SHORT_BLOCK:
+        return BLOCK, long, long_bits
+    short, short_bits = _best_classes(values, SHORT_BLOCK)
+    return (SHORT_BLOCK, short, short_bits) if short_bits < long_bits else (BLOCK, long, long_bits)
 
 
 def ints_cost(values: np.ndarray) -> float:
@@ -54,12 +70,7 @@ def ints_cost(values: np.ndarray) -> float:
     values = np.asarray(values, dtype=np.int64)
     if values.size == 0:
         return 0.0
-    a, b, _ = class_cost_coefficients()
-    total = 0.0
-    for start in range(0, len(values), BLOCK):
-        block = np.abs(values[start : start + BLOCK]).astype(np.float64)
-        total += float(np.min(len(block) * a + b * block.sum())) + 5.1
-    return total
+    return _blocks(values)[2] + 1.0
 
 
 class Tape:
@@ -86,16 +97,22 @@ class Tape:
             raise ValueError(f"cannot code {value} as a 63-bit unsigned integer")
         _push_uint(self._ops, value)
 
-    def ints(self, values: np.ndarray) -> None:
-        """A column of signed integers (any size up to 62 bits), coded by blocks of scale classes."""
+    def ints(self, values: np.ndarray, scale_class: int | None = None) -> None:
+        """A column of signed integers (any size up to 62 bits), coded by blocks of scale classes (each
+        block's class sent first), or all with the given ``scale_class`` (nothing sent for it)."""
         values = np.asarray(values, dtype=np.int64)
         if values.size == 0:
             return
-        classes = _best_classes(values)
-        self.symbols(np.asarray(classes), uniform_model(CLASSES))
+        if scale_class is None:
+            size, classes, _ = _blocks(values)
+            if len(values) > SHORT_BLOCK:
+                self.flag(size == SHORT_BLOCK)
+            self.symbols(np.asarray(classes), uniform_model(CLASSES))
+        else:
+            size, classes = BLOCK, [scale_class] * ((len(values) + BLOCK - 1) // BLOCK)
         escapes: list[int] = []
         for block, k in enumerate(classes):
-            part = values[block * BLOCK : (block + 1) * BLOCK]
+            part = values[block * size : (block + 1) * size]
             s = SHIFT[k]
             high = part >> s
             idx = np.where(np.abs(high) <= RADIUS, high + RADIUS, ESCAPE)
@@ -141,28 +158,32 @@ class Reader:
     def uint(self) -> int:
         return _pop_uint(self._coder)
 
-    def ints(self, n: int) -> np.ndarray:
+    def ints(self, n: int, scale_class: int | None = None) -> np.ndarray:
         if n == 0:
             return np.zeros(0, dtype=np.int64)
-        blocks = (n + BLOCK - 1) // BLOCK
-        classes = self.symbols(blocks, uniform_model(CLASSES)).tolist()
+        size = SHORT_BLOCK if scale_class is None and n > SHORT_BLOCK and self.flag() else BLOCK
+        blocks = (n + size - 1) // size
+        if scale_class is None:
+            classes = self.symbols(blocks, uniform_model(CLASSES)).tolist()
+        else:
+            classes = [scale_class] * blocks
         out = np.empty(n, dtype=np.int64)
         escaped: list[int] = []
         for block, k in enumerate(classes):
-            start = block * BLOCK
-            size = min(BLOCK, n - start)
-            idx = self.symbols(size, residual_model(k))
+            start = block * size
+            count = min(size, n - start)
+            idx = self.symbols(count, residual_model(k))
             s = SHIFT[k]
             part = (idx - RADIUS) << s
             if s:
-                part |= self.symbols(size, uniform_model(1 << s))
-            out[start : start + size] = part
+                part |= self.symbols(count, uniform_model(1 << s))
+            out[start : start + count] = part
             escaped.extend((start + int(i)) for i in np.flatnonzero(idx == ESCAPE))
         for at in escaped:
             m = self.uint()
             mag = (m >> 1) + RADIUS + 1
             high = -mag if m & 1 else mag
-            s = SHIFT[classes[at // BLOCK]]
+            s = SHIFT[classes[at // size]]
             out[at] = (high << s) | (int(out[at]) & ((1 << s) - 1))
         return out
 

@@ -6,24 +6,79 @@ is not a grid value and the caller carries it as a token. A lossless column keep
 ``(mantissa, decimals)`` and rebuilds its exact text.
 
 An integer column is sent as residuals of one predictor, chosen per window by estimated cost:
-``x - base`` for a base of the field's training center or the events' record timestamps, then no
-difference, a first difference, a second difference, or (arrays) the difference to the same position of
-the previous event.
+``x - base`` for a base of the field's training center or the events' record timestamps (or the clock
+field's values), then no difference, a first difference, a second difference, (arrays) the difference to
+the same position of the previous event, or the distance to a line fitted by least squares (its
+intercept and its slope in 1/256 steps are sent): timestamps of a steady clock cost only their jitter.
+
+A small column (an event alone, a window of a few events) has no room for per-window choices: it is sent
+with a :class:`Prior` learned at training (the predictor that fitted the training events, and the mean
+size of its residuals, which fixes the scale class), so no predictor or class symbol is sent.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from compressor.bounded.grid import lattice_steps, quantize, rebuild
-from compressor.bounded.tables import uniform_model
+from compressor.bounded.tables import class_cost_coefficients, uniform_model
+from compressor.errors import EnvelopeError
 from compressor.events.entropy import Reader, Tape, ints_cost
 from compressor.events.jsontext import Num, join_decimal, split_decimal
 
-__all__ = ["decode_column", "encode_column", "lossless_ints", "lossless_texts", "lossy_ints", "lossy_texts"]
+__all__ = [
+    "Prior",
+    "decode_column",
+    "encode_column",
+    "fit_prior",
+    "lossless_ints",
+    "lossless_texts",
+    "lossy_ints",
+    "lossy_texts",
+]
 
-_ORDERS = 4  # none, first difference, second difference, lag
+_ORDERS = 5  # none, first difference, second difference, lag, line
+_LINE = 4
 _LIMIT = 1 << 52
+
+
+@dataclass(frozen=True)
+class Prior:
+    """The predictor a small column is sent with, learned at training.
+
+    Parameters:
+        base (int): index of the base (see :func:`encode_column`).
+        order (int): 0 none, 1 first difference, 2 second difference, 3 lag (4, a line, is never a prior).
+        scale (float): mean absolute residual, in the column's integer units (the caller rescales a lossy
+            field's value units to its grid).
+    """
+
+    base: int
+    order: int
+    scale: float
+
+    def scale_class(self) -> int:
+        """The scale class whose tables fit residuals of this mean size."""
+        a, b, _ = class_cost_coefficients()
+        return int(np.argmin(a + b * max(0.0, float(self.scale))))
+
+
+def fit_prior(columns: list[list[np.ndarray]], lag: int) -> Prior:
+    """The base and order with the smallest mean absolute residual over training columns (one list of
+    columns ``x - base`` per base; each column one event's values)."""
+    best = None
+    for b, per_base in enumerate(columns):
+        for order in range(3 if lag <= 1 else 4):
+            count = total = 0.0
+            for y in per_base:
+                if len(y):
+                    total += float(np.abs(_residuals(np.asarray(y, np.float64), order, lag)).sum())
+                    count += len(y)
+            if count and (best is None or total / count < best[2] - 1e-12):
+                best = (b, order, total / count)
+    return Prior(0, 0, 0.0) if best is None else Prior(*best)
 
 
 def lossy_step(bound: float, integer: bool) -> float:
@@ -66,7 +121,25 @@ def lossless_texts(mantissas: np.ndarray, decimals: np.ndarray) -> list[Num]:
     return [Num(join_decimal(int(m), int(d))) for m, d in zip(mantissas, decimals, strict=True)]
 
 
-def _residuals(y: np.ndarray, order: int, lag: int) -> np.ndarray:
+_SLOPE_BITS = 8
+
+
+def _fit_line(y: np.ndarray) -> tuple[int, int]:
+    """Least-squares intercept (an integer) and slope (in 1/256 steps) of ``y`` over ``0 .. n-1``."""
+    i = np.arange(len(y), dtype=np.float64)
+    slope = float(np.polyfit(i, y.astype(np.float64), 1)[0]) if len(y) > 1 else 0.0
+    slope_fp = int(round(slope * (1 << _SLOPE_BITS)))
+    intercept = int(round(float(np.mean(y.astype(np.float64) - i * slope_fp / (1 << _SLOPE_BITS)))))
+    return intercept, slope_fp
+
+
+def _line(n: int, line: tuple[int, int]) -> np.ndarray:
+    return line[0] + ((line[1] * np.arange(n, dtype=np.int64)) >> _SLOPE_BITS)
+
+
+def _residuals(y: np.ndarray, order: int, lag: int, line: tuple[int, int] = (0, 0)) -> np.ndarray:
+    if order == _LINE:
+        return y - _line(len(y), line)
     if order == 0 or len(y) < 2:
         return y.copy()
     r = np.empty_like(y)
@@ -79,7 +152,9 @@ def _residuals(y: np.ndarray, order: int, lag: int) -> np.ndarray:
     return r
 
 
-def _integrate(r: np.ndarray, order: int, lag: int) -> np.ndarray:
+def _integrate(r: np.ndarray, order: int, lag: int, line: tuple[int, int] = (0, 0)) -> np.ndarray:
+    if order == _LINE:
+        return r + _line(len(r), line)
     if order == 0 or len(r) < 2:
         return r.copy()
     if order == 1:
@@ -97,8 +172,15 @@ def _integrate(r: np.ndarray, order: int, lag: int) -> np.ndarray:
     return y
 
 
-def encode_column(tape: Tape, x: np.ndarray, bases: list[np.ndarray], lag: int = 1) -> None:
-    """Code integers ``x`` as the cheapest predictor's residuals (predictor id first, uniform)."""
+def encode_column(
+    tape: Tape, x: np.ndarray, bases: list[np.ndarray], lag: int = 1, prior: Prior | None = None
+) -> None:
+    """Code integers ``x`` as the cheapest predictor's residuals (predictor id first, uniform; a line's
+    intercept and slope follow as zigzag uints). With a ``prior``: its predictor and scale class, nothing
+    chosen."""
+    if prior is not None:
+        tape.ints(_residuals(x - bases[prior.base], prior.order, lag), prior.scale_class())
+        return
     best = None
     for b, base in enumerate(bases):
         with np.errstate(over="ignore"):
@@ -106,19 +188,54 @@ def encode_column(tape: Tape, x: np.ndarray, bases: list[np.ndarray], lag: int =
         if len(y) and np.abs(y).max() >= _LIMIT:
             continue
         for order in range(_ORDERS):
-            if order == 3 and not 1 < lag < len(y) or order and order >= len(y):
-                continue  # a lag beyond the column, or a difference of a too short column (same residuals)
-            r = _residuals(y, order, lag)
-            cost = ints_cost(r)
+            if not _usable(order, len(y), lag):
+                continue
+            line = _fit_line(y) if order == _LINE else (0, 0)
+            if max(abs(line[0]), abs(line[1])) >= _LIMIT:
+                continue
+            r = _residuals(y, order, lag, line)
+            if len(r) and np.abs(r).max() >= _LIMIT:
+                continue
+            cost = ints_cost(r) + (sum(_uint_bits(_zigzag(v)) for v in line) if order == _LINE else 0)
             if best is None or cost < best[0]:
-                best = (cost, b * _ORDERS + order, r)
+                best = (cost, b * _ORDERS + order, r, line)
     if best is None:
         raise ValueError("integers too large for any predictor")
     tape.symbol(best[1], uniform_model(_ORDERS * len(bases)))
+    if best[1] % _ORDERS == _LINE:
+        tape.uint(_zigzag(best[3][0]))
+        tape.uint(_zigzag(best[3][1]))
     tape.ints(best[2])
 
 
-def decode_column(reader: Reader, n: int, bases: list[np.ndarray], lag: int = 1) -> np.ndarray:
+def decode_column(
+    reader: Reader, n: int, bases: list[np.ndarray], lag: int = 1, prior: Prior | None = None
+) -> np.ndarray:
+    if prior is not None:
+        return _integrate(reader.ints(n, prior.scale_class()), prior.order, lag) + bases[prior.base]
     pred = reader.symbol(uniform_model(_ORDERS * len(bases)))
     b, order = divmod(pred, _ORDERS)
-    return _integrate(reader.ints(n), order, lag) + bases[b]
+    line = (_unzigzag(reader.uint()), _unzigzag(reader.uint())) if order == _LINE else (0, 0)
+    if max(abs(line[0]), abs(line[1])) >= _LIMIT:
+        raise EnvelopeError("event payload holds an impossible line")
+    return _integrate(reader.ints(n), order, lag, line) + bases[b]
+
+
+def _usable(order: int, n: int, lag: int) -> bool:
+    """False for a lag beyond the column, a difference of a too short column (same residuals as none) and
+    a line through fewer than 5 values."""
+    if order == 3:
+        return 1 < lag < n
+    return order == 0 or order < n and (order != _LINE or n > 4)
+
+
+def _zigzag(v: int) -> int:
+    return 2 * v if v >= 0 else -2 * v - 1
+
+
+def _unzigzag(u: int) -> int:
+    return u // 2 if u % 2 == 0 else -(u + 1) // 2
+
+
+def _uint_bits(u: int) -> int:
+    return 6 + max(0, int(u).bit_length() - 1)

@@ -7,7 +7,11 @@ Learned at training (``EventSchema.learn``) and kept in the model bundle as plai
   nulls, nested values). Number fields say whether they are ``lossy`` (a value with a fraction or an
   exponent was seen: readings; integer fields such as counters and timestamps stay exact), their training
   ``center`` and value ``range`` (the error bound is relative to it), the usual array length ``lag``, and
-  a token dictionary for values of another type.
+  a token dictionary for values of another type; for small payloads (an event alone) the predictor that
+  fitted the training events and the size of its residuals (a :class:`~compressor.events.numbers.Prior`),
+  how often a value was regular, and the usual number of decimals (and how often it held).
+* ``clock``: the integer field that follows the record timestamps (a ``ts`` written by the producer), if
+  any: it is coded before the record timestamps, which are then sent as their distance to it.
 * ``layouts``: the key orders seen, with counts; ``styles``: how often each JSON spelling was seen.
 * dictionaries for record keys and header sets, and a zstd dictionary for literals.
 """
@@ -29,13 +33,15 @@ import zstandard
 
 from compressor.errors import ConfigError
 from compressor.events.event import Event
-from compressor.events.jsontext import STYLES, Num, dump, find_style, parse
+from compressor.events.jsontext import STYLES, Num, dump, find_style, parse, split_decimal
+from compressor.events.numbers import Prior, fit_prior
 from compressor.events.tokens import TokenDictionary
 
 __all__ = ["TOMBSTONE", "WHOLE", "EventSchema", "FieldSpec", "header_token", "key_token", "token_of"]
 
 FORMAT = "latentwire-event-schema"
-FORMAT_VERSION = 1
+#: version 2: payload layout 2 (priors, clock field, line predictor); version 1 is no longer read
+FORMAT_VERSION = 2
 MAX_LAYOUTS = 255
 ZSTD_DICT_BYTES = 4096
 #: style symbols after the JSON styles: a value carried whole, a tombstone
@@ -78,6 +84,11 @@ class FieldSpec:
         lag (int): the usual array length. Default: 1.
         integer (bool): every training value was an integer (decoded values stay integers). Default: False.
         tokens (TokenDictionary): dictionary of the field's non-number values. Default: empty.
+        prior (Prior): predictor of small payloads (lossy fields: scale in value units). Default: none.
+        regular (tuple): training counts of (regular, other) values. Default: (1, 1).
+        decimals (int): the usual number of decimals of a lossless value. Default: 0.
+        usual (tuple): training counts of events whose decimals were all usual, and of the others.
+            Default: (1, 1).
     """
 
     name: str
@@ -88,6 +99,10 @@ class FieldSpec:
     lag: int = 1
     integer: bool = False
     tokens: TokenDictionary = field(default_factory=lambda: TokenDictionary((), (1, 1), (1, 1)))
+    prior: Prior = Prior(0, 0, 0.0)
+    regular: tuple[int, int] = (1, 1)
+    decimals: int = 0
+    usual: tuple[int, int] = (1, 1)
 
     def to_dict(self) -> dict:
         return {
@@ -99,6 +114,10 @@ class FieldSpec:
             "lag": self.lag,
             "integer": self.integer,
             "tokens": self.tokens.to_dict(),
+            "prior": [self.prior.base, self.prior.order, self.prior.scale],
+            "regular": list(self.regular),
+            "decimals": self.decimals,
+            "usual": list(self.usual),
         }
 
     @classmethod
@@ -112,6 +131,10 @@ class FieldSpec:
             int(d["lag"]),
             bool(d["integer"]),
             TokenDictionary.from_dict(d["tokens"]),
+            Prior(int(d["prior"][0]), int(d["prior"][1]), float(d["prior"][2])),
+            (int(d["regular"][0]), int(d["regular"][1])),
+            int(d["decimals"]),
+            (int(d["usual"][0]), int(d["usual"][1])),
         )
 
 
@@ -127,6 +150,7 @@ class EventSchema:
         keys (TokenDictionary): the record keys.
         headers (TokenDictionary): the header sets.
         zstd_dict (bytes): zstd dictionary for literals. Default: none.
+        clock (str): the clock field's name; empty: none. Default: empty.
     """
 
     fields: tuple[FieldSpec, ...]
@@ -136,6 +160,7 @@ class EventSchema:
     keys: TokenDictionary
     headers: TokenDictionary
     zstd_dict: bytes = b""
+    clock: str = ""
 
     @classmethod
     def learn(cls, events: Sequence[Event]) -> EventSchema:
@@ -146,7 +171,7 @@ class EventSchema:
         layouts: Counter[tuple[str, ...]] = Counter()
         values: dict[str, list[Any]] = defaultdict(list)
         runs: dict[bytes | None, list[Event]] = defaultdict(list)
-        objects: list[tuple[bytes | None, dict]] = []
+        objects: list[tuple[bytes | None, dict, int]] = []
         for ev in events:
             runs[ev.key].append(ev)
             if ev.value is None:
@@ -162,7 +187,7 @@ class EventSchema:
                 continue
             styles[style] += 1
             layouts[tuple(obj)] += 1
-            objects.append((ev.key, obj))
+            objects.append((ev.key, obj, ev.timestamp))
             for k, v in obj.items():
                 values[k].append(v)
         specs = tuple(_learn_field(name, vals, objects) for name, vals in values.items())
@@ -177,6 +202,7 @@ class EventSchema:
                 [[header_token(ev.headers) for ev in run] for run in runs.values()]
             ),
             zstd_dict=_train_zstd([ev.value for ev in events if ev.value is not None]),
+            clock=_find_clock(specs, objects),
         )
 
     def to_dict(self) -> dict:
@@ -190,10 +216,16 @@ class EventSchema:
             "keys": self.keys.to_dict(),
             "headers": self.headers.to_dict(),
             "zstd_dict": base64.b64encode(self.zstd_dict).decode(),
+            "clock": self.clock,
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> EventSchema:
+        if d.get("format") == FORMAT and d.get("version") == 1:
+            raise ConfigError(
+                f"{FORMAT} version 1 (event payload layout 1) is no longer read by this consumer: "
+                "retrain the event model (train --from-topic) and restart both bridges with it"
+            )
         if d.get("format") != FORMAT or d.get("version") != FORMAT_VERSION:
             raise ConfigError(
                 f"not a {FORMAT} version {FORMAT_VERSION}: {d.get('format')!r} {d.get('version')!r}"
@@ -206,6 +238,7 @@ class EventSchema:
             keys=TokenDictionary.from_dict(d["keys"]),
             headers=TokenDictionary.from_dict(d["headers"]),
             zstd_dict=base64.b64decode(d["zstd_dict"]),
+            clock=str(d["clock"]),
         )
 
     @functools.cached_property
@@ -220,7 +253,10 @@ class EventSchema:
         return {f.name: i for i, f in enumerate(self.fields)}
 
 
-def _learn_field(name: str, vals: list[Any], objects: list[tuple[bytes | None, dict]]) -> FieldSpec:
+_Objects = list[tuple[bytes | None, dict, int]]
+
+
+def _learn_field(name: str, vals: list[Any], objects: _Objects) -> FieldSpec:
     numbers = [v for v in vals if _is_number(v)]
     arrays = [v for v in vals if _is_array(v)]
     if len(numbers) * 2 > len(vals):
@@ -231,7 +267,7 @@ def _learn_field(name: str, vals: list[Any], objects: list[tuple[bytes | None, d
     else:
         kind, regular, texts, lag = "token", None, [], 1
     runs: dict[bytes | None, list[bytes]] = defaultdict(list)
-    for key, obj in objects:
+    for key, obj, _ in objects:
         if name in obj and (regular is None or not regular(obj[name])):
             runs[key].append(token_of(obj[name]))
     tokens = TokenDictionary.learn(list(runs.values()))
@@ -245,15 +281,57 @@ def _learn_field(name: str, vals: list[Any], objects: list[tuple[bytes | None, d
     # readings are lossy; integer fields only when they look like readings too: many distinct values and
     # not a counter or a timestamp (those never decrease along a key)
     lossy = not integer or (len(set(texts)) >= _READING_DISTINCT and not _monotone(name, objects))
-    return FieldSpec(name, kind, lossy, center, span, lag, integer, tokens)
+    held = [(obj[name], ts) for _, obj, ts in objects if name in obj]
+    good = [(v if kind == "numbers" else [v], ts) for v, ts in held if regular(v)]
+    splits = [([split_decimal(t) for t in v], ts) for v, ts in good]
+    exact = [(p, ts) for p, ts in splits if all(x is not None for x in p)]
+    decimals = Counter(x[1] for p, _ in exact for x in p).most_common(1)[0][0] if exact else 0
+    n_usual = sum(all(x[1] == decimals for x in p) for p, _ in exact)
+    if lossy:
+        prior = fit_prior([[np.asarray([float(t) for t in v]) - center for v, _ in good]], lag)
+    else:
+        m = [(np.asarray([x[0] for x in p], np.float64), ts) for p, ts in exact]
+        prior = fit_prior([[y - round(center) for y, _ in m], [y - ts for y, ts in m]], lag)
+    return FieldSpec(
+        name,
+        kind,
+        lossy,
+        center,
+        span,
+        lag,
+        integer,
+        tokens,
+        prior,
+        (len(good), len(held) - len(good)),
+        int(decimals),
+        (n_usual, len(exact) - n_usual),
+    )
+
+
+def _find_clock(specs: Sequence[FieldSpec], objects: _Objects) -> str:
+    """The exact integer field closest to the record timestamps, if it is much closer to them than to its
+    own center (a producer's timestamp, in the record timestamps' unit)."""
+    best = ("", np.inf)
+    for spec in specs:
+        if spec.kind != "number" or spec.lossy or not spec.integer:
+            continue
+        pairs = [(float(obj[spec.name]), ts) for _, obj, ts in objects if isinstance(obj.get(spec.name), Num)]
+        if not pairs:
+            continue
+        v = np.asarray(pairs, dtype=np.float64)
+        near = float(np.median(np.abs(v[:, 0] - v[:, 1])))
+        spread = float(np.median(np.abs(v[:, 0] - spec.center)))
+        if near * 16 < spread and near < best[1]:
+            best = (spec.name, near)
+    return best[0]
 
 
 _READING_DISTINCT = 32
 
 
-def _monotone(name: str, objects: list[tuple[bytes | None, dict]]) -> bool:
+def _monotone(name: str, objects: _Objects) -> bool:
     last: dict[bytes | None, float] = {}
-    for key, obj in objects:
+    for key, obj, _ in objects:
         v = obj.get(name)
         if isinstance(v, Num):
             x = float(v)

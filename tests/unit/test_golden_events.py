@@ -1,4 +1,5 @@
-"""Golden event envelopes (wire version 3, kinds 4 and 5): the coder writes and reads them bit for bit."""
+"""Golden event envelopes (wire version 3, kinds 4 and 5, payload layout 2): the coder writes and reads them
+bit for bit; layout 1 (``events_v3.json``) is refused clearly."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from compressor.envelope import pack, unpack
+from compressor.errors import ConfigError
 from compressor.events import Event, EventCoder, EventSchema
 
-GOLDEN = json.loads((Path(__file__).parents[1] / "golden" / "events_v3.json").read_text())
+GOLDEN = json.loads((Path(__file__).parents[1] / "golden" / "events_layout2.json").read_text())
+LAYOUT1 = json.loads((Path(__file__).parents[1] / "golden" / "events_v3.json").read_text())
 SCHEMA = EventSchema.from_dict(GOLDEN["schema"])
 
 
@@ -40,3 +43,9 @@ def test_golden_event_envelopes(case: dict) -> None:
     assert decoded == [_event(d) for d in case["decoded"]]
     if case["bound"] is None:
         assert decoded == [EVENTS[i] for i in case["events"]]
+
+
+def test_layout1_schema_is_refused_clearly() -> None:
+    assert GOLDEN["schema"]["version"] == 2 and LAYOUT1["schema"]["version"] == 1
+    with pytest.raises(ConfigError, match="layout 1.*no longer read.*retrain"):
+        EventSchema.from_dict(LAYOUT1["schema"])

@@ -1,5 +1,7 @@
-"""Writes tests/golden/events_v3.json: a learned event schema, events, and the exact kind-4 and kind-5
-envelopes the event coder makes of them (run from the project root: python tests/golden/make_events_v3.py)."""
+"""Writes tests/golden/events_layout2.json: a learned event schema (version 2), events, and the exact
+kind-4 and kind-5 envelopes (wire version 3, payload layout 2) the event coder makes of them (run from the
+project root: python tests/golden/make_events_layout2.py). ``events_v3.json`` holds layout 1, which
+consumers no longer read (its schema is refused)."""
 
 from __future__ import annotations
 
@@ -66,7 +68,7 @@ def main() -> None:
             }
         )
     doc = {"schema": schema.to_dict(), "events": [_event_json(e) for e in evs], "vectors": vectors}
-    (Path(__file__).parent / "events_v3.json").write_text(json.dumps(doc, indent=1) + "\n")
+    (Path(__file__).parent / "events_layout2.json").write_text(json.dumps(doc, indent=1) + "\n")
 
 
 def _event_json(e: Event) -> dict:

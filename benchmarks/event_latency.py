@@ -1,0 +1,157 @@
+"""The latency a window adds, measured: events produced live at a steady rate go through the compress
+bridge (in a thread: ``BridgeService`` with :class:`producers.event_compress.EventCompressTransform`,
+exactly once) and a read-committed consumer of its output decodes them; each event's latency is the time
+it is read minus its own Kafka timestamp (set by the producer when it sends it, so the latency is end to
+end: producer, broker, bridge, transaction, consumer). The same run with windows of 1 event (kind 5, no
+waiting) is the baseline; the difference is what windowing adds. The bridge's own record latency metric
+(``latentwire_bridge_record_latency_seconds``: from an event's timestamp to the commit of the record
+holding it) is reported next to it.
+
+    python -m benchmarks.event_topics --data ../shared/data --bootstrap-servers HOST:PORT --latency 100,1000
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from typing import Any
+
+import numpy as np
+
+from compressor.envelope import unpack
+from compressor.events import Event, EventCoder, EventSchema
+
+__all__ = ["measure_latency"]
+
+
+def _produce_live(bootstrap: str, topic: str, events: list[Event], rate: float) -> None:
+    from streaming.client_config import KafkaConfig
+    from streaming.clients import make_producer
+
+    producer = make_producer(KafkaConfig(bootstrap), acks="all", linger_ms=0)
+    start = time.monotonic()
+    for i, ev in enumerate(events):
+        delay = start + i / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        producer.send(topic, value=ev.value, key=ev.key, timestamp_ms=int(time.time() * 1000), headers=[])
+    producer.flush()
+    producer.close()
+
+
+def _read_latencies(
+    bootstrap: str, topic: str, coder: EventCoder, expect: int, deadline: float
+) -> list[float]:
+    from streaming.client_config import KafkaConfig
+    from streaming.clients import make_consumer
+
+    consumer = make_consumer(
+        KafkaConfig(bootstrap), topic, isolation_level="read_committed", auto_offset_reset="earliest"
+    )
+    out: list[float] = []
+    try:
+        while len(out) < expect and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=50).values():
+                now = time.time() * 1000
+                for rec in records:
+                    env = unpack(rec.value)
+                    single = env.kind == 5
+                    for ev in coder.decode(env.payload, rec.key, rec.timestamp, single=single):
+                        out.append((now - ev.timestamp) / 1000)
+    finally:
+        consumer.close()
+    return out
+
+
+def measure_latency(
+    bootstrap: str,
+    events: list[Event],
+    window: int,
+    max_delay: int,
+    rate: float,
+    seconds: float = 8.0,
+    train_fraction: float = 0.3,
+) -> dict[str, Any]:
+    """End-to-end latency (s) of events sent live at ``rate`` per second through the compress bridge with
+    windows of ``window`` events (``fallback`` off: every event is coded)."""
+    from prometheus_client import CollectorRegistry
+
+    from benchmarks.event_broker import create_topics
+    from compressor.bundle import event_bundle
+    from producers.event_compress import EventCompressTransform
+    from streaming.bridge import BridgeService
+    from streaming.bridge_config import BridgeConfig
+    from streaming.client_config import KafkaConfig
+
+    cut = int(len(events) * train_fraction)
+    schema = EventSchema.learn(events[:cut])
+    coder = EventCoder(schema, relative_bound=0.01)
+    live = [events[cut + i % (len(events) - cut)] for i in range(int(rate * seconds))]
+    tag = uuid.uuid4().hex[:8]
+    raw, out = f"bench-latency-{tag}-raw", f"bench-latency-{tag}-out"
+    create_topics(bootstrap, [raw, out])
+    config = BridgeConfig(
+        "compress",
+        raw,
+        out,
+        kafka=KafkaConfig(bootstrap),
+        group_id=f"bench-{tag}",
+        transactional_id=f"bench-{tag}",
+        idle_timeout=None,
+        metrics_port=0,
+        compression_type="zstd",
+    )
+    registry = CollectorRegistry()
+    stop = threading.Event()
+
+    class _Stop:
+        def __bool__(self) -> bool:
+            return stop.is_set()
+
+    wire_id = event_bundle(schema).wire_id
+    errors: list[BaseException] = []
+
+    def run_bridge() -> None:
+        try:
+            with BridgeService(config, registry=registry) as service:
+                transform = EventCompressTransform(
+                    coder,
+                    wire_id,
+                    raw,
+                    window_events=window,
+                    max_delay_ms=max_delay,
+                    metrics=service.metrics,
+                    fallback=False,
+                )
+                summary = service.run(transform, stop=_Stop())
+                if summary.error is not None:
+                    errors.append(summary.error)
+        except BaseException as exc:  # noqa: BLE001 - reported by the caller
+            errors.append(exc)
+
+    bridge = threading.Thread(target=run_bridge, daemon=True)
+    bridge.start()
+    time.sleep(3.0)  # the bridge joins its group before the first event is sent
+    producer = threading.Thread(target=_produce_live, args=(bootstrap, raw, live, rate), daemon=True)
+    producer.start()
+    latencies = _read_latencies(
+        bootstrap, out, coder, len(live), time.monotonic() + seconds + 30 + max_delay / 1000
+    )
+    producer.join()
+    stop.set()
+    bridge.join(timeout=30)
+    if errors:
+        raise errors[0]
+    labels = {"bridge": "compress", "topic": raw}
+    total = registry.get_sample_value("latentwire_bridge_record_latency_seconds_sum", labels) or 0.0
+    count = registry.get_sample_value("latentwire_bridge_record_latency_seconds_count", labels) or 0.0
+    x = np.asarray(latencies) if latencies else np.zeros(1)
+    return {
+        "events": len(live),
+        "received": len(latencies),
+        "p50": float(np.percentile(x, 50)),
+        "p95": float(np.percentile(x, 95)),
+        "max": float(x.max()),
+        "metric_mean": total / count if count else float("nan"),
+    }
