@@ -12,9 +12,11 @@ holding it) is reported next to it.
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -78,7 +80,7 @@ def measure_latency(
     from prometheus_client import CollectorRegistry
 
     from benchmarks.event_broker import create_topics
-    from compressor.bundle import event_bundle
+    from compressor.bundle import event_bundle, save_bundle
     from producers.event_compress import EventCompressTransform
     from streaming.bridge import BridgeService
     from streaming.bridge_config import BridgeConfig
@@ -109,7 +111,10 @@ def measure_latency(
         def __bool__(self) -> bool:
             return stop.is_set()
 
-    wire_id = event_bundle(schema).wire_id
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = event_bundle(schema)
+        save_bundle(bundle, Path(tmp) / "model")  # gives the bundle its model id
+    wire_id = bundle.wire_id
     errors: list[BaseException] = []
 
     def run_bridge() -> None:
