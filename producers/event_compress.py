@@ -44,7 +44,7 @@ MIN_VERDICT_EVENTS = 32
 #: coding starts below this ratio of record batch bytes to raw + zstd, and stops above the next one. The
 #: bridge's transactions and offset commits cost the same whether it codes or passes records through, so
 #: the comparison is of record batches alone; the margin only keeps a noisy estimate from flapping
-START_CODING = 0.95
+START_CODING = 0.98
 KEEP_CODING = 1.0
 #: a window is produced once its events hold this many raw bytes (well below Kafka's 1 MiB request limit)
 MAX_WINDOW_BYTES = 256 * 1024
