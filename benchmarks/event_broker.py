@@ -29,7 +29,7 @@ from typing import Any
 from compressor.bundle import event_bundle, save_bundle
 from compressor.events import Event, EventCoder, EventSchema
 
-__all__ = ["create_topics", "measure_on_broker"]
+__all__ = ["compress_config", "create_topics", "measure_on_broker", "wire_id_of"]
 
 
 def create_topics(bootstrap: str, names: list[str]) -> None:
@@ -63,6 +63,33 @@ def _send(bootstrap: str, topic: str, events: list[Event], compression: str | No
     return sent
 
 
+def compress_config(bootstrap: str, raw: str, out: str, idle_timeout: float | None) -> Any:
+    """The compress bridge's config: exactly once, zstd batches, a fresh group and transactional id."""
+    from streaming.bridge_config import BridgeConfig
+    from streaming.client_config import KafkaConfig
+
+    tag = uuid.uuid4().hex[:8]
+    return BridgeConfig(
+        "compress",
+        raw,
+        out,
+        kafka=KafkaConfig(bootstrap),
+        group_id=f"bench-{tag}",
+        transactional_id=f"bench-{tag}",
+        idle_timeout=idle_timeout,
+        metrics_port=0,
+        compression_type="zstd",
+    )
+
+
+def wire_id_of(schema: EventSchema) -> bytes:
+    """The model id envelopes of the schema's event bundle carry (the bundle saved once to get it)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = event_bundle(schema)
+        save_bundle(bundle, Path(tmp) / "model")
+    return bundle.wire_id
+
+
 def _bridge(
     bootstrap: str, raw: str, out: str, coder: EventCoder, wire_id: bytes, window: int, max_delay: int
 ) -> int:
@@ -71,21 +98,8 @@ def _bridge(
 
     from producers.event_compress import EventCompressTransform
     from streaming.bridge import BridgeService
-    from streaming.bridge_config import BridgeConfig
-    from streaming.client_config import KafkaConfig
 
-    tag = uuid.uuid4().hex[:8]
-    config = BridgeConfig(
-        "compress",
-        raw,
-        out,
-        kafka=KafkaConfig(bootstrap),
-        group_id=f"bench-{tag}",
-        transactional_id=f"bench-{tag}",
-        idle_timeout=3.0 + max_delay / 1000,
-        metrics_port=0,
-        compression_type="zstd",
-    )
+    config = compress_config(bootstrap, raw, out, 3.0 + max_delay / 1000)
     registry = CollectorRegistry()
     with BridgeService(config, registry=registry) as service:
         transform = EventCompressTransform(
@@ -112,9 +126,7 @@ def measure_on_broker(
     cut = int(len(events) * train_fraction)
     schema = EventSchema.learn(events[:cut])
     test = events[cut:]
-    with tempfile.TemporaryDirectory() as tmp:
-        bundle = event_bundle(schema)
-        save_bundle(bundle, Path(tmp) / "model")
+    wire_id = wire_id_of(schema)
     coder = EventCoder(schema, relative_bound=bound)
     run = uuid.uuid4().hex[:8]
     raw, rawz, single, windowed = (f"bench-events-{run}-{n}" for n in ("raw", "rawz", "single", "window"))
@@ -124,12 +136,12 @@ def measure_on_broker(
         "events": n,
         "raw": _send(bootstrap, raw, test, None) / n,
         "raw_zstd": _send(bootstrap, rawz, test, "zstd") / n,
-        "single": _bridge(bootstrap, raw, single, coder, bundle.wire_id, 1, max_delay) / n,
-        "window": _bridge(bootstrap, raw, windowed, coder, bundle.wire_id, window, max_delay) / n,
+        "single": _bridge(bootstrap, raw, single, coder, wire_id, 1, max_delay) / n,
+        "window": _bridge(bootstrap, raw, windowed, coder, wire_id, window, max_delay) / n,
     }
     empty = f"bench-events-{run}-empty"
     create_topics(bootstrap, [empty])
-    out["start"] = _bridge(bootstrap, empty, f"{empty}-out", coder, bundle.wire_id, window, max_delay)
+    out["start"] = _bridge(bootstrap, empty, f"{empty}-out", coder, wire_id, window, max_delay)
     for mode in ("single", "window"):
         out[f"{mode}_steady"] = out[mode] - out["start"] / n
         out[f"{mode}_vs_zstd"] = out[f"{mode}_steady"] / out["raw_zstd"]

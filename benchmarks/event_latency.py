@@ -12,11 +12,9 @@ holding it) is reported next to it.
 
 from __future__ import annotations
 
-import tempfile
 import threading
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -79,12 +77,9 @@ def measure_latency(
     windows of ``window`` events (``fallback`` off: every event is coded)."""
     from prometheus_client import CollectorRegistry
 
-    from benchmarks.event_broker import create_topics
-    from compressor.bundle import event_bundle, save_bundle
+    from benchmarks.event_broker import compress_config, create_topics, wire_id_of
     from producers.event_compress import EventCompressTransform
     from streaming.bridge import BridgeService
-    from streaming.bridge_config import BridgeConfig
-    from streaming.client_config import KafkaConfig
 
     cut = int(len(events) * train_fraction)
     schema = EventSchema.learn(events[:cut])
@@ -93,17 +88,7 @@ def measure_latency(
     tag = uuid.uuid4().hex[:8]
     raw, out = f"bench-latency-{tag}-raw", f"bench-latency-{tag}-out"
     create_topics(bootstrap, [raw, out])
-    config = BridgeConfig(
-        "compress",
-        raw,
-        out,
-        kafka=KafkaConfig(bootstrap),
-        group_id=f"bench-{tag}",
-        transactional_id=f"bench-{tag}",
-        idle_timeout=None,
-        metrics_port=0,
-        compression_type="zstd",
-    )
+    config = compress_config(bootstrap, raw, out, None)
     registry = CollectorRegistry()
     stop = threading.Event()
 
@@ -111,10 +96,7 @@ def measure_latency(
         def __bool__(self) -> bool:
             return stop.is_set()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        bundle = event_bundle(schema)
-        save_bundle(bundle, Path(tmp) / "model")  # gives the bundle its model id
-    wire_id = bundle.wire_id
+    wire_id = wire_id_of(schema)
     errors: list[BaseException] = []
 
     def run_bridge() -> None:
