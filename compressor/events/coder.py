@@ -24,8 +24,9 @@ Payload layout (envelope kinds 4 and 5; see "Event payloads" in ``docs/wire-form
 
 A ``token`` field is a token column. A ``number`` field sends a flag "all values regular" (with the
 training frequency), else one flag per value; regular values as an integer column (lossy: grid
-integers; lossless: mantissas, then a flag "all decimals usual" (training frequency) and, if not, the
-decimals), the others as a token column. A ``numbers`` field does the same per array, then the array
+integers; lossless: a flag "all decimals usual" (training frequency) and, if not, the decimals, then a
+usual flag "aligned" and the mantissas, aligned on the column's finest decimal scale when they fit), the
+others as a token column. A ``numbers`` field does the same per array, then the array
 lengths and all regular values flattened (the lag predictor spans one array). A payload of fewer than
 :data:`SMALL` events sends its integer columns with the fields' learned priors (no predictor or class
 symbols).
@@ -53,6 +54,9 @@ from compressor.events.event import Event
 from compressor.events.jsontext import STYLES, Num, dump, find_style, parse, split_decimal
 from compressor.events.numbers import (
     Prior,
+    align,
+    center_on,
+    column_cost,
     decode_column,
     encode_column,
     lossless_ints,
@@ -60,6 +64,7 @@ from compressor.events.numbers import (
     lossy_ints,
     lossy_step,
     lossy_texts,
+    unalign,
 )
 from compressor.events.schema import (
     TOMBSTONE,
@@ -271,17 +276,40 @@ class EventCoder:
             )
         count = int(keep.sum())
         if count:
-            bases = self._bases(spec, field_bound, ts[owner[keep]])
-            prior = _prior(spec, field_bound) if small else None
-            encode_column(tape, cols[0], bases, lag=spec.lag, prior=prior)
-            if len(cols) > 1:
+            top, values_col = 0, cols[0]
+            if len(cols) > 1:  # lossless: decimals first, then the mantissas on one decimal scale
                 usual = bool((cols[1] == spec.decimals).all())
                 tape.symbol(0 if usual else 1, _counts_model(spec.usual))
                 if not usual:
                     encode_column(tape, cols[1], [np.zeros(count, np.int64)], lag=spec.lag)
+                aligned = align(cols[0], cols[1])
+                if aligned is not None and not self._pays_to_align(
+                    spec, cols[0], aligned, ts[owner[keep]], small
+                ):
+                    aligned = None
+                tape.symbol(0 if aligned is not None else 1, _usual())
+                if aligned is not None:
+                    values_col, top = aligned
+            bases = self._bases(spec, field_bound, ts[owner[keep]], top)
+            prior = _prior(spec, field_bound) if small else None
+            encode_column(tape, values_col, bases, lag=spec.lag, prior=prior)
         spec.tokens.encode(
             tape, [token_of(v) for v, r in zip(values, regular, strict=True) if not r], literals
         )
+
+    def _pays_to_align(
+        self,
+        spec: FieldSpec,
+        mantissas: np.ndarray,
+        aligned: tuple[np.ndarray, int],
+        ts: np.ndarray,
+        small: bool,
+    ) -> bool:
+        """Whether the aligned mantissas are estimated cheaper (a few values with many decimals can make
+        every aligned value a large multiple)."""
+        prior = spec.prior if small else None
+        as_is = column_cost(mantissas, self._bases(spec, None, ts, 0), spec.lag, prior)
+        return column_cost(aligned[0], self._bases(spec, None, ts, aligned[1]), spec.lag, prior) <= as_is
 
     def _clock(self, layouts: Sequence[tuple[str, ...] | None]) -> FieldSpec | None:
         """The clock field, when the schema has one and every event of the payload holds it."""
@@ -298,12 +326,14 @@ class EventCoder:
         return bases
 
     @staticmethod
-    def _bases(spec: FieldSpec, field_bound: float | None, ts: np.ndarray) -> list[np.ndarray]:
+    def _bases(spec: FieldSpec, field_bound: float | None, ts: np.ndarray, top: int = 0) -> list[np.ndarray]:
+        """Lossy: the center on the grid. Lossless (mantissas on the scale ``10**-top``): the center on
+        that scale, or the record timestamps."""
         n = len(ts)
         if field_bound is not None:
             step = lossy_step(field_bound, spec.integer)
             return [np.full(n, int(np.rint(spec.center / step)), np.int64)]
-        return [np.full(n, int(round(spec.center)), np.int64), ts]
+        return [np.full(n, center_on(spec.center, top), np.int64), ts]
 
     # ------------------------------------------------------------------ decode
     def decode(
@@ -439,10 +469,10 @@ class EventCoder:
         if count:
             owner_ts = np.repeat(ts[regular], lengths)
             prior = _prior(spec, field_bound) if small else None
-            first = decode_column(
-                r, count, self._bases(spec, field_bound, owner_ts), lag=spec.lag, prior=prior
-            )
             if field_bound is not None:
+                first = decode_column(
+                    r, count, self._bases(spec, field_bound, owner_ts), lag=spec.lag, prior=prior
+                )
                 texts = lossy_texts(first, field_bound, spec.integer)
             else:
                 decimals = np.full(count, spec.decimals, np.int64)
@@ -450,7 +480,12 @@ class EventCoder:
                     decimals = decode_column(r, count, [np.zeros(count, np.int64)], lag=spec.lag)
                 if (decimals < 0).any() or (decimals > 400).any():
                     raise EnvelopeError("event payload holds an impossible number of decimals")
-                texts = lossless_texts(first, decimals)
+                aligned = r.symbol(_usual()) == 0
+                top = int(decimals.max()) if aligned else 0
+                first = decode_column(
+                    r, count, self._bases(spec, None, owner_ts, top), lag=spec.lag, prior=prior
+                )
+                texts = lossless_texts(unalign(first, decimals) if aligned else first, decimals)
         tokens = iter([_json(t) for t in spec.tokens.decode(r, n - n_reg, literals)])
         cuts = np.concatenate([[0], np.cumsum(lengths)]).tolist()
         out: list[Any] = []

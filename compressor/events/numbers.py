@@ -30,6 +30,10 @@ from compressor.events.jsontext import Num, join_decimal, split_decimal
 
 __all__ = [
     "Prior",
+    "align",
+    "center_on",
+    "column_cost",
+    "unalign",
     "decode_column",
     "encode_column",
     "fit_prior",
@@ -117,6 +121,40 @@ def lossless_ints(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return m, d, ok
 
 
+def align(mantissas: np.ndarray, decimals: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """The mantissas on the column's finest decimal scale (``m * 10**(top - d)``) and ``top``, so that
+    ``73.9673221`` and ``73.96732207`` differ by 1 and not by 6.6e9; None when a value would not fit."""
+    if not len(mantissas):
+        return mantissas.copy(), 0
+    top = int(decimals.max())
+    shift = top - decimals
+    if int(shift.max()) > 15:
+        return None
+    factor = 10 ** shift.astype(np.int64)
+    if (np.abs(mantissas) >= _LIMIT // factor).any():
+        return None
+    return mantissas * factor, top
+
+
+def unalign(aligned: np.ndarray, decimals: np.ndarray) -> np.ndarray:
+    """The mantissas back from :func:`align` (exact: each is a multiple of its factor)."""
+    if not len(aligned):
+        return aligned.copy()
+    shift = int(decimals.max()) - decimals
+    if (shift > 15).any():
+        raise EnvelopeError("event payload aligns numbers over too many decimals")
+    factor = 10 ** shift.astype(np.int64)
+    if (aligned % factor != 0).any():
+        raise EnvelopeError("event payload holds an aligned number off its scale")
+    return aligned // factor
+
+
+def center_on(center: float, top: int) -> int:
+    """The field's center on the decimal scale ``10**-top`` (0 when it does not fit)."""
+    value = round(center * 10.0**top) if top <= 18 else 0
+    return int(value) if abs(value) < _LIMIT else 0
+
+
 def lossless_texts(mantissas: np.ndarray, decimals: np.ndarray) -> list[Num]:
     return [Num(join_decimal(int(m), int(d))) for m, d in zip(mantissas, decimals, strict=True)]
 
@@ -172,15 +210,8 @@ def _integrate(r: np.ndarray, order: int, lag: int, line: tuple[int, int] = (0, 
     return y
 
 
-def encode_column(
-    tape: Tape, x: np.ndarray, bases: list[np.ndarray], lag: int = 1, prior: Prior | None = None
-) -> None:
-    """Code integers ``x`` as the cheapest predictor's residuals (predictor id first, uniform; a line's
-    intercept and slope follow as zigzag uints). With a ``prior``: its predictor and scale class, nothing
-    chosen."""
-    if prior is not None:
-        tape.ints(_residuals(x - bases[prior.base], prior.order, lag), prior.scale_class())
-        return
+def _best(x: np.ndarray, bases: list[np.ndarray], lag: int) -> tuple[float, int, np.ndarray, tuple] | None:
+    """The cheapest predictor: (estimated bits, predictor id, residuals, line), None when none fits."""
     best = None
     for b, base in enumerate(bases):
         with np.errstate(over="ignore"):
@@ -199,6 +230,29 @@ def encode_column(
             cost = ints_cost(r) + (sum(_uint_bits(_zigzag(v)) for v in line) if order == _LINE else 0)
             if best is None or cost < best[0]:
                 best = (cost, b * _ORDERS + order, r, line)
+    return best
+
+
+def column_cost(x: np.ndarray, bases: list[np.ndarray], lag: int = 1, prior: Prior | None = None) -> float:
+    """Estimated bits of :func:`encode_column` (infinite when the integers fit no predictor)."""
+    if prior is not None:
+        with np.errstate(over="ignore"):
+            r = _residuals(x - bases[prior.base], prior.order, lag)
+        return ints_cost(r) if not len(r) or np.abs(r).max() < _LIMIT else float("inf")
+    best = _best(x, bases, lag)
+    return float("inf") if best is None else best[0]
+
+
+def encode_column(
+    tape: Tape, x: np.ndarray, bases: list[np.ndarray], lag: int = 1, prior: Prior | None = None
+) -> None:
+    """Code integers ``x`` as the cheapest predictor's residuals (predictor id first, uniform; a line's
+    intercept and slope follow as zigzag uints). With a ``prior``: its predictor and scale class, nothing
+    chosen."""
+    if prior is not None:
+        tape.ints(_residuals(x - bases[prior.base], prior.order, lag), prior.scale_class())
+        return
+    best = _best(x, bases, lag)
     if best is None:
         raise ValueError("integers too large for any predictor")
     tape.symbol(best[1], uniform_model(_ORDERS * len(bases)))

@@ -34,7 +34,7 @@ import zstandard
 from compressor.errors import ConfigError
 from compressor.events.event import Event
 from compressor.events.jsontext import STYLES, Num, dump, find_style, parse, split_decimal
-from compressor.events.numbers import Prior, fit_prior
+from compressor.events.numbers import Prior, align, center_on, fit_prior
 from compressor.events.tokens import TokenDictionary
 
 __all__ = ["TOMBSTONE", "WHOLE", "EventSchema", "FieldSpec", "header_token", "key_token", "token_of"]
@@ -284,14 +284,14 @@ def _learn_field(name: str, vals: list[Any], objects: _Objects) -> FieldSpec:
     held = [(obj[name], ts) for _, obj, ts in objects if name in obj]
     good = [(v if kind == "numbers" else [v], ts) for v, ts in held if regular(v)]
     splits = [([split_decimal(t) for t in v], ts) for v, ts in good]
-    exact = [(p, ts) for p, ts in splits if all(x is not None for x in p)]
+    exact = [(p, ts) for p, ts in splits if all(x is not None and abs(x[0]) < 1 << 52 for x in p)]
     decimals = Counter(x[1] for p, _ in exact for x in p).most_common(1)[0][0] if exact else 0
     n_usual = sum(all(x[1] == decimals for x in p) for p, _ in exact)
     if lossy:
         prior = fit_prior([[np.asarray([float(t) for t in v]) - center for v, _ in good]], lag)
     else:
-        m = [(np.asarray([x[0] for x in p], np.float64), ts) for p, ts in exact]
-        prior = fit_prior([[y - round(center) for y, _ in m], [y - ts for y, ts in m]], lag)
+        m = [_aligned(p) + (ts,) for p, ts in exact]
+        prior = fit_prior([[y - center_on(center, top) for y, top, _ in m], [y - ts for y, _, ts in m]], lag)
     return FieldSpec(
         name,
         kind,
@@ -306,6 +306,14 @@ def _learn_field(name: str, vals: list[Any], objects: _Objects) -> FieldSpec:
         int(decimals),
         (n_usual, len(exact) - n_usual),
     )
+
+
+def _aligned(pairs: list[tuple[int, int]]) -> tuple[np.ndarray, int]:
+    """One event's mantissas on its finest decimal scale, as the coder aligns them (float64: for fitting)."""
+    m = np.asarray([x[0] for x in pairs], np.int64)
+    d = np.asarray([x[1] for x in pairs], np.int64)
+    aligned = align(m, d)
+    return (m.astype(np.float64), 0) if aligned is None else (aligned[0].astype(np.float64), aligned[1])
 
 
 def _find_clock(specs: Sequence[FieldSpec], objects: _Objects) -> str:

@@ -11,7 +11,7 @@ import pytest
 
 from compressor.events import Event, EventCoder, EventSchema
 from compressor.events.entropy import BLOCK, SHORT_BLOCK, Reader, Tape, _best_classes, _blocks
-from compressor.events.numbers import Prior, decode_column, encode_column, fit_prior
+from compressor.events.numbers import Prior, align, decode_column, encode_column, fit_prior, unalign
 
 
 def _round_trip(x: np.ndarray, bases: list[np.ndarray], lag: int = 1, prior: Prior | None = None) -> bytes:
@@ -100,3 +100,29 @@ def test_a_clock_field_codes_timestamps_at_their_jitter() -> None:
     size = len(alone.encode(no_temp, b"dev", no_temp[-1].timestamp))
     # jitter of 0..7 ms on the clock and 1..4 ms to the record: 5 bits of information per event
     assert size * 8 / len(no_temp) < 8
+
+
+def test_mixed_decimals_align_and_come_back_exactly() -> None:
+    m = np.asarray([739673221, 7396732207, 7396732, -5, 0], np.int64)
+    d = np.asarray([7, 8, 5, 0, 3], np.int64)
+    aligned = align(m, d)
+    assert aligned is not None and aligned[1] == 8
+    assert aligned[0][:3].tolist() == [7396732210, 7396732207, 7396732000]
+    assert unalign(aligned[0], d).tolist() == m.tolist()
+    assert align(np.asarray([1 << 50, 1]), np.asarray([0, 9])) is None  # would not fit
+    rng = np.random.default_rng(3)
+    events = []
+    for i in range(300):
+        x = 70 + np.cumsum(rng.normal(0, 0.1, 4))
+        texts = [f"{v:.{int(rng.integers(1, 9))}f}".rstrip("0") for v in x] + ["1054.3333333333"]
+        body = '{"ts": %d, "values": [%s]}' % (1_700_000_000_000 + 1000 * i, ", ".join(texts))
+        events.append(Event(body.encode(), b"k", 1_700_000_000_000 + 1000 * i + 3))
+    coder = EventCoder(EventSchema.learn(events[:100]))
+    window = events[100:228]
+    assert (
+        coder.decode(coder.encode(window, b"k", window[-1].timestamp), b"k", window[-1].timestamp) == window
+    )
+    for ev in events[228:240]:
+        assert coder.decode(
+            coder.encode([ev], b"k", ev.timestamp, single=True), b"k", ev.timestamp, single=True
+        ) == [ev]
