@@ -5,11 +5,15 @@ reverse onto constriction's ANS stack; :class:`Reader` reads them back in the sa
 (:meth:`Tape.ints`) use the error-bounded codec's frozen two-sided geometric tables
 (:mod:`compressor.bounded.tables`): a flag "short blocks" (blocks of :data:`SHORT_BLOCK` values instead of
 :data:`BLOCK`, for heavy-tailed columns: whichever is estimated cheaper), per block the class with the
-fewest estimated bits (uniform over the classes), then each value ``r >> shift`` with the class table, its low ``shift``
+fewest estimated bits (uniform over the classes and one more, :data:`FLAT`: the block's values are spread
+evenly between its least and greatest, which are sent as a zigzag uint and a span uint, and each value is
+uniform over that span, as the jitter of a clock is), then each value ``r >> shift`` with the class table, its low ``shift``
 bits uniformly, and values beyond the table's radius as an escape followed by their magnitude.
 """
 
 from __future__ import annotations
+
+import math
 
 import constriction
 import numpy as np
@@ -27,13 +31,17 @@ from compressor.bounded.tables import (
 )
 from compressor.errors import EnvelopeError, TruncatedError
 
-__all__ = ["BLOCK", "SHORT_BLOCK", "Reader", "Tape", "categorical", "ints_cost"]
+__all__ = ["BLOCK", "FLAT", "SHORT_BLOCK", "Reader", "Tape", "categorical", "ints_cost"]
 
 #: values per scale class in an integer column
 BLOCK = 64
 #: the same for a column whose scale changes quickly
 SHORT_BLOCK = 16
 _CLASS_BITS = 5.1
+#: the class symbol of a flat block
+FLAT = CLASSES
+#: widest span a flat block may have
+FLAT_SPAN = 1 << 12
 
 
 def categorical(counts: list[int] | tuple[int, ...]) -> constriction.stream.model.Categorical:
@@ -51,9 +59,24 @@ def _best_classes(values: np.ndarray, size: int) -> tuple[list[int], float]:
         block = np.abs(values[start : start + size]).astype(np.float64)
         cost = len(block) * a + b * block.sum()
         k = int(np.argmin(cost))
+        bits = float(cost[k])
+        flat = _flat_bits(values[start : start + size])
+        if flat < bits:
+            k, bits = FLAT, flat
         out.append(k)
-        total += float(cost[k]) + _CLASS_BITS
+        total += bits + _CLASS_BITS
     return out, total
+
+
+def _flat_bits(part: np.ndarray) -> float:
+    lo, span = int(part.min()), int(part.max() - part.min())
+    if span >= FLAT_SPAN:
+        return float("inf")
+    return _uint_bits(2 * abs(lo) + (lo < 0)) + _uint_bits(span) + len(part) * math.log2(span + 1)
+
+
+def _uint_bits(u: int) -> float:
+    return 6.0 + max(0, int(u).bit_length() - 1)
 
 
 def _blocks(values: np.ndarray) -> tuple[int, list[int], float]:
@@ -107,12 +130,20 @@ class Tape:
             size, classes, _ = _blocks(values)
             if len(values) > SHORT_BLOCK:
                 self.flag(size == SHORT_BLOCK)
-            self.symbols(np.asarray(classes), uniform_model(CLASSES))
+            self.symbols(np.asarray(classes), uniform_model(CLASSES + 1))
         else:
             size, classes = BLOCK, [scale_class] * ((len(values) + BLOCK - 1) // BLOCK)
         escapes: list[int] = []
         for block, k in enumerate(classes):
             part = values[block * size : (block + 1) * size]
+            if k == FLAT:
+                lo = int(part.min())
+                span = int(part.max()) - lo
+                self.uint(2 * abs(lo) + (lo < 0))
+                self.uint(span)
+                if span:
+                    self.symbols(part - lo, uniform_model(span + 1))
+                continue
             s = SHIFT[k]
             high = part >> s
             idx = np.where(np.abs(high) <= RADIUS, high + RADIUS, ESCAPE)
@@ -164,7 +195,7 @@ class Reader:
         size = SHORT_BLOCK if scale_class is None and n > SHORT_BLOCK and self.flag() else BLOCK
         blocks = (n + size - 1) // size
         if scale_class is None:
-            classes = self.symbols(blocks, uniform_model(CLASSES)).tolist()
+            classes = self.symbols(blocks, uniform_model(CLASSES + 1)).tolist()
         else:
             classes = [scale_class] * blocks
         out = np.empty(n, dtype=np.int64)
@@ -172,6 +203,15 @@ class Reader:
         for block, k in enumerate(classes):
             start = block * size
             count = min(size, n - start)
+            if k == FLAT:
+                z = self.uint()
+                lo, span = (-(z >> 1) if z & 1 else z >> 1), self.uint()
+                if span >= FLAT_SPAN:
+                    raise EnvelopeError("event payload holds a flat block wider than allowed")
+                out[start : start + count] = lo + (
+                    self.symbols(count, uniform_model(span + 1)) if span else 0
+                )
+                continue
             idx = self.symbols(count, residual_model(k))
             s = SHIFT[k]
             part = (idx - RADIUS) << s
