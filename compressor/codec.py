@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -137,8 +138,9 @@ class Codec:
     def wire_id(self) -> bytes:
         return self.bundle.wire_id
 
-    @property
+    @cached_property
     def record_size(self) -> int:
+        """Values per record (read once: the bundle's Keras model answers slowly)."""
         return self.bundle.record_size
 
     def latents(self, records: np.ndarray) -> np.ndarray:
@@ -170,6 +172,21 @@ class Codec:
         records = self._check(records)
         bodies, kinds, _, _ = self._code(records, with_decoded=False)
         return self._pack(bodies, kinds, lengths)
+
+    def encode_one(self, record: np.ndarray, length: int | None = None) -> bytes:
+        """The envelope of one validated float32 record (D,): :meth:`encode_payloads` of a batch of one, the
+        same bytes, without the batch bookkeeping (a per-record serializer's path)."""
+        x = np.asarray(record, dtype=np.float32).reshape(1, -1)
+        if x.shape[1] != self.record_size:
+            raise ValueError(f"a record must have {self.record_size} values, got {x.shape[1]}")
+        if self._error_bound is None:
+            quantizer = self.bundle.quantizer
+            body, kind = quantizer.to_bytes(quantizer.quantize(self.latents(x)))[0], Kind.FIXED_RATE
+        else:
+            bodies, kinds, _, _ = self._code(x, with_decoded=False)
+            body, kind = bodies[0], kinds[0]
+        size = self.record_size
+        return pack(Envelope(self.wire_id, kind, body, length if length and length < size else None))
 
     def _check(self, records: np.ndarray) -> np.ndarray:
         records = np.asarray(records, dtype=np.float32)

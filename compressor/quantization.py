@@ -50,7 +50,10 @@ class LatentQuantizer:
 
     def quantize(self, latents: np.ndarray) -> np.ndarray:
         q = np.rint((latents - self.low) / self.step)
-        return np.clip(q, 0, self.levels - 1).astype(self.dtype)
+        # np.clip's result, without its wrapper's cost per call (a per-record serializer pays it per record)
+        np.maximum(q, 0, out=q)
+        np.minimum(q, self.levels - 1, out=q)
+        return q.astype(self.dtype)
 
     def dequantize(self, codes: np.ndarray) -> np.ndarray:
         return (codes.astype(np.float32) * self.step + self.low).astype(np.float32)

@@ -77,8 +77,7 @@ class RecordEncoder:
             self.metrics.errors.labels(topic, exc.kind).inc()
             raise
         started = time.perf_counter()
-        lengths = None if length == self._record_size else [length]
-        payload = self.codec.encode_payloads(record[None, :], lengths)[0]
+        payload = self.codec.encode_one(record, length)
         seconds, records, raw, payload_bytes = self._for_topic(topic)
         seconds.observe(time.perf_counter() - started)
         records.inc()

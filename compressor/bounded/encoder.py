@@ -21,8 +21,10 @@ import numpy as np
 
 from compressor.bounded import context, grid, payload, predictors, symbols
 from compressor.bounded.autoencoder import AE_PREDICTORS
+from compressor.bounded.one_record import OneRecord
 from compressor.bounded.parameters import BoundedParameters
 from compressor.bounded.probe import AutoencoderProbe
+from compressor.bounded.record_kernel import quantize_one
 from compressor.bounded.tables import ESCAPE, RADIUS, fitted_counts
 
 if TYPE_CHECKING:
@@ -54,6 +56,8 @@ class BoundedEncoder:
         self.prefer_lattice: dict[int, bool] = dict(params.lattice_preference)
         self._grid_votes: dict[int, tuple[int, int]] = {}
         self._table_costs: dict[tuple[int, int], np.ndarray] = {}
+        self._step_flat: dict[tuple[int, bool], np.ndarray] = {}
+        self._one = OneRecord(self)
 
     def encode(
         self, records: np.ndarray, error_bound: ErrorBound
@@ -63,6 +67,10 @@ class BoundedEncoder:
         x = np.asarray(records, dtype=np.float32)
         n = x.shape[0]
         code = error_bound.code
+        if n == 1:
+            single = self._one.encode(np.ascontiguousarray(x[0]), code)
+            if single is not None:
+                return single
         policy = self.grid_policy(code) if n else "plain"
         if policy == "choose" and code in self.prefer_lattice:
             policy = "lattice" if self.prefer_lattice[code] else "plain"
@@ -99,9 +107,19 @@ class BoundedEncoder:
 
     def quantize(self, x: np.ndarray, code: int, lattice: bool) -> tuple[np.ndarray, np.ndarray]:
         """:func:`grid.quantize` of records ``x`` (N, D) on the plain grid or the lattice of bound ``code``."""
-        return grid.quantize(
-            x, grid.bound_from_code(code), np.tile(self.params.steps(code, lattice), self.params.rows)
-        )
+        step, bound = self.step_flat(code, lattice), grid.bound_from_code(code)
+        if x.shape[0] == 1 and x.dtype == np.float32:
+            q, raw, _ = quantize_one(np.ascontiguousarray(x[0]), step, bound)
+            return q[None], raw[None]
+        return grid.quantize(x, bound, step)
+
+    def step_flat(self, code: int, lattice: bool) -> np.ndarray:
+        """The grid step of every value of a record (D,) at bound ``code`` (the per-column steps, tiled)."""
+        key = (code, lattice)
+        step = self._step_flat.get(key)
+        if step is None:
+            step = self._step_flat[key] = np.tile(self.params.steps(code, lattice), self.params.rows)
+        return step
 
     def grid_policy(self, code: int) -> str:
         """How the encoder picks the grid at bound ``code``: ``"plain"`` (no lattice, or one finer than 2E
@@ -177,7 +195,7 @@ class BoundedEncoder:
         """Encode records ``x`` already quantized on one grid (``q``, ``raw`` from :func:`grid.quantize`)."""
         params = self.params
         n = x.shape[0]
-        step_flat = np.tile(params.steps(code, lattice), params.rows)
+        step_flat = self.step_flat(code, lattice)
         q, raw, center = self._on_grid(q, raw, code, lattice)
         has_raw = raw.any(axis=(1, 2))
         # 1. predictor per record, from a quick estimate
