@@ -57,6 +57,7 @@ class BoundedEncoder:
         self._grid_votes: dict[int, tuple[int, int]] = {}
         self._table_costs: dict[tuple[int, int], np.ndarray] = {}
         self._step_flat: dict[tuple[int, bool], np.ndarray] = {}
+        self._policies: dict[int, str] = {}
         self._one = OneRecord(self)
 
     def encode(
@@ -124,7 +125,14 @@ class BoundedEncoder:
     def grid_policy(self, code: int) -> str:
         """How the encoder picks the grid at bound ``code``: ``"plain"`` (no lattice, or one finer than 2E
         somewhere without fitted tables to pay for it), ``"lattice"`` (no finer than 2E anywhere: always at
-        least as cheap), or ``"choose"`` (finer somewhere, but its fitted tables may make it cheaper)."""
+        least as cheap), or ``"choose"`` (finer somewhere, but its fitted tables may make it cheaper). A pure
+        function of the parameters, kept per bound."""
+        policy = self._policies.get(code)
+        if policy is None:
+            policy = self._policies[code] = self._grid_policy(code)
+        return policy
+
+    def _grid_policy(self, code: int) -> str:
         p = self.params
         if not p.uses_lattice(code):
             return "plain"

@@ -41,7 +41,6 @@ class OneRecord:
         self.encoder = encoder
         params = encoder.params
         self._fits = params.cols * params.blocks <= MAX_BLOCKS
-        self._policy: dict[int, str] = {}
         self._a, self._b, _ = class_cost_coefficients()
 
     def encode(self, x: np.ndarray, code: int) -> tuple[list[bytes], np.ndarray, np.ndarray] | None:
@@ -50,9 +49,7 @@ class OneRecord:
         if not self._fits:
             return None
         enc, p = self.encoder, self.encoder.params
-        policy = self._policy.get(code)
-        if policy is None:
-            policy = self._policy[code] = enc.grid_policy(code)
+        policy = enc.grid_policy(code)
         if policy == "choose":
             if code not in enc.prefer_lattice:
                 return None  # the grids are still being compared record by record

@@ -15,6 +15,9 @@ import numpy as np
 from compressor.bounded import context
 from compressor.bounded.autoencoder import AE_PREDICTORS, ae_forward
 from compressor.bounded.parameters import BoundedParameters
+from compressor.bounded.predictors import PREDICTORS
+from compressor.bounded.record_kernel import MAX_BLOCKS, block_costs, greedy_bits_one, residuals_one
+from compressor.bounded.tables import class_cost_coefficients
 
 __all__ = ["PATIENCE", "PROBE", "AutoencoderProbe"]
 
@@ -98,8 +101,8 @@ class AutoencoderProbe:
         for slot, name in enumerate(p.predictors):
             if name not in AE_PREDICTORS:
                 continue
-            r = ae_forward(name, q[rows], pred).transpose(0, 2, 1)
-            bits = context.greedy_bits(*context.block_sums(r)) + latent_bits
+            r, bits = self._estimate(name, q[rows], pred)
+            bits = bits + latent_bits
             better = bits < best_bits[rows]
             won |= better
             if codes_out is not None and better.any():
@@ -109,3 +112,16 @@ class AutoencoderProbe:
                 best_r[idx] = r[better]
                 codes_out[idx] = codes[better]
         return won
+
+    def _estimate(self, name: str, q: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Residuals in scan order (N, cols, rows) of autoencoder predictor ``name`` and their quick
+        estimate of bits (N,); one record through the compiled kernels (the same numbers)."""
+        if q.shape[0] == 1 and self.params.cols * self.params.blocks <= MAX_BLOCKS:
+            if name == "ae":
+                r = residuals_one(PREDICTORS.index("center"), q[0], pred[0])
+            else:
+                r = residuals_one(PREDICTORS.index("delta"), q[0] - pred[0], np.zeros_like(pred[0]))
+            a, b, _ = class_cost_coefficients()
+            return r[None], np.array([greedy_bits_one(block_costs(r, context.BLOCK, a, b))])
+        r = ae_forward(name, q, pred).transpose(0, 2, 1)
+        return r, context.greedy_bits(*context.block_sums(r))

@@ -101,3 +101,21 @@ def test_image_records_fall_back_where_fitted_tables_compete() -> None:
     taken = {bound: _batch_and_one(bundle, records, bound) for bound in (0.2, 1.0, 2.5, 5.0)}
     assert taken[2.5] == len(records)  # plain grid
     assert taken[0.2] < len(records)  # the lattice's fitted tables: the batch code
+
+
+def test_autoencoder_estimates_of_one_record_match_the_batch_code() -> None:
+    from compressor.bounded.autoencoder import AE_PREDICTORS, ae_forward
+
+    codec = codec_for_bundle(load_bundle(GOLDEN / "bundle_v3"))
+    probe, p = codec.encoder.probe, codec.params
+    assert probe is not None
+    rng = np.random.default_rng(5)
+    for _ in range(40):
+        scale = 10.0 ** rng.uniform(0, 6)
+        q = np.rint(rng.normal(0, scale, (1, p.rows, p.cols))).astype(np.int64)
+        pred = q + np.rint(rng.laplace(0, scale / 50, q.shape)).astype(np.int64)
+        for name in AE_PREDICTORS:
+            r, bits = probe._estimate(name, q, pred)
+            want_r = ae_forward(name, q, pred).transpose(0, 2, 1)
+            assert np.array_equal(r, want_r)
+            assert bits[0] == context.greedy_bits(*context.block_sums(want_r))[0]
