@@ -3,7 +3,8 @@
 One poll batch is one transaction::
 
     poll -> begin_transaction -> transform the whole batch (one model call) -> send outputs and dead
-    letters -> send_offsets_to_transaction(next offsets, consumer.group_metadata()) -> commit_transaction
+    letters -> flush, every send checked -> send_offsets_to_transaction(next offsets,
+    consumer.group_metadata()) -> commit_transaction
 
 so a batch's outputs and its input offsets become visible together or not at all. If anything fails
 before the commit, the transaction is aborted and the consumer rewinds to the batch's first offsets; the
@@ -357,12 +358,11 @@ class BridgeLoop:
             committed_at = time.perf_counter()
             if self.exactly_once:
                 with exit_if_stuck(self.stuck_seconds, "committing the transaction"):
+                    self._delivered(futures)
                     self.producer.send_offsets_to_transaction(offsets, self.consumer.group_metadata())
                     self.producer.commit_transaction()
             else:
-                self.producer.flush()
-                for future in futures:
-                    future.get(timeout=0)  # raises the send's error, if any
+                self._delivered(futures)
                 failpoints.hit("bridge-before-commit")  # a crash here repeats the batch
                 self.consumer.commit(offsets)
             m.commit_seconds.labels(*labels).observe(time.perf_counter() - committed_at)
@@ -387,6 +387,17 @@ class BridgeLoop:
         self.processed += len(messages) - rejected
         self.dead_lettered += rejected
         return True
+
+    def _delivered(self, futures: list[Any]) -> None:
+        """Wait until every send of the batch is acknowledged; raise the first failure.
+
+        Also in a transaction: kafka-python fails a transactional batch that can no longer be retried
+        (its delivery timeout passed, or the producer epoch was bumped meanwhile) without making the
+        transaction abortable, so ``commit_transaction`` would commit the input offsets without those
+        records. Checking every send first turns that into an abort, and the batch is read again."""
+        self.producer.flush()
+        for future in futures:
+            future.get(timeout=0)  # raises the send's error, if any
 
     def _send(self, messages: list[Any], result: TransformResult) -> list[Any]:
         if len(result.items) != len(messages):

@@ -213,6 +213,8 @@ class _FakeProducer:
             "begin_transaction",
             "send_offsets_to_transaction",
             "commit_transaction",
+            "abort_transaction",
+            "flush",
             "close",
         ):
             return lambda *a, **k: self.calls.append(name)
@@ -221,8 +223,9 @@ class _FakeProducer:
     def partitions_for(self, topic: str) -> set[int]:
         return {0}
 
-    def send(self, topic: str, value: bytes | None = None, **kw: Any) -> None:
+    def send(self, topic: str, value: bytes | None = None, **kw: Any) -> SimpleNamespace:
         self.sent.append((topic, value))
+        return SimpleNamespace(get=lambda timeout: None)  # a send already acknowledged
 
 
 def test_bridge_service_runs_the_loop_with_its_own_clients(monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # noqa: ANN001
@@ -326,7 +329,60 @@ def test_the_bridge_loop_polls_again_after_a_retriable_poll_error(monkeypatch: p
     bridge.run(False, idle_timeout=0.2, poll_timeout_ms=1)
     assert consumer.failures == 0 and bridge.processed == 3
     assert producer.sent == [("out", bytes([i])) for i in range(3)]
-    assert producer.calls == ["begin_transaction", "send_offsets_to_transaction", "commit_transaction"]
+    assert producer.calls == [
+        "begin_transaction",
+        "flush",
+        "send_offsets_to_transaction",
+        "commit_transaction",
+    ]
     refused = Flaky([_message(0, b"x")], TopicAuthorizationFailedError("in"))
     with pytest.raises(TopicAuthorizationFailedError):  # not retriable: the loop stops and says why
         loop(refused, _FakeProducer()).run(False, idle_timeout=0.2, poll_timeout_ms=1)
+
+
+def test_a_failed_send_aborts_the_transaction_instead_of_committing_its_offsets() -> None:
+    """kafka-python can fail a transactional batch (delivery timeout, bumped epoch) and still commit the
+    transaction; the loop checks every send first, aborts, and reads the batch again."""
+    from kafka.errors import KafkaTimeoutError
+
+    from streaming.bridge_loop import BridgeLoop
+    from streaming.metrics import BridgeMetrics
+
+    class Expiring(_FakeProducer):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fail_next = True
+
+        def send(self, topic: str, value: bytes | None = None, **kw: Any) -> SimpleNamespace:
+            super().send(topic, value, **kw)
+            if not self.fail_next:
+                return SimpleNamespace(get=lambda timeout: None)
+            self.fail_next = False
+
+            def get(timeout: float) -> None:
+                raise KafkaTimeoutError("Expiring 1 record(s): 120000 ms has passed since batch creation")
+
+            return SimpleNamespace(get=get)
+
+    class Rewinding(_FakeConsumer):
+        def __init__(self, messages: list[SimpleNamespace]) -> None:
+            super().__init__(messages)
+            self.seeks: list[tuple[Any, int]] = []
+
+        def assignment(self) -> set[Any]:
+            from kafka.structs import TopicPartition
+
+            return {TopicPartition("in", 0)}
+
+        def seek(self, tp: Any, offset: int) -> None:
+            self.seeks.append((tp, offset))
+
+    consumer, producer = Rewinding([_message(i, bytes([i])) for i in range(4, 7)]), Expiring()
+    bridge = BridgeLoop(
+        consumer, producer, lambda msgs: TransformResult([Output(m.value, []) for m in msgs]),
+        bridge="compress", input_topic="in", output_topic="out", dead_letter_topic="in.dlq",
+        metrics=BridgeMetrics.get(CollectorRegistry()),
+    )  # fmt: skip
+    assert bridge.process(consumer.batches.pop()) is False
+    assert producer.calls == ["begin_transaction", "flush", "abort_transaction"]  # offsets never sent
+    assert [offset for _, offset in consumer.seeks] == [4] and bridge.aborted == 1
