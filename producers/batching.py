@@ -37,7 +37,7 @@ from compressor.codec import Codec
 from compressor.errors import LatentwireError, RejectedRecordsError, SendFailedError
 from compressor.quality import measure
 from compressor.validation import RejectedRecord, split_valid
-from producers.side_outputs import ANOMALY_HEADER, MODEL_HEADER, Analysis, SideOutputs
+from producers.side_outputs import MODEL_HEADER, Analysis, SideOutputs
 from streaming.confluent_client import as_sender
 from streaming.dead_letters import dead_letter_headers, raw_value
 from streaming.metrics import ProducerMetrics, observe_many
@@ -184,7 +184,9 @@ class BatchingProducer:
         self._observe_quality(valid, encoded.decoded, batch_lengths)
         self._wait_for_room()
         side = self.side_outputs
-        analysis = side.analyse(valid, encoded.latents) if side is not None and side.enabled else None
+        analysis = (
+            side.analyse(valid, encoded.latents, self.topic) if side is not None and side.enabled else None
+        )
         batch_headers = self._batch_headers(kept, offset, headers, analysis)
         send, topic, pending = self.producer.send, self.topic, self._pending
         added = 0
@@ -231,8 +233,7 @@ class BatchingProducer:
         for j, i in enumerate(kept.tolist()):
             own = None if headers is None else headers[offset + i]
             if analysis.flags[j]:
-                assert analysis.scores is not None
-                own = [*(own or []), (ANOMALY_HEADER, f"{analysis.scores[j]:.6g}".encode())]
+                own = [*(own or []), *analysis.flag_headers(j)]
             out.append(own)
         return out
 
@@ -248,13 +249,15 @@ class BatchingProducer:
         assert side is not None
         model = [(MODEL_HEADER, self.codec.model_id.encode())]
         extra: list[tuple[str, bytes, int, Headers]] = []  # (topic, value, record index, headers)
-        if analysis.flags is not None and analysis.scores is not None:
+        if analysis.flags is not None and analysis.likelihood is not None:
             flagged = np.flatnonzero(analysis.flags)
             self.metrics.anomalies.labels(*self._labels).inc(len(flagged))
+            if len(analysis.likelihood):
+                self.metrics.anomaly_likelihood.labels(*self._labels).set(float(analysis.likelihood[-1]))
             if side.anomalies_topic is not None:
                 for j in flagged.tolist():
-                    score = [(ANOMALY_HEADER, f"{analysis.scores[j]:.6g}".encode())]
-                    extra.append((side.anomalies_topic, payloads[j], offset + int(kept[j]), score + model))
+                    hdrs = analysis.flag_headers(j) + model
+                    extra.append((side.anomalies_topic, payloads[j], offset + int(kept[j]), hdrs))
         if analysis.features is not None and side.features_topic is not None:
             for j, feature in enumerate(analysis.features):
                 extra.append((side.features_topic, feature, offset + int(kept[j]), model))

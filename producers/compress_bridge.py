@@ -1,8 +1,10 @@
 """The compress bridge's transform: raw records of one poll batch in, envelopes out, one model call.
 
 It knows the originals, so it measures what consumers will get: per-record RMSE, values outside the
-error bound (error-bounded codec; should never happen), anomalies (the delivered reconstruction's
-normalized MSE above the bundle's calibrated anomaly threshold), and drift: the mean RMSE over a
+error bound (error-bounded codec; should never happen), anomalies (each record's score, the delivered
+reconstruction's normalized MSE, gets an anomaly likelihood from the records before it on the same topic
+with the same model, :mod:`producers.anomaly_flags`; a record is counted when its likelihood reaches the
+level, or with the ``threshold`` rule when its score exceeds the bundle's calibrated threshold), and drift: the mean RMSE over a
 sliding window divided by the model's held-back RMSE from training. Past ``drift_threshold`` the
 ``latentwire_bridge_drift`` gauge goes to 1 and a warning is logged (once per change).
 """
@@ -16,10 +18,12 @@ from typing import Any
 import numpy as np
 
 from compressor.anomaly import scores_of
+from compressor.applications.likelihood import LEVEL
 from compressor.codec import Codec
 from compressor.drift import DriftMonitor
 from compressor.errors import DataError
 from compressor.quality import measure
+from producers.anomaly_flags import AnomalyFlagger
 from streaming.bridge_loop import Output, Rejected, TransformResult
 from streaming.metrics import BridgeMetrics, observe_many
 from streaming.raw_records import FIELDS_HEADER, RecordFormat
@@ -41,6 +45,10 @@ class CompressTransform:
         drift_window (int): records the RMSE is averaged over. Default: 5000.
         drift_threshold (float): the ratio of that mean to the model's held-back RMSE past which the input
             is drifting. Default: 2.0.
+        anomaly_rule (str): ``"likelihood"`` (count records whose anomaly likelihood reaches
+            ``anomaly_likelihood``) or ``"threshold"`` (whose score exceeds the bundle's calibrated
+            threshold; nothing is counted without one). Default: ``"likelihood"``.
+        anomaly_likelihood (float): the likelihood level of the likelihood rule. Default: 0.9999.
     """
 
     bridge = "compress"
@@ -54,6 +62,8 @@ class CompressTransform:
         metrics: BridgeMetrics | None = None,
         drift_window: int = 5000,
         drift_threshold: float = 2.0,
+        anomaly_rule: str = "likelihood",
+        anomaly_likelihood: float = LEVEL,
     ) -> None:
         self.codec = codec
         self.format = record_format
@@ -62,6 +72,9 @@ class CompressTransform:
         bundle = codec.bundle
         self.baseline_rmse = float(bundle.training.get("heldback_rmse") or 0.0) or None
         self.anomaly_threshold = None if bundle.anomaly is None else bundle.anomaly.threshold
+        self.anomalies: AnomalyFlagger | None = None
+        if anomaly_rule != "threshold" or self.anomaly_threshold is not None:
+            self.anomalies = AnomalyFlagger(anomaly_rule, self.anomaly_threshold, anomaly_likelihood)
         self.drift = DriftMonitor(drift_window, drift_threshold)
         self._labels = (self.bridge, input_topic, codec.model_id[:8])
         m = self.metrics
@@ -128,12 +141,14 @@ class CompressTransform:
             if bad:
                 m.bound_violations.labels(*labels).inc(bad)
                 log.error("%d value(s) of %s decode outside the bound %g", bad, self.topic, bound.value)
-        if self.anomaly_threshold is not None and finite.any():
+        if self.anomalies is not None and finite.any():
             norm = self.codec.bundle.normalizer
             scores = scores_of(norm.forward(original[finite]), norm.forward(decoded[finite]))
-            flagged = int((scores > self.anomaly_threshold).sum())
+            verdict = self.anomalies((self.topic, self.codec.model_id), scores)
+            flagged = int(verdict.flags.sum())
             if flagged:
                 m.anomalies.labels(*labels).inc(flagged)
+            m.anomaly_likelihood.labels(*labels).set(float(verdict.likelihood[-1]))
         if quality.rmse.size:
             baseline = self.baseline_rmse or 1.0
             state = self.drift.update(quality.rmse / baseline)

@@ -99,7 +99,15 @@ class ProducerMetrics(_Metrics):
         )
         self.anomalies = Counter(
             "latentwire_producer_anomalies_total",
-            "Records whose reconstruction error exceeds the model's calibrated anomaly threshold (when flagging).",
+            "Records flagged as anomalous (when flagging): anomaly likelihood at or above the level, or with "
+            "the threshold rule reconstruction error above the model's calibrated threshold.",
+            labels,
+            **kw,
+        )
+        self.anomaly_likelihood = Gauge(
+            "latentwire_producer_anomaly_likelihood",
+            "Anomaly likelihood of the latest record scored (when flagging): its recent reconstruction "
+            "error against that of the records before it, in [0, 1].",
             labels,
             **kw,
         )
@@ -296,7 +304,15 @@ class BridgeMetrics(_Metrics):
         )
         self.anomalies = Counter(
             "latentwire_bridge_anomalies_total",
-            "Records whose reconstruction error exceeds the bundle's anomaly threshold (compress bridge).",
+            "Records flagged as anomalous (compress bridge): anomaly likelihood at or above the level, or "
+            "with the threshold rule reconstruction error above the bundle's calibrated threshold.",
+            labels,
+            **kw,
+        )
+        self.anomaly_likelihood = Gauge(
+            "latentwire_bridge_anomaly_likelihood",
+            "Anomaly likelihood of the latest record scored (compress bridge): its recent reconstruction "
+            "error against that of the records before it, in [0, 1].",
             labels,
             **kw,
         )

@@ -15,7 +15,7 @@ from collections import deque
 
 import numpy as np
 
-__all__ = ["HISTORY", "MIN_HISTORY", "SHORT", "StreamingLikelihood", "likelihood", "zscores"]
+__all__ = ["HISTORY", "LEVEL", "MIN_HISTORY", "SHORT", "StreamingLikelihood", "likelihood", "zscores"]
 
 #: scores averaged into the recent value
 SHORT = 8
@@ -23,6 +23,8 @@ SHORT = 8
 HISTORY = 2000
 #: earlier scores needed before a likelihood other than 0.5 is given
 MIN_HISTORY = 32
+#: likelihood at or above which a point is flagged (``detect``, producer, compress bridge)
+LEVEL = 0.9999
 _FLOOR = 1e-12
 _MIN_STD = 1e-3
 

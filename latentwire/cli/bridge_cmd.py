@@ -14,7 +14,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from latentwire.cli.kafka_options import add_kafka_options, kafka_config
-from latentwire.cli.options import add_error_bound_options, add_option, codec_from_args
+from latentwire.cli.options import add_anomaly_options, add_error_bound_options, add_option, codec_from_args
 from streaming.bridge_config import BridgeConfig
 
 if TYPE_CHECKING:
@@ -148,6 +148,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=2.0,
         help="flag drift when the window's RMSE exceeds this many times the model's held-back RMSE",
     )
+    add_anomaly_options(c)
     _common(c, "compress")
     c.set_defaults(func=run_compress)
 
@@ -216,6 +217,8 @@ def run_compress(args: argparse.Namespace) -> int:
             metrics=service.metrics,
             drift_window=args.drift_window,
             drift_threshold=args.drift_threshold,
+            anomaly_rule=args.anomaly_rule,
+            anomaly_likelihood=args.anomaly_likelihood,
         )
         return _report(service.run(transform), model_id=bundle.model_id)
 

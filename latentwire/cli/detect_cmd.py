@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 
+from compressor.applications.likelihood import LEVEL
 from latentwire.cli.data_options import add_data_options
 from latentwire.cli.options import add_option
 
@@ -48,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         p,
         "--likelihood",
         type=float,
-        default=0.9999,
+        default=LEVEL,
         help="series: flag rows whose anomaly likelihood reaches this",
     )
     add_option(p, "--json", action="store_true", default=False, help="print JSON instead of a table")

@@ -93,3 +93,25 @@ def codec_from_args(bundle: Any, args: argparse.Namespace) -> Any:
     from compressor.codec import Codec
 
     return Codec(bundle, error_bound=error_bound_from_args(bundle, args))
+
+
+def add_anomaly_options(parser: argparse.ArgumentParser) -> None:
+    """``--anomaly-rule`` and ``--anomaly-likelihood``, for the producer and the compress bridge."""
+    add_option(
+        parser,
+        "--anomaly-rule",
+        default="likelihood",
+        choices=["likelihood", "threshold"],
+        help="how records are flagged as anomalous: 'likelihood' (the default) when a record's anomaly "
+        "likelihood (its recent reconstruction error against that of the earlier records of the same "
+        "topic and model, as `detect` scores series) reaches --anomaly-likelihood; 'threshold' when its "
+        "reconstruction error exceeds the model's threshold calibrated at training (the fixed rule)",
+    )
+    add_option(
+        parser,
+        "--anomaly-likelihood",
+        type=float,
+        default=0.9999,
+        help="the likelihood rule flags a record whose anomaly likelihood reaches this (in (0, 1]); the "
+        "first 39 records of a stream are never flagged by it, they make its history",
+    )

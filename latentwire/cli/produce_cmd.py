@@ -9,7 +9,13 @@ import time
 
 from latentwire.cli.data_options import add_data_options, load_from_args
 from latentwire.cli.kafka_options import add_kafka_options, kafka_config
-from latentwire.cli.options import add_error_bound_options, add_metrics_option, add_option, codec_from_args
+from latentwire.cli.options import (
+    add_anomaly_options,
+    add_error_bound_options,
+    add_metrics_option,
+    add_option,
+    codec_from_args,
+)
 from streaming.clients import PRODUCER_TUNING
 
 ORDER = 30
@@ -51,11 +57,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--flag-anomalies",
         action="store_true",
         default=False,
-        help="score every record by reconstruction error; flagged records carry a latentwire.anomaly header",
+        help="score every record by reconstruction error; flagged records (see --anomaly-rule) carry "
+        "the headers latentwire.anomaly (the score) and latentwire.anomaly.likelihood",
     )
     add_option(
         p, "--anomalies-topic", default=None, help="also publish flagged records here (implies flagging)"
     )
+    add_anomaly_options(p)
     add_option(
         p,
         "--features-topic",
@@ -113,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
             flag_anomalies=args.flag_anomalies,
             anomalies_topic=args.anomalies_topic,
             features_topic=args.features_topic,
+            anomaly_rule=args.anomaly_rule,
+            likelihood_level=args.anomaly_likelihood,
         ),
     )
     keys = [str(i).encode() for i in range(len(records))]

@@ -42,7 +42,9 @@ def test_encoder_runs_once_per_batch_with_flags_and_features(
         "in",
         batch_size=BATCH,
         metrics=ProducerMetrics.get(CollectorRegistry()),
-        side_outputs=SideOutputs(codec, anomalies_topic="in.anomalies", features_topic="in.features"),
+        side_outputs=SideOutputs(
+            codec, anomalies_topic="in.anomalies", features_topic="in.features", anomaly_rule="threshold"
+        ),
     )
     records = np.vstack([digits[:290], np.full((10, 64), 16.0, np.float32)])  # ends with saturated records
     calls = _model_calls(monkeypatch)
@@ -77,7 +79,9 @@ def test_analysis_with_the_encoding_latents_matches_one_that_runs_the_encoder(
     side = SideOutputs(codec, flag_anomalies=True, features_topic="f")
     encoded = codec.encode(digits[:64])
     assert encoded.latents is not None
-    shared, own = side.analyse(digits[:64], encoded.latents), side.analyse(digits[:64])
+    own = SideOutputs(codec, flag_anomalies=True, features_topic="f").analyse(digits[:64])
+    shared = side.analyse(digits[:64], encoded.latents)
     np.testing.assert_array_equal(shared.scores, own.scores)
     np.testing.assert_array_equal(shared.flags, own.flags)
+    np.testing.assert_array_equal(shared.likelihood, own.likelihood)
     assert shared.features == own.features

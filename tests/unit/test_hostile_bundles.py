@@ -94,7 +94,8 @@ def test_unreadable_codec_sections_load_as_absent(tmp_path: Path, codec: object)
     with pytest.raises(BundleError, match="no calibrated anomaly threshold"):
         threshold_of(loaded)
     with pytest.raises(ConfigError, match="no calibrated anomaly threshold"):
-        SideOutputs(Codec(loaded), flag_anomalies=True)
+        SideOutputs(Codec(loaded), flag_anomalies=True, anomaly_rule="threshold")
+    assert SideOutputs(Codec(loaded), flag_anomalies=True).detects  # the likelihood needs no threshold
     records = np.random.default_rng(0).normal(size=(4, loaded.record_size)).astype(np.float32)
     coder = Codec(loaded, error_bound=0.05)
     decoded = np.stack(coder.decode([unpack(p) for p in coder.encode(records).payloads]))
