@@ -12,9 +12,9 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer
 from prometheus_client import CollectorRegistry
 
+from compressor.applications.likelihood import LEVEL, SHORT
 from compressor.codec import Codec
 from producers.batching import BatchingProducer
-from compressor.applications.likelihood import LEVEL, SHORT
 from producers.side_outputs import ANOMALY_HEADER, LIKELIHOOD_HEADER, MODEL_HEADER, SideOutputs
 from streaming.metrics import ProducerMetrics
 
