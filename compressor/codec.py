@@ -11,7 +11,9 @@ Two kinds of payload share one codec, so one consumer decodes both:
 * kind 2, error-bounded on the data's lattice: the same, on a grid of the data's own quantum (found at
   training) when that is coarser than ``2E``; the encoder picks kind 1 or 2 per record.
 * kind 3, error-bounded under the learned probability model (:mod:`compressor.learned`), on the same
-  grids: used for a record when the bundle has a learned model and its payload is the smaller one.
+  grids: used for a record when the bundle has a learned model and its payload is the smaller one (where
+  the classical payloads have proven no smaller at a bound, most records skip the classical coder:
+  :mod:`compressor.learned.choice`).
 
 Decoding groups by nothing: the caller hands in envelopes of one model id.
 """
@@ -200,20 +202,37 @@ class Codec:
         """Payload bodies, envelope kinds, (if asked, or free) the values a consumer will decode, and the
         unquantized latents when the coding computed them (fixed rate)."""
         if self._error_bound is not None:
-            bodies, decoded, on_lattice = self.bounded_coder.encode(records, self._error_bound)
-            kinds = np.where(on_lattice, Kind.LATTICE, Kind.BOUNDED).tolist()
-            if self.learned_records is not None:
-                learned, values = self.learned_records.encode(records, self._error_bound)
-                for i, body in enumerate(learned):
-                    if body is not None and len(body) < len(bodies[i]):
-                        bodies[i], kinds[i] = body, Kind.LEARNED
-                        decoded[i] = values[i]
-            return bodies, kinds, decoded, None
+            if self.learned_records is None:
+                bodies, decoded, on_lattice = self.bounded_coder.encode(records, self._error_bound)
+                return bodies, np.where(on_lattice, Kind.LATTICE, Kind.BOUNDED).tolist(), decoded, None
+            return (*self._code_learned(records), None)
         latents = self.latents(records)
         codes = self.bundle.quantizer.quantize(latents)
         decoded = self.reconstruct(codes) if with_decoded else None
         bodies = self.bundle.quantizer.to_bytes(codes)
         return bodies, [Kind.FIXED_RATE] * len(bodies), decoded, latents
+
+    def _code_learned(self, records: np.ndarray) -> tuple[list[bytes], list[int], np.ndarray]:
+        """Error-bounded bodies, kinds and decoded values with a learned model: kind 3 where its payload
+        is the smaller one, among the records :class:`~compressor.learned.choice.ClassicalTrials` also
+        codes classically (the others go as kind 3 without the classical coder running)."""
+        learned, decoded = self.learned_records.encode(records, self._error_bound)
+        sizes = np.array([-1 if b is None else len(b) for b in learned], np.int64)
+        bodies: list[bytes] = [b"" if b is None else b for b in learned]
+        kinds = [Kind.LEARNED] * len(bodies)
+        code = self._error_bound.code
+        trials = self.learned_records.trials
+        idx = trials.rows(code, sizes)
+        if idx.size:
+            classical, values, on_lattice = self.bounded_coder.encode(records[idx], self._error_bound)
+            lengths = np.array([len(b) for b in classical], np.int64)
+            trials.record(code, sizes[idx], lengths)
+            for j, i in enumerate(idx.tolist()):
+                if sizes[i] < 0 or lengths[j] <= sizes[i]:
+                    bodies[i] = classical[j]
+                    kinds[i] = Kind.LATTICE if on_lattice[j] else Kind.BOUNDED
+                    decoded[i] = values[j]
+        return bodies, kinds, decoded
 
     def _pack(
         self, bodies: list[bytes], kinds: list[int], lengths: Sequence[int | None] | None

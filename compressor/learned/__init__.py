@@ -3,6 +3,7 @@ predicts it from the record's causal context in every column, and a scale class 
 picks a fitted residual table; a compiled rANS codes the residuals (see :mod:`compressor.learned.kernel`).
 
 Modules: ``kernel`` (compiled loops), ``model`` (the stored model and its integer form), ``coder`` (streams),
-``records`` (kind-3 payloads), ``train`` (fitting), ``bundle`` (the bundle section). Nothing is imported
-here, so loading a bundle does not load the compiler.
+``records`` (kind-3 payloads), ``choice`` (where the encoder still runs the classical coder), ``train``
+(fitting), ``bundle`` (the bundle section). Nothing is imported here, so loading a bundle does not load the
+compiler.
 """

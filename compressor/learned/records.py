@@ -24,6 +24,7 @@ import numpy as np
 
 from compressor.bounded import grid
 from compressor.errors import EnvelopeError
+from compressor.learned.choice import ClassicalTrials
 from compressor.learned.coder import decode_streams, encode_streams
 from compressor.learned.model import LearnedModel
 
@@ -50,6 +51,8 @@ class LearnedRecords:
         self.encoder = bounded.encoder
         self.params = bounded.params
         self.layout = (self.params.rows, self.params.cols)
+        #: the encoder's measure of where the classical coder still pays (steers effort only)
+        self.trials = ClassicalTrials()
 
     def lattice_for(self, code: int) -> bool:
         """Whether kind-3 records of bound ``code`` go on the data's lattice (where it is no finer than 2E

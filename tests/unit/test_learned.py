@@ -177,3 +177,29 @@ def test_a_section_without_a_model_leaves_the_codec_classical(series_bundle) -> 
     plain = dataclasses.replace(bundle, learned=section)
     kinds = {unpack(p).kind for p in Codec(plain, error_bound=0.4).encode(test).payloads}
     assert Kind.LEARNED not in kinds
+
+
+def test_where_the_classical_coder_stops_paying_it_runs_on_a_sample_only(series_bundle, monkeypatch) -> None:
+    from compressor.codec import Codec
+    from compressor.envelope import Kind, unpack
+    from compressor.learned import choice
+
+    bundle, test = series_bundle
+    monkeypatch.setattr(choice, "COMPARE", 8)
+    producer = Codec(bundle, error_bound=0.4)  # lossless on these integers: kind 3 wins nearly always
+    calls: list[int] = []
+    encode = producer.bounded_coder.encode
+    producer.bounded_coder.encode = lambda records, bound: (
+        calls.append(len(records)) or encode(records, bound)
+    )
+    first = producer.encode(test)
+    assert calls == [len(test)]  # nothing measured yet: every record both ways
+    assert producer.learned_records.trials.saving(producer.error_bound.code) < choice.MIN_SAVING
+    again = producer.encode(test)
+    assert calls[1] <= -(-len(test) // choice.SAMPLE)
+    envelopes = [unpack(p) for p in again.payloads]
+    assert all(e.kind == Kind.LEARNED for e in envelopes)
+    decoded = np.stack(Codec(bundle).decode(envelopes))
+    assert np.array_equal(decoded, again.decoded)
+    assert np.array_equal(decoded, first.decoded)
+    assert np.abs(decoded.astype(np.float64) - test).max() <= 0.4

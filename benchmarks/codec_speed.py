@@ -1,0 +1,174 @@
+"""Encode and decode speed of the error-bounded codec on batches of records, per core.
+
+Run ``python -m benchmarks.codec_speed`` (``--help`` for options). A model is trained at ``latentwire train``
+defaults on the first half of a shared data set (or loaded with ``--model``), and the second half is coded in
+batches of ``--batch`` records (256 by default) by one producer codec and decoded by one consumer codec, as
+a batching producer and consumer do. Speeds are raw float32 megabytes per second of CPU time of this
+process (``time.process_time``, BLAS on one thread), the best of ``--repeats`` passes: on a machine shared
+with other work, CPU time is the codec's own cost where wall time is not. Wall-time figures are printed too.
+Each row also gives the share of records coded by the learned model (envelope kind 3) and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+# the target is per core: keep BLAS (the autoencoder's encoder) on one thread
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+
+from benchmarks.codec_benchmark import DATA, SERIES, _series_sets, _train, lossless_bound  # noqa: E402
+
+SECTION = "codec-speed"
+log = logging.getLogger("codec_speed")
+
+
+def _best(call, batches: list, repeats: int) -> tuple[float, float, list]:  # noqa: ANN001
+    """(CPU seconds, wall seconds, results) of the fastest of ``repeats`` passes over ``batches``."""
+    cpu = wall = float("inf")
+    out: list = []
+    for _ in range(repeats):
+        c0, w0 = time.process_time(), time.perf_counter()
+        out = [call(b) for b in batches]
+        cpu = min(cpu, time.process_time() - c0)
+        wall = min(wall, time.perf_counter() - w0)
+    return cpu, wall, out
+
+
+def measure(bundle, records: np.ndarray, error_bound, batch: int, repeats: int) -> dict:  # noqa: ANN001
+    """Speeds, kind-3 share and ratio of coding ``records`` (N, D) in batches of ``batch``."""
+    from compressor.codec import Codec
+    from compressor.envelope import Kind, unpack
+
+    producer = Codec(bundle, error_bound=error_bound)
+    consumer = Codec(bundle)
+    consumer.decode([unpack(p) for p in producer.encode(records[:2]).payloads])  # first-call setup
+    batches = [records[i : i + batch] for i in range(0, len(records) - batch + 1, batch)]
+    enc_cpu, enc_wall, encoded = _best(producer.encode_payloads, batches, repeats)
+    envelopes = [[unpack(p) for p in payloads] for payloads in encoded]
+    dec_cpu, dec_wall, decoded = _best(consumer.decode, envelopes, repeats)
+    coded = np.concatenate([np.stack(d) for d in decoded])
+    original = np.concatenate(batches)
+    err = float(np.abs(coded.astype(np.float64) - original).max())
+    mb = original.nbytes / 1e6
+    kinds = [e.kind for batch_envs in envelopes for e in batch_envs]
+    size = sum(len(p) for payloads in encoded for p in payloads)
+    return {
+        "records": len(original),
+        "enc_mb_s": mb / enc_cpu,
+        "dec_mb_s": mb / dec_cpu,
+        "enc_wall_mb_s": mb / enc_wall,
+        "dec_wall_mb_s": mb / dec_wall,
+        "learned_share": kinds.count(Kind.LEARNED) / len(kinds),
+        "ratio": original.nbytes / size,
+        "max_err_over_e": err / error_bound.value,
+    }
+
+
+def _sets(names: list[str], window: int, model_dir: str | None):  # noqa: ANN202
+    from compressor.bundle import load_bundle, save_bundle
+
+    for label in names:
+        if label == "MNIST t10k":
+            from compressor.data import load_records
+
+            rs = load_records(DATA / "mnist_t10k" / "t10k-images-idx3-ubyte.gz")
+            train, test = rs.records[:5000], rs.records[-5000:]
+            args: tuple = (1, rs.channels, rs.columns, rs.shape)
+        else:
+            train, test, channels, columns, shape = _series_sets(DATA / SERIES[label][0], window)
+            args = (window, channels, columns, shape)
+        cache = (
+            Path(model_dir) / label.replace(" ", "_").replace("(", "").replace(")", "") if model_dir else None
+        )
+        if cache is not None and (cache / "manifest.json").exists():
+            bundle = load_bundle(cache)
+        else:
+            bundle = _train(train, *args)
+            if cache is not None:
+                save_bundle(bundle, cache)
+        yield label, bundle, np.ascontiguousarray(test, np.float32)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from compressor.error_bound import ErrorBound
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--datasets", default="MIT-BIH 100 (2 leads)", help=f"comma-separated, of {list(SERIES)}")
+    p.add_argument("--window", type=int, default=128)
+    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--records", type=int, default=2048, help="records coded per pass at most")
+    p.add_argument("--bounds", default="1e-2,1e-3,lossless", help="relative bounds, and/or lossless")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--models", default=None, help="folder to keep trained models in and reuse them from")
+    p.add_argument("--write", action="store_true", help="write the table into docs/benchmarks.md")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if not DATA.is_dir():
+        print(f"shared data folder {DATA} is absent (set LATENTWIRE_DATA_DIR)", file=sys.stderr)
+        return 1
+    rows = []
+    for label, bundle, test in _sets(args.datasets.split(","), args.window, args.models):
+        test = test[: args.records]
+        for name in args.bounds.split(","):
+            bound = (
+                lossless_bound(bundle)
+                if name == "lossless"
+                else ErrorBound.resolve(bundle, float(name), True)
+            )
+            if bound is None:
+                continue
+            row = {"data": label, "e": name, **measure(bundle, test, bound, args.batch, args.repeats)}
+            log.info("%s", row)
+            rows.append(row)
+    from benchmarks.report import markdown_table
+
+    header = [
+        "data",
+        "e",
+        "records",
+        "enc MB/s",
+        "dec MB/s",
+        "enc wall",
+        "dec wall",
+        "kind 3",
+        "ratio",
+        "err/E",
+    ]
+    keys = ["data", "e", "records", "enc_mb_s", "dec_mb_s", "enc_wall_mb_s", "dec_wall_mb_s"]
+    table = [
+        [r[k] for k in keys] + [f"{100 * r['learned_share']:.0f} %", r["ratio"], r["max_err_over_e"]]
+        for r in rows
+    ]
+    command = "python -m benchmarks.codec_speed" + (
+        " " + " ".join(argv if argv is not None else sys.argv[1:])
+    )
+    text = "\n".join(
+        [
+            "## Codec speed",
+            "",
+            f"Produced by `{command.strip()}`, batches of {args.batch} records, one core.",
+            "MB/s of raw float32 per CPU second of the process (best of the passes; the machine is shared,",
+            "so wall-time figures, also shown, vary with other work). `kind 3`: records coded by the learned",
+            "model. `err/E`: worst decoded error over the bound.",
+            "",
+            markdown_table(header, table),
+        ]
+    )
+    print(text)
+    if args.write:
+        from benchmarks.report import replace_section
+
+        replace_section(SECTION, text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""Which records the encoder also codes classically next to the learned model (steering effort only)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from compressor.learned.choice import COMPARE, MEMORY, MIN_SAVING, SAMPLE, ClassicalTrials
+
+
+def test_every_record_is_compared_until_enough_are_counted() -> None:
+    trials = ClassicalTrials()
+    sizes = np.full(100, 50)
+    assert np.array_equal(trials.rows(7, sizes), np.arange(100))
+    trials.record(7, sizes, sizes + 10)  # classical never smaller, but only 100 records seen
+    assert trials.saving(7) == 0.0
+    assert np.array_equal(trials.rows(7, sizes), np.arange(100))
+
+
+def test_the_classical_coder_is_sampled_once_it_stops_paying_and_resumes_when_it_pays() -> None:
+    trials = ClassicalTrials()
+    sizes = np.full(COMPARE, 100)
+    trials.record(3, sizes, sizes + 5)
+    picked = [trials.rows(3, np.full(10, 100)) for _ in range(SAMPLE)]  # 10 * SAMPLE records
+    assert sum(len(p) for p in picked) == 10  # one record in SAMPLE, across batches
+    assert np.array_equal(trials.rows(3, np.full(1, 100)), np.array([0]))  # 10*SAMPLE: sampled again
+    with_off_grid = np.array([100, -1, 100, -1])
+    assert set(trials.rows(3, with_off_grid).tolist()) >= {1, 3}  # the learned coder could not code them
+    # the classical payloads start to win by far more than MIN_SAVING: every record again
+    big = np.full(MEMORY, 100)
+    trials.record(3, big, (big * (1 - 4 * MIN_SAVING)).astype(np.int64))
+    assert trials.saving(3) > MIN_SAVING
+    assert np.array_equal(trials.rows(3, np.full(5, 100)), np.arange(5))
+
+
+def test_bounds_are_measured_apart() -> None:
+    trials = ClassicalTrials()
+    sizes = np.full(COMPARE, 100)
+    trials.record(1, sizes, sizes // 2)
+    trials.record(2, sizes, sizes * 2)
+    assert trials.saving(1) == 0.5 and trials.saving(2) == 0.0
+    assert len(trials.rows(1, np.full(64, 100))) == 64
+    assert len(trials.rows(2, np.full(64, 100))) == 1
