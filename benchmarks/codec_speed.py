@@ -109,6 +109,21 @@ def _sets(names: list[str], window: int, model_dir: str | None):  # noqa: ANN202
         yield label, bundle, np.ascontiguousarray(test, np.float32)
 
 
+def _shown(argv: list[str] | None) -> list[str]:
+    """The command's arguments as shown with its figures: without the model cache and ``--write``, which
+    change no figure (and would show a local path)."""
+    out: list[str] = []
+    skip = False
+    for a in sys.argv[1:] if argv is None else argv:
+        if skip:
+            skip = False
+        elif a == "--models":
+            skip = True
+        elif not a.startswith("--models=") and a != "--write":
+            out.append(f"'{a}'" if " " in a else a)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     from compressor.error_bound import ErrorBound
 
@@ -159,9 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         [r[k] for k in keys] + [f"{100 * r['learned_share']:.0f} %", r["ratio"], r["max_err_over_e"]]
         for r in rows
     ]
-    command = "python -m benchmarks.codec_speed" + (
-        " " + " ".join(argv if argv is not None else sys.argv[1:])
-    )
+    command = "python -m benchmarks.codec_speed" + "".join(f" {a}" for a in _shown(argv))
     text = "\n".join(
         [
             "## Codec speed",
