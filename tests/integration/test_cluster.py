@@ -132,6 +132,14 @@ def test_acks_all_survives_one_node_down_and_fails_loudly_with_two(cluster: Loca
             cluster.node(node).launch()
         for node in (first, second):
             cluster.node(node).wait_ready(180)
-        producer.send("replicated", b"back", partition=0).get(timeout=120)
+        # a new client writes once the nodes are back (kafka-python 3.0's producer that lived through the
+        # outage does not: see docs/reliability.md; the bridges exit and are restarted in that case)
+        fresh = KafkaProducer(
+            bootstrap_servers=cluster.bootstrap_servers, acks="all", enable_idempotence=True
+        )
+        try:
+            fresh.send("replicated", b"back", partition=0).get(timeout=120)
+        finally:
+            fresh.close(timeout=10)
     finally:
-        producer.close(timeout=10)
+        producer.close(timeout=1)
