@@ -145,14 +145,14 @@ def test_allowed_paths_work(secure: LocalBroker, digits_bundle_dir: Path, digits
     bridge, seconds = _run(
         ["-vv", "compress-bridge", "--model", str(digits_bundle_dir), "--input-topic", RAW,
          "--output-topic", PACKED, "--input-format", "f32", "--group-id", BRIDGE_GROUP,
-         "--transactional-id", f"{TXN}-1", "--idle-timeout", "30", "--metrics-port", "0"],
+         "--transactional-id", f"{TXN}-1", "--idle-timeout", "15", "--metrics-port", "0"],
         _env(secure, "bridge"),
     )  # fmt: skip
     assert bridge.returncode == 0, bridge.stderr[-3000:]
     assert _end_offset(secure, PACKED) >= 200  # 200 records and a commit marker
     restore, _ = _run(
         ["decompress-bridge", "--model", str(digits_bundle_dir), "--no-registry", "--input-topic", PACKED,
-         "--output-topic", RESTORED, "--idle-timeout", "30", "--metrics-port", "0"],
+         "--output-topic", RESTORED, "--idle-timeout", "15", "--metrics-port", "0"],
         _env(secure, "admin", "PLAIN"),
     )  # fmt: skip
     assert restore.returncode == 0, restore.stderr[-3000:]

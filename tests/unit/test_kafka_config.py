@@ -245,6 +245,7 @@ def test_bridge_service_runs_the_loop_with_its_own_clients(monkeypatch: pytest.M
 
     monkeypatch.setattr(bridge_module, "make_consumer", fake_consumer)
     monkeypatch.setattr(bridge_module, "make_producer", fake_producer)
+    monkeypatch.setattr(bridge_module, "require_topic_access", lambda *a: None)  # no broker to ask here
     config = BridgeConfig(
         "compress", "in", "out", transactional_id="tid-1", idle_timeout=0.05, metrics_port=0
     )
@@ -281,6 +282,7 @@ def test_a_failing_loop_is_reported_with_exit_status_1(monkeypatch: pytest.Monke
     producer = _FakeProducer()
     monkeypatch.setattr(bridge_module, "make_consumer", lambda *a, **k: consumer)
     monkeypatch.setattr(bridge_module, "make_producer", lambda *a, **k: producer)
+    monkeypatch.setattr(bridge_module, "require_topic_access", lambda *a: None)  # no broker to ask here
 
     def fenced(batch: list) -> TransformResult:
         raise ProducerFencedError("another copy took over")
