@@ -7,6 +7,8 @@ keeps working while one node is SIGKILLed and refuses (loudly) to write with two
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import socket
 import subprocess
@@ -109,6 +111,7 @@ def test_internal_and_new_topics_are_replicated(cluster: LocalCluster) -> None:
     assert "min.insync.replicas=2" in props and "transaction.state.log.min.isr=2" in props
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_acks_all_survives_one_node_down_and_fails_loudly_with_two(cluster: LocalCluster) -> None:
     from kafka import KafkaProducer
     from kafka.errors import KafkaError
@@ -142,4 +145,9 @@ def test_acks_all_survives_one_node_down_and_fails_loudly_with_two(cluster: Loca
         finally:
             fresh.close(timeout=10)
     finally:
-        producer.close(timeout=1)
+        # its "two down" batch never completes, so close() (and __del__, which calls it again) raises:
+        # let that happen here, where it is expected, not in whichever test runs when it is collected
+        with contextlib.suppress(KafkaError):
+            producer.close(timeout=1)
+        del producer
+        gc.collect()
