@@ -58,6 +58,21 @@ def _produce(bootstrap: str, topic: str, events: list, pace: float = 0.0) -> Non
     producer.close()
 
 
+def _feed(bootstrap: str, topic: str, events: list, kills_done: threading.Event) -> None:
+    """The first 900 events at 100 per second, then one every 0.1 s until both bridges have been killed
+    (so windows keep opening however long a loaded machine takes to get there), then the rest at once."""
+    _produce(bootstrap, topic, events[:900], 0.5)
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    rest = iter(events[900:])
+    for key, value, ts, headers in rest:
+        producer.send(topic, key=key, value=value, timestamp_ms=ts, headers=headers)
+        if kills_done.wait(0.1):
+            break
+    producer.flush()
+    producer.close()
+    _produce(bootstrap, topic, list(rest))
+
+
 def _train(bootstrap: str, topic: str, out: Path) -> Path:
     code = main(
         ["train", "--events", "--from-topic", topic, "--max-records", "300", "--bootstrap-servers", bootstrap,
@@ -148,7 +163,10 @@ def test_sigkill_of_each_bridge_mid_window_loses_and_repeats_nothing(
     events = _events(2400, seed=3)
     _produce(kafka_bootstrap, raw, events[:300])
     bundle = _train(kafka_bootstrap, raw, tmp_path / "events-model")
-    feeder = threading.Thread(target=_produce, args=(kafka_bootstrap, raw, events[300:], 0.5), daemon=True)
+    kills_done = threading.Event()
+    feeder = threading.Thread(
+        target=_feed, args=(kafka_bootstrap, raw, events[300:], kills_done), daemon=True
+    )
     window = ["--window-events", "64", "--max-delay", "3000", "--error-bound", str(BOUND)]
 
     def start(kind: str, n: int) -> BridgeProcess:
@@ -189,6 +207,7 @@ def test_sigkill_of_each_bridge_mid_window_loses_and_repeats_nothing(
                 time.sleep(1.0)
                 decompress.kill()
                 decompress = start("decompress", 1)
+        kills_done.set()
         feeder.join(timeout=120)
         got = read_all(kafka_bootstrap, restored, len(events), timeout=180)
     finally:
