@@ -268,7 +268,7 @@ bounds (a few bits per record of residuals) kinds 1 and 2 stay smaller and are k
 encoder codes every record both ways only while the classical payloads save at least 2 % of the bytes at
 that bound (`compressor/learned/choice.py`); below that (fine bounds, lossless) it samples 1 record in 64,
 so encoding costs about the learned coder alone. Speeds in this table are wall time while the 2-core
-machine ran a load average of 10 to 17 (other sessions), far below the codec's own cost; the codec-speed
+machine ran a load average of 10 to 17 (other jobs), far below the codec's own cost; the codec-speed
 section below gives CPU-time figures on batches of 256 records. The 20 MB/s target is met there only
 where the classical coder is skipped, and not at coarse bounds, where both coders still run."""
 

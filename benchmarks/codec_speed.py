@@ -32,7 +32,7 @@ Before the encoder skipped the classical coder (the previous codec, commit 10e24
 command and the same trained model, load average 12 to 16): encode 8.3 / 8.6 / 7.3 MB/s and decode 11.6 /
 14.8 / 13.1 MB/s at 1e-2 / 1e-3 / lossless. At 1e-3 and lossless the classical payloads saved under 2 % of
 the bytes, so after the first 256 records only 1 record in 64 is coded both ways: encoding runs at about
-the learned coder's own speed (16 to 20 MB/s in this session's runs, 2 to 2.6x), for a ratio
+the learned coder's own speed (16 to 20 MB/s in the runs of 2026-12-01, 2 to 2.6x), for a ratio
 within 0.01 % of coding every record both ways. At 1e-2 the classical payloads save about 4 % of the bytes on MIT-BIH (they are the smaller
 for half of the records), so both coders still run and encoding stays near 9 MB/s. Decoding runs one coder
 per record and is not changed (its differences between runs are the shared machine). Where the codec
