@@ -57,11 +57,12 @@ Q_CAP = 1 << 42  # |prediction| cap
 
 
 @njit(cache=True, inline="always")
-def _clip(v: np.int64) -> np.int64:
-    if v > CLIP:
-        return np.int64(CLIP)
-    if v < -CLIP:
-        return np.int64(-CLIP)
+def _clamp(v: np.int64, cap: int) -> np.int64:
+    """``v`` limited to ``[-cap, cap]``."""
+    if v > cap:
+        return np.int64(cap)
+    if v < -cap:
+        return np.int64(-cap)
     return v
 
 
@@ -119,7 +120,7 @@ def _predict(q, t, c, cols, w1, b1, w2, b2, hshift, x, h):  # noqa: PLR0913
     prev = q[t - 1, c]
     _features(q, t, c, cols, x)
     for i in range(N_DIFF):
-        x[i] = _clip(x[i])
+        x[i] = _clamp(x[i], CLIP)
     hidden = w1.shape[2]
     for u in range(hidden):
         h[u] = b1[c, u]
@@ -136,12 +137,7 @@ def _predict(q, t, c, cols, w1, b1, w2, b2, hshift, x, h):  # noqa: PLR0913
                 a = np.int64(H_CAP)
             y += a * np.int64(w2[c, u])
     d = (y + (np.int64(1) << 19)) >> 20  # units 2**-20 -> 1, rounded half up
-    p = prev + d
-    if p > Q_CAP:
-        return np.int64(Q_CAP)
-    if p < -Q_CAP:
-        return np.int64(-Q_CAP)
-    return p
+    return _clamp(prev + d, Q_CAP)
 
 
 @njit(cache=True, inline="always")
@@ -156,6 +152,26 @@ def _class_of(ctx4, thresh):
         else:
             hi = mid
     return lo
+
+
+@njit(cache=True, inline="always")
+def _model_at(rec, t, c, cols, w1, b1, w2, b2, hshift, center, first_class, thresh, ctx, x, h):  # noqa: PLR0913
+    """Prediction and scale class of value (t, c) of record ``rec``, from what the decoder already has:
+    the column's center and first class on row 0, the MLP and the residual context after it."""
+    if t == 0:
+        return np.int64(center[c]), np.int64(first_class[c])
+    return _predict(rec, t, c, cols, w1, b1, w2, b2, hshift, x, h), np.int64(_class_of(4 * ctx[c], thresh))
+
+
+@njit(cache=True, inline="always")
+def _refill(state, words, ptr, end):
+    """Renormalise the decoder's rANS state: one 16-bit word in when it fell below ``L``. Returns
+    ``(state, ptr, fed)``; ``fed`` is False when a word was due and the stream had none left."""
+    if state < L:
+        if ptr < end:
+            return (state << 16) | np.int64(words[ptr]), ptr + 1, True
+        return state, ptr, False
+    return state, ptr, True
 
 
 @njit(cache=True, inline="always")
@@ -192,12 +208,9 @@ def residuals(q, w1, b1, w2, b2, hshift, center, default, first_class, thresh): 
         _reset_context(ring, ctx, default)
         for t in range(rows):
             for c in range(cols):
-                if t == 0:
-                    pred = center[c]
-                    k = first_class[c]
-                else:
-                    pred = _predict(rec, t, c, cols, w1, b1, w2, b2, hshift, x, h)
-                    k = _class_of(4 * ctx[c], thresh)
+                pred, k = _model_at(
+                    rec, t, c, cols, w1, b1, w2, b2, hshift, center, first_class, thresh, ctx, x, h
+                )
                 r = rec[t, c] - pred
                 res[i, t, c] = r
                 cls[i, t, c] = k
@@ -301,22 +314,15 @@ def decode_batch(
             if bad:
                 break
             for c in range(cols):
-                if t == 0:
-                    pred = center[c]
-                    k = first_class[c]
-                else:
-                    pred = _predict(rec, t, c, cols, w1, b1, w2, b2, hshift, x, h)
-                    k = _class_of(4 * ctx[c], thresh)
+                pred, k = _model_at(
+                    rec, t, c, cols, w1, b1, w2, b2, hshift, center, first_class, thresh, ctx, x, h
+                )
                 # table symbol
                 slot = state & mask
                 sym = np.int64(lut[k, slot])
                 state = freq[k, sym] * (state >> M_BITS) + slot - cum[k, sym]
-                if state < L:
-                    if ptr < end:
-                        state = (state << 16) | np.int64(words[ptr])
-                        ptr += 1
-                    else:
-                        bad = True
+                state, ptr, fed = _refill(state, words, ptr, end)
+                bad |= not fed
                 sh = shifts[k]
                 low = np.int64(0)
                 if sh > 0:
@@ -324,24 +330,16 @@ def decode_batch(
                     slot = state & mask
                     low = slot // f
                     state = f * (state >> M_BITS) + slot - low * f
-                    if state < L:
-                        if ptr < end:
-                            state = (state << 16) | np.int64(words[ptr])
-                            ptr += 1
-                        else:
-                            bad = True
+                    state, ptr, fed = _refill(state, words, ptr, end)
+                    bad |= not fed
                 if sym == ESC:
                     z = np.int64(0)
                     for part in range(3):
                         slot = state & mask
                         z |= slot << (16 * part)
                         state = state >> M_BITS
-                        if state < L:
-                            if ptr < end:
-                                state = (state << 16) | np.int64(words[ptr])
-                                ptr += 1
-                            else:
-                                bad = True
+                        state, ptr, fed = _refill(state, words, ptr, end)
+                        bad |= not fed
                     r = (z >> 1) ^ -(z & 1)
                 else:
                     r = ((sym - R) << sh) | low
