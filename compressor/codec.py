@@ -184,6 +184,8 @@ class Codec:
         if self._error_bound is None:
             quantizer = self.bundle.quantizer
             body, kind = quantizer.to_bytes(quantizer.quantize(self.latents(x)))[0], Kind.FIXED_RATE
+        elif self.learned_records is not None:
+            body, kind = self._code_learned_one(x)
         else:
             bodies, kinds, _, _ = self._code(x, with_decoded=False)
             body, kind = bodies[0], kinds[0]
@@ -233,6 +235,20 @@ class Codec:
                     kinds[i] = Kind.LATTICE if on_lattice[j] else Kind.BOUNDED
                     decoded[i] = values[j]
         return bodies, kinds, decoded
+
+    def _code_learned_one(self, x: np.ndarray) -> tuple[bytes, int]:
+        """:meth:`_code_learned` of one record ``x`` (1, D), without the decoded values: the same body and
+        kind, and the same effect on the classical trials."""
+        learned = self.learned_records.encode_one(np.ascontiguousarray(x[0]), self._error_bound.code)
+        size = -1 if learned is None else len(learned)
+        code = self._error_bound.code
+        trials = self.learned_records.trials
+        if trials.take(code, size):
+            classical, _, on_lattice = self.bounded_coder.encode(x, self._error_bound)
+            trials.record(code, np.array([size]), np.array([len(classical[0])]))
+            if size < 0 or len(classical[0]) <= size:
+                return classical[0], Kind.LATTICE if on_lattice[0] else Kind.BOUNDED
+        return learned, Kind.LEARNED
 
     def _pack(
         self, bodies: list[bytes], kinds: list[int], lengths: Sequence[int | None] | None

@@ -46,15 +46,28 @@ class ClassicalTrials:
         """Indices of the records to code with the classical coder too, from the sizes of their learned
         payloads (N,) (negative: the learned coder cannot code the record)."""
         n = len(learned_sizes)
-        stats = self._stats.get(code)
-        saving = self.saving(code)
-        if stats is None or stats[0] < COMPARE or saving is None or saving >= MIN_SAVING:
+        if self._compare_all(code):
             return np.arange(n)
         # one record in SAMPLE, counted across batches (a batch of one record is sampled too)
         left = self._countdown.get(code, 0)
         sampled = np.arange(left, n, SAMPLE)
         self._countdown[code] = (left - n) % SAMPLE
         return np.union1d(sampled, np.flatnonzero(learned_sizes < 0))
+
+    def take(self, code: int, learned_size: int) -> bool:
+        """:meth:`rows` of a batch of one record, as a truth value: whether to code it classically too,
+        from the size of its learned payload (negative: the learned coder cannot code it)."""
+        if self._compare_all(code):
+            return True
+        left = self._countdown.get(code, 0)
+        self._countdown[code] = (left - 1) % SAMPLE
+        return left == 0 or learned_size < 0
+
+    def _compare_all(self, code: int) -> bool:
+        """Whether every record at bound ``code`` is still coded both ways."""
+        stats = self._stats.get(code)
+        saving = self.saving(code)
+        return stats is None or stats[0] < COMPARE or saving is None or saving >= MIN_SAVING
 
     def record(self, code: int, learned_sizes: np.ndarray, classical_sizes: np.ndarray) -> None:
         """Count records coded both ways at bound ``code`` (learned sizes negative where it could not)."""

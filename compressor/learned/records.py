@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from compressor.bounded import grid
+from compressor.bounded.record_kernel import quantize_one
 from compressor.errors import EnvelopeError
 from compressor.learned.choice import ClassicalTrials
 from compressor.learned.coder import decode_streams, encode_streams
@@ -86,6 +87,17 @@ class LearnedRecords:
                 bodies[i] = head + s
             decoded[idx] = grid.rebuild(q[idx], np.tile(steps, self.layout[0]))
         return bodies, decoded
+
+    def encode_one(self, x: np.ndarray, code: int) -> bytes | None:
+        """The kind-3 body of one contiguous float32 record ``x`` (D,) at bound ``code``, or None where a
+        value is off the grid: :meth:`encode` of a batch of one, the same bytes, without the decoded values
+        (a per-record serializer's path)."""
+        lattice = self.lattice_for(code)
+        q, _, n_raw = quantize_one(x, self.encoder.step_flat(code, lattice), grid.bound_from_code(code))
+        if n_raw:
+            return None
+        stream = encode_streams(self.model, q.reshape(1, *self.layout), self.params.steps(code, lattice))[0]
+        return self._header(code, lattice) + stream
 
     def read_header(self, body: bytes) -> tuple[int, bool, int]:
         """``(bound code, lattice, header length)`` of a kind-3 body."""
