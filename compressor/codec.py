@@ -28,11 +28,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from compressor.bundle import Bundle
-from compressor.envelope import Envelope, Kind, pack
+from compressor.envelope import Envelope, Kind, header, pack, pack_body
 from compressor.error_bound import ErrorBound
 from compressor.errors import EnvelopeError, UnknownModelError
 
 if TYPE_CHECKING:
+    from compressor.fixed_one import FixedRateOne
     from compressor.inference import Predictor
 
 __all__ = ["Codec", "Encoded"]
@@ -81,6 +82,7 @@ class Codec:
         self._decoder_predictor: Predictor | None = None
         self._bounded_coder = None
         self._learned: Any = None
+        self._headers: dict[int, bytes] = {}
 
     @property
     def _encoder(self) -> Predictor:
@@ -178,19 +180,31 @@ class Codec:
     def encode_one(self, record: np.ndarray, length: int | None = None) -> bytes:
         """The envelope of one validated float32 record (D,): :meth:`encode_payloads` of a batch of one, the
         same bytes, without the batch bookkeeping (a per-record serializer's path)."""
-        x = np.asarray(record, dtype=np.float32).reshape(1, -1)
-        if x.shape[1] != self.record_size:
-            raise ValueError(f"a record must have {self.record_size} values, got {x.shape[1]}")
+        x = np.ascontiguousarray(record, dtype=np.float32).reshape(1, -1)
+        size = self.record_size
+        if x.shape[1] != size:
+            raise ValueError(f"a record must have {size} values, got {x.shape[1]}")
         if self._error_bound is None:
-            quantizer = self.bundle.quantizer
-            body, kind = quantizer.to_bytes(quantizer.quantize(self.latents(x)))[0], Kind.FIXED_RATE
+            body, kind = self._fixed_one.encode(self._encoder, x[0]), Kind.FIXED_RATE
         elif self.learned_records is not None:
             body, kind = self._code_learned_one(x)
         else:
             bodies, kinds, _, _ = self._code(x, with_decoded=False)
             body, kind = bodies[0], kinds[0]
-        size = self.record_size
-        return pack(Envelope(self.wire_id, kind, body, length if length and length < size else None))
+        return pack_body(self._header(kind), body, length if length and length < size else None)
+
+    @cached_property
+    def _fixed_one(self) -> FixedRateOne:
+        from compressor.fixed_one import FixedRateOne  # numba loads here, not for a batch codec
+
+        return FixedRateOne(self.bundle.normalizer, self.bundle.quantizer, self.record_size)
+
+    def _header(self, kind: int) -> bytes:
+        """The envelope header of this model's records of ``kind`` (built once per kind)."""
+        head = self._headers.get(kind)
+        if head is None:
+            head = self._headers[kind] = header(self.wire_id, kind)
+        return head
 
     def _check(self, records: np.ndarray) -> np.ndarray:
         records = np.asarray(records, dtype=np.float32)
@@ -261,6 +275,41 @@ class Codec:
             for body, kind, n in zip(bodies, kinds, lengths, strict=True)
         ]
 
+    def _check_envelope(self, env: Envelope) -> None:
+        """Raise the typed error for an envelope this codec cannot decode."""
+        if env.model_id != self.wire_id:
+            raise UnknownModelError(
+                f"envelope for model {env.model_id.hex()} handed to codec {self.wire_id.hex()}"
+            )
+        if env.kind == Kind.FIXED_RATE:
+            expected = self.bundle.quantizer.payload_size
+            if len(env.payload) != expected:
+                raise EnvelopeError(
+                    f"fixed-rate payload is {len(env.payload)} bytes, model {self.model_id[:8]} expects {expected}"
+                )
+        elif env.kind == Kind.LEARNED:
+            if self.learned_records is None:
+                raise EnvelopeError(
+                    f"learned-model payload, but model {self.model_id[:8]} has no learned model"
+                )
+        elif env.kind not in (Kind.BOUNDED, Kind.LATTICE):
+            raise EnvelopeError(f"envelope kind {env.kind} is not supported by this codec")
+        if env.length is not None and env.length > self.record_size:
+            raise EnvelopeError(f"declared length {env.length} exceeds the record size {self.record_size}")
+
+    def decode_one(self, envelope: Envelope) -> np.ndarray:
+        """:meth:`decode` of one envelope, the same values, without the batch bookkeeping (a per-record
+        deserializer's path)."""
+        self._check_envelope(envelope)
+        kind = envelope.kind
+        if kind == Kind.FIXED_RATE:
+            values = self._fixed_one.decode(self._decoder, envelope.payload)
+        elif kind == Kind.LEARNED:
+            values = self.learned_records.decode_one(envelope.payload)[0]
+        else:
+            values = self.bounded_coder.decode([envelope.payload], [kind == Kind.LATTICE])[0][0]
+        return values if envelope.length is None else values[: envelope.length]
+
     def decode(self, envelopes: Sequence[Envelope]) -> list[np.ndarray]:
         """Decode envelopes of this model, either kind; each result is trimmed to its record's true length."""
         return self.decode_with_bounds(envelopes)[0]
@@ -271,28 +320,8 @@ class Codec:
         """:meth:`decode`, plus the error bound each record was coded with (None for fixed-rate records)."""
         if not envelopes:
             return [], []
-        expected = self.bundle.quantizer.payload_size
         for env in envelopes:
-            if env.model_id != self.wire_id:
-                raise UnknownModelError(
-                    f"envelope for model {env.model_id.hex()} handed to codec {self.wire_id.hex()}"
-                )
-            if env.kind == Kind.FIXED_RATE:
-                if len(env.payload) != expected:
-                    raise EnvelopeError(
-                        f"fixed-rate payload is {len(env.payload)} bytes, model {self.model_id[:8]} expects {expected}"
-                    )
-            elif env.kind == Kind.LEARNED:
-                if self.learned_records is None:
-                    raise EnvelopeError(
-                        f"learned-model payload, but model {self.model_id[:8]} has no learned model"
-                    )
-            elif env.kind not in (Kind.BOUNDED, Kind.LATTICE):
-                raise EnvelopeError(f"envelope kind {env.kind} is not supported by this codec")
-            if env.length is not None and env.length > self.record_size:
-                raise EnvelopeError(
-                    f"declared length {env.length} exceeds the record size {self.record_size}"
-                )
+            self._check_envelope(env)
         decoded = np.empty((len(envelopes), self.record_size), dtype=np.float32)
         fixed = [i for i, e in enumerate(envelopes) if e.kind == Kind.FIXED_RATE]
         bounded = [i for i, e in enumerate(envelopes) if e.kind in (Kind.BOUNDED, Kind.LATTICE)]

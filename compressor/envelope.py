@@ -39,7 +39,9 @@ __all__ = [
     "VERSION",
     "Envelope",
     "Kind",
+    "header",
     "pack",
+    "pack_body",
     "peek_model_id",
     "unpack",
 ]
@@ -93,17 +95,24 @@ class Envelope:
 
 def pack(envelope: Envelope) -> bytes:
     """Serialize one envelope."""
-    if len(envelope.model_id) != MODEL_ID_SIZE:
-        raise EnvelopeError(f"model id must be {MODEL_ID_SIZE} bytes, got {len(envelope.model_id)}")
-    if not 0 <= envelope.kind < 16:
-        raise EnvelopeError(f"kind must fit in 4 bits, got {envelope.kind}")
-    version = _KIND_VERSION.get(envelope.kind, 1)
-    head = _HEADER.pack(MAGIC, (version << 4) | envelope.kind, envelope.model_id)
-    if envelope.length is None and len(envelope.payload) < 256:
+    return pack_body(header(envelope.model_id, envelope.kind), envelope.payload, envelope.length)
+
+
+def header(model_id: bytes, kind: int) -> bytes:
+    """The header of every envelope of ``model_id`` and ``kind`` (a writer may keep it: it never changes)."""
+    if len(model_id) != MODEL_ID_SIZE:
+        raise EnvelopeError(f"model id must be {MODEL_ID_SIZE} bytes, got {len(model_id)}")
+    if not 0 <= kind < 16:
+        raise EnvelopeError(f"kind must fit in 4 bits, got {kind}")
+    return _HEADER.pack(MAGIC, (_KIND_VERSION.get(kind, 1) << 4) | kind, model_id)
+
+
+def pack_body(head: bytes, payload: bytes, length: int | None = None) -> bytes:
+    """An envelope from its :func:`header` and body (what :func:`pack` writes for the same fields)."""
+    if length is None and len(payload) < 256:
         # msgpack's own encoding of a short bin (bin8), written directly: the hot path
-        return head + b"\xc4" + bytes((len(envelope.payload),)) + envelope.payload
-    body = envelope.payload if envelope.length is None else [envelope.payload, envelope.length]
-    return head + msgpack.packb(body, use_bin_type=True)
+        return head + b"\xc4" + bytes((len(payload),)) + payload
+    return head + msgpack.packb(payload if length is None else [payload, length], use_bin_type=True)
 
 
 def _check_header(buf: bytes) -> tuple[int, bytes]:

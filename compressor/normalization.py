@@ -44,7 +44,8 @@ class Normalizer:
         """Record size -> (offset, scale) laid out over a whole record; filled on first use of each size."""
         return {}
 
-    def _tiles(self, record_size: int) -> tuple[np.ndarray, np.ndarray]:
+    def tiles(self, record_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(offset, scale)`` laid out over a whole record of ``record_size`` values (D,) each."""
         tiles = self._tiled.get(record_size)
         if tiles is None:
             reps = record_size // self.channels
@@ -53,11 +54,11 @@ class Normalizer:
         return tiles
 
     def forward(self, records: np.ndarray) -> np.ndarray:
-        offset, scale = self._tiles(records.shape[-1])
+        offset, scale = self.tiles(records.shape[-1])
         return ((records - offset) / scale).astype(np.float32)
 
     def inverse(self, normalized: np.ndarray) -> np.ndarray:
-        offset, scale = self._tiles(normalized.shape[-1])
+        offset, scale = self.tiles(normalized.shape[-1])
         return (normalized * scale + offset).astype(np.float32)
 
     def to_json(self) -> dict[str, list[float]]:

@@ -56,7 +56,7 @@ class RecordDecoder:
             envelope = unpack(data)
             codec = self.resolver.codec(envelope.model_id)
             started = time.perf_counter()
-            values = codec.decode([envelope])[0]
+            values = codec.decode_one(envelope)
         except LatentwireError as exc:
             self.metrics.errors.labels(topic, exc.kind).inc()
             raise DeserializationError(f"cannot decode a value from topic {topic}: {exc}", exc, data) from exc

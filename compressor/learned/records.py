@@ -115,6 +115,21 @@ class LearnedRecords:
             )
         return self.params.presets[index], lattice, 1
 
+    def _read_grid(self, body: bytes) -> tuple[int, bool, int]:
+        """:meth:`read_header`, refusing a lattice record where the model knows no lattice."""
+        code, lattice, start = self.read_header(body)
+        if lattice and self.params.quanta is None:
+            raise EnvelopeError("record is coded on the data's lattice, but the model knows no quantum")
+        return code, lattice, start
+
+    def decode_one(self, body: bytes) -> tuple[np.ndarray, float]:
+        """The decoded record (D,) float32 of one body and its bound: :meth:`decode` of a batch of one."""
+        code, lattice, start = self._read_grid(body)
+        q, ok = decode_streams(self.model, [body[start:]], self.params.steps(code, lattice), self.layout)
+        if not ok[0]:
+            raise EnvelopeError("learned payload does not decode (truncated or corrupt)")
+        return grid.rebuild(q.reshape(-1), self.encoder.step_flat(code, lattice)), grid.bound_from_code(code)
+
     def read_bound(self, body: bytes) -> float:
         """The bound a kind-3 body was coded with."""
         return grid.bound_from_code(self.read_header(body)[0])
@@ -128,9 +143,7 @@ class LearnedRecords:
         groups: dict[tuple[int, bool], list[int]] = defaultdict(list)
         streams: list[bytes] = [b""] * n
         for i, body in enumerate(bodies):
-            code, lattice, start = self.read_header(body)
-            if lattice and self.params.quanta is None:
-                raise EnvelopeError("record is coded on the data's lattice, but the model knows no quantum")
+            code, lattice, start = self._read_grid(body)
             groups[(code, lattice)].append(i)
             streams[i] = body[start:]
             bounds[i] = grid.bound_from_code(code)

@@ -1,17 +1,20 @@
 """A per-record serializer's path, :meth:`Codec.encode_one`, writes what :meth:`Codec.encode_payloads` writes
 for a batch of one, record after record: the same bytes, the same kinds, and the same choice of which records
 the classical coder also tries (the learned model's trials), through the comparing phase and the sampling
-phase that follows it."""
+phase that follows it. A per-record deserializer's path, :meth:`Codec.decode_one`, gives what
+:meth:`Codec.decode` gives, bit for bit, and refuses what it refuses."""
 
 from __future__ import annotations
 
 import sys
 
 import numpy as np
+import pytest
 
 from compressor.bundle import load_bundle
 from compressor.codec import Codec
-from compressor.envelope import Kind, unpack
+from compressor.envelope import Envelope, Kind, unpack
+from compressor.errors import LatentwireError
 from compressor.learned.choice import COMPARE, SAMPLE
 from tests.golden_sets import GOLDEN
 
@@ -21,23 +24,34 @@ def _walk(n: int, seed: int) -> np.ndarray:
     return np.round(np.cumsum(rng.standard_normal((n, 64)), axis=1), 2).astype(np.float32)
 
 
+def _series() -> np.ndarray:
+    """The records the golden learned model was trained on (the learned coder wins on them)."""
+    sys.path.insert(0, str(GOLDEN))
+    from make_bundle_v3 import series
+
+    return series()
+
+
 def _both_ways(bundle, records: np.ndarray, bound: float | None) -> tuple[Codec, Codec, list[int]]:  # noqa: ANN001
-    one, batch = Codec(bundle, error_bound=bound), Codec(bundle, error_bound=bound)
+    """Encode ``records`` one by one through both paths and decode each envelope through both paths
+    (a third codec, as a consumer); assert the same bytes and the same float32 bits."""
+    one, batch, consumer = (Codec(bundle, error_bound=bound) for _ in range(3))
     kinds = []
     for i, row in enumerate(records):
         length = 50 if i % 7 == 3 else None
         got = one.encode_one(row, length)
         assert got == batch.encode_payloads(row[None], [length])[0], (bound, i)
-        kinds.append(unpack(got).kind)
+        envelope = unpack(got)
+        kinds.append(envelope.kind)
+        values = consumer.decode_one(envelope)
+        assert values.shape == (length or 64,)
+        assert np.array_equal(values.view(np.uint32), consumer.decode([envelope])[0].view(np.uint32))
     return one, batch, kinds
 
 
 def test_learned_records_one_by_one_match_the_batch_of_one_through_both_trial_phases() -> None:
     bundle = load_bundle(GOLDEN / "bundle_v3")  # W=32 x 2 channels, with a learned model and a lattice
-    sys.path.insert(0, str(GOLDEN))
-    from make_bundle_v3 import series
-
-    records = np.vstack([series(), series()[::-1]])
+    records = np.vstack([_series(), _series()[::-1]])
     assert len(records) > COMPARE + 3 * SAMPLE
     for i in range(0, len(records), 9):
         records[i, (5 * i) % 64] = (np.nan, np.inf, -np.inf)[(i // 9) % 3]  # off the grid: classical only
@@ -60,3 +74,38 @@ def test_fixed_rate_and_classical_records_one_by_one_match_the_batch_of_one() ->
     )
     for row in records:
         assert one.encode_one(row) == batch.encode_payloads(row[None])[0]
+
+
+def test_decode_one_refuses_what_decode_refuses() -> None:
+    bundle = load_bundle(GOLDEN / "bundle_v3")
+    codec = Codec(bundle)
+    good = unpack(Codec(bundle, error_bound=0.5).encode_one(_series()[0]))
+    assert good.kind == Kind.LEARNED
+    bad = [
+        Envelope(b"\0\0\0\0", Kind.FIXED_RATE, b"\0" * bundle.quantizer.payload_size),
+        Envelope(codec.wire_id, Kind.FIXED_RATE, b"\0" * 3),
+        Envelope(codec.wire_id, Kind.EVENT, b"\0" * 8),
+        Envelope(codec.wire_id, good.kind, good.payload, 65),
+        Envelope(codec.wire_id, good.kind, b""),
+        Envelope(codec.wire_id, good.kind, b"\x7e" + good.payload[1:]),  # a preset bound the model lacks
+    ]
+    for envelope in bad:
+        with pytest.raises(LatentwireError) as batch:
+            codec.decode([envelope])
+        with pytest.raises(type(batch.value)):
+            codec.decode_one(envelope)
+
+
+def test_fixed_rate_one_record_steps_are_numpys_bit_for_bit_including_clipped_latents() -> None:
+    codec = Codec(load_bundle(GOLDEN / "bundle_v3"))
+    rng = np.random.default_rng(14)
+    records = (_walk(300, 15) * 10.0 ** rng.uniform(-2, 3, (300, 1))).astype(np.float32)
+    quantizer = codec.bundle.quantizer
+    codes = quantizer.quantize(codec.latents(records))
+    assert (codes == 0).any() and (codes == quantizer.levels - 1).any()  # some latents clip
+    for row in records:
+        body = codec._fixed_one.encode(codec._encoder, row)
+        assert body == quantizer.to_bytes(quantizer.quantize(codec.latents(row[None])))[0]
+        want = codec.reconstruct(quantizer.from_bytes([body]))[0]
+        got = codec._fixed_one.decode(codec._decoder, body)
+        assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
