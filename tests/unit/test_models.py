@@ -33,6 +33,22 @@ def ecg(n: int, window: int = 32):
     return load_records(path, window=window, max_records=n)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def no_learned_codec():
+    """These tests are about the autoencoder variants: training skips the learned probability model
+    (``tests/unit/test_learned.py`` covers it), which would otherwise cost a third of each ``train``."""
+    from compressor.learned.bundle import LearnedSection
+
+    def skip(bundle, fit_records, heldback):
+        return LearnedSection.from_json(
+            {"layout": [bundle.window, bundle.channels], "heldback": {}, "reason": "skipped"}
+        )
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("compressor.learned.bundle.fit_learned", skip)
+        yield
+
+
 @pytest.fixture(scope="module")
 def ecg_split():
     rs = ecg(2200)
