@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from compressor.bundle import Bundle
-from compressor.envelope import Envelope, Kind, header, pack, pack_body
+from compressor.envelope import Envelope, Kind, header, pack_body
 from compressor.error_bound import ErrorBound
 from compressor.errors import EnvelopeError, UnknownModelError
 
@@ -267,11 +267,11 @@ class Codec:
     def _pack(
         self, bodies: list[bytes], kinds: list[int], lengths: Sequence[int | None] | None
     ) -> list[bytes]:
-        wire, size = self.wire_id, self.record_size
+        size, head = self.record_size, self._header
         if lengths is None:
-            return [pack(Envelope(wire, kind, body)) for body, kind in zip(bodies, kinds, strict=True)]
+            return [pack_body(head(kind), body) for body, kind in zip(bodies, kinds, strict=True)]
         return [
-            pack(Envelope(wire, kind, body, n if n and n < size else None))
+            pack_body(head(kind), body, n if n and n < size else None)
             for body, kind, n in zip(bodies, kinds, lengths, strict=True)
         ]
 

@@ -111,9 +111,12 @@ class ConfluentSender:
     """
 
     def __init__(self, producer: Any, *, poll_every: int = 1000) -> None:
+        from confluent_kafka import KafkaException  # imported once, not on every send
+
         self.producer = producer
         self.poll_every = poll_every
         self._unpolled = 0
+        self._kafka_exception = KafkaException
 
     def send(
         self,
@@ -122,8 +125,6 @@ class ConfluentSender:
         key: bytes | None = None,
         headers: list[tuple[str, bytes]] | None = None,
     ) -> DeliveryFuture:
-        from confluent_kafka import KafkaException
-
         future = DeliveryFuture(self.producer)
         extra = {} if headers is None else {"headers": headers}
         while True:
@@ -132,7 +133,7 @@ class ConfluentSender:
                 break
             except BufferError:  # librdkafka's queue is full: let deliveries drain it
                 self.producer.poll(0.05)
-            except KafkaException as exc:
+            except self._kafka_exception as exc:
                 raise _delivery_error(exc.args[0]) from exc
         self._unpolled += 1
         if self._unpolled >= self.poll_every:
