@@ -28,6 +28,7 @@ from compressor.errors import LatentwireError
 from consumers.resolver import ModelResolver
 from streaming.confluent_client import as_messages, as_sender, poll_messages
 from streaming.dead_letters import dead_letter_headers
+from streaming.gc_pause import collection_paused
 from streaming.metrics import ConsumerMetrics
 
 __all__ = ["BatchingConsumer", "DecodedRecord", "FailedRecord"]
@@ -124,7 +125,12 @@ class BatchingConsumer:
 
     def decode_messages(self, messages: list[Any]) -> list[DecodedRecord | FailedRecord]:
         """Decode one batch of consumed records (kafka-python's, aiokafka's ``getmany`` lists, or
-        confluent-kafka ``Message`` objects from ``Consumer.consume``), one model call per model id."""
+        confluent-kafka ``Message`` objects from ``Consumer.consume``), one model call per model id (with
+        the garbage collector paused: :mod:`streaming.gc_pause`)."""
+        with collection_paused():
+            return self._decode_messages(messages)
+
+    def _decode_messages(self, messages: list[Any]) -> list[DecodedRecord | FailedRecord]:
         messages = as_messages(messages)
         results: list[DecodedRecord | FailedRecord | None] = [None] * len(messages)
         groups: dict[bytes, list[tuple[int, Envelope]]] = defaultdict(list)

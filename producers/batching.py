@@ -40,6 +40,7 @@ from compressor.validation import RejectedRecord, split_valid
 from producers.side_outputs import MODEL_HEADER, Analysis, SideOutputs
 from streaming.confluent_client import as_sender
 from streaming.dead_letters import dead_letter_headers, raw_value
+from streaming.gc_pause import collection_paused
 from streaming.metrics import ProducerMetrics, observe_many
 
 __all__ = ["BatchingProducer", "RejectedRecordsError", "SendFailedError", "SendReport"]
@@ -155,7 +156,8 @@ class BatchingProducer:
         total = len(records)
         for start in range(0, total, self.batch_size):
             stop = min(start + self.batch_size, total)
-            self._send_batch(records[start:stop], start, keys, headers, lengths, report)
+            with collection_paused():  # see streaming.gc_pause
+                self._send_batch(records[start:stop], start, keys, headers, lengths, report)
 
         if report.rejected and self.dead_letter_topic is None:
             raise RejectedRecordsError(report.rejected)
