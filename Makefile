@@ -28,9 +28,14 @@ deps: system-deps $(STAMP)
 demo: deps
 	$(BIN)/latentwire demo
 
-# the default run plus the long fault-injection tests (marked slow and fault): what CI runs
+# the default run plus the long fault-injection tests (marked slow and fault): what CI runs. Tests without a
+# broker (unit, fuzz) run on two workers, one file per worker; the broker tests, timed against real
+# processes, run one at a time. Both parts always run; the target fails if either does.
 test: deps
-	$(BIN)/python -m pytest -m "not slow or fault" --durations=30 $(PYTEST_ARGS)
+	@status=0; \
+	$(BIN)/python -m pytest -m "not slow or fault" -n 2 --dist loadfile --durations=15 tests/unit tests/fuzz $(PYTEST_ARGS) || status=1; \
+	$(BIN)/python -m pytest -m "not slow or fault" --durations=30 tests/integration $(PYTEST_ARGS) || status=1; \
+	exit $$status
 
 test-fast: deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
