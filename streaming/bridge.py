@@ -134,10 +134,20 @@ class BridgeService:
         delivery = {"transactional_id": tid} if c.exactly_once else {"enable_idempotence": True}
         if c.compression_type:
             delivery["compression_type"] = c.compression_type
-        producer = make_producer(c.kafka, acks="all", **delivery)
-        wire = _WireAccount(OutgoingBytes(producer), self.metrics.wire_bytes.labels(c.bridge, c.input_topic))
-        if c.exactly_once:
-            producer.init_transactions()
+        wire_bytes = self.metrics.wire_bytes.labels(c.bridge, c.input_topic)
+        wire: _WireAccount | None = None
+
+        def new_producer() -> Any:
+            nonlocal wire
+            producer = make_producer(c.kafka, acks="all", **delivery)
+            if wire is not None:
+                wire.report()  # what the old producer sent is counted before its counter goes away
+            wire = _WireAccount(OutgoingBytes(producer), wire_bytes)
+            if c.exactly_once:
+                producer.init_transactions()
+            return producer
+
+        producer = new_producer()
         health.set_check("broker", True)
         self._up.set(1)
         loop = BridgeLoop(
@@ -151,6 +161,7 @@ class BridgeService:
             exactly_once=c.exactly_once,
             metrics=self.metrics,
             health=health,
+            new_producer=new_producer if c.exactly_once else None,
         )
         log.warning(
             "%s bridge: %s -> %s, group %s, %s",
@@ -163,7 +174,7 @@ class BridgeService:
         error = None
         with StopFlag() if stop is None else contextlib.nullcontext(stop) as flag:
             try:
-                loop.run(flag, idle_timeout=c.idle_timeout, on_batch=wire.report)
+                loop.run(flag, idle_timeout=c.idle_timeout, on_batch=lambda: wire.report())
             except Exception as exc:
                 log.error("%s bridge stopped: %r", c.bridge, exc)
                 error = exc
@@ -172,7 +183,7 @@ class BridgeService:
                 health.set_check("broker", False, "shutting down")
                 wire.report()
                 consumer.close()
-                producer.close()
+                loop.producer.close()
         return BridgeSummary(
             c.bridge,
             c.input_topic,

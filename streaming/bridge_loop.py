@@ -201,6 +201,11 @@ class BridgeLoop:
         health (Health | None): the heartbeat and readiness it reports to. Default: None, its own.
         stuck_seconds (float): how long a transactional call may take before the process exits with
             status 75 (:func:`exit_if_stuck`). Default: 60.
+        new_producer (Callable[[], KafkaProducer] | None): makes a replacement producer, ready to use
+            (transactions initialized), when the current one can neither commit nor abort a transaction:
+            the loop then closes the old one, uses the new one (the same transactional id fences the old
+            epoch) and reads the batch again. Default: None, the error ends the loop (and the process
+            relies on a supervisor to start again).
     """
 
     def __init__(
@@ -217,8 +222,10 @@ class BridgeLoop:
         metrics: BridgeMetrics | None = None,
         health: Health | None = None,
         stuck_seconds: float = STUCK_SECONDS,
+        new_producer: Callable[[], Any] | None = None,
     ) -> None:
         self.stuck_seconds = stuck_seconds
+        self.new_producer = new_producer
         self.consumer = consumer
         self.producer = producer
         self.transform = transform
@@ -462,10 +469,26 @@ class BridgeLoop:
             try:
                 with exit_if_stuck(self.stuck_seconds, "aborting the transaction"):
                     self.producer.abort_transaction()
-            except Exception as abort_exc:  # the producer may be in a fatal state: let the caller restart
-                log.error("cannot abort the transaction: %r", abort_exc)
-                raise abort_exc from exc
+            except Exception as abort_exc:  # the producer is in a fatal state
+                if self.new_producer is None:
+                    log.error("cannot abort the transaction: %r", abort_exc)
+                    raise abort_exc from exc
+                self._replace_producer(abort_exc)
         assigned = self.consumer.assignment()
         for tp, offset in first.items():
             if tp in assigned:
                 self.consumer.seek(tp, offset)
+
+    def _replace_producer(self, reason: Exception) -> None:
+        """Swap an unusable producer for a new one with the same transactional id. The broker aborts the
+        old producer's open transaction when the new one initializes, so nothing of the failed batch is
+        ever committed; the caller then reads the batch again."""
+        assert self.new_producer is not None
+        log.warning("the producer can neither commit nor abort (%r): replacing it", reason)
+        old = self.producer
+        with contextlib.suppress(Exception):
+            old.close(timeout=0)
+        with exit_if_stuck(self.stuck_seconds, "starting a new producer"):
+            self.producer = self.new_producer()
+        self._same_partitions = None
+        self.metrics.producer_replacements.labels(self.bridge, self.input_topic).inc()

@@ -263,6 +263,13 @@ class BridgeMetrics(_Metrics):
             ["bridge", "topic", "outcome"],
             **kw,
         )
+        self.producer_replacements = Counter(
+            "latentwire_bridge_producer_replacements_total",
+            "Producers replaced in place after they became unusable (a transaction that could neither "
+            "commit nor abort, as after an outage of every node it knew).",
+            by_topic,
+            **kw,
+        )
         self.batch_seconds = Histogram(
             "latentwire_bridge_batch_seconds",
             "Time to transform one poll batch (model call included), excluding the Kafka commit.",

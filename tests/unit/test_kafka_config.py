@@ -388,3 +388,70 @@ def test_a_failed_send_aborts_the_transaction_instead_of_committing_its_offsets(
     assert bridge.process(consumer.batches.pop()) is False
     assert producer.calls == ["begin_transaction", "flush", "abort_transaction"]  # offsets never sent
     assert [offset for _, offset in consumer.seeks] == [4] and bridge.aborted == 1
+
+
+def test_an_unusable_producer_is_replaced_in_place_and_the_batch_read_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A transaction that can neither commit nor abort (kafka-python's state after a request timed out in
+    an outage of every node it knew) used to end the bridge; the service now makes a new producer with the
+    same transactional id, counts it, and the batch is read again and committed by the new producer only."""
+    from kafka.errors import IllegalStateError, KafkaTimeoutError
+    from kafka.structs import TopicPartition
+
+    import streaming.bridge as bridge_module
+
+    class Unusable(_FakeProducer):
+        def commit_transaction(self) -> None:
+            self.calls.append("commit_transaction")
+            raise KafkaTimeoutError("Timeout expired while awaiting EndTxn")
+
+        def abort_transaction(self) -> None:
+            self.calls.append("abort_transaction")
+            raise IllegalStateError("the producer is in a fatal state: it cannot abort")
+
+    class Rereading(_FakeConsumer):
+        """Hands the batch out again after a seek to its first offset."""
+
+        def __init__(self, messages: list[SimpleNamespace]) -> None:
+            super().__init__(messages)
+            self.all, self.seeks = list(messages), []
+
+        def assignment(self) -> set[Any]:
+            return {TopicPartition("in", 0)}
+
+        def poll(self, timeout_ms: int) -> dict:
+            return {TopicPartition("in", 0): self.batches.pop()} if self.batches else {}
+
+        def seek(self, tp: Any, offset: int) -> None:
+            self.seeks.append(offset)
+            self.batches.append([m for m in self.all if m.offset >= offset])
+
+    consumer = Rereading([_message(i, bytes([i])) for i in range(5, 8)])
+    producers = [Unusable(), _FakeProducer()]
+    made: list[_FakeProducer] = []
+
+    def make(*a: Any, **k: Any) -> _FakeProducer:
+        made.append(producers[len(made)])
+        return made[-1]
+
+    monkeypatch.setattr(bridge_module, "make_consumer", lambda *a, **k: consumer)
+    monkeypatch.setattr(bridge_module, "make_producer", make)
+    monkeypatch.setattr(bridge_module, "require_topic_access", lambda *a: None)  # no broker to ask here
+    registry = CollectorRegistry()
+    config = BridgeConfig("compress", "in", "out", idle_timeout=0.3, metrics_port=0)
+    with BridgeService(config, registry=registry) as service:
+        summary = service.run(lambda msgs: TransformResult([Output(m.value, []) for m in msgs]), stop=False)
+    old, new = producers
+    assert summary.error is None and summary.aborted_batches == 1 and summary.processed == 3
+    assert made == [old, new] and consumer.seeks == [5]
+    assert old.calls[-3:] == ["commit_transaction", "abort_transaction", "close"]
+    assert new.calls == [
+        "init_transactions", "begin_transaction", "flush", "send_offsets_to_transaction",
+        "commit_transaction", "close",
+    ]  # fmt: skip
+    assert new.sent == [("out", bytes([i])) for i in range(5, 8)]
+    replaced = registry.get_sample_value(
+        "latentwire_bridge_producer_replacements_total", {"bridge": "compress", "topic": "in"}
+    )
+    assert replaced == 1
