@@ -275,11 +275,11 @@ class Codec:
             for body, kind, n in zip(bodies, kinds, lengths, strict=True)
         ]
 
-    def _check_envelope(self, env: Envelope) -> None:
-        """Raise the typed error for an envelope this codec cannot decode."""
-        if env.model_id != self.wire_id:
+    def _check_envelope(self, env: Envelope, wire_id: bytes) -> None:
+        """Raise the typed error for an envelope this codec (of ``wire_id``) cannot decode."""
+        if env.model_id != wire_id:
             raise UnknownModelError(
-                f"envelope for model {env.model_id.hex()} handed to codec {self.wire_id.hex()}"
+                f"envelope for model {env.model_id.hex()} handed to codec {wire_id.hex()}"
             )
         if env.kind == Kind.FIXED_RATE:
             expected = self.bundle.quantizer.payload_size
@@ -300,7 +300,7 @@ class Codec:
     def decode_one(self, envelope: Envelope) -> np.ndarray:
         """:meth:`decode` of one envelope, the same values, without the batch bookkeeping (a per-record
         deserializer's path)."""
-        self._check_envelope(envelope)
+        self._check_envelope(envelope, self.wire_id)
         kind = envelope.kind
         if kind == Kind.FIXED_RATE:
             values = self._fixed_one.decode(self._decoder, envelope.payload)
@@ -320,8 +320,9 @@ class Codec:
         """:meth:`decode`, plus the error bound each record was coded with (None for fixed-rate records)."""
         if not envelopes:
             return [], []
+        wire_id = self.wire_id
         for env in envelopes:
-            self._check_envelope(env)
+            self._check_envelope(env, wire_id)
         decoded = np.empty((len(envelopes), self.record_size), dtype=np.float32)
         fixed = [i for i, e in enumerate(envelopes) if e.kind == Kind.FIXED_RATE]
         bounded = [i for i, e in enumerate(envelopes) if e.kind in (Kind.BOUNDED, Kind.LATTICE)]

@@ -69,8 +69,9 @@ class LatentQuantizer:
         dtype = np.dtype(self.dtype).newbyteorder("<")
         return np.frombuffer(b"".join(payloads), dtype=dtype).reshape(len(payloads), -1)
 
-    @property
+    @cached_property
     def payload_size(self) -> int:
+        """Bytes of one record's codes (read for every envelope a consumer checks)."""
         return int(self.low.shape[0]) * np.dtype(self.dtype).itemsize
 
     def to_json(self) -> dict[str, object]:
