@@ -108,6 +108,7 @@ def run_one(name: str, train_file: str, test_file: str, scratch: Path) -> dict:
     started = time.monotonic()
     summary = run_cli("train", "--data", train_file, "--model", "denoising", "--out", str(bundle))
     seconds = time.monotonic() - started
+    summary.pop("bundle", None)  # a scratch path, meaningless in the stored results
     levels = [
         run_cli("denoise", "--model", str(bundle), "--data", test_file, "--noise-std", str(s)) for s in LEVELS
     ]
