@@ -9,7 +9,10 @@ then ``--test`` rows holding the anomaly at a random place (seeded).
 Detectors, each giving one location (the top-1):
 
 * latentwire at the CLI's defaults: ``latentwire train --data prefix.csv --out bundle`` then
-  ``latentwire detect --model bundle --data test.csv --json``; the location is ``location.row``.
+  ``latentwire detect --model bundle --data test.csv --json``; the location is ``location.row`` (the row
+  of the highest combined score: reconstruction error, nearest-neighbour distance to the training windows
+  kept in the bundle and to the series' own windows, and flatness; ``location.component`` names the one
+  that located it).
 * matrix-profile discord (``stumpy.stump``, subsequence length ``--m``): the test subsequence farthest
   from its nearest neighbour in the whole series; the location is its centre.
 
@@ -142,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                 "anomaly": [start, end],
                 "latentwire": ours,
                 "latentwire_correct": bool(start - TOLERANCE <= ours <= end + TOLERANCE),
+                "latentwire_component": report["location"].get("component"),
                 "discord": mp,
                 "discord_correct": bool(start - TOLERANCE <= mp <= end + TOLERANCE),
                 "seconds": seconds,
@@ -161,12 +165,13 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(
             json.dumps({"args": vars(args), "summary": summary, "results": results}, indent=2)
         )
-    print("| series | anomaly | rows | latentwire | discord (m=%d) |" % args.m)
-    print("|---|---|---|---|---|")
+    print("| series | anomaly | rows | latentwire | located by | discord (m=%d) |" % args.m)
+    print("|---|---|---|---|---|---|")
     for r in results:
         print(
             f"| {r['series']} | {r['kind']} | {r['anomaly'][0]}..{r['anomaly'][1]} | {r['latentwire']} "
-            f"{'ok' if r['latentwire_correct'] else 'miss'} | {r['discord']} {'ok' if r['discord_correct'] else 'miss'} |"
+            f"{'ok' if r['latentwire_correct'] else 'miss'} | {r['latentwire_component']} | {r['discord']} "
+            f"{'ok' if r['discord_correct'] else 'miss'} |"
         )
     print(f"top-1: latentwire {ours}/{len(results)}, matrix-profile discord {mp}/{len(results)}")
     return 0

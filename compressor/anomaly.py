@@ -28,6 +28,7 @@ __all__ = [
     "AnomalyCalibration",
     "calibrate",
     "reconstruction_errors",
+    "reference_sample",
     "scores_of",
     "threshold_of",
 ]
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 
 #: the validation-score quantile used as threshold: about 1% of normal records are flagged
 DEFAULT_QUANTILE = 0.99
+#: at most this many values of training records are kept in a bundle as the anomaly reference (1 MiB)
+REFERENCE_VALUES = 1 << 18
 #: the name of the score, recorded with the calibration
 SCORE_NAME = "reconstruction_mse_normalized"
 
@@ -133,3 +136,13 @@ def threshold_of(bundle: Bundle) -> float:
             "retrain it or pass a threshold"
         )
     return bundle.anomaly.threshold
+
+
+def reference_sample(records: np.ndarray, max_values: int = REFERENCE_VALUES) -> np.ndarray:
+    """Training records (N, D) kept as the anomaly reference: all of them, or evenly spaced ones when they
+    hold more than ``max_values`` values (at least one record)."""
+    records = np.asarray(records, np.float32)
+    keep = max(1, max_values // max(records.shape[1], 1))
+    if len(records) <= keep:
+        return records.copy()
+    return records[np.linspace(0, len(records) - 1, keep).round().astype(int)]

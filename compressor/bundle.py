@@ -10,6 +10,8 @@ quantization parameters, and ``manifest.json`` whose SHA-256 content hash is the
                         SHA-256 of the rest of the manifest
       encoder.keras     Keras 3 native format, loaded with safe_mode=True (no code runs on load)
       decoder.keras
+      reference.npy     optional: a sample of the training records in original units (float32, N x D),
+                        which anomaly detection compares windows with (nearest-neighbour distance)
 
 An event bundle (``model.name`` = ``events``) holds no Keras models: only the event schema learned from a
 topic's sample events (``codec.events``, :class:`compressor.events.EventSchema`), which is all the event
@@ -31,6 +33,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from compressor.anomaly import AnomalyCalibration
 from compressor.bounded.stats import BoundedStats
@@ -57,6 +61,7 @@ BUNDLE_FORMAT = "latentwire-bundle"
 BUNDLE_FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 MODEL_FILES = ("encoder.keras", "decoder.keras")
+REFERENCE_FILE = "reference.npy"
 #: the sections of the manifest's ``codec`` object
 ANOMALY_SECTION = "anomaly"
 BOUNDED_SECTION = "bounded"
@@ -89,6 +94,8 @@ class Bundle:
             model where it pays, the manifest's ``codec.learned``. Default: None, none.
         denoise_blend (DenoiseBlend | None): the denoising blend fitted at training, the manifest's
             ``codec.denoise``. Default: None, none (or unreadable): denoising uses the model alone.
+        reference (np.ndarray | None): a sample of the training records (N, D) in original units, kept for
+            anomaly detection (``reference.npy``). Default: None, none.
         training (dict[str, Any]): the training summary. Default: empty.
         events (EventSchema | None): the event schema of an event topic, the manifest's ``codec.events``.
             Default: None.
@@ -110,6 +117,7 @@ class Bundle:
     bounded_stats: BoundedStats | None = None
     learned: LearnedSection | None = None
     denoise_blend: DenoiseBlend | None = None
+    reference: np.ndarray | None = None
     training: dict[str, Any] = field(default_factory=dict)
     events: EventSchema | None = None
     model_id: str = ""
@@ -219,6 +227,10 @@ def save_bundle(bundle: Bundle, directory: str | Path) -> str:
         if bundle.encoder is not None:
             bundle.encoder.save(staging / "encoder.keras")
             bundle.decoder.save(staging / "decoder.keras")
+        names = _model_files(bundle.model_name)
+        if bundle.reference is not None:
+            np.save(staging / REFERENCE_FILE, np.asarray(bundle.reference, np.float32), allow_pickle=False)
+            names += (REFERENCE_FILE,)
         manifest: dict[str, Any] = {
             "format": BUNDLE_FORMAT,
             "format_version": BUNDLE_FORMAT_VERSION,
@@ -237,7 +249,7 @@ def save_bundle(bundle: Bundle, directory: str | Path) -> str:
             "quantization": None if bundle.quantizer is None else bundle.quantizer.to_json(),
             "codec": codec_sections(bundle),
             "training": bundle.training,
-            "files": {name: _sha256_file(staging / name) for name in _model_files(bundle.model_name)},
+            "files": {name: _sha256_file(staging / name) for name in names},
         }
         manifest["model_id"] = model_id_of(manifest)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
@@ -272,7 +284,8 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
         )
     files = manifest.get("files", {})
     model = manifest.get("model")
-    for name in _model_files(model.get("name") if isinstance(model, dict) else None):
+    optional = (REFERENCE_FILE,) if isinstance(files, dict) and REFERENCE_FILE in files else ()
+    for name in _model_files(model.get("name") if isinstance(model, dict) else None) + optional:
         file = directory / name
         if not file.is_file():
             raise BundleError(f"bundle {directory} lacks {name}")
@@ -303,6 +316,15 @@ def load_bundle(directory: str | Path) -> Bundle:
     except Exception as exc:  # Keras raises many types for a bad or hostile archive
         raise BundleError(f"cannot load the Keras models of {directory}: {exc}") from exc
     data = manifest["data"]
+    reference = None
+    if REFERENCE_FILE in manifest.get("files", {}):
+        try:
+            reference = np.load(directory / REFERENCE_FILE, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise BundleError(f"cannot read {directory / REFERENCE_FILE}: {exc}") from exc
+        size = int(data["window"]) * int(data["channels"])
+        if reference.ndim != 2 or reference.dtype != np.float32 or reference.shape[1] != size:
+            raise BundleError(f"{directory / REFERENCE_FILE} is not a float32 array of {size}-value records")
     return Bundle(
         encoder=encoder,
         decoder=decoder,
@@ -314,6 +336,7 @@ def load_bundle(directory: str | Path) -> Bundle:
         columns=tuple(data.get("columns", ())),
         shape=tuple(data.get("shape", ())),
         **sections,
+        reference=reference,
         training=manifest.get("training", {}),
         model_id=manifest["model_id"],
         path=directory,

@@ -248,10 +248,12 @@ def train(
         shape=tuple(shape),
         model_id="0" * 64,  # provisional until saved; the codec only needs the 4 wire bytes
     )
-    from compressor.anomaly import calibrate
+    from compressor.anomaly import calibrate, reference_sample
 
     # the anomaly threshold: a high quantile of the held-back records' reconstruction errors
     bundle.anomaly = calibrate(ae.encoder, ae.decoder, x_val)
+    # the training windows detection compares a series' windows with (nearest-neighbour distance)
+    bundle.reference = reference_sample(records)
     from compressor.applications.denoise import fit_blend
 
     # denoising: weights of the model and classical smoothers per noise level, fitted on held-back records

@@ -29,9 +29,14 @@ def register(sub: argparse._SubParsersAction) -> None:
             "--stride rows are reconstructed and each row gets its mean squared error over the windows\n"
             "covering it; the row scores become an anomaly likelihood (their recent mean against their\n"
             "history, Gaussian tail; no global threshold), and rows whose likelihood reaches --likelihood\n"
-            "are flagged. The table then ends with the located anomaly (the highest-scoring row) and the\n"
-            'flagged spans; --json adds "location": {"row", "record", "score", "likelihood"},\n'
-            '"spans": [{"start", "end", "peak"}], "point_scores" and "likelihood".'
+            "are flagged. The anomaly is located by a combined score, the largest of three z-scores per\n"
+            "row: the reconstruction error and the distance of the row's windows to their nearest\n"
+            "neighbour (among the training windows kept in the bundle and the series' own windows), each\n"
+            "against its median and spread over the series, and flatness (how far the row's local spread\n"
+            "falls below anything seen in training). The table then ends with the located anomaly and the\n"
+            'flagged spans; --json adds "location": {"row", "record", "score", "likelihood", "component",\n'
+            '"components"} (score: the combined z-score; component: the score that located it),\n'
+            '"spans": [{"start", "end", "peak"}], "point_scores", "combined_scores" and "likelihood".'
         ),
         formatter_class=HelpFormatter,
     )
@@ -79,8 +84,9 @@ def run(args: argparse.Namespace) -> int:
     if "location" in report:
         loc = report["location"]
         print(
-            f"# located anomaly: row {loc['row']} (record {loc['record']}), score {loc['score']:.6g}, "
-            f"likelihood {loc['likelihood']:.6f}; stride {report['stride']}"
+            f"# located anomaly: row {loc['row']} (record {loc['record']}), combined z-score "
+            f"{loc['score']:.6g} from {loc['component']}, likelihood {loc['likelihood']:.6f}; "
+            f"stride {report['stride']}"
         )
         for span in report["spans"]:
             print(f"# flagged rows {span['start']}..{span['end']} (peak {span['peak']})")
@@ -95,30 +101,35 @@ def _located(bundle, data, stride: int | None, level: float) -> dict:  # noqa: A
     """Per-point scores, likelihood, located anomaly and flagged spans of a series."""
     import numpy as np
 
+    from compressor.applications.combined import COMPONENTS, located
     from compressor.applications.likelihood import likelihood
-    from compressor.applications.locate import point_scores
 
     rows = data.records.reshape(-1, data.channels)
     if data.tail is not None and data.tail.size:
         rows = np.concatenate([rows, data.tail.reshape(-1, data.channels)])
-    points = point_scores(bundle, rows, stride)
-    scores = np.nan_to_num(points.scores, nan=0.0, posinf=np.inf)
+    combined = located(bundle, rows, stride)
+    scores = np.nan_to_num(combined.raw[:, 0], nan=0.0, posinf=np.inf)
     like = likelihood(scores)
-    peak = int(np.argmax(np.where(np.isfinite(scores), scores, np.finfo(float).max)))
+    peak = combined.peak
     flagged = np.flatnonzero(like >= level)
     spans = []
     for part in np.split(flagged, np.flatnonzero(np.diff(flagged) > 1) + 1) if len(flagged) else []:
         top = int(part[np.argmax(scores[part])])
         spans.append({"start": int(part[0]), "end": int(part[-1]), "peak": top})
     return {
-        "stride": points.stride,
+        "stride": combined.stride,
         "location": {
             "row": peak,
             "record": peak // bundle.window,
-            "score": _number(scores[peak]),
+            "score": _number(combined.score[peak]),
             "likelihood": float(like[peak]),
+            "component": combined.component_at(peak),
+            "components": {
+                name: _number(z) for name, z in zip(COMPONENTS, combined.components[peak], strict=True)
+            },
         },
         "spans": spans,
-        "point_scores": [_number(v) for v in points.scores],
+        "point_scores": [_number(v) for v in combined.raw[:, 0]],
+        "combined_scores": [_number(v) for v in combined.score],
         "likelihood": [float(v) for v in like],
     }
