@@ -1,7 +1,7 @@
 """How a bundle travels through the registry topic. Bytes only, no Kafka.
 
-A bundle becomes one *archive*: a msgpack map of its three files (``manifest.json``, ``encoder.keras``,
-``decoder.keras``; nothing else is accepted). The archive is cut into chunks no larger than
+A bundle becomes one *archive*: a msgpack map of its files (``manifest.json``, ``encoder.keras``,
+``decoder.keras``, and ``reference.npy`` when the bundle has one; nothing else is accepted). The archive is cut into chunks no larger than
 ``chunk_bytes`` so each fits the topic's message size limit, and published as records of a compacted
 topic (default ``_latentwire_models``, one partition)::
 
@@ -28,7 +28,7 @@ from typing import Any
 
 import msgpack
 
-from compressor.bundle import MANIFEST, MODEL_FILES, read_manifest, staged_directory
+from compressor.bundle import MANIFEST, MODEL_FILES, REFERENCE_FILE, read_manifest, staged_directory
 from compressor.errors import BundleError, ModelMismatchError
 
 __all__ = [
@@ -47,6 +47,8 @@ DEFAULT_TOPIC = "_latentwire_models"
 DEFAULT_CHUNK_BYTES = 512 * 1024
 FORMAT_VERSION = 1
 ARCHIVE_FILES = (MANIFEST, *MODEL_FILES)
+#: files an archive may also hold (when the manifest lists them)
+OPTIONAL_FILES = (REFERENCE_FILE,)
 #: refuse archives larger than this before allocating anything
 MAX_ARCHIVE_BYTES = 1 << 30
 
@@ -59,7 +61,8 @@ def pack_bundle(directory: str | Path) -> tuple[dict[str, Any], bytes]:
     """``(manifest, archive)`` of a bundle directory, after verifying its hashes."""
     directory = Path(directory)
     manifest = read_manifest(directory)
-    files = {name: (directory / name).read_bytes() for name in ARCHIVE_FILES}
+    listed = [name for name in OPTIONAL_FILES if name in manifest.get("files", {})]
+    files = {name: (directory / name).read_bytes() for name in (*ARCHIVE_FILES, *listed)}
     return manifest, msgpack.packb(files, use_bin_type=True)
 
 
@@ -160,16 +163,22 @@ def unpack_bundle(model_id: str, archive: bytes, sha256: str, directory: str | P
         files = msgpack.unpackb(archive, raw=False, max_bin_len=len(archive), max_map_len=8, max_array_len=0)
     except Exception as exc:  # assorted msgpack errors on a corrupt archive
         raise BundleError(f"registry archive of model {model_id[:12]} is corrupt: {exc}") from exc
-    if not isinstance(files, dict) or sorted(files) != sorted(ARCHIVE_FILES):
+    if not isinstance(files, dict) or not set(ARCHIVE_FILES) <= set(files) <= {
+        *ARCHIVE_FILES,
+        *OPTIONAL_FILES,
+    }:
         names = sorted(files) if isinstance(files, dict) else type(files).__name__
-        raise BundleError(f"registry archive must hold exactly {', '.join(ARCHIVE_FILES)}, got {names}")
+        raise BundleError(
+            f"registry archive must hold {', '.join(ARCHIVE_FILES)} (and optionally {', '.join(OPTIONAL_FILES)}), "
+            f"got {names}"
+        )
     if not all(isinstance(v, bytes) for v in files.values()):
         raise BundleError("registry archive files must be byte strings")
     root = Path(directory)
     root.mkdir(parents=True, exist_ok=True)
     target = root / model_id
     with staged_directory(target, prefix=".fetch-") as staging:
-        for name in ARCHIVE_FILES:
+        for name in files:
             (staging / name).write_bytes(files[name])
         manifest = read_manifest(staging)
         if manifest["model_id"] != model_id:

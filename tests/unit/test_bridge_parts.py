@@ -3,6 +3,7 @@ format, bridge metrics."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import urllib.error
 import urllib.request
@@ -13,7 +14,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from compressor.drift import DriftMonitor
-from compressor.errors import ConfigError, ModelMismatchError, NotNumericError, ShapeError
+from compressor.errors import BundleError, ConfigError, ModelMismatchError, NotNumericError, ShapeError
 from streaming.health import Health, serve_health
 from streaming.metrics import BridgeMetrics
 from streaming.raw_records import RecordFormat, restore
@@ -122,8 +123,13 @@ def test_registry_archive_round_trip_in_chunks(digits_bundle_dir, tmp_path) -> N
     joined = b"".join(p["data"] for p in parsed[:-1])
     path = unpack_bundle(manifest["model_id"], joined, index["sha256"], tmp_path)
     assert (path / "manifest.json").read_bytes() == (digits_bundle_dir / "manifest.json").read_bytes()
+    # the training windows anomaly detection compares with travel too
+    assert (path / "reference.npy").read_bytes() == (digits_bundle_dir / "reference.npy").read_bytes()
     with pytest.raises(ModelMismatchError):
         unpack_bundle(manifest["model_id"], joined[:-1] + b"x", index["sha256"], tmp_path / "other")
+    extra = msgpack.packb({**msgpack.unpackb(archive, raw=False), "run.py": b"x"}, use_bin_type=True)
+    with pytest.raises(BundleError, match="registry archive must hold"):
+        unpack_bundle(manifest["model_id"], extra, hashlib.sha256(extra).hexdigest(), tmp_path / "extra")
     assert parse_record(b"not msgpack") is None and parse_record(None) is None
     assert parse_record(msgpack.packb({"v": 99, "type": "index"})) is None
 
