@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from compressor.learned import kernel
-from compressor.learned.model import SHIFTS, THRESHOLDS, LearnedModel
+from compressor.learned.model import LearnedModel
 
 __all__ = ["decode_streams", "encode_streams"]
 
@@ -22,8 +22,9 @@ def encode_streams(model: LearnedModel, q: np.ndarray, steps: np.ndarray) -> lis
         return []
     p = model.params(steps)
     freq, cum, _ = model.freq_tables()
-    r, k = kernel.residuals(np.ascontiguousarray(q, np.int64), *p.predictor_args(), THRESHOLDS)
-    words, lengths, states = kernel.encode_batch(r.reshape(n, -1), k.reshape(n, -1), SHIFTS, freq, cum)
+    thresholds, shifts, _ = model.classes
+    r, k, _ = kernel.residuals(np.ascontiguousarray(q, np.int64), p.predictor_args(), thresholds)
+    words, lengths, states = kernel.encode_batch(r.reshape(n, -1), k.reshape(n, -1), shifts, freq, cum)
     head = states.astype("<u4")
     body = words.astype("<u2", copy=False)
     return [head[i].tobytes() + body[i, : lengths[i]].tobytes() for i in range(n)]
@@ -49,7 +50,8 @@ def decode_streams(
     offsets = np.zeros(n + 1, np.int64)
     offsets[1:] = np.cumsum([len(b) // 2 for b in bodies])
     words = np.frombuffer(b"".join(bodies) + b"\0\0", "<u2").astype(np.uint16)
+    thresholds, shifts, _ = model.classes
     q, ok = kernel.decode_batch(
-        words, offsets, states, rows, cols, *p.predictor_args(), THRESHOLDS, SHIFTS, freq, cum, lut
+        words, offsets, states, rows, cols, p.predictor_args(), thresholds, shifts, freq, cum, lut
     )
     return q, ok & ok_shape

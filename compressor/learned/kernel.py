@@ -54,6 +54,11 @@ CLIP = 1 << 20  # |feature| cap: |x| * |w| * F stays far inside int64
 N_DIFF = (K_HIST - 1) + 3 + 2  # difference features before the column one-hot
 H_CAP = 1 << 26  # hidden activations capped (after the shift): |h * w2| * H inside int64
 Q_CAP = 1 << 42  # |prediction| cap
+XC = 16  # earlier columns whose current-row change the prediction adds linearly
+N_CONTEXT = 9  # context magnitudes of the scale class (CONTEXT_FEATURES)
+MAG_CAP = 1 << 30  # |residual| and |change| cap in the scale context
+CW_BITS = 12  # scale-context weights in units of 2**-CW_BITS
+CW_CAP = 1 << 24  # |scale-context weight| cap: the weighed sum stays far inside int64
 
 
 @njit(cache=True, inline="always")
@@ -113,10 +118,10 @@ def features_all(v):
 
 
 @njit(cache=True, inline="always")
-def _predict(q, t, c, cols, w1, b1, w2, b2, hshift, x, h):  # noqa: PLR0913
+def _predict(q, t, c, cols, w1, b1, w2, b2, hshift, x, h, extra):  # noqa: PLR0913
     """``q[t-1, c] + mlp_c(features at (t, c))`` for one record ``q`` (rows, cols), t >= 1: column ``c``'s
     weights ``w1[c]`` (N_DIFF, H) in units of ``2**-(hshift[c] + 8)``, ``w2[c]`` (H,) in units of
-    ``2**-12``, ``b2[c]`` in units of ``2**-20``."""
+    ``2**-12``, ``b2[c]`` and ``extra`` in units of ``2**-20``."""
     prev = q[t - 1, c]
     _features(q, t, c, cols, x)
     for i in range(N_DIFF):
@@ -128,7 +133,7 @@ def _predict(q, t, c, cols, w1, b1, w2, b2, hshift, x, h):  # noqa: PLR0913
         xi = np.int64(np.int32(x[i]))
         for u in range(hidden):
             h[u] += xi * np.int64(w1[c, i, u])
-    y = b2[c]
+    y = b2[c] + extra
     sh = hshift[c]
     for u in range(hidden):
         a = h[u] >> sh  # to units of 2**-8, floor
@@ -155,12 +160,87 @@ def _class_of(ctx4, thresh):
 
 
 @njit(cache=True, inline="always")
-def _model_at(rec, t, c, cols, w1, b1, w2, b2, hshift, center, first_class, thresh, ctx, x, h):  # noqa: PLR0913
+def _cross(q, t, c, cross):
+    """``sum_j cross[c, j] * (q[t, c-1-j] - q[t-1, c-1-j])`` over the (at most XC) earlier columns, in
+    units of ``2**-20``: the current-row changes of the columns decoded before ``c``."""
+    y = np.int64(0)
+    for j in range(min(c, XC)):
+        w = cross[c, j]
+        if w != 0:
+            y += w * _clamp(q[t, c - 1 - j] - q[t - 1, c - 1 - j], CLIP)
+    return y
+
+
+@njit(cache=True, inline="always")
+def _first(q, c, center, first_slope):
+    """Prediction of row 0: ``center[c]``, plus ``first_slope[c]`` (units ``2**-20``) times the deviation
+    of the value just decoded (column ``c-1`` of row 0) from its own center."""
+    if c == 0:
+        return np.int64(center[0])
+    d = first_slope[c] * _clamp(q[0, c - 1] - center[c - 1], CLIP)
+    return _clamp(center[c] + ((d + (np.int64(1) << 19)) >> 20), Q_CAP)
+
+
+@njit(cache=True, inline="always")
+def _context_features(q, absr, t, c, cols, ctx, f):
+    """The magnitudes the scale class reads at (t, c), into ``f`` (N_CONTEXT,), each in grid units of its
+    own column (see CONTEXT_FEATURES); those a position lacks are 0."""
+    for i in range(N_CONTEXT):
+        f[i] = 0
+    f[0] = 1
+    if c > 0:
+        f[3] = absr[t, c - 1]
+    if t > 0:
+        f[1] = ctx[c]
+        f[2] = absr[t - 1, c]
+        if c > 0:
+            f[4] = absr[t - 1, c - 1]
+            f[6] = _clamp(abs(q[t, c - 1] - q[t - 1, c - 1]), MAG_CAP)
+        if c + 1 < cols:
+            f[5] = absr[t - 1, c + 1]
+        if t > 1:
+            f[7] = _clamp(abs(q[t - 1, c] - q[t - 2, c]), MAG_CAP)
+            if c + 1 < cols:
+                f[8] = _clamp(abs(q[t - 1, c + 1] - q[t - 2, c + 1]), MAG_CAP)
+
+
+#: what each context magnitude is, and the column it comes from relative to the coded one
+CONTEXT_FEATURES = (
+    ("bias", 0),
+    ("sum of the column's last CTX |r|", 0),
+    ("|r| one row up", 0),
+    ("|r| of the previous column, this row", -1),
+    ("|r| of the previous column, one row up", -1),
+    ("|r| of the next column, one row up", 1),
+    ("|change| of the previous column into this row", -1),
+    ("|change| of the column into the row above", 0),
+    ("|change| of the next column into the row above", 1),
+)
+
+
+@njit(cache=True, inline="always")
+def _scale_context(q, absr, t, c, cols, ctx, cw, f):
+    """``4 *`` the expected |residual| at (t, c): the context magnitudes weighed by ``cw[row, c]`` (row 0
+    of the record, or a later one) in units of ``2**-CW_BITS``."""
+    _context_features(q, absr, t, c, cols, ctx, f)
+    w = cw[1 if t > 0 else 0, c]
+    acc = np.int64(0)
+    for i in range(N_CONTEXT):
+        acc += w[i] * f[i]
+    return acc >> CW_BITS
+
+
+@njit(cache=True, inline="always")
+def _model_at(rec, absr, t, c, cols, model, thresh, ctx, x, h, f):  # noqa: PLR0913
     """Prediction and scale class of value (t, c) of record ``rec``, from what the decoder already has:
-    the column's center and first class on row 0, the MLP and the residual context after it."""
+    on row 0 the column's center (corrected by the value to its left), after it the MLP plus the
+    current-row changes of earlier columns; the class from the weighted magnitudes of the context."""
+    w1, b1, w2, b2, hshift, center, _, cross, first_slope, cw = model
+    k = np.int64(_class_of(_scale_context(rec, absr, t, c, cols, ctx, cw, f), thresh))
     if t == 0:
-        return np.int64(center[c]), np.int64(first_class[c])
-    return _predict(rec, t, c, cols, w1, b1, w2, b2, hshift, x, h), np.int64(_class_of(4 * ctx[c], thresh))
+        return _first(rec, c, center, first_slope), k
+    pred = _predict(rec, t, c, cols, w1, b1, w2, b2, hshift, x, h, _cross(rec, t, c, cross))
+    return pred, k
 
 
 @njit(cache=True, inline="always")
@@ -183,39 +263,42 @@ def _reset_context(ring, ctx, default):
 
 
 @njit(cache=True, inline="always")
-def _push_context(ring, ctx, t, c, r):
-    a = abs(r)
-    if a > (1 << 30):
-        a = np.int64(1 << 30)
+def _push_context(ring, ctx, absr, t, c, r):
+    a = _clamp(abs(r), MAG_CAP)
+    absr[t, c] = a
     slot = t % CTX
     ctx[c] += a - ring[slot, c]
     ring[slot, c] = a
 
 
 @njit(cache=True)
-def residuals(q, w1, b1, w2, b2, hshift, center, default, first_class, thresh):  # noqa: PLR0913
-    """Residuals and scale classes (N, rows, cols) of grid integers ``q`` (N, rows, cols) int64: what the
-    encoder codes, and what training fits the tables on."""
+def residuals(q, model, thresh):
+    """Residuals, scale classes (N, rows, cols) and context magnitudes (N, rows, cols, N_CONTEXT) of grid
+    integers ``q`` (N, rows, cols) int64 under ``model`` (the arrays of
+    :meth:`~compressor.learned.model.KernelParams.predictor_args`): what the encoder codes, and what
+    training fits on."""
+    default = model[6]
     n, rows, cols = q.shape
     res = np.empty((n, rows, cols), np.int64)
     cls = np.empty((n, rows, cols), np.int64)
+    feats = np.empty((n, rows, cols, N_CONTEXT), np.int64)
     x = np.zeros(N_DIFF, np.int64)
-    h = np.zeros(w1.shape[2], np.int64)
+    h = np.zeros(model[0].shape[2], np.int64)
     ring = np.zeros((CTX, cols), np.int64)
     ctx = np.zeros(cols, np.int64)
+    absr = np.zeros((rows, cols), np.int64)
     for i in range(n):
         rec = q[i]
         _reset_context(ring, ctx, default)
         for t in range(rows):
             for c in range(cols):
-                pred, k = _model_at(
-                    rec, t, c, cols, w1, b1, w2, b2, hshift, center, first_class, thresh, ctx, x, h
-                )
+                f = feats[i, t, c]
+                pred, k = _model_at(rec, absr, t, c, cols, model, thresh, ctx, x, h, f)
                 r = rec[t, c] - pred
                 res[i, t, c] = r
                 cls[i, t, c] = k
-                _push_context(ring, ctx, t, c, r)
-    return res, cls
+                _push_context(ring, ctx, absr, t, c, r)
+    return res, cls, feats
 
 
 @njit(cache=True)
@@ -278,14 +361,7 @@ def decode_batch(
     states,
     rows,
     cols,
-    w1,
-    b1,
-    w2,
-    b2,
-    hshift,
-    center,
-    default,
-    first_class,
+    model,
     thresh,
     shifts,
     freq,
@@ -296,12 +372,15 @@ def decode_batch(
     record ``i`` spans ``offsets[i]:offsets[i + 1]``, its initial state ``states[i]``), and per record
     whether its stream was consistent (every word read, the final state the encoder's initial one)."""
     n = states.shape[0]
+    default = model[6]
     q = np.zeros((n, rows, cols), np.int64)
     ok = np.ones(n, np.bool_)
     x = np.zeros(N_DIFF, np.int64)
-    h = np.zeros(w1.shape[2], np.int64)
+    h = np.zeros(model[0].shape[2], np.int64)
     ring = np.zeros((CTX, cols), np.int64)
     ctx = np.zeros(cols, np.int64)
+    absr = np.zeros((rows, cols), np.int64)
+    mags = np.zeros(N_CONTEXT, np.int64)
     mask = M - 1
     for i in range(n):
         rec = q[i]
@@ -314,9 +393,7 @@ def decode_batch(
             if bad:
                 break
             for c in range(cols):
-                pred, k = _model_at(
-                    rec, t, c, cols, w1, b1, w2, b2, hshift, center, first_class, thresh, ctx, x, h
-                )
+                pred, k = _model_at(rec, absr, t, c, cols, model, thresh, ctx, x, h, mags)
                 # table symbol
                 slot = state & mask
                 sym = np.int64(lut[k, slot])
@@ -348,7 +425,7 @@ def decode_batch(
                     bad = True
                     v = np.int64(0)
                 rec[t, c] = v
-                _push_context(ring, ctx, t, c, r)
+                _push_context(ring, ctx, absr, t, c, r)
         if bad or ptr != end or state != L:
             ok[i] = False
     return q, ok

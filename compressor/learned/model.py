@@ -20,9 +20,31 @@ from typing import Any
 import numpy as np
 
 from compressor.errors import BundleError
-from compressor.learned.kernel import CTX, ESC, FEATURE_COLUMN, M_BITS, N_DIFF, NSYM, R
+from compressor.learned.kernel import (
+    CONTEXT_FEATURES,
+    CTX,
+    CW_BITS,
+    CW_CAP,
+    ESC,
+    FEATURE_COLUMN,
+    M_BITS,
+    N_CONTEXT,
+    N_DIFF,
+    NSYM,
+    XC,
+    R,
+)
 
-__all__ = ["CLASSES", "SHIFTS", "THRESHOLDS", "KernelParams", "LearnedModel", "class_of", "frequencies"]
+__all__ = [
+    "CLASSES",
+    "SHIFTS",
+    "THRESHOLDS",
+    "VERSIONS",
+    "KernelParams",
+    "LearnedModel",
+    "classes_of",
+    "frequencies",
+]
 
 CLASSES = 44
 #: class k holds contexts with 4 * sum|r| in [THRESHOLDS[k-1], THRESHOLDS[k]): round(9.6 * 2**(k/2)), so the
@@ -38,13 +60,27 @@ THRESHOLDS = np.array(
 #: low bits coded uniformly per class (the table then spans about 24 mean residuals)
 SHIFTS = np.array([0] * 13 + [k // 2 for k in range(2, 33)], np.int64)
 assert len(THRESHOLDS) == CLASSES - 1 and len(SHIFTS) == CLASSES
+#: model version 2 (kind 6) adds three classes below the first threshold, for contexts that expect
+#: almost no residual (a background the whole neighbourhood agrees on)
+LOW_THRESHOLDS = (1, 3, 6)
+#: the model versions this build reads: 1 (kind 3) and 2 (kind 6, the richer context)
+VERSIONS = (1, 2)
+
+
+def classes_of(version: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(thresholds, shifts, nominal mean |r >> shift|)`` of the scale classes of model ``version``."""
+    low = len(LOW_THRESHOLDS) if version >= 2 else 0
+    thresholds = np.concatenate([np.array(LOW_THRESHOLDS[:low], np.int64), THRESHOLDS])
+    shifts = np.concatenate([np.zeros(low, np.int64), SHIFTS])
+    mean = (
+        np.concatenate([np.array([0.015, 0.06, 0.14][:low]), 0.3 * 2 ** (np.arange(CLASSES) / 2)])
+        / 2.0**shifts
+    )
+    return thresholds, shifts, mean
+
+
 _W_BITS = 24  # target magnitude of the largest first-layer weight
 _MIN_SHIFT, _MAX_SHIFT = 8, 40
-
-
-def class_of(ctx4: np.ndarray) -> np.ndarray:
-    """Scale class of ``4 * sum|r|`` (the kernel's rule, vectorized)."""
-    return np.searchsorted(THRESHOLDS, ctx4, side="right").astype(np.int64)
 
 
 def frequencies(table: dict[str, Any]) -> np.ndarray:
@@ -74,7 +110,12 @@ class KernelParams:
         hshift (np.ndarray): (cols,) hidden-layer shift to units of ``2**-8``.
         center (np.ndarray): (cols,) prediction of row 0.
         default (np.ndarray): (cols,) residual magnitude assumed before the record.
-        first_class (np.ndarray): (cols,) scale class of row 0.
+        cross (np.ndarray): (cols, XC) int64 weights of the earlier columns' current-row changes (units
+            ``2**-20``).
+        first_slope (np.ndarray): (cols,) int64 weight of the previous column's deviation on row 0 (units
+            ``2**-20``).
+        context (np.ndarray): (2, cols, N_CONTEXT) int64 scale-context weights, row 0 and later rows
+            (units ``2**-CW_BITS``).
     """
 
     w1: np.ndarray
@@ -84,10 +125,23 @@ class KernelParams:
     hshift: np.ndarray
     center: np.ndarray
     default: np.ndarray
-    first_class: np.ndarray
+    cross: np.ndarray
+    first_slope: np.ndarray
+    context: np.ndarray
 
     def predictor_args(self) -> tuple:
-        return (self.w1, self.b1, self.w2, self.b2, self.hshift, self.center, self.default, self.first_class)
+        return (
+            self.w1,
+            self.b1,
+            self.w2,
+            self.b2,
+            self.hshift,
+            self.center,
+            self.default,
+            self.cross,
+            self.first_slope,
+            self.context,
+        )
 
 
 @dataclass
@@ -105,6 +159,18 @@ class LearnedModel:
         residual (np.ndarray): (cols,) mean |residual| of the MLP (data units).
         tables (list[dict[str, Any]]): one stored residual table per scale class.
         summary (dict[str, Any]): held-back measurements from training. Default: empty.
+        version (int): 1 (kind 3: row 0 from ``mean``, the class from the column's own residuals) or 2
+            (kind 6: the fields below, three more classes). Default: 1.
+        first_mean (np.ndarray | None): (cols,) mean of row 0 (data units), its prediction. Version 2.
+        first_slope (np.ndarray | None): (cols,) row 0 of column ``c`` moves by this times the deviation
+            of column ``c-1`` from its ``first_mean`` (data units per data unit). Version 2.
+        cross (np.ndarray | None): (cols, XC) the prediction of column ``c`` moves by ``cross[c, j]``
+            times the current-row change of column ``c-1-j`` (data units per data unit). Version 2.
+        context (np.ndarray | None): (2, N_CONTEXT) scale-context weights of row 0 and later rows: ``4 *``
+            the expected |residual| in grid units is their sum over the context magnitudes (see
+            :data:`~compressor.learned.kernel.CONTEXT_FEATURES`; each magnitude in grid units of its own
+            column, brought to the coded column's by the ratio of steps; row 0's bias is in units of
+            ``32 * first_dev / step``). Version 2.
     """
 
     w1: np.ndarray
@@ -117,6 +183,11 @@ class LearnedModel:
     residual: np.ndarray
     tables: list[dict[str, Any]]
     summary: dict[str, Any] = field(default_factory=dict)
+    version: int = 1
+    first_mean: np.ndarray | None = None
+    first_slope: np.ndarray | None = None
+    cross: np.ndarray | None = None
+    context: np.ndarray | None = None
     _params: dict[bytes, KernelParams] = field(default_factory=dict, repr=False, init=False)
     _freq: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False, init=False)
 
@@ -124,8 +195,13 @@ class LearnedModel:
     def cols(self) -> int:
         return len(self.sigma)
 
+    @property
+    def classes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(thresholds, shifts, nominal mean)`` of this model's scale classes."""
+        return classes_of(self.version)
+
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "w1": self.w1.astype(np.float32).tolist(),
             "b1": self.b1.astype(np.float32).tolist(),
             "w2": self.w2.astype(np.float32).tolist(),
@@ -137,10 +213,31 @@ class LearnedModel:
             "tables": self.tables,
             "summary": self.summary,
         }
+        if self.version >= 2:
+            out["version"] = self.version
+            out["first_mean"] = [float(v) for v in self.first_mean]
+            out["first_slope"] = [float(v) for v in self.first_slope]
+            out["cross"] = np.asarray(self.cross, np.float64).tolist()
+            out["context"] = np.asarray(self.context, np.float64).tolist()
+        return out
 
     @classmethod
     def from_json(cls, spec: dict[str, Any]) -> LearnedModel:
+        version = spec.get("version", 1) if isinstance(spec, dict) else 1
+        if version not in VERSIONS:
+            raise BundleError(
+                f"learned model version {version} is not supported by this build (it reads versions "
+                f"{', '.join(map(str, VERSIONS))}); upgrade the consumer"
+            )
         try:
+            extra = {}
+            if version >= 2:
+                extra = {
+                    "first_mean": np.asarray(spec["first_mean"], np.float64),
+                    "first_slope": np.asarray(spec["first_slope"], np.float64),
+                    "cross": np.asarray(spec["cross"], np.float64),
+                    "context": np.asarray(spec["context"], np.float64),
+                }
             model = cls(
                 w1=np.asarray(spec["w1"], np.float32),
                 b1=np.asarray(spec["b1"], np.float32),
@@ -152,6 +249,8 @@ class LearnedModel:
                 residual=np.asarray(spec["residual"], np.float64),
                 tables=list(spec["tables"]),
                 summary=dict(spec.get("summary", {})),
+                version=version,
+                **extra,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise BundleError(f"learned model is unreadable: {exc}") from exc
@@ -162,15 +261,16 @@ class LearnedModel:
             or model.b1.shape != (hidden,)
             or model.w2.shape != (hidden,)
             or not all(len(a) == cols for a in (model.mean, model.first_dev, model.residual))
-            or len(model.tables) != CLASSES
+            or len(model.tables) != len(model.classes[0]) + 1
             or not (np.isfinite(model.sigma).all() and (model.sigma > 0).all())
+            or (version >= 2 and not _version2_shapes_ok(model))
         ):
             raise BundleError("learned model has inconsistent shapes")
         model.freq_tables()  # checks every table
         return model
 
     def freq_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(freq, cum, lut)`` of the class tables: (CLASSES, NSYM) int64 twice, (CLASSES, 2**16) uint16."""
+        """``(freq, cum, lut)`` of the class tables: (classes, NSYM) int64 twice, (classes, 2**16) uint16."""
         if self._freq is None:
             freq = np.stack([frequencies(t) for t in self.tables])
             cum = np.zeros_like(freq)
@@ -221,14 +321,56 @@ class LearnedModel:
                     np.clip(np.rint(_finite(np.ldexp(np.float64(self.b2) * out, 20))), -(2**56), 2**56)
                 )
         with np.errstate(over="ignore", invalid="ignore"):
-            center = np.rint(self.mean / steps)
+            center = np.rint((self.mean if self.version < 2 else self.first_mean) / steps)
             default = np.rint(self.residual / steps)
             first = np.rint(4 * CTX * self.first_dev / steps)
         cap = float(2**40)
         center = np.where(np.isfinite(center), np.clip(center, -cap, cap), 0).astype(np.int64)
         default = np.where(np.isfinite(default), np.clip(default, 0, 2**27), 0).astype(np.int64)
         first = np.where(np.isfinite(first), np.clip(first, 0, 2**40), 0).astype(np.int64)
-        return KernelParams(w1, b1, w2, b2, hshift, center, default, class_of(first))
+        cross = np.zeros((cols, XC), np.int64)
+        first_slope = np.zeros(cols, np.int64)
+        context = np.zeros((2, cols, N_CONTEXT), np.int64)
+        if self.version < 2:  # the class of row 0 from first_dev, later ones from 4 * sum|r| of the column
+            context[0, :, 0] = first << CW_BITS
+            context[1, :, 1] = 4 << CW_BITS
+        else:
+            for c in range(cols):
+                ratio = np.array(
+                    [steps[c + dc] / steps[c] if 0 <= c + dc < cols else 0.0 for _, dc in CONTEXT_FEATURES]
+                )
+                for row in (0, 1):
+                    context[row, c] = _fixed(self.context[row] * ratio, CW_BITS, 0, CW_CAP)
+                context[0, c, 0] = _fixed(self.context[0, 0] * first[c], CW_BITS, 0, CW_CAP << 16)
+                if c > 0:
+                    first_slope[c] = _fixed(
+                        self.first_slope[c] * (steps[c - 1] / steps[c]), 20, -(2**30), 2**30
+                    )
+                    src = steps[np.arange(c - 1, max(c - 1 - XC, -1), -1)]
+                    cross[c, : len(src)] = _fixed(
+                        self.cross[c, : len(src)] * (src / steps[c]), 20, -(2**30), 2**30
+                    )
+        return KernelParams(w1, b1, w2, b2, hshift, center, default, cross, first_slope, context)
+
+
+def _fixed(real: Any, bits: int, low: float, high: float) -> Any:
+    """``rint(real * 2**bits)`` clipped to ``[low, high]`` as int64 (NaN as 0): one IEEE product, exact."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        v = np.clip(np.rint(np.ldexp(_finite(np.asarray(real, np.float64)), bits)), low, high)
+    return v.astype(np.int64)
+
+
+def _version2_shapes_ok(model: LearnedModel) -> bool:
+    cols = model.cols
+    return (
+        model.first_mean.shape == (cols,)
+        and model.first_slope.shape == (cols,)
+        and model.cross.shape == (cols, XC)
+        and model.context.shape == (2, N_CONTEXT)
+        and all(
+            np.isfinite(a).all() for a in (model.first_mean, model.first_slope, model.cross, model.context)
+        )
+    )
 
 
 def _finite(a: np.ndarray) -> np.ndarray:
@@ -237,10 +379,9 @@ def _finite(a: np.ndarray) -> np.ndarray:
     return np.nan_to_num(a, nan=0.0, posinf=2.0**62, neginf=-(2.0**62))
 
 
-def fit_table(counts: np.ndarray, k: int, prior_weight: float = 64.0) -> dict[str, Any]:
-    """Stored table of class ``k`` from symbol ``counts`` (NSYM,), mixed with a two-sided geometric prior
-    of the class's nominal magnitude (so rare classes still code well)."""
-    mean = 0.3 * 2 ** (k / 2) / 2 ** int(SHIFTS[k])
+def fit_table(counts: np.ndarray, mean: float, prior_weight: float = 64.0) -> dict[str, Any]:
+    """Stored table of a class from symbol ``counts`` (NSYM,), mixed with a two-sided geometric prior of
+    the class's nominal magnitude ``mean`` (of ``r >> shift``; so rare classes still code well)."""
     theta = mean / (1 + mean)
     prior = theta ** np.abs(np.arange(-R, R + 1, dtype=np.float64))
     prior = np.append(prior, prior.sum() * 1e-3)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from compressor.learned import kernel
-from compressor.learned.model import CLASSES, SHIFTS, THRESHOLDS, LearnedModel, fit_table
+from compressor.learned.model import LearnedModel, classes_of, fit_table
 
 __all__ = ["HIDDEN", "fit_model", "fit_tables"]
 
@@ -86,20 +86,21 @@ def fit_model(x: np.ndarray, epochs: int = 6, seed: int = 0) -> LearnedModel:
         mean=x.mean(axis=(0, 1)),
         first_dev=first,
         residual=resid,
-        tables=[fit_table(np.zeros(kernel.NSYM), k) for k in range(CLASSES)],
+        tables=[fit_table(np.zeros(kernel.NSYM), m) for m in classes_of(1)[2]],
     )
 
 
 def fit_tables(model: LearnedModel, grids: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
     """Fit ``model``'s class tables, in place, pooled over ``grids``: pairs of grid integers (N, rows, cols)
     int64 and their steps (cols,)."""
-    counts = np.zeros((CLASSES, kernel.NSYM), np.int64)
+    thresholds, shifts, means = model.classes
+    counts = np.zeros((len(means), kernel.NSYM), np.int64)
     for q, steps in grids:
         p = model.params(steps)
-        r, k = kernel.residuals(q, *p.predictor_args(), THRESHOLDS)
-        s = r >> SHIFTS[k]
+        r, k, _ = kernel.residuals(q, p.predictor_args(), thresholds)
+        s = r >> shifts[k]
         sym = np.where(np.abs(s) <= kernel.R, s + kernel.R, kernel.ESC)
         np.add.at(counts, (k.ravel(), sym.ravel()), 1)
-    model.tables = [fit_table(counts[k], k) for k in range(CLASSES)]
+    model.tables = [fit_table(counts[k], m) for k, m in enumerate(means)]
     model._freq = None
     model._params.clear()

@@ -8,7 +8,7 @@ import pytest
 from compressor.errors import BundleError, EnvelopeError
 from compressor.learned import kernel
 from compressor.learned.coder import decode_streams, encode_streams
-from compressor.learned.model import CLASSES, LearnedModel, fit_table
+from compressor.learned.model import LearnedModel, classes_of, fit_table
 from compressor.learned.train import fit_tables
 
 
@@ -23,7 +23,7 @@ def _model(cols: int, seed: int = 0, hidden: int = 8) -> LearnedModel:
         mean=np.linspace(-5, 5, cols),
         first_dev=np.full(cols, 20.0),
         residual=np.full(cols, 2.0),
-        tables=[fit_table(np.zeros(kernel.NSYM), k) for k in range(CLASSES)],
+        tables=[fit_table(np.zeros(kernel.NSYM), m) for m in classes_of(1)[2]],
     )
 
 
