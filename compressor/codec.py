@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from compressor.bundle import Bundle
-from compressor.envelope import Envelope, Kind, header, pack_body
+from compressor.envelope import LEARNED_KINDS, Envelope, Kind, header, pack_body
 from compressor.error_bound import ErrorBound
 from compressor.errors import EnvelopeError, UnknownModelError
 
@@ -235,7 +235,7 @@ class Codec:
         learned, decoded = self.learned_records.encode(records, self._error_bound)
         sizes = np.array([-1 if b is None else len(b) for b in learned], np.int64)
         bodies: list[bytes] = [b"" if b is None else b for b in learned]
-        kinds = [Kind.LEARNED] * len(bodies)
+        kinds = [self.learned_records.kind] * len(bodies)
         code = self._error_bound.code
         trials = self.learned_records.trials
         idx = trials.rows(code, sizes)
@@ -262,7 +262,7 @@ class Codec:
             trials.record(code, np.array([size]), np.array([len(classical[0])]))
             if size < 0 or len(classical[0]) <= size:
                 return classical[0], Kind.LATTICE if on_lattice[0] else Kind.BOUNDED
-        return learned, Kind.LEARNED
+        return learned, self.learned_records.kind
 
     def _pack(
         self, bodies: list[bytes], kinds: list[int], lengths: Sequence[int | None] | None
@@ -287,10 +287,15 @@ class Codec:
                 raise EnvelopeError(
                     f"fixed-rate payload is {len(env.payload)} bytes, model {self.model_id[:8]} expects {expected}"
                 )
-        elif env.kind == Kind.LEARNED:
+        elif env.kind in LEARNED_KINDS:
             if self.learned_records is None:
                 raise EnvelopeError(
                     f"learned-model payload, but model {self.model_id[:8]} has no learned model"
+                )
+            if env.kind != self.learned_records.kind:
+                raise EnvelopeError(
+                    f"kind-{env.kind} payload, but the learned model of {self.model_id[:8]} is version "
+                    f"{self.learned_records.model.version}, written as kind {self.learned_records.kind}"
                 )
         elif env.kind not in (Kind.BOUNDED, Kind.LATTICE):
             raise EnvelopeError(f"envelope kind {env.kind} is not supported by this codec")
@@ -304,7 +309,7 @@ class Codec:
         kind = envelope.kind
         if kind == Kind.FIXED_RATE:
             values = self._fixed_one.decode(self._decoder, envelope.payload)
-        elif kind == Kind.LEARNED:
+        elif kind in LEARNED_KINDS:
             values = self.learned_records.decode_one(envelope.payload)[0]
         else:
             values = self.bounded_coder.decode([envelope.payload], [kind == Kind.LATTICE])[0][0]
@@ -330,7 +335,7 @@ class Codec:
             codes = self.bundle.quantizer.from_bytes([envelopes[i].payload for i in fixed])
             decoded[fixed] = self.reconstruct(codes)
         bounds: list[float | None] = [None] * len(envelopes)
-        learned = [i for i, e in enumerate(envelopes) if e.kind == Kind.LEARNED]
+        learned = [i for i, e in enumerate(envelopes) if e.kind in LEARNED_KINDS]
         if learned:
             values, coded_bounds = self.learned_records.decode([envelopes[i].payload for i in learned])
             decoded[learned] = values

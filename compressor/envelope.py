@@ -6,9 +6,10 @@ Layout (documented in ``docs/wire-format.md``)::
     0       1     magic 0xC1 (a byte msgpack never emits, so a latentwire value is never valid msgpack/JSON)
     1       1     (version << 4) | kind        kind 0 = fixed-rate latent, 1 = error-bounded (version 1);
                                                kind 2 = error-bounded on the data's lattice (version 2);
-                                               kind 3 = learned probability model (reserved), 4 = a window
+                                               kind 3 = learned probability model, 4 = a window
                                                of events, 5 = one event (version 3; payload layout in
-                                               compressor/events/coder.py)
+                                               compressor/events/coder.py); kind 6 = learned model,
+                                               version 2 (wire version 4)
     2       4     model id: the first 4 bytes of the bundle's SHA-256 content hash
     6       ...   body, one msgpack object:
                     bin                  the coded record (full length)
@@ -38,6 +39,7 @@ __all__ = [
     "MODEL_ID_SIZE",
     "VERSION",
     "Envelope",
+    "LEARNED_KINDS",
     "Kind",
     "header",
     "pack",
@@ -48,7 +50,7 @@ __all__ = [
 
 MAGIC = 0xC1
 #: the newest wire version this build reads and writes
-VERSION = 3
+VERSION = 4
 MODEL_ID_SIZE = 4
 HEADER_SIZE = 2 + MODEL_ID_SIZE
 #: A body larger than this is refused before msgpack allocates anything (Kafka's default limit is 1 MiB).
@@ -63,16 +65,21 @@ class Kind(IntEnum):
     FIXED_RATE = 0
     BOUNDED = 1
     LATTICE = 2
-    #: reserved for the learned probability model (wire version 3)
+    #: error-bounded under a version-1 learned probability model (wire version 3)
     LEARNED = 3
     #: a window of events of one key (wire version 3)
     EVENT_WINDOW = 4
     #: one event, every field coded (wire version 3)
     EVENT = 5
+    #: error-bounded under a version-2 learned model: the richer context (wire version 4)
+    LEARNED2 = 6
 
+
+#: the kinds whose payload is coded under a learned model (:mod:`compressor.learned`), by model version
+LEARNED_KINDS = (Kind.LEARNED, Kind.LEARNED2)
 
 #: the wire version that introduced each kind (kinds not listed: version 1)
-_KIND_VERSION = {Kind.LATTICE: 2, Kind.LEARNED: 3, Kind.EVENT_WINDOW: 3, Kind.EVENT: 3}
+_KIND_VERSION = {Kind.LATTICE: 2, Kind.LEARNED: 3, Kind.EVENT_WINDOW: 3, Kind.EVENT: 3, Kind.LEARNED2: 4}
 
 
 @dataclass(frozen=True, slots=True)

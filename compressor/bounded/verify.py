@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from compressor.envelope import Envelope, Kind
+from compressor.envelope import LEARNED_KINDS, Envelope, Kind
 
 __all__ = ["bound_violations", "check_and_count", "payload_bound"]
 
@@ -31,7 +31,7 @@ def bound_violations(original: np.ndarray, decoded: np.ndarray, bound: float | n
 
 def payload_bound(envelope: Envelope, codec: Any) -> float | None:
     """The bound an error-bounded envelope was coded with (``codec``: the model's ``Codec``), else None."""
-    if envelope.kind == Kind.LEARNED and codec.learned_records is not None:
+    if envelope.kind in LEARNED_KINDS and codec.learned_records is not None:
         return float(codec.learned_records.read_bound(envelope.payload))
     if envelope.kind not in (Kind.BOUNDED, Kind.LATTICE):
         return None

@@ -115,7 +115,7 @@ def _fit(bundle: Any, fit_records: np.ndarray, heldback: np.ndarray) -> dict[str
     from compressor.bounded.predictors import record_layout
     from compressor.codec import Codec
     from compressor.learned.records import LearnedRecords
-    from compressor.learned.train import fit_model, fit_tables
+    from compressor.learned.train import fit_context, fit_model, fit_tables
 
     started = time.monotonic()
     layout = record_layout(bundle.record_size, bundle.window, bundle.channels, tuple(bundle.shape))
@@ -142,6 +142,8 @@ def _fit(bundle: Any, fit_records: np.ndarray, heldback: np.ndarray) -> dict[str
         q, raw = records.encoder.quantize(x.reshape(len(x), -1).astype(np.float32), code, lattice)
         keep = ~raw.any(axis=1)
         grids.append((q[keep].reshape(-1, rows, cols), records.params.steps(code, lattice)))
+    if model.version >= 2:
+        fit_context(model, grids)
     fit_tables(model, grids)
     gains = {}
     for name, _ in bounds:

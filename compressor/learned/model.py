@@ -43,6 +43,7 @@ __all__ = [
     "KernelParams",
     "LearnedModel",
     "classes_of",
+    "context_ratio",
     "frequencies",
 ]
 
@@ -336,9 +337,7 @@ class LearnedModel:
             context[1, :, 1] = 4 << CW_BITS
         else:
             for c in range(cols):
-                ratio = np.array(
-                    [steps[c + dc] / steps[c] if 0 <= c + dc < cols else 0.0 for _, dc in CONTEXT_FEATURES]
-                )
+                ratio = context_ratio(steps)[c]
                 for row in (0, 1):
                     context[row, c] = _fixed(self.context[row] * ratio, CW_BITS, 0, CW_CAP)
                 context[0, c, 0] = _fixed(self.context[0, 0] * first[c], CW_BITS, 0, CW_CAP << 16)
@@ -351,6 +350,18 @@ class LearnedModel:
                         self.cross[c, : len(src)] * (src / steps[c]), 20, -(2**30), 2**30
                     )
         return KernelParams(w1, b1, w2, b2, hshift, center, default, cross, first_slope, context)
+
+
+def context_ratio(steps: np.ndarray) -> np.ndarray:
+    """(cols, N_CONTEXT) the factor that brings each context magnitude of column ``c`` to the grid units of
+    ``c`` (0 where the column it reads does not exist)."""
+    cols = len(steps)
+    return np.array(
+        [
+            [steps[c + dc] / steps[c] if 0 <= c + dc < cols else 0.0 for _, dc in CONTEXT_FEATURES]
+            for c in range(cols)
+        ]
+    )
 
 
 def _fixed(real: Any, bits: int, low: float, high: float) -> Any:

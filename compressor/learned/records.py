@@ -24,6 +24,7 @@ import numpy as np
 
 from compressor.bounded import grid
 from compressor.bounded.record_kernel import quantize_one
+from compressor.envelope import Kind
 from compressor.errors import EnvelopeError
 from compressor.learned.choice import ClassicalTrials
 from compressor.learned.coder import decode_streams, encode_streams
@@ -52,6 +53,8 @@ class LearnedRecords:
         self.encoder = bounded.encoder
         self.params = bounded.params
         self.layout = (self.params.rows, self.params.cols)
+        #: the envelope kind of its records: 3 for a version-1 model, 6 for version 2
+        self.kind = Kind.LEARNED if model.version < 2 else Kind.LEARNED2
         #: the encoder's measure of where the classical coder still pays (steers effort only)
         self.trials = ClassicalTrials()
 

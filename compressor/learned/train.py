@@ -15,9 +15,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from compressor.learned import kernel
-from compressor.learned.model import LearnedModel, classes_of, fit_table
+from compressor.learned.model import LearnedModel, classes_of, context_ratio, fit_table
 
-__all__ = ["HIDDEN", "fit_model", "fit_tables"]
+__all__ = ["HIDDEN", "fit_context", "fit_model", "fit_tables"]
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +34,9 @@ def _dimensionless(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return sigma, x / sigma
 
 
-def fit_model(x: np.ndarray, epochs: int = 6, seed: int = 0) -> LearnedModel:
-    """Fit the MLP on finite records ``x`` (N, rows, cols) float64 (tables not yet fitted)."""
+def fit_model(x: np.ndarray, epochs: int = 6, seed: int = 0, version: int = 2) -> LearnedModel:
+    """Fit the MLP on finite records ``x`` (N, rows, cols) float64 (tables not yet fitted; for ``version``
+    2 also the row-0 and cross-column terms, the context weights left at version 1's rule)."""
     from compressor.backend import keras
 
     n, rows, cols = x.shape
@@ -75,8 +76,24 @@ def fit_model(x: np.ndarray, epochs: int = 6, seed: int = 0) -> LearnedModel:
     )
     (w1, b1), (w2, b2) = net.layers[1].get_weights(), net.layers[2].get_weights()
     pred = np.maximum(inputs @ w1 + b1, 0) @ w2[:, 0] + b2[0]
+    if version >= 2:
+        cross = _fit_cross(delta, (target - pred).reshape(delta.shape), weight.reshape(delta.shape))
+        pred = pred + _cross_term(delta, cross).reshape(-1)
+        cross *= sigma[:, None] / np.stack([_earlier(sigma, c) for c in range(cols)])
     resid = np.abs(target - pred).reshape(-1, cols).mean(axis=0) * sigma
     first = np.abs(x[:, 0, :] - x.mean(axis=(0, 1))).mean(axis=0)
+    extra = {}
+    if version >= 2:
+        first_mean, first_slope, first = _fit_first_row(x[:, 0, :])
+        context = np.zeros((2, kernel.N_CONTEXT))
+        context[0, 0], context[1, 1] = 1.0, 4.0  # version 1's rule until fit_context
+        extra = {
+            "version": 2,
+            "first_mean": first_mean,
+            "first_slope": first_slope,
+            "cross": cross,
+            "context": context,
+        }
     return LearnedModel(
         w1=w1.astype(np.float32),
         b1=b1.astype(np.float32),
@@ -86,8 +103,108 @@ def fit_model(x: np.ndarray, epochs: int = 6, seed: int = 0) -> LearnedModel:
         mean=x.mean(axis=(0, 1)),
         first_dev=first,
         residual=resid,
-        tables=[fit_table(np.zeros(kernel.NSYM), m) for m in classes_of(1)[2]],
+        tables=[fit_table(np.zeros(kernel.NSYM), m) for m in classes_of(version)[2]],
+        **extra,
     )
+
+
+def _earlier(a: np.ndarray, c: int) -> np.ndarray:
+    """(XC,) ``a`` of columns ``c-1, c-2, ...`` (1 beyond the first column)."""
+    out = np.ones(kernel.XC)
+    idx = np.arange(c - 1, max(c - 1 - kernel.XC, -1), -1)
+    out[: len(idx)] = a[idx]
+    return out
+
+
+def _cross_inputs(delta: np.ndarray, c: int) -> np.ndarray:
+    """(N, rows-1, XC) current-row changes of the columns before ``c`` (0 where there is none)."""
+    out = np.zeros((*delta.shape[:2], kernel.XC))
+    idx = np.arange(c - 1, max(c - 1 - kernel.XC, -1), -1)
+    out[..., : len(idx)] = delta[..., idx]
+    return out
+
+
+def _cross_term(delta: np.ndarray, cross: np.ndarray) -> np.ndarray:
+    return np.stack([_cross_inputs(delta, c) @ cross[c] for c in range(delta.shape[2])], axis=-1)
+
+
+def _fit_cross(delta: np.ndarray, residual: np.ndarray, weight: np.ndarray, rounds: int = 4) -> np.ndarray:
+    """(cols, XC) linear weights of the earlier columns' current-row changes on the MLP's residual (all
+    dimensionless), an L1 fit by reweighted least squares with a small ridge."""
+    cols = delta.shape[2]
+    cross = np.zeros((cols, kernel.XC))
+    for c in range(1, cols):
+        a = _cross_inputs(delta, c).reshape(-1, kernel.XC)
+        y = residual[..., c].reshape(-1)
+        w = weight[..., c].reshape(-1)
+        coef = np.zeros(kernel.XC)
+        for _ in range(rounds):
+            aw = a * w[:, None]
+            coef = np.linalg.solve(aw.T @ a + 1e-3 * len(y) * np.eye(kernel.XC), aw.T @ y)
+            w = weight[..., c].reshape(-1) / np.maximum(np.abs(y - a @ coef), 0.05)
+        cross[c] = np.clip(coef, -4.0, 4.0)
+    return cross
+
+
+def _fit_first_row(first: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row 0's mean per column, the slope of each column's deviation on the previous column's (data units)
+    and the mean |residual| of that prediction."""
+    mean = first.mean(axis=0)
+    dev = first - mean
+    slope = np.zeros(first.shape[1])
+    for c in range(1, first.shape[1]):
+        var = float(dev[:, c - 1] @ dev[:, c - 1])
+        slope[c] = np.clip(float(dev[:, c - 1] @ dev[:, c]) / var, -4.0, 4.0) if var > 0 else 0.0
+    resid = dev.copy()
+    resid[:, 1:] -= slope[1:] * dev[:, :-1]
+    return mean, slope, np.abs(resid).mean(axis=0)
+
+
+def fit_context(model: LearnedModel, grids: Sequence[tuple[np.ndarray, np.ndarray]], seed: int = 0) -> None:
+    """Fit ``model``'s scale-context weights (version 2), in place, on ``grids`` (as :func:`fit_tables`):
+    non-negative least squares of ``32 |r|`` on the context magnitudes, row 0 and later rows apart."""
+    from scipy.optimize import nnls
+
+    rng = np.random.default_rng(seed)
+    rows_x: list[list[np.ndarray]] = [[], []]
+    rows_y: list[list[np.ndarray]] = [[], []]
+    thresholds = model.classes[0]
+    for q, steps in grids:
+        p = model.params(steps)
+        r, _, feats = kernel.residuals(q, p.predictor_args(), thresholds)
+        ratio = context_ratio(steps)  # (cols, N_CONTEXT): each magnitude in the coded column's units
+        f = feats.astype(np.float64) * ratio
+        f[:, 0, :, 0] = (p.context[0, :, 0] >> kernel.CW_BITS).astype(np.float64)  # row 0's bias unit
+        for row, part in ((0, np.s_[:, :1]), (1, np.s_[:, 1:])):
+            a = f[part].reshape(-1, kernel.N_CONTEXT)
+            y = 32.0 * np.abs(r[part]).reshape(-1).astype(np.float64)
+            take = rng.permutation(len(y))[:MAX_POSITIONS]
+            rows_x[row].append(a[take])
+            rows_y[row].append(y[take])
+    context = np.zeros((2, kernel.N_CONTEXT))
+    for row in (0, 1):
+        a, y = np.concatenate(rows_x[row]), np.concatenate(rows_y[row])
+        context[row] = _relative_fit(a, y)
+    context[0, 0] = max(context[0, 0], 1e-3)
+    model.context = context
+    model._params.clear()
+
+
+def _relative_fit(a: np.ndarray, y: np.ndarray, rounds: int = 6) -> np.ndarray:
+    """Non-negative ``w`` with ``a @ w`` close to ``y`` in relative terms: least squares reweighted by
+    ``1 / (a @ w + 1)`` (a quiet context must come out quiet, a busy one only roughly right: the class
+    is a logarithm of the expected magnitude)."""
+    from scipy.optimize import nnls
+
+    scale = np.maximum(np.abs(a).mean(axis=0), 1e-9)
+    a = a / scale
+    weight = np.ones(len(y))
+    coef = np.zeros(a.shape[1])
+    for _ in range(rounds):
+        root = np.sqrt(weight)[:, None]
+        coef, _ = nnls(a * root, y * root[:, 0])
+        weight = 1.0 / (a @ coef + 1.0)
+    return coef / scale
 
 
 def fit_tables(model: LearnedModel, grids: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
