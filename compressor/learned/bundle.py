@@ -9,6 +9,7 @@ as a bundle without the section.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -134,6 +135,7 @@ def _fit(bundle: Any, fit_records: np.ndarray, heldback: np.ndarray) -> dict[str
         section["reason"] = "the learned model did not converge to finite weights"
         return section
     classical = {name: Codec(bundle, error_bound=e) for name, e in bounds}
+    base = {name: [len(p) for p in codec.encode(val).payloads] for name, codec in classical.items()}
     grids = []
     for codec in classical.values():
         records = LearnedRecords(model, codec.bounded_coder)
@@ -142,17 +144,26 @@ def _fit(bundle: Any, fit_records: np.ndarray, heldback: np.ndarray) -> dict[str
         q, raw = records.encoder.quantize(x.reshape(len(x), -1).astype(np.float32), code, lattice)
         keep = ~raw.any(axis=1)
         grids.append((q[keep].reshape(-1, rows, cols), records.params.steps(code, lattice)))
-    if model.version >= 2:
-        fit_context(model, grids)
-    fit_tables(model, grids)
-    gains = {}
-    for name, _ in bounds:
-        codec = classical[name]
-        base = [len(p) for p in codec.encode(val).payloads]
-        learned, _ = LearnedRecords(model, codec.bounded_coder).encode(val, codec.error_bound)
-        best = [min(b, len(lb) + 8) if lb is not None else b for b, lb in zip(base, learned, strict=True)]
-        section["heldback"][name] = {"bytes_without": int(sum(base)), "bytes_with": int(sum(best))}
-        gains[name] = 1.0 - sum(best) / max(sum(base), 1)
+    best: tuple[float, Any, dict[str, Any]] | None = None
+    # version 2: with and without limiting predictions to the training range, whichever codes smaller
+    for limits in (model.limits, None) if model.limits is not None else (None,):
+        candidate = dataclasses.replace(model, limits=limits)
+        if candidate.version >= 2:
+            fit_context(candidate, grids)
+        fit_tables(candidate, grids)
+        measured = {}
+        for name, codec in classical.items():
+            learned, _ = LearnedRecords(candidate, codec.bounded_coder).encode(val, codec.error_bound)
+            smaller = [
+                min(b, len(lb) + 8) if lb is not None else b
+                for b, lb in zip(base[name], learned, strict=True)
+            ]
+            measured[name] = {"bytes_without": int(sum(base[name])), "bytes_with": int(sum(smaller))}
+        total = sum(m["bytes_with"] for m in measured.values())
+        if best is None or total < best[0]:
+            best = (total, candidate, measured)
+    _, model, section["heldback"] = best
+    gains = {k: 1.0 - m["bytes_with"] / max(m["bytes_without"], 1) for k, m in section["heldback"].items()}
     section["seconds"] = round(time.monotonic() - started, 1)
     if max(gains.values()) >= MIN_GAIN:
         section["model"] = model.to_json()

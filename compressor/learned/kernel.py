@@ -35,6 +35,8 @@ __all__ = [
     "NSYM",
     "FEATURE_COLUMN",
     "N_DIFF",
+    "N_FEAT",
+    "N_LEVEL",
     "R",
     "decode_batch",
     "encode_batch",
@@ -51,7 +53,9 @@ M_BITS = 16
 M = 1 << M_BITS
 L = 1 << 16  # rANS state lower bound; state in [L, L << 16)
 CLIP = 1 << 20  # |feature| cap: |x| * |w| * F stays far inside int64
-N_DIFF = (K_HIST - 1) + 3 + 2  # difference features before the column one-hot
+N_DIFF = (K_HIST - 1) + 3 + 2  # difference features (all a version-1 model reads)
+N_LEVEL = 4  # level features after them (version 2): left, above, above-left, above-right
+N_FEAT = N_DIFF + N_LEVEL  # features before the column one-hot
 H_CAP = 1 << 26  # hidden activations capped (after the shift): |h * w2| * H inside int64
 Q_CAP = 1 << 42  # |prediction| cap
 XC = 16  # earlier columns whose current-row change the prediction adds linearly
@@ -72,9 +76,10 @@ def _clamp(v: np.int64, cap: int) -> np.int64:
 
 
 @njit(cache=True, inline="always")
-def _features(q, t, c, cols, x):
-    """The differences the MLP reads at (t, c), t >= 1, into ``x`` (N_DIFF,): each is a difference of two
-    values of one column, so it scales with that column's grid step alone."""
+def _features(q, t, c, cols, level, x):
+    """The features the MLP reads at (t, c), t >= 1, into ``x`` (N_FEAT,): N_DIFF differences of two
+    values of one column, then N_LEVEL values less their column's ``level``; each scales with the grid
+    step of one column alone."""
     prev = q[t - 1, c]
     if t >= K_HIST:
         for j in range(2, K_HIST + 1):
@@ -95,41 +100,51 @@ def _features(q, t, c, cols, x):
     if c + 1 < cols:
         x[10] = q[t - 1, c + 1] - q[t2, c + 1]
         x[11] = q[t2, c + 1] - q[t3, c + 1]
+        x[15] = q[t - 1, c + 1] - level[c + 1]
     else:
         x[10] = 0
         x[11] = 0
+        x[15] = 0
+    x[13] = prev - level[c]
+    if c > 0:
+        x[12] = q[t, c - 1] - level[c - 1]
+        x[14] = q[t - 1, c - 1] - level[c - 1]
+    else:
+        x[12] = 0
+        x[14] = 0
 
 
 #: the column each difference feature is taken from, relative to the predicted one
-FEATURE_COLUMN = (0, 0, 0, 0, 0, 0, 0, -1, -1, -1, 1, 1)
+FEATURE_COLUMN = (0, 0, 0, 0, 0, 0, 0, -1, -1, -1, 1, 1, -1, 0, -1, 1)
 
 
 @njit(cache=True)
-def features_all(v):
-    """Features (N, rows, cols, N_DIFF) of every position t >= 1 (row 0 left zero) of values ``v``
-    (N, rows, cols): what training fits the MLP on, from the definition the coder uses."""
+def features_all(v, level):
+    """Features (N, rows, cols, N_FEAT) of every position t >= 1 (row 0 left zero) of values ``v``
+    (N, rows, cols) with column levels ``level`` (cols,): what training fits the MLP on, from the
+    definition the coder uses."""
     n, rows, cols = v.shape
-    out = np.zeros((n, rows, cols, N_DIFF), v.dtype)
+    out = np.zeros((n, rows, cols, N_FEAT), v.dtype)
     for i in range(n):
         for t in range(1, rows):
             for c in range(cols):
-                _features(v[i], t, c, cols, out[i, t, c])
+                _features(v[i], t, c, cols, level, out[i, t, c])
     return out
 
 
 @njit(cache=True, inline="always")
-def _predict(q, t, c, cols, w1, b1, w2, b2, hshift, x, h, extra):  # noqa: PLR0913
+def _predict(q, t, c, cols, w1, b1, w2, b2, hshift, level, x, h, extra):  # noqa: PLR0913
     """``q[t-1, c] + mlp_c(features at (t, c))`` for one record ``q`` (rows, cols), t >= 1: column ``c``'s
-    weights ``w1[c]`` (N_DIFF, H) in units of ``2**-(hshift[c] + 8)``, ``w2[c]`` (H,) in units of
+    weights ``w1[c]`` (N_FEAT, H) in units of ``2**-(hshift[c] + 8)``, ``w2[c]`` (H,) in units of
     ``2**-12``, ``b2[c]`` and ``extra`` in units of ``2**-20``."""
     prev = q[t - 1, c]
-    _features(q, t, c, cols, x)
-    for i in range(N_DIFF):
+    _features(q, t, c, cols, level, x)
+    for i in range(N_FEAT):
         x[i] = _clamp(x[i], CLIP)
     hidden = w1.shape[2]
     for u in range(hidden):
         h[u] = b1[c, u]
-    for i in range(N_DIFF):
+    for i in range(N_FEAT):
         xi = np.int64(np.int32(x[i]))
         for u in range(hidden):
             h[u] += xi * np.int64(w1[c, i, u])
@@ -234,13 +249,15 @@ def _scale_context(q, absr, t, c, cols, ctx, cw, f):
 def _model_at(rec, absr, t, c, cols, model, thresh, ctx, x, h, f):  # noqa: PLR0913
     """Prediction and scale class of value (t, c) of record ``rec``, from what the decoder already has:
     on row 0 the column's center (corrected by the value to its left), after it the MLP plus the
-    current-row changes of earlier columns; the class from the weighted magnitudes of the context."""
-    w1, b1, w2, b2, hshift, center, _, cross, first_slope, cw = model
+    current-row changes of earlier columns, limited to ``[low[c], high[c]]``; the class from the weighted
+    magnitudes of the context."""
+    w1, b1, w2, b2, hshift, center, _, cross, first_slope, cw, level, low, high = model
     k = np.int64(_class_of(_scale_context(rec, absr, t, c, cols, ctx, cw, f), thresh))
     if t == 0:
-        return _first(rec, c, center, first_slope), k
-    pred = _predict(rec, t, c, cols, w1, b1, w2, b2, hshift, x, h, _cross(rec, t, c, cross))
-    return pred, k
+        pred = _first(rec, c, center, first_slope)
+    else:
+        pred = _predict(rec, t, c, cols, w1, b1, w2, b2, hshift, level, x, h, _cross(rec, t, c, cross))
+    return min(max(pred, low[c]), high[c]), k
 
 
 @njit(cache=True, inline="always")
@@ -282,7 +299,7 @@ def residuals(q, model, thresh):
     res = np.empty((n, rows, cols), np.int64)
     cls = np.empty((n, rows, cols), np.int64)
     feats = np.empty((n, rows, cols, N_CONTEXT), np.int64)
-    x = np.zeros(N_DIFF, np.int64)
+    x = np.zeros(N_FEAT, np.int64)
     h = np.zeros(model[0].shape[2], np.int64)
     ring = np.zeros((CTX, cols), np.int64)
     ctx = np.zeros(cols, np.int64)
@@ -375,7 +392,7 @@ def decode_batch(
     default = model[6]
     q = np.zeros((n, rows, cols), np.int64)
     ok = np.ones(n, np.bool_)
-    x = np.zeros(N_DIFF, np.int64)
+    x = np.zeros(N_FEAT, np.int64)
     h = np.zeros(model[0].shape[2], np.int64)
     ring = np.zeros((CTX, cols), np.int64)
     ctx = np.zeros(cols, np.int64)

@@ -30,7 +30,9 @@ from compressor.learned.kernel import (
     M_BITS,
     N_CONTEXT,
     N_DIFF,
+    N_FEAT,
     NSYM,
+    Q_CAP,
     XC,
     R,
 )
@@ -104,7 +106,7 @@ class KernelParams:
     """The integer arrays the compiled kernel reads, for one grid.
 
     Arguments:
-        w1 (np.ndarray): (cols, N_DIFF, H) int64 first-layer weights.
+        w1 (np.ndarray): (cols, N_FEAT, H) int32 first-layer weights (version 1: the level rows 0).
         b1 (np.ndarray): (cols, H) int64 biases (the column's one-hot folded in).
         w2 (np.ndarray): (cols, H) int64 output weights.
         b2 (np.ndarray): (cols,) int64 output biases.
@@ -117,6 +119,9 @@ class KernelParams:
             ``2**-20``).
         context (np.ndarray): (2, cols, N_CONTEXT) int64 scale-context weights, row 0 and later rows
             (units ``2**-CW_BITS``).
+        level (np.ndarray): (cols,) int64 the level features' zero (the training mean).
+        low (np.ndarray): (cols,) int64 the smallest prediction (version 1: ``-2**42``).
+        high (np.ndarray): (cols,) int64 the largest prediction (version 1: ``2**42``).
     """
 
     w1: np.ndarray
@@ -129,6 +134,9 @@ class KernelParams:
     cross: np.ndarray
     first_slope: np.ndarray
     context: np.ndarray
+    level: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
 
     def predictor_args(self) -> tuple:
         return (
@@ -142,6 +150,9 @@ class KernelParams:
             self.cross,
             self.first_slope,
             self.context,
+            self.level,
+            self.low,
+            self.high,
         )
 
 
@@ -163,6 +174,7 @@ class LearnedModel:
         version (int): 1 (kind 3: row 0 from ``mean``, the class from the column's own residuals) or 2
             (kind 6: the fields below, three more classes). Default: 1.
         first_mean (np.ndarray | None): (cols,) mean of row 0 (data units), its prediction. Version 2.
+        spread (np.ndarray | None): (cols,) the unit of the level features (data units). Version 2.
         first_slope (np.ndarray | None): (cols,) row 0 of column ``c`` moves by this times the deviation
             of column ``c-1`` from its ``first_mean`` (data units per data unit). Version 2.
         cross (np.ndarray | None): (cols, XC) the prediction of column ``c`` moves by ``cross[c, j]``
@@ -172,6 +184,8 @@ class LearnedModel:
             :data:`~compressor.learned.kernel.CONTEXT_FEATURES`; each magnitude in grid units of its own
             column, brought to the coded column's by the ratio of steps; row 0's bias is in units of
             ``32 * first_dev / step``). Version 2.
+        limits (np.ndarray | None): (2, cols) the smallest and largest value of the training data (data
+            units): every prediction is limited to them (on the grid), or None, unlimited. Version 2.
     """
 
     w1: np.ndarray
@@ -186,15 +200,23 @@ class LearnedModel:
     summary: dict[str, Any] = field(default_factory=dict)
     version: int = 1
     first_mean: np.ndarray | None = None
+    spread: np.ndarray | None = None
     first_slope: np.ndarray | None = None
     cross: np.ndarray | None = None
     context: np.ndarray | None = None
+    limits: np.ndarray | None = None
     _params: dict[bytes, KernelParams] = field(default_factory=dict, repr=False, init=False)
     _freq: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False, init=False)
 
     @property
     def cols(self) -> int:
         return len(self.sigma)
+
+    @property
+    def n_features(self) -> int:
+        """Features the MLP reads before the column one-hot: the differences, and from version 2 the
+        levels."""
+        return N_DIFF if self.version < 2 else N_FEAT
 
     @property
     def classes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -217,9 +239,11 @@ class LearnedModel:
         if self.version >= 2:
             out["version"] = self.version
             out["first_mean"] = [float(v) for v in self.first_mean]
+            out["spread"] = [float(v) for v in self.spread]
             out["first_slope"] = [float(v) for v in self.first_slope]
             out["cross"] = np.asarray(self.cross, np.float64).tolist()
             out["context"] = np.asarray(self.context, np.float64).tolist()
+            out["limits"] = None if self.limits is None else np.asarray(self.limits, np.float64).tolist()
         return out
 
     @classmethod
@@ -235,9 +259,11 @@ class LearnedModel:
             if version >= 2:
                 extra = {
                     "first_mean": np.asarray(spec["first_mean"], np.float64),
+                    "spread": np.asarray(spec["spread"], np.float64),
                     "first_slope": np.asarray(spec["first_slope"], np.float64),
                     "cross": np.asarray(spec["cross"], np.float64),
                     "context": np.asarray(spec["context"], np.float64),
+                    "limits": None if spec["limits"] is None else np.asarray(spec["limits"], np.float64),
                 }
             model = cls(
                 w1=np.asarray(spec["w1"], np.float32),
@@ -258,7 +284,7 @@ class LearnedModel:
         cols, hidden = model.cols, model.w1.shape[1] if model.w1.ndim == 2 else 0
         if (
             model.w1.ndim != 2
-            or model.w1.shape[0] != N_DIFF + min(cols, 16)
+            or model.w1.shape[0] != model.n_features + min(cols, 16)
             or model.b1.shape != (hidden,)
             or model.w2.shape != (hidden,)
             or not all(len(a) == cols for a in (model.mean, model.first_dev, model.residual))
@@ -292,25 +318,26 @@ class LearnedModel:
     def _integer_params(self, steps: np.ndarray) -> KernelParams:
         cols, hidden = self.cols, self.w1.shape[1]
         w1f = self.w1.astype(np.float64)
-        w1 = np.zeros((cols, N_DIFF, hidden), np.int32)
+        nf = self.n_features
+        w1 = np.zeros((cols, N_FEAT, hidden), np.int32)
         b1 = np.zeros((cols, hidden), np.int64)
         w2 = np.zeros((cols, hidden), np.int64)
         b2 = np.zeros(cols, np.int64)
         hshift = np.zeros(cols, np.int64)
         for c in range(cols):
-            scale = np.zeros(N_DIFF)
-            for i, dc in enumerate(FEATURE_COLUMN):
+            scale = np.zeros(nf)
+            for i, dc in enumerate(FEATURE_COLUMN[:nf]):
                 src = c + dc
-                if 0 <= src < cols:
-                    scale[i] = steps[src] / self.sigma[src]  # one grid unit in the feature's units
+                if 0 <= src < cols:  # one grid unit in the feature's units (levels: in units of spread)
+                    scale[i] = steps[src] / (self.sigma[src] if i < N_DIFF else self.spread[src])
             with np.errstate(over="ignore", invalid="ignore"):
-                real = _finite(w1f[:N_DIFF] * scale[:, None])
-            bias = w1f[N_DIFF + min(c, 15)] + self.b1.astype(np.float64)
+                real = _finite(w1f[:nf] * scale[:, None])
+            bias = w1f[nf + min(c, 15)] + self.b1.astype(np.float64)
             biggest = float(np.abs(real).max(initial=0.0))
             mant, exp = math.frexp(biggest)  # exact: biggest = mant * 2**exp, mant in [0.5, 1)
             bits = _W_BITS - (exp if mant > 0.5 else exp - 1) if biggest > 0 else _MAX_SHIFT
             a = min(max(bits, _MIN_SHIFT), _MAX_SHIFT)
-            w1[c] = np.clip(np.rint(np.ldexp(real, a)), -(2**30), 2**30)
+            w1[c, :nf] = np.clip(np.rint(np.ldexp(real, a)), -(2**30), 2**30)
             b1[c] = np.clip(np.rint(np.ldexp(bias, a)), -(2**50), 2**50)
             hshift[c] = a - 8
             with np.errstate(over="ignore", invalid="ignore"):
@@ -325,7 +352,9 @@ class LearnedModel:
             center = np.rint((self.mean if self.version < 2 else self.first_mean) / steps)
             default = np.rint(self.residual / steps)
             first = np.rint(4 * CTX * self.first_dev / steps)
+            level = np.rint(self.mean / steps)
         cap = float(2**40)
+        level = np.where(np.isfinite(level), np.clip(level, -cap, cap), 0).astype(np.int64)
         center = np.where(np.isfinite(center), np.clip(center, -cap, cap), 0).astype(np.int64)
         default = np.where(np.isfinite(default), np.clip(default, 0, 2**27), 0).astype(np.int64)
         first = np.where(np.isfinite(first), np.clip(first, 0, 2**40), 0).astype(np.int64)
@@ -349,7 +378,16 @@ class LearnedModel:
                     cross[c, : len(src)] = _fixed(
                         self.cross[c, : len(src)] * (src / steps[c]), 20, -(2**30), 2**30
                     )
-        return KernelParams(w1, b1, w2, b2, hshift, center, default, cross, first_slope, context)
+        low = np.full(cols, -Q_CAP, np.int64)
+        high = np.full(cols, Q_CAP, np.int64)
+        if self.limits is not None:
+            with np.errstate(over="ignore", invalid="ignore"):
+                lim = np.rint(self.limits / steps)
+            lim = np.where(np.isfinite(lim), np.clip(lim, -Q_CAP, Q_CAP), [[-Q_CAP], [Q_CAP]])
+            low, high = lim.astype(np.int64)
+        return KernelParams(
+            w1, b1, w2, b2, hshift, center, default, cross, first_slope, context, level, low, high
+        )
 
 
 def context_ratio(steps: np.ndarray) -> np.ndarray:
@@ -375,9 +413,15 @@ def _version2_shapes_ok(model: LearnedModel) -> bool:
     cols = model.cols
     return (
         model.first_mean.shape == (cols,)
+        and model.spread.shape == (cols,)
+        and bool((model.spread > 0).all())
         and model.first_slope.shape == (cols,)
         and model.cross.shape == (cols, XC)
         and model.context.shape == (2, N_CONTEXT)
+        and (
+            model.limits is None
+            or (model.limits.shape == (2, cols) and bool(np.isfinite(model.limits).all()))
+        )
         and all(
             np.isfinite(a).all() for a in (model.first_mean, model.first_slope, model.cross, model.context)
         )

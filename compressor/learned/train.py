@@ -45,7 +45,16 @@ def fit_model(x: np.ndarray, epochs: int = 6, seed: int = 0, version: int = 2) -
     per_record = (rows - 1) * cols
     take = rng.permutation(n)[: max(1, -(-MAX_POSITIONS // per_record))]
     v = v[np.sort(take)]
-    feats = kernel.features_all(v)[:, 1:]  # (n', rows-1, cols, N_DIFF)
+    mean = x.mean(axis=(0, 1))
+    spread = _spread(x)
+    nf = kernel.N_DIFF if version < 2 else kernel.N_FEAT
+    feats = kernel.features_all(v, mean / sigma)[:, 1:, :, :nf]  # (n', rows-1, cols, nf)
+    if version >= 2:  # levels in units of their column's spread, not of its typical step
+        for c in range(cols):
+            for i in range(kernel.N_DIFF, nf):
+                src = c + kernel.FEATURE_COLUMN[i]
+                if 0 <= src < cols:
+                    feats[:, :, c, i] *= sigma[src] / spread[src]
     delta = np.diff(v, axis=1)  # target, in units of the column's sigma
     a = np.abs(delta)
     pad = np.concatenate([np.full((len(v), kernel.CTX, cols), a.mean()), a], axis=1)
@@ -55,7 +64,7 @@ def fit_model(x: np.ndarray, epochs: int = 6, seed: int = 0, version: int = 2) -
     onehot = np.zeros((*feats.shape[:3], min(cols, 16)), np.float64)
     for c in range(cols):
         onehot[:, :, c, min(c, 15)] = 1.0
-    width = kernel.N_DIFF + min(cols, 16)
+    width = nf + min(cols, 16)
     inputs = np.concatenate([np.clip(feats, -1e4, 1e4), onehot], axis=-1).reshape(-1, width)
     target = delta.reshape(-1)
     weight = 1.0 / (scale.reshape(-1) + 0.05)
@@ -90,9 +99,11 @@ def fit_model(x: np.ndarray, epochs: int = 6, seed: int = 0, version: int = 2) -
         extra = {
             "version": 2,
             "first_mean": first_mean,
+            "spread": spread,
             "first_slope": first_slope,
             "cross": cross,
             "context": context,
+            "limits": np.stack([x.min(axis=(0, 1)), x.max(axis=(0, 1))]),
         }
     return LearnedModel(
         w1=w1.astype(np.float32),
@@ -106,6 +117,12 @@ def fit_model(x: np.ndarray, epochs: int = 6, seed: int = 0, version: int = 2) -
         tables=[fit_table(np.zeros(kernel.NSYM), m) for m in classes_of(version)[2]],
         **extra,
     )
+
+
+def _spread(x: np.ndarray) -> np.ndarray:
+    """Per column standard deviation (never 0): the unit of the level features."""
+    spread = x.std(axis=(0, 1))
+    return np.where(spread > 0, spread, 1.0)
 
 
 def _earlier(a: np.ndarray, c: int) -> np.ndarray:
@@ -163,7 +180,6 @@ def _fit_first_row(first: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
 def fit_context(model: LearnedModel, grids: Sequence[tuple[np.ndarray, np.ndarray]], seed: int = 0) -> None:
     """Fit ``model``'s scale-context weights (version 2), in place, on ``grids`` (as :func:`fit_tables`):
     non-negative least squares of ``32 |r|`` on the context magnitudes, row 0 and later rows apart."""
-    from scipy.optimize import nnls
 
     rng = np.random.default_rng(seed)
     rows_x: list[list[np.ndarray]] = [[], []]
