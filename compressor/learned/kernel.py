@@ -59,7 +59,7 @@ N_FEAT = N_DIFF + N_LEVEL  # features before the column one-hot
 H_CAP = 1 << 26  # hidden activations capped (after the shift): |h * w2| * H inside int64
 Q_CAP = 1 << 42  # |prediction| cap
 XC = 16  # earlier columns whose current-row change the prediction adds linearly
-N_CONTEXT = 9  # context magnitudes of the scale class (CONTEXT_FEATURES)
+N_CONTEXT = 10  # context magnitudes of the scale class (CONTEXT_FEATURES)
 MAG_CAP = 1 << 30  # |residual| and |change| cap in the scale context
 CW_BITS = 12  # scale-context weights in units of 2**-CW_BITS
 CW_CAP = 1 << 24  # |scale-context weight| cap: the weighed sum stays far inside int64
@@ -197,7 +197,7 @@ def _first(q, c, center, first_slope):
 
 
 @njit(cache=True, inline="always")
-def _context_features(q, absr, t, c, cols, ctx, f):
+def _context_features(q, absr, t, c, cols, ctx, pred, f):
     """The magnitudes the scale class reads at (t, c), into ``f`` (N_CONTEXT,), each in grid units of its
     own column (see CONTEXT_FEATURES); those a position lacks are 0."""
     for i in range(N_CONTEXT):
@@ -213,6 +213,7 @@ def _context_features(q, absr, t, c, cols, ctx, f):
             f[6] = _clamp(abs(q[t, c - 1] - q[t - 1, c - 1]), MAG_CAP)
         if c + 1 < cols:
             f[5] = absr[t - 1, c + 1]
+        f[9] = _clamp(abs(pred - q[t - 1, c]), MAG_CAP)
         if t > 1:
             f[7] = _clamp(abs(q[t - 1, c] - q[t - 2, c]), MAG_CAP)
             if c + 1 < cols:
@@ -230,14 +231,15 @@ CONTEXT_FEATURES = (
     ("|change| of the previous column into this row", -1),
     ("|change| of the column into the row above", 0),
     ("|change| of the next column into the row above", 1),
+    ("|predicted change|", 0),
 )
 
 
 @njit(cache=True, inline="always")
-def _scale_context(q, absr, t, c, cols, ctx, cw, f):
+def _scale_context(q, absr, t, c, cols, ctx, pred, cw, f):
     """``4 *`` the expected |residual| at (t, c): the context magnitudes weighed by ``cw[row, c]`` (row 0
     of the record, or a later one) in units of ``2**-CW_BITS``."""
-    _context_features(q, absr, t, c, cols, ctx, f)
+    _context_features(q, absr, t, c, cols, ctx, pred, f)
     w = cw[1 if t > 0 else 0, c]
     acc = np.int64(0)
     for i in range(N_CONTEXT):
@@ -252,12 +254,12 @@ def _model_at(rec, absr, t, c, cols, model, thresh, ctx, x, h, f):  # noqa: PLR0
     current-row changes of earlier columns, limited to ``[low[c], high[c]]``; the class from the weighted
     magnitudes of the context."""
     w1, b1, w2, b2, hshift, center, _, cross, first_slope, cw, level, low, high = model
-    k = np.int64(_class_of(_scale_context(rec, absr, t, c, cols, ctx, cw, f), thresh))
     if t == 0:
         pred = _first(rec, c, center, first_slope)
     else:
         pred = _predict(rec, t, c, cols, w1, b1, w2, b2, hshift, level, x, h, _cross(rec, t, c, cross))
-    return min(max(pred, low[c]), high[c]), k
+    pred = min(max(pred, low[c]), high[c])
+    return pred, np.int64(_class_of(_scale_context(rec, absr, t, c, cols, ctx, pred, cw, f), thresh))
 
 
 @njit(cache=True, inline="always")

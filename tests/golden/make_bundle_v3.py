@@ -1,8 +1,10 @@
-"""Regenerate ``bundle_v3/`` and ``bundle_v3_vectors.json``: envelopes of kind 3 (the learned model).
+"""Regenerate ``bundle_v3/`` and ``bundle_v3_vectors.json``: envelopes of kind 3 (a version-1 learned model).
 
 Run once, by hand, when the golden set must be rebuilt (``python tests/golden/make_bundle_v3.py``); the test
 ``tests/unit/test_golden_learned.py`` then checks that this build decodes the stored envelopes to exactly
 the stored float32 bits. A change that alters those bits is a wire-format change: a new wire version.
+Builds that train version-2 models (kind 6, ``make_bundle_v4.py``) cannot remake this set and refuse to:
+the stored one is what the build that introduced kind 3 wrote, and every later build must decode it.
 
 The model is trained at defaults on two correlated integer series made by a seeded generator (so the
 training statistics find a quantum of 1), window 32.
@@ -39,38 +41,47 @@ def series() -> np.ndarray:
     return np.stack([a, b], axis=1).astype(np.float32).reshape(320, 64)
 
 
-def main() -> int:
+def build(name: str, kind: int, script: str) -> int:
+    """Train on ``series()`` at defaults and write ``golden/<name>/`` and its vectors, where this build
+    writes learned records as envelope ``kind``."""
     from compressor.bundle import load_bundle, save_bundle
     from compressor.codec import Codec, resolve_error_bound
+    from compressor.learned.bundle import learned_model_of
+    from compressor.learned.records import LearnedRecords
     from compressor.training import train
 
     records = series()
     bundle, _ = train(records[:240], window=32, channels=2, progress=False)
     if bundle.learned is None or bundle.learned.model is None:
         raise SystemExit(f"the learned model was not kept: {bundle.learned}")
-    out = HERE / "bundle_v3"
+    written = LearnedRecords(learned_model_of(bundle), Codec(bundle).bounded_coder).kind
+    if written != kind:
+        raise SystemExit(f"this build writes learned records as kind {written}, {name} holds kind {kind}")
+    out = HERE / name
     if out.exists():
         shutil.rmtree(out)
     save_bundle(bundle, out)
     bundle = load_bundle(out)
     test = records[240:]
     vectors = []
-    for name, first, count, bound, relative in CASES:
+    for case, first, count, bound, relative in CASES:
         e = resolve_error_bound(bundle, bound, relative=relative)
         encoded = Codec(bundle, error_bound=e).encode(test[first : first + count])
         for i, payload in enumerate(encoded.payloads):
             vectors.append(
                 {
-                    "name": f"{name} #{i}",
+                    "name": f"{case} #{i}",
                     "error_bound": e,
                     "envelope": payload.hex(),
                     "decoded_float32_bits": encoded.decoded[i].view(np.uint32).tolist(),
                 }
             )
-    write_vectors(
-        "bundle_v3", bundle.model_id, "tests/golden/make_bundle_v3.py series(), records 240-250", vectors
-    )
+    write_vectors(name, bundle.model_id, f"tests/golden/{script} series(), records 240-250", vectors)
     return 0
+
+
+def main() -> int:
+    return build("bundle_v3", 3, "make_bundle_v3.py")
 
 
 if __name__ == "__main__":

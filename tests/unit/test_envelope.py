@@ -53,7 +53,7 @@ def test_header_layout() -> None:
         (b"\xc1\x10abcd", TruncatedError),
         (b'{"json": 1}', BadMagicError),
         (b"\x00\x10abcd\xc4\x01x", BadMagicError),
-        (b"\xc1\x40abcd\xc4\x01x", UnsupportedVersionError),
+        (b"\xc1\x50abcd\xc4\x01x", UnsupportedVersionError),
         (b"\xc1\x00abcd\xc4\x01x", UnsupportedVersionError),
         (b"\xc1\x10abcd\xc4\x05xy", TruncatedError),
         (b"\xc1\x10abcd\xc4\x01xEXTRA", EnvelopeError),
@@ -73,7 +73,7 @@ def test_bad_bytes_raise_typed_errors(data: bytes, error: type[Exception]) -> No
 
 def test_unsupported_version_message_says_what_to_do() -> None:
     with pytest.raises(UnsupportedVersionError, match="upgrade the consumer"):
-        unpack(b"\xc1\x40abcd\xc4\x01x")
+        unpack(b"\xc1\x50abcd\xc4\x01x")
 
 
 def test_each_kind_is_written_with_the_version_that_introduced_it() -> None:
@@ -84,6 +84,7 @@ def test_each_kind_is_written_with_the_version_that_introduced_it() -> None:
         (Kind.LEARNED, 0x33),
         (Kind.EVENT_WINDOW, 0x34),
         (Kind.EVENT, 0x35),
+        (Kind.LEARNED2, 0x46),
     )
     for kind, head in written:
         buf = pack(Envelope(b"abcd", kind, b"x"))
@@ -97,6 +98,18 @@ def test_each_kind_is_written_with_the_version_that_introduced_it() -> None:
     for head in (0x23, 0x24, 0x25):
         with pytest.raises(EnvelopeError, match="does not exist in wire version 2"):
             unpack(bytes([0xC1, head]) + b"abcd\xc4\x01x")
+    # version 4 defines kind 6 (a version-2 learned model); it does not exist in version 3
+    with pytest.raises(EnvelopeError, match="kind 6 does not exist in wire version 3"):
+        unpack(b"\xc1\x36abcd\xc4\x01x")
+
+
+def test_a_version_3_reader_refuses_a_kind_6_record_by_its_wire_version(monkeypatch) -> None:
+    from compressor import envelope
+
+    buf = pack(Envelope(b"abcd", Kind.LEARNED2, b"x"))
+    monkeypatch.setattr(envelope, "VERSION", 3)  # what a build from before kind 6 reads
+    with pytest.raises(UnsupportedVersionError, match="wire version 4 is not supported .* versions 1 to 3"):
+        unpack(buf)
 
 
 def test_non_bytes_input_is_refused() -> None:

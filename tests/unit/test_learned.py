@@ -1,10 +1,11 @@
-"""The learned probability model (envelope kind 3): exact integer coding, the stored model, the codec."""
+"""The learned probability model (envelope kinds 3 and 6): exact integer coding, the stored model, the codec."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from compressor.envelope import LEARNED_KINDS
 from compressor.errors import BundleError, EnvelopeError
 from compressor.learned import kernel
 from compressor.learned.coder import decode_streams, encode_streams
@@ -12,10 +13,23 @@ from compressor.learned.model import LearnedModel, classes_of, fit_table
 from compressor.learned.train import fit_tables
 
 
-def _model(cols: int, seed: int = 0, hidden: int = 8) -> LearnedModel:
+def _model(cols: int, seed: int = 0, hidden: int = 8, version: int = 1) -> LearnedModel:
     rng = np.random.default_rng(seed)
+    extra = {}
+    if version >= 2:
+        context = rng.uniform(0, 2, size=(2, kernel.N_CONTEXT))
+        extra = {
+            "version": 2,
+            "first_mean": np.linspace(-3, 3, cols),
+            "spread": np.full(cols, 40.0),
+            "first_slope": rng.normal(size=cols) * 0.5,
+            "cross": rng.normal(size=(cols, kernel.XC)) * 0.3,
+            "context": context,
+            "limits": np.array([np.full(cols, -300.0), np.full(cols, 300.0)]),
+        }
+    nf = kernel.N_DIFF if version < 2 else kernel.N_FEAT
     return LearnedModel(
-        w1=(rng.normal(size=(kernel.N_DIFF + min(cols, 16), hidden)) * 0.3).astype(np.float32),
+        w1=(rng.normal(size=(nf + min(cols, 16), hidden)) * 0.3).astype(np.float32),
         b1=(rng.normal(size=hidden) * 0.1).astype(np.float32),
         w2=(rng.normal(size=hidden) * 0.3).astype(np.float32),
         b2=0.01,
@@ -23,7 +37,8 @@ def _model(cols: int, seed: int = 0, hidden: int = 8) -> LearnedModel:
         mean=np.linspace(-5, 5, cols),
         first_dev=np.full(cols, 20.0),
         residual=np.full(cols, 2.0),
-        tables=[fit_table(np.zeros(kernel.NSYM), m) for m in classes_of(1)[2]],
+        tables=[fit_table(np.zeros(kernel.NSYM), m) for m in classes_of(version)[2]],
+        **extra,
     )
 
 
@@ -34,8 +49,9 @@ def _walks(n: int, rows: int, cols: int, seed: int = 1) -> np.ndarray:
     return q.astype(np.int64)
 
 
-def test_streams_decode_to_the_same_integers_with_escapes_and_huge_values() -> None:
-    model = _model(3)
+@pytest.mark.parametrize("version", [1, 2])
+def test_streams_decode_to_the_same_integers_with_escapes_and_huge_values(version: int) -> None:
+    model = _model(3, version=version)
     q = _walks(40, 32, 3)
     q[3, 10, 1] += 10**9  # far beyond the tables: escape symbols
     q[4] = -(2**39)  # a record far from the center
@@ -47,8 +63,9 @@ def test_streams_decode_to_the_same_integers_with_escapes_and_huge_values() -> N
     assert np.array_equal(out, q)
 
 
-def test_fitted_tables_shrink_the_streams() -> None:
-    model = _model(2)
+@pytest.mark.parametrize("version", [1, 2])
+def test_fitted_tables_shrink_the_streams(version: int) -> None:
+    model = _model(2, version=version)
     q = _walks(60, 64, 2)
     steps = np.ones(2)
     before = sum(map(len, encode_streams(model, q, steps)))
@@ -57,8 +74,9 @@ def test_fitted_tables_shrink_the_streams() -> None:
     assert after < 0.95 * before
 
 
-def test_a_damaged_stream_is_reported_not_misread() -> None:
-    model = _model(2)
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_damaged_stream_is_reported_not_misread(version: int) -> None:
+    model = _model(2, version=version)
     q = _walks(6, 64, 2)
     steps = np.ones(2)
     streams = encode_streams(model, q, steps)
@@ -78,14 +96,39 @@ def test_integer_weights_follow_the_grid_exactly() -> None:
     b = model.params(np.array([1.0, 1.0]))
     assert a is b  # cached per grid
     c = model.params(np.array([0.25, 0.25]))
-    assert c.w1.dtype == np.int32 and c.w1.shape == (2, kernel.N_DIFF, 8)
+    assert c.w1.dtype == np.int32 and c.w1.shape == (2, kernel.N_FEAT, 8)
+    assert not c.w1[:, kernel.N_DIFF :].any()  # version 1 reads no level feature
     assert (c.center == np.rint(model.mean / 0.25)).all()
     # a finer grid: each feature unit is worth less, the prediction is worth more grid units
     assert np.abs(c.w2).sum() > 3 * np.abs(a.w2).sum()
 
 
-def test_model_json_round_trip_and_damaged_tables() -> None:
-    model = _model(2)
+def test_version_2_context_weights_and_limits_follow_the_grid() -> None:
+    model = _model(3, version=2)
+    steps = np.array([1.0, 0.5, 2.0])
+    p = model.params(steps)
+    assert (p.low == np.rint(-300.0 / steps)).all() and (p.high == np.rint(300.0 / steps)).all()
+    # a magnitude read from column c-1 is brought to column c's grid units by the ratio of steps
+    left = [i for i, (_, dc) in enumerate(kernel.CONTEXT_FEATURES) if dc == -1][0]
+    assert p.context[1, 1, left] == np.rint(model.context[1, left] * 2.0 * 2**kernel.CW_BITS)
+    assert p.context[1, 0, left] == 0  # the first column has no column before it
+    assert p.cross[0].sum() == 0 and p.cross[2, 0] == np.rint(model.cross[2, 0] * 0.25 * 2**20)
+    unlimited = LearnedModel.from_json(dict(model.to_json(), limits=None)).params(steps)
+    assert unlimited.high[0] == 2**42
+
+
+def test_an_unknown_model_version_is_refused_by_name() -> None:
+    spec = _model(2, version=2).to_json()
+    assert LearnedModel.from_json(spec).version == 2
+    with pytest.raises(BundleError, match="learned model version 3 is not supported"):
+        LearnedModel.from_json(dict(spec, version=3))
+    with pytest.raises(BundleError, match="inconsistent"):
+        LearnedModel.from_json(dict(spec, cross=[[0.0]]))
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_model_json_round_trip_and_damaged_tables(version: int) -> None:
+    model = _model(2, version=version)
     spec = model.to_json()
     again = LearnedModel.from_json(spec)
     q = _walks(5, 16, 2)
@@ -112,7 +155,7 @@ def series_bundle():  # noqa: ANN201
     return bundle, records[240:]
 
 
-def test_training_keeps_the_model_and_the_codec_uses_kind_3(series_bundle) -> None:
+def test_training_keeps_the_model_and_the_codec_uses_kind_6(series_bundle) -> None:
     from compressor.codec import Codec
     from compressor.envelope import Kind, unpack
 
@@ -125,7 +168,7 @@ def test_training_keeps_the_model_and_the_codec_uses_kind_3(series_bundle) -> No
         producer = Codec(bundle, error_bound=bound)
         encoded = producer.encode(test)
         envelopes = [unpack(p) for p in encoded.payloads]
-        assert sum(e.kind == Kind.LEARNED for e in envelopes) > len(test) // 2, bound
+        assert sum(e.kind == Kind.LEARNED2 for e in envelopes) > len(test) // 2, bound
         decoded, bounds = Codec(bundle).decode_with_bounds(envelopes)
         decoded = np.stack(decoded)
         assert np.array_equal(decoded, encoded.decoded)
@@ -137,7 +180,7 @@ def test_training_keeps_the_model_and_the_codec_uses_kind_3(series_bundle) -> No
 
 def test_records_off_the_grid_keep_the_other_kinds(series_bundle) -> None:
     from compressor.codec import Codec
-    from compressor.envelope import Kind, unpack
+    from compressor.envelope import unpack
 
     bundle, test = series_bundle
     records = test[:4].copy()
@@ -145,30 +188,33 @@ def test_records_off_the_grid_keep_the_other_kinds(series_bundle) -> None:
     records[1, 7] = np.inf
     encoded = Codec(bundle, error_bound=0.4).encode(records)
     kinds = [unpack(p).kind for p in encoded.payloads]
-    assert kinds[0] != Kind.LEARNED and kinds[1] != Kind.LEARNED
+    assert kinds[0] not in LEARNED_KINDS and kinds[1] not in LEARNED_KINDS
     decoded = np.stack(Codec(bundle).decode([unpack(p) for p in encoded.payloads]))
     assert np.isnan(decoded[0, 3]) and decoded[1, 7] == np.inf
 
 
-def test_a_kind_3_record_is_refused_by_a_model_without_one(series_bundle) -> None:
+def test_a_learned_record_is_refused_by_a_model_without_one_or_of_the_other_version(series_bundle) -> None:
     from compressor.codec import Codec
     from compressor.envelope import Envelope, Kind, unpack
 
     bundle, test = series_bundle
     env = unpack(Codec(bundle, error_bound=0.4).encode(test[:1]).payloads[0])
-    assert env.kind == Kind.LEARNED
+    assert env.kind == Kind.LEARNED2
     bare = Codec(bundle, learned=False)
     with pytest.raises(EnvelopeError, match="no learned model"):
         bare.decode([env])
     with pytest.raises(EnvelopeError):
-        Codec(bundle).decode([Envelope(env.model_id, Kind.LEARNED, env.payload[:4])])
+        Codec(bundle).decode([Envelope(env.model_id, Kind.LEARNED2, env.payload[:4])])
+    # a kind-3 record names a version-1 model: a version-2 model does not misread it
+    with pytest.raises(EnvelopeError, match="kind-3 payload, but the learned model .* is version 2"):
+        Codec(bundle).decode([Envelope(env.model_id, Kind.LEARNED, env.payload)])
 
 
 def test_a_section_without_a_model_leaves_the_codec_classical(series_bundle) -> None:
     import dataclasses
 
     from compressor.codec import Codec
-    from compressor.envelope import Kind, unpack
+    from compressor.envelope import unpack
 
     bundle, test = series_bundle
     from compressor.learned.bundle import LearnedSection
@@ -176,7 +222,7 @@ def test_a_section_without_a_model_leaves_the_codec_classical(series_bundle) -> 
     section = LearnedSection(layout=[32, 2], reason="does not pay")
     plain = dataclasses.replace(bundle, learned=section)
     kinds = {unpack(p).kind for p in Codec(plain, error_bound=0.4).encode(test).payloads}
-    assert Kind.LEARNED not in kinds
+    assert not kinds & set(LEARNED_KINDS)
 
 
 def test_where_the_classical_coder_stops_paying_it_runs_on_a_sample_only(series_bundle, monkeypatch) -> None:
@@ -198,7 +244,7 @@ def test_where_the_classical_coder_stops_paying_it_runs_on_a_sample_only(series_
     again = producer.encode(test)
     assert calls[1] <= -(-len(test) // choice.SAMPLE)
     envelopes = [unpack(p) for p in again.payloads]
-    assert all(e.kind == Kind.LEARNED for e in envelopes)
+    assert all(e.kind == Kind.LEARNED2 for e in envelopes)
     decoded = np.stack(Codec(bundle).decode(envelopes))
     assert np.array_equal(decoded, again.decoded)
     assert np.array_equal(decoded, first.decoded)
