@@ -179,7 +179,8 @@ class LearnedModel:
             of column ``c-1`` from its ``first_mean`` (data units per data unit). Version 2.
         cross (np.ndarray | None): (cols, XC) the prediction of column ``c`` moves by ``cross[c, j]``
             times the current-row change of column ``c-1-j`` (data units per data unit). Version 2.
-        context (np.ndarray | None): (2, N_CONTEXT) scale-context weights of row 0 and later rows: ``4 *``
+        context (np.ndarray | None): (1 + cols, N_CONTEXT) scale-context weights of row 0 (every column),
+            then of the later rows of each column: ``4 *``
             the expected |residual| in grid units is their sum over the context magnitudes (see
             :data:`~compressor.learned.kernel.CONTEXT_FEATURES`; each magnitude in grid units of its own
             column, brought to the coded column's by the ratio of steps; row 0's bias is in units of
@@ -367,8 +368,8 @@ class LearnedModel:
         else:
             for c in range(cols):
                 ratio = context_ratio(steps)[c]
-                for row in (0, 1):
-                    context[row, c] = _fixed(self.context[row] * ratio, CW_BITS, 0, CW_CAP)
+                context[0, c] = _fixed(self.context[0] * ratio, CW_BITS, 0, CW_CAP)
+                context[1, c] = _fixed(self.context[1 + c] * ratio, CW_BITS, 0, CW_CAP)
                 context[0, c, 0] = _fixed(self.context[0, 0] * first[c], CW_BITS, 0, CW_CAP << 16)
                 if c > 0:
                     first_slope[c] = _fixed(
@@ -417,7 +418,7 @@ def _version2_shapes_ok(model: LearnedModel) -> bool:
         and bool((model.spread > 0).all())
         and model.first_slope.shape == (cols,)
         and model.cross.shape == (cols, XC)
-        and model.context.shape == (2, N_CONTEXT)
+        and model.context.shape == (1 + cols, N_CONTEXT)
         and (
             model.limits is None
             or (model.limits.shape == (2, cols) and bool(np.isfinite(model.limits).all()))

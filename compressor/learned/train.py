@@ -94,8 +94,8 @@ def fit_model(x: np.ndarray, epochs: int = 6, seed: int = 0, version: int = 2) -
     extra = {}
     if version >= 2:
         first_mean, first_slope, first = _fit_first_row(x[:, 0, :])
-        context = np.zeros((2, kernel.N_CONTEXT))
-        context[0, 0], context[1, 1] = 1.0, 4.0  # version 1's rule until fit_context
+        context = np.zeros((1 + cols, kernel.N_CONTEXT))
+        context[0, 0], context[1:, 1] = 1.0, 4.0  # version 1's rule until fit_context
         extra = {
             "version": 2,
             "first_mean": first_mean,
@@ -179,28 +179,28 @@ def _fit_first_row(first: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 def fit_context(model: LearnedModel, grids: Sequence[tuple[np.ndarray, np.ndarray]], seed: int = 0) -> None:
     """Fit ``model``'s scale-context weights (version 2), in place, on ``grids`` (as :func:`fit_tables`):
-    non-negative least squares of ``32 |r|`` on the context magnitudes, row 0 and later rows apart."""
-
+    ``32 |r|`` on the context magnitudes (:func:`_relative_fit`), row 0 pooled over the columns, later
+    rows per column."""
     rng = np.random.default_rng(seed)
-    rows_x: list[list[np.ndarray]] = [[], []]
-    rows_y: list[list[np.ndarray]] = [[], []]
+    cols = model.cols
+    parts: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(1 + cols)]
     thresholds = model.classes[0]
+    per_column = max(MAX_POSITIONS // cols, 20_000)
     for q, steps in grids:
         p = model.params(steps)
         r, _, feats = kernel.residuals(q, p.predictor_args(), thresholds)
-        ratio = context_ratio(steps)  # (cols, N_CONTEXT): each magnitude in the coded column's units
-        f = feats.astype(np.float64) * ratio
+        f = feats.astype(np.float64) * context_ratio(steps)  # each magnitude in the coded column's units
         f[:, 0, :, 0] = (p.context[0, :, 0] >> kernel.CW_BITS).astype(np.float64)  # row 0's bias unit
-        for row, part in ((0, np.s_[:, :1]), (1, np.s_[:, 1:])):
-            a = f[part].reshape(-1, kernel.N_CONTEXT)
-            y = 32.0 * np.abs(r[part]).reshape(-1).astype(np.float64)
-            take = rng.permutation(len(y))[:MAX_POSITIONS]
-            rows_x[row].append(a[take])
-            rows_y[row].append(y[take])
-    context = np.zeros((2, kernel.N_CONTEXT))
-    for row in (0, 1):
-        a, y = np.concatenate(rows_x[row]), np.concatenate(rows_y[row])
-        context[row] = _relative_fit(a, y)
+        y = 32.0 * np.abs(r).astype(np.float64)
+        take = rng.permutation(q.shape[0] * cols)[:MAX_POSITIONS]
+        parts[0].append((f[:, 0].reshape(-1, kernel.N_CONTEXT)[take], y[:, 0].reshape(-1)[take]))
+        for c in range(cols):
+            take = rng.permutation(q.shape[0] * (q.shape[1] - 1))[:per_column]
+            fc, yc = f[:, 1:, c].reshape(-1, kernel.N_CONTEXT), y[:, 1:, c].reshape(-1)
+            parts[1 + c].append((fc[take], yc[take]))
+    context = np.zeros((1 + cols, kernel.N_CONTEXT))
+    for i, part in enumerate(parts):
+        context[i] = _relative_fit(np.concatenate([a for a, _ in part]), np.concatenate([y for _, y in part]))
     context[0, 0] = max(context[0, 0], 1e-3)
     model.context = context
     model._params.clear()

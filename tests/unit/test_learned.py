@@ -17,7 +17,7 @@ def _model(cols: int, seed: int = 0, hidden: int = 8, version: int = 1) -> Learn
     rng = np.random.default_rng(seed)
     extra = {}
     if version >= 2:
-        context = rng.uniform(0, 2, size=(2, kernel.N_CONTEXT))
+        context = rng.uniform(0, 2, size=(1 + cols, kernel.N_CONTEXT))
         extra = {
             "version": 2,
             "first_mean": np.linspace(-3, 3, cols),
@@ -110,7 +110,7 @@ def test_version_2_context_weights_and_limits_follow_the_grid() -> None:
     assert (p.low == np.rint(-300.0 / steps)).all() and (p.high == np.rint(300.0 / steps)).all()
     # a magnitude read from column c-1 is brought to column c's grid units by the ratio of steps
     left = [i for i, (_, dc) in enumerate(kernel.CONTEXT_FEATURES) if dc == -1][0]
-    assert p.context[1, 1, left] == np.rint(model.context[1, left] * 2.0 * 2**kernel.CW_BITS)
+    assert p.context[1, 1, left] == np.rint(model.context[2, left] * 2.0 * 2**kernel.CW_BITS)
     assert p.context[1, 0, left] == 0  # the first column has no column before it
     assert p.cross[0].sum() == 0 and p.cross[2, 0] == np.rint(model.cross[2, 0] * 0.25 * 2**20)
     unlimited = LearnedModel.from_json(dict(model.to_json(), limits=None)).params(steps)
