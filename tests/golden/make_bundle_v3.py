@@ -45,7 +45,8 @@ def build(name: str, kind: int, script: str) -> int:
     """Train on ``series()`` at defaults and write ``golden/<name>/`` and its vectors, where this build
     writes learned records as envelope ``kind``."""
     from compressor.bundle import load_bundle, save_bundle
-    from compressor.codec import Codec, resolve_error_bound
+    from compressor.codec import Codec
+    from compressor.error_bound import ErrorBound
     from compressor.learned.bundle import learned_model_of
     from compressor.learned.records import LearnedRecords
     from compressor.training import train
@@ -65,7 +66,7 @@ def build(name: str, kind: int, script: str) -> int:
     test = records[240:]
     vectors = []
     for case, first, count, bound, relative in CASES:
-        e = resolve_error_bound(bundle, bound, relative=relative)
+        e = ErrorBound.resolve(bundle, bound, relative=relative).value
         encoded = Codec(bundle, error_bound=e).encode(test[first : first + count])
         for i, payload in enumerate(encoded.payloads):
             vectors.append(

@@ -1,5 +1,6 @@
-"""Golden kind-3 envelopes (the learned model) made with ``tests/golden/make_bundle_v3.py``: this build must
-decode every one to exactly the stored float32 bits, within the stored bound of the source records."""
+"""Golden learned-model envelopes: kind 3 (a version-1 model, ``tests/golden/make_bundle_v3.py``) and kind 6
+(a version-2 model, ``make_bundle_v4.py``, same series and cases). This build must decode every one to
+exactly the stored float32 bits, within the stored bound of the source records."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ from compressor.codec import Codec
 from compressor.envelope import Kind, unpack
 from tests.golden_sets import GOLDEN, decode_vectors, golden_set
 
+#: golden set -> (envelope kind of its learned records, the wire version they are written as)
+SETS = {"bundle_v3": (Kind.LEARNED, 3), "bundle_v4": (Kind.LEARNED2, 4)}
 
-@pytest.fixture(scope="module")
-def golden() -> tuple[Codec, dict]:
-    return golden_set("bundle_v3")
+
+@pytest.fixture(scope="module", params=sorted(SETS))
+def golden(request) -> tuple[str, Codec, dict]:
+    return (request.param, *golden_set(request.param))
 
 
 def _source() -> np.ndarray:
@@ -26,7 +30,7 @@ def _source() -> np.ndarray:
 
 
 def test_golden_learned_envelopes_decode_bit_for_bit_within_the_bound(golden) -> None:
-    codec, vectors = golden
+    _, codec, vectors = golden
     decoded, bounds = decode_vectors(codec, vectors)
     source = _source()
     starts = {"lossless": 0, "preset": 3, "E = 1.9": 6, "coarse": 9}
@@ -41,12 +45,24 @@ def test_golden_learned_envelopes_decode_bit_for_bit_within_the_bound(golden) ->
             assert np.array_equal(got, original)
 
 
-def test_golden_set_covers_both_grids_and_both_bound_forms_of_kind_3(golden) -> None:
-    _, vectors = golden
+def test_golden_set_covers_both_grids_and_both_bound_forms_of_its_learned_kind(golden) -> None:
+    name, _, vectors = golden
+    kind, version = SETS[name]
     learned = [bytes.fromhex(v["envelope"]) for v in vectors["vectors"]]
-    learned = [e for e in learned if e[1] & 0x0F == Kind.LEARNED]
+    learned = [e for e in learned if e[1] & 0x0F == kind]
     assert len(learned) >= 6
-    assert all(e[1] >> 4 == 3 for e in learned)  # kind 3 is written as wire version 3
+    assert all(e[1] >> 4 == version for e in learned)  # written as the wire version that defines the kind
     first = {unpack(e).payload[0] for e in learned}
     assert {b >> 7 for b in first} == {0, 1}  # the data's lattice and the plain grid
     assert {b & 0x7F == 0x7F for b in first} == {False, True}  # a preset bound and an explicit code
+
+
+def test_a_golden_learned_record_of_one_version_is_refused_by_the_other_model() -> None:
+    _, v3 = golden_set("bundle_v3")
+    codec4, _ = golden_set("bundle_v4")
+    kind3 = next(unpack(bytes.fromhex(v["envelope"])) for v in v3["vectors"] if "lossless" in v["name"])
+    from compressor.envelope import Envelope
+    from compressor.errors import EnvelopeError
+
+    with pytest.raises(EnvelopeError, match="kind-3 payload, but the learned model .* is version 2"):
+        codec4.decode([Envelope(codec4.wire_id, Kind.LEARNED, kind3.payload)])
