@@ -49,15 +49,16 @@ def _both_ways(bundle, records: np.ndarray, bound: float | None) -> tuple[Codec,
     return one, batch, kinds
 
 
-def test_learned_records_one_by_one_match_the_batch_of_one_through_both_trial_phases() -> None:
-    bundle = load_bundle(GOLDEN / "bundle_v3")  # W=32 x 2 channels, with a learned model and a lattice
+@pytest.mark.parametrize(("golden", "kind"), [("bundle_v3", Kind.LEARNED), ("bundle_v4", Kind.LEARNED2)])
+def test_learned_records_one_by_one_match_the_batch_of_one_through_both_trial_phases(golden, kind) -> None:  # noqa: ANN001
+    bundle = load_bundle(GOLDEN / golden)  # W=32 x 2 channels, with a learned model and a lattice
     records = np.vstack([_series(), _series()[::-1]])
     assert len(records) > COMPARE + 3 * SAMPLE
     for i in range(0, len(records), 9):
         records[i, (5 * i) % 64] = (np.nan, np.inf, -np.inf)[(i // 9) % 3]  # off the grid: classical only
     for bound in (0.05, 1.9):
         one, batch, kinds = _both_ways(bundle, records, bound)
-        assert Kind.LEARNED in kinds and ({Kind.BOUNDED, Kind.LATTICE} & set(kinds))
+        assert kind in kinds and ({Kind.BOUNDED, Kind.LATTICE} & set(kinds))
         trials_one, trials_batch = one.learned_records.trials, batch.learned_records.trials
         assert trials_one._stats == trials_batch._stats and trials_one._countdown == trials_batch._countdown
         assert trials_one._countdown  # the classical coder was sampled, not run on every record
