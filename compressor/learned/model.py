@@ -174,19 +174,22 @@ class LearnedModel:
         version (int): 1 (kind 3: row 0 from ``mean``, the class from the column's own residuals) or 2
             (kind 6: the fields below, three more classes). Default: 1.
         first_mean (np.ndarray | None): (cols,) mean of row 0 (data units), its prediction. Version 2.
+            Default: None.
         spread (np.ndarray | None): (cols,) the unit of the level features (data units). Version 2.
+            Default: None.
         first_slope (np.ndarray | None): (cols,) row 0 of column ``c`` moves by this times the deviation
-            of column ``c-1`` from its ``first_mean`` (data units per data unit). Version 2.
+            of column ``c-1`` from its ``first_mean`` (data units per data unit). Version 2. Default: None.
         cross (np.ndarray | None): (cols, XC) the prediction of column ``c`` moves by ``cross[c, j]``
             times the current-row change of column ``c-1-j`` (data units per data unit). Version 2.
+            Default: None.
         context (np.ndarray | None): (1 + cols, N_CONTEXT) scale-context weights of row 0 (every column),
-            then of the later rows of each column: ``4 *``
-            the expected |residual| in grid units is their sum over the context magnitudes (see
-            :data:`~compressor.learned.kernel.CONTEXT_FEATURES`; each magnitude in grid units of its own
-            column, brought to the coded column's by the ratio of steps; row 0's bias is in units of
-            ``32 * first_dev / step``). Version 2.
+            then of the later rows of each column: ``4 *`` the expected |residual| in grid units is their
+            sum over the context magnitudes (see :data:`~compressor.learned.kernel.CONTEXT_FEATURES`; each
+            magnitude in grid units of its own column, brought to the coded column's by the ratio of
+            steps; row 0's bias is in units of ``32 * first_dev / step``). Version 2. Default: None.
         limits (np.ndarray | None): (2, cols) the smallest and largest value of the training data (data
             units): every prediction is limited to them (on the grid), or None, unlimited. Version 2.
+            Default: None.
     """
 
     w1: np.ndarray
