@@ -22,7 +22,8 @@ def encode_streams(model: LearnedModel, q: np.ndarray, steps: np.ndarray) -> lis
         return []
     p = model.params(steps)
     freq, cum, _ = model.freq_tables()
-    thresholds, shifts, _ = model.classes
+    thresholds = model.classes[0]
+    shifts = model.table_layout[0]
     r, k, _ = kernel.residuals(np.ascontiguousarray(q, np.int64), p.predictor_args(), thresholds)
     words, lengths, states = kernel.encode_batch(r.reshape(n, -1), k.reshape(n, -1), shifts, freq, cum)
     head = states.astype("<u4")
@@ -50,7 +51,8 @@ def decode_streams(
     offsets = np.zeros(n + 1, np.int64)
     offsets[1:] = np.cumsum([len(b) // 2 for b in bodies])
     words = np.frombuffer(b"".join(bodies) + b"\0\0", "<u2").astype(np.uint16)
-    thresholds, shifts, _ = model.classes
+    thresholds = model.classes[0]
+    shifts = model.table_layout[0]
     q, ok = kernel.decode_batch(
         words, offsets, states, rows, cols, p.predictor_args(), thresholds, shifts, freq, cum, lut
     )

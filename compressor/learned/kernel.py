@@ -252,14 +252,21 @@ def _model_at(rec, absr, t, c, cols, model, thresh, ctx, x, h, f):  # noqa: PLR0
     """Prediction and scale class of value (t, c) of record ``rec``, from what the decoder already has:
     on row 0 the column's center (corrected by the value to its left), after it the MLP plus the
     current-row changes of earlier columns, limited to ``[low[c], high[c]]``; the class from the weighted
-    magnitudes of the context."""
+    magnitudes of the context, offset by one or two times the number of classes where the prediction sits
+    at the low or the high limit (never for limits of ``+-Q_CAP``: unlimited)."""
     w1, b1, w2, b2, hshift, center, _, cross, first_slope, cw, level, low, high = model
     if t == 0:
         pred = _first(rec, c, center, first_slope)
     else:
         pred = _predict(rec, t, c, cols, w1, b1, w2, b2, hshift, level, x, h, _cross(rec, t, c, cross))
     pred = min(max(pred, low[c]), high[c])
-    return pred, np.int64(_class_of(_scale_context(rec, absr, t, c, cols, ctx, pred, cw, f), thresh))
+    k = np.int64(_class_of(_scale_context(rec, absr, t, c, cols, ctx, pred, cw, f), thresh))
+    # a prediction at a limit of the data: the residual can only go one way, its own tables
+    if pred == low[c] and low[c] > -Q_CAP:
+        k += thresh.shape[0] + 1
+    elif pred == high[c] and high[c] < Q_CAP:
+        k += 2 * (thresh.shape[0] + 1)
+    return pred, k
 
 
 @njit(cache=True, inline="always")

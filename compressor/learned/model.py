@@ -227,6 +227,16 @@ class LearnedModel:
         """``(thresholds, shifts, nominal mean)`` of this model's scale classes."""
         return classes_of(self.version)
 
+    @property
+    def table_layout(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(shifts, nominal mean, side)`` per stored table: the scale classes, and with ``limits`` the
+        classes again for predictions at the low limit (side 1: residuals >= 0) and at the high one (side
+        -1: residuals <= 0)."""
+        _, shifts, means = self.classes
+        sides = (0, 1, -1) if self.limits is not None else (0,)
+        n = len(sides)
+        return np.tile(shifts, n), np.tile(means, n), np.repeat(np.array(sides, np.int64), len(shifts))
+
     def to_json(self) -> dict[str, Any]:
         out = {
             "w1": self.w1.astype(np.float32).tolist(),
@@ -292,7 +302,7 @@ class LearnedModel:
             or model.b1.shape != (hidden,)
             or model.w2.shape != (hidden,)
             or not all(len(a) == cols for a in (model.mean, model.first_dev, model.residual))
-            or len(model.tables) != len(model.classes[0]) + 1
+            or len(model.tables) != len(model.table_layout[0])
             or not (np.isfinite(model.sigma).all() and (model.sigma > 0).all())
             or (version >= 2 and not _version2_shapes_ok(model))
         ):
@@ -438,11 +448,13 @@ def _finite(a: np.ndarray) -> np.ndarray:
     return np.nan_to_num(a, nan=0.0, posinf=2.0**62, neginf=-(2.0**62))
 
 
-def fit_table(counts: np.ndarray, mean: float, prior_weight: float = 64.0) -> dict[str, Any]:
-    """Stored table of a class from symbol ``counts`` (NSYM,), mixed with a two-sided geometric prior of
-    the class's nominal magnitude ``mean`` (of ``r >> shift``; so rare classes still code well)."""
+def fit_table(counts: np.ndarray, mean: float, side: int = 0, prior_weight: float = 64.0) -> dict[str, Any]:
+    """Stored table of a class from symbol ``counts`` (NSYM,), mixed with a geometric prior of the class's
+    nominal magnitude ``mean`` (of ``r >> shift``; so rare classes still code well): two-sided, or with
+    ``side`` 1 / -1 on the non-negative / non-positive residuals only."""
     theta = mean / (1 + mean)
-    prior = theta ** np.abs(np.arange(-R, R + 1, dtype=np.float64))
+    span = np.arange(-R, R + 1, dtype=np.float64)
+    prior = theta ** np.abs(span) * (span * side >= 0)
     prior = np.append(prior, prior.sum() * 1e-3)
     prior /= prior.sum()
     counts = np.asarray(counts, np.float64)

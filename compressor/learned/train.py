@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from compressor.learned import kernel
-from compressor.learned.model import LearnedModel, classes_of, context_ratio, fit_table
+from compressor.learned.model import LearnedModel, context_ratio, fit_table
 
 __all__ = ["HIDDEN", "fit_context", "fit_model", "fit_tables"]
 
@@ -114,7 +114,7 @@ def fit_model(x: np.ndarray, epochs: int = 6, seed: int = 0, version: int = 2) -
         mean=x.mean(axis=(0, 1)),
         first_dev=first,
         residual=resid,
-        tables=[fit_table(np.zeros(kernel.NSYM), m) for m in classes_of(version)[2]],
+        tables=[],  # fit_tables fits them (their number depends on the limits)
         **extra,
     )
 
@@ -226,7 +226,8 @@ def _relative_fit(a: np.ndarray, y: np.ndarray, rounds: int = 6) -> np.ndarray:
 def fit_tables(model: LearnedModel, grids: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
     """Fit ``model``'s class tables, in place, pooled over ``grids``: pairs of grid integers (N, rows, cols)
     int64 and their steps (cols,)."""
-    thresholds, shifts, means = model.classes
+    thresholds = model.classes[0]
+    shifts, means, sides = model.table_layout
     counts = np.zeros((len(means), kernel.NSYM), np.int64)
     for q, steps in grids:
         p = model.params(steps)
@@ -234,6 +235,8 @@ def fit_tables(model: LearnedModel, grids: Sequence[tuple[np.ndarray, np.ndarray
         s = r >> shifts[k]
         sym = np.where(np.abs(s) <= kernel.R, s + kernel.R, kernel.ESC)
         np.add.at(counts, (k.ravel(), sym.ravel()), 1)
-    model.tables = [fit_table(counts[k], m) for k, m in enumerate(means)]
+    model.tables = [
+        fit_table(counts[k], m, int(side)) for k, (m, side) in enumerate(zip(means, sides, strict=True))
+    ]
     model._freq = None
     model._params.clear()

@@ -9,7 +9,7 @@ from compressor.envelope import LEARNED_KINDS
 from compressor.errors import BundleError, EnvelopeError
 from compressor.learned import kernel
 from compressor.learned.coder import decode_streams, encode_streams
-from compressor.learned.model import LearnedModel, classes_of, fit_table
+from compressor.learned.model import LearnedModel, fit_table
 from compressor.learned.train import fit_tables
 
 
@@ -28,7 +28,7 @@ def _model(cols: int, seed: int = 0, hidden: int = 8, version: int = 1) -> Learn
             "limits": np.array([np.full(cols, -300.0), np.full(cols, 300.0)]),
         }
     nf = kernel.N_DIFF if version < 2 else kernel.N_FEAT
-    return LearnedModel(
+    model = LearnedModel(
         w1=(rng.normal(size=(nf + min(cols, 16), hidden)) * 0.3).astype(np.float32),
         b1=(rng.normal(size=hidden) * 0.1).astype(np.float32),
         w2=(rng.normal(size=hidden) * 0.3).astype(np.float32),
@@ -37,9 +37,14 @@ def _model(cols: int, seed: int = 0, hidden: int = 8, version: int = 1) -> Learn
         mean=np.linspace(-5, 5, cols),
         first_dev=np.full(cols, 20.0),
         residual=np.full(cols, 2.0),
-        tables=[fit_table(np.zeros(kernel.NSYM), m) for m in classes_of(version)[2]],
+        tables=[],
         **extra,
     )
+    _, means, sides = model.table_layout
+    model.tables = [
+        fit_table(np.zeros(kernel.NSYM), m, int(side)) for m, side in zip(means, sides, strict=True)
+    ]
+    return model
 
 
 def _walks(n: int, rows: int, cols: int, seed: int = 1) -> np.ndarray:
@@ -113,8 +118,30 @@ def test_version_2_context_weights_and_limits_follow_the_grid() -> None:
     assert p.context[1, 1, left] == np.rint(model.context[2, left] * 2.0 * 2**kernel.CW_BITS)
     assert p.context[1, 0, left] == 0  # the first column has no column before it
     assert p.cross[0].sum() == 0 and p.cross[2, 0] == np.rint(model.cross[2, 0] * 0.25 * 2**20)
-    unlimited = LearnedModel.from_json(dict(model.to_json(), limits=None)).params(steps)
+    n = len(model.classes[0]) + 1
+    unlimited = LearnedModel.from_json(dict(model.to_json(), limits=None, tables=model.tables[:n])).params(
+        steps
+    )
     assert unlimited.high[0] == 2**42
+
+
+def test_predictions_at_a_limit_use_their_one_sided_tables() -> None:
+    model = _model(2, version=2)
+    q = np.clip(_walks(30, 48, 2) * 20, -300, 300)  # long runs at both limits
+    steps = np.ones(2)
+    fit_tables(model, [(q, steps)])
+    p = model.params(steps)
+    r, k, _ = kernel.residuals(q, p.predictor_args(), model.classes[0])
+    n = len(model.classes[0]) + 1
+    at_low, at_high = (k >= n) & (k < 2 * n), k >= 2 * n
+    assert at_low.any() and at_high.any()
+    assert (r[at_low] >= 0).all() and (r[at_high] <= 0).all()
+    assert len(model.tables) == 3 * n
+    out, ok = decode_streams(model, encode_streams(model, q, steps), steps, (48, 2))
+    assert ok.all() and np.array_equal(out, q)
+    # without limits the model stores one table per class and never offsets a class
+    free = LearnedModel.from_json({**model.to_json(), "limits": None, "tables": model.tables[:n]})
+    assert (kernel.residuals(q, free.params(steps).predictor_args(), free.classes[0])[1] < n).all()
 
 
 def test_an_unknown_model_version_is_refused_by_name() -> None:
