@@ -170,8 +170,9 @@ def _fit(bundle: Any, fit_records: np.ndarray, heldback: np.ndarray) -> dict[str
     else:
         section["reason"] = "the learned model does not make held-back records smaller"
     log.info(
-        "learned model: held-back bytes %s (%s)",
+        "learned model: held-back bytes %s (%s, %.0f s)",
         ", ".join(f"{k} {100 * g:+.1f}%" for k, g in gains.items()),
         "kept" if "model" in section else "not kept",
+        section["seconds"],
     )
     return section
