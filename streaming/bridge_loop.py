@@ -240,6 +240,8 @@ class BridgeLoop:
         self.dead_lettered = 0
         self.aborted = 0
         self._same_partitions: bool | None = None
+        #: partitions of an aborted batch whose next records must start where the batch did (see _resync)
+        self._rewound: dict[Any, int] = {}
         m, labels = self.metrics, (bridge, input_topic)
         for outcome in ("committed", "aborted"):
             m.batches.labels(*labels, outcome).inc(0)
@@ -278,6 +280,8 @@ class BridgeLoop:
             batches = self._poll(poll_timeout_ms)
             if batches is None:
                 continue
+            if self._rewound and not windowed:
+                batches = self._resync(batches)
             self.health.set_check("broker", True)
             messages = [m for part in batches.values() for m in part]
             if not messages:
@@ -476,8 +480,37 @@ class BridgeLoop:
                 self._replace_producer(abort_exc)
         assigned = self.consumer.assignment()
         for tp, offset in first.items():
+            self._rewound[tp] = offset
             if tp in assigned:
                 self.consumer.seek(tp, offset)
+
+    def _resync(self, batches: dict[Any, list[Any]]) -> dict[Any, list[Any]]:
+        """Records of a partition whose batch was aborted are processed only if they start at the
+        partition's committed offset. After an outage the consumer may have lost its group membership
+        when the batch aborted, so the seek back could not be applied (the partition was not assigned at
+        that moment) and the rejoined consumer kept reading after the aborted batch: committing the next
+        batch would then skip the aborted records (seen in a fault run: 3,050 records lost). Such records
+        are dropped and the partition is sought to its committed offset, so they are read again."""
+        from kafka.errors import KafkaError
+
+        for tp in [tp for tp in batches if tp in self._rewound]:
+            fallback = self._rewound.pop(tp)
+            try:
+                committed = self.consumer.committed(tp)
+            except KafkaError as exc:  # the coordinator is unreachable: read again from the batch's start
+                log.warning("%s[%d]: committed offset unknown (%r)", tp.topic, tp.partition, exc)
+                committed = None
+            start = fallback if committed is None else committed
+            got = batches[tp][0].offset if batches[tp] else start
+            if got != start:
+                log.warning(
+                    "%s[%d]: records from offset %d after an aborted batch, the committed offset is %d: "
+                    "reading again from there",
+                    tp.topic, tp.partition, got, start,
+                )  # fmt: skip
+                self.consumer.seek(tp, start)
+                del batches[tp]
+        return batches
 
     def _replace_producer(self, reason: Exception) -> None:
         """Swap an unusable producer for a new one with the same transactional id. The broker aborts the

@@ -427,6 +427,9 @@ def test_an_unusable_producer_is_replaced_in_place_and_the_batch_read_again(
             self.seeks.append(offset)
             self.batches.append([m for m in self.all if m.offset >= offset])
 
+        def committed(self, tp: Any) -> int | None:
+            return None  # nothing committed yet
+
     consumer = Rereading([_message(i, bytes([i])) for i in range(5, 8)])
     producers = [Unusable(), _FakeProducer()]
     made: list[_FakeProducer] = []
@@ -455,3 +458,73 @@ def test_an_unusable_producer_is_replaced_in_place_and_the_batch_read_again(
         "latentwire_bridge_producer_replacements_total", {"bridge": "compress", "topic": "in"}
     )
     assert replaced == 1
+
+
+def test_records_after_an_aborted_batch_wait_for_the_committed_offset() -> None:
+    """A batch aborted while the consumer had lost its group membership (after an outage) could not be
+    sought back, and the rejoined consumer handed out the records after it: the loop drops those, seeks
+    to the committed offset and processes the aborted records first, so no commit skips them."""
+    from kafka.errors import CommitFailedError
+    from kafka.structs import TopicPartition
+
+    from streaming.bridge_loop import BridgeLoop
+    from streaming.metrics import BridgeMetrics
+
+    tp = TopicPartition("in", 0)
+    records = [_message(i, bytes([i])) for i in range(10, 16)]
+
+    class Rejoining(_FakeConsumer):
+        """Loses its assignment when the first batch's offsets fail; afterwards hands out what its
+        position says."""
+
+        def __init__(self) -> None:
+            super().__init__([])
+            self.position, self.member, self.seeks = 10, True, []
+            self.batches = []
+
+        def assignment(self) -> set[Any]:
+            return {tp} if self.member else set()
+
+        def poll(self, timeout_ms: int) -> dict:
+            self.member = True  # rejoined
+            batch = [m for m in records if self.position <= m.offset < self.position + 3]
+            if batch:
+                self.position = batch[-1].offset + 1
+            return {tp: batch} if batch else {}
+
+        def seek(self, tp_: Any, offset: int) -> None:
+            self.seeks.append(offset)
+            self.position = offset
+
+        def committed(self, tp_: Any) -> int:
+            return producer.committed_offset
+
+    class FailingOnce(_FakeProducer):
+        committed_offset = 10
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.failed = False
+            self.pending = 10
+
+        def send_offsets_to_transaction(self, offsets: dict, group: object) -> None:
+            if not self.failed:
+                self.failed = True
+                consumer.member = False
+                raise CommitFailedError("group metadata mismatch: UnknownMemberIdError")
+            self.pending = offsets[tp].offset
+
+        def commit_transaction(self) -> None:
+            self.committed_offset = self.pending
+
+    consumer, producer = Rejoining(), FailingOnce()
+    bridge = BridgeLoop(
+        consumer, producer, lambda msgs: TransformResult([Output(m.value, []) for m in msgs]),
+        bridge="compress", input_topic="in", output_topic="out", dead_letter_topic="in.dlq",
+        metrics=BridgeMetrics.get(CollectorRegistry()),
+    )  # fmt: skip
+    bridge.run(False, idle_timeout=0.3, poll_timeout_ms=1)
+    assert consumer.seeks == [10], "records 13-15 were taken while 10-12 were not committed"
+    assert producer.committed_offset == 16 and bridge.processed == 6 and bridge.aborted == 1
+    committed = [value for topic, value in producer.sent if topic == "out"]
+    assert committed[-6:] == [bytes([i]) for i in range(10, 16)]  # the aborted records, then the rest
