@@ -14,9 +14,14 @@ prediction, and the decoder rebuilds the encoder's integers bit for bit.
 
 Per value at row ``t``, column ``c`` of a record (rows are decoded in order, columns in order within a row):
 
-* row 0: prediction ``center[c]``, scale class ``first_class[c]``;
-* later rows: prediction ``q[t-1, c] + mlp(features)``, class from ``sum |r|`` of the column's last
-  ``CTX`` residuals (``default[c]`` stands in for residuals before the record);
+* row 0: prediction ``center[c]`` (version 2: plus ``first_slope[c]`` times the deviation of the value to
+  its left);
+* later rows: prediction ``q[t-1, c] + mlp(features)`` (version 2: plus the ``cross`` term over the
+  earlier columns' current-row changes);
+* the prediction limited to ``[low[c], high[c]]`` (version 1: unlimited);
+* scale class from the context magnitudes weighed by ``cw`` (version 1's weights reduce it to row 0's
+  ``first_class`` and ``4 * sum |r|`` of the column's last ``CTX`` residuals, ``default[c]`` standing in for
+  residuals before the record), offset by one or two class counts at the low or high limit;
 * residual ``r = q - prediction`` coded as ``r >> shift[k]`` in the class's table (an escape symbol for
   ``|r >> shift| > R``, then ``r`` as 48 raw bits), followed by the ``shift[k]`` low bits, uniform.
 """

@@ -1,4 +1,5 @@
-"""Kind-3 records: error-bounded records coded with the learned model, on the grid of the bounded codec.
+"""Kind-3 and kind-6 records (a version-1 or version-2 learned model; one payload layout): error-bounded
+records coded with the learned model, on the grid of the bounded codec.
 
 Payload (after the envelope header)::
 
