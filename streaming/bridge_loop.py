@@ -505,7 +505,7 @@ class BridgeLoop:
             if got != start:
                 log.warning(
                     "%s[%d]: records from offset %d after an aborted batch, the committed offset is %d: "
-                    "reading again from there",
+                    "reading again from there (a transaction marker there is skipped again)",
                     tp.topic, tp.partition, got, start,
                 )  # fmt: skip
                 self.consumer.seek(tp, start)
