@@ -16,6 +16,10 @@ Two kinds of payload share one codec, so one consumer decodes both:
   the classical payloads have proven no smaller at a bound, most records skip the classical coder:
   :mod:`compressor.learned.choice`).
 
+* kind 7, error-bounded as counts on the fine lattice inside the data's quantum (found at training;
+  :mod:`compressor.bounded.fine_lattice`): the same coder on the counts a sensor converted and rounded,
+  where the bound is below half the quantum; the encoder picks it per record where its values sit on it.
+
 Decoding groups by nothing: the caller hands in envelopes of one model id.
 """
 
@@ -38,6 +42,10 @@ if TYPE_CHECKING:
     from compressor.inference import Predictor
 
 __all__ = ["Codec", "Encoded"]
+
+#: the envelope kind of each grid of the bounded coder (compressor.bounded.grid.PLAIN, LATTICE, FINE)
+_GRID_KINDS = (Kind.BOUNDED, Kind.LATTICE, Kind.FINE_LATTICE)
+_KIND_GRIDS = {kind: g for g, kind in enumerate(_GRID_KINDS)}
 
 
 @dataclass(frozen=True)
@@ -220,8 +228,8 @@ class Codec:
         unquantized latents when the coding computed them (fixed rate)."""
         if self._error_bound is not None:
             if self.learned_records is None:
-                bodies, decoded, on_lattice = self.bounded_coder.encode(records, self._error_bound)
-                return bodies, np.where(on_lattice, Kind.LATTICE, Kind.BOUNDED).tolist(), decoded, None
+                bodies, decoded, grids = self.bounded_coder.encode(records, self._error_bound)
+                return bodies, [_GRID_KINDS[g] for g in grids.tolist()], decoded, None
             return (*self._code_learned(records), None)
         latents = self.latents(records)
         codes = self.bundle.quantizer.quantize(latents)
@@ -241,13 +249,13 @@ class Codec:
         trials = self.learned_records.trials
         idx = trials.rows(code, sizes)
         if idx.size:
-            classical, values, on_lattice = self.bounded_coder.encode(records[idx], self._error_bound)
+            classical, values, grids = self.bounded_coder.encode(records[idx], self._error_bound)
             lengths = np.array([len(b) for b in classical], np.int64)
             trials.record(code, sizes[idx], lengths)
             for j, i in enumerate(idx.tolist()):
                 if sizes[i] < 0 or lengths[j] <= sizes[i]:
                     bodies[i] = classical[j]
-                    kinds[i] = Kind.LATTICE if on_lattice[j] else Kind.BOUNDED
+                    kinds[i] = _GRID_KINDS[int(grids[j])]
                     decoded[i] = values[j]
         return bodies, kinds, decoded
 
@@ -259,10 +267,10 @@ class Codec:
         code = self._error_bound.code
         trials = self.learned_records.trials
         if trials.take(code, size):
-            classical, _, on_lattice = self.bounded_coder.encode(x, self._error_bound)
+            classical, _, grids = self.bounded_coder.encode(x, self._error_bound)
             trials.record(code, np.array([size]), np.array([len(classical[0])]))
             if size < 0 or len(classical[0]) <= size:
-                return classical[0], Kind.LATTICE if on_lattice[0] else Kind.BOUNDED
+                return classical[0], _GRID_KINDS[int(grids[0])]
         return learned, self.learned_records.kind
 
     def _pack(
@@ -298,7 +306,7 @@ class Codec:
                     f"kind-{env.kind} payload, but the learned model of {self.model_id[:8]} is version "
                     f"{self.learned_records.model.version}, written as kind {self.learned_records.kind}"
                 )
-        elif env.kind not in (Kind.BOUNDED, Kind.LATTICE):
+        elif env.kind not in _KIND_GRIDS:
             raise EnvelopeError(f"envelope kind {env.kind} is not supported by this codec")
         if env.length is not None and env.length > self.record_size:
             raise EnvelopeError(f"declared length {env.length} exceeds the record size {self.record_size}")
@@ -313,7 +321,7 @@ class Codec:
         elif kind in LEARNED_KINDS:
             values = self.learned_records.decode_one(envelope.payload)[0]
         else:
-            values = self.bounded_coder.decode([envelope.payload], [kind == Kind.LATTICE])[0][0]
+            values = self.bounded_coder.decode([envelope.payload], [_KIND_GRIDS[kind]])[0][0]
         return values if envelope.length is None else values[: envelope.length]
 
     def decode(self, envelopes: Sequence[Envelope]) -> list[np.ndarray]:
@@ -331,7 +339,7 @@ class Codec:
             self._check_envelope(env, wire_id)
         decoded = np.empty((len(envelopes), self.record_size), dtype=np.float32)
         fixed = [i for i, e in enumerate(envelopes) if e.kind == Kind.FIXED_RATE]
-        bounded = [i for i, e in enumerate(envelopes) if e.kind in (Kind.BOUNDED, Kind.LATTICE)]
+        bounded = [i for i, e in enumerate(envelopes) if e.kind in _KIND_GRIDS]
         if fixed:
             codes = self.bundle.quantizer.from_bytes([envelopes[i].payload for i in fixed])
             decoded[fixed] = self.reconstruct(codes)
@@ -344,7 +352,7 @@ class Codec:
                 bounds[i] = bound
         if bounded:
             values, coded_bounds = self.bounded_coder.decode(
-                [envelopes[i].payload for i in bounded], [envelopes[i].kind == Kind.LATTICE for i in bounded]
+                [envelopes[i].payload for i in bounded], [_KIND_GRIDS[envelopes[i].kind] for i in bounded]
             )
             decoded[bounded] = values
             for i, bound in zip(bounded, coded_bounds.tolist(), strict=True):

@@ -9,7 +9,9 @@ Layout (documented in ``docs/wire-format.md``)::
                                                kind 3 = learned probability model, 4 = a window
                                                of events, 5 = one event (version 3; payload layout in
                                                compressor/events/coder.py); kind 6 = learned model,
-                                               version 2 (wire version 4)
+                                               version 2 (wire version 4); kind 7 =
+                                               error-bounded as counts on the fine lattice
+                                               (version 4)
     2       4     model id: the first 4 bytes of the bundle's SHA-256 content hash
     6       ...   body, one msgpack object:
                     bin                  the coded record (full length)
@@ -73,13 +75,22 @@ class Kind(IntEnum):
     EVENT = 5
     #: error-bounded under a version-2 learned model: the richer context (wire version 4)
     LEARNED2 = 6
+    #: error-bounded as counts on the fine lattice inside the data's quantum (wire version 4)
+    FINE_LATTICE = 7
 
 
 #: the kinds whose payload is coded under a learned model (:mod:`compressor.learned`), by model version
 LEARNED_KINDS = (Kind.LEARNED, Kind.LEARNED2)
 
 #: the wire version that introduced each kind (kinds not listed: version 1)
-_KIND_VERSION = {Kind.LATTICE: 2, Kind.LEARNED: 3, Kind.EVENT_WINDOW: 3, Kind.EVENT: 3, Kind.LEARNED2: 4}
+_KIND_VERSION = {
+    Kind.LATTICE: 2,
+    Kind.LEARNED: 3,
+    Kind.EVENT_WINDOW: 3,
+    Kind.EVENT: 3,
+    Kind.LEARNED2: 4,
+    Kind.FINE_LATTICE: 4,
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""The error-bounded codec of one model: records <-> kind-1 and kind-2 payload bodies, with a guaranteed
+"""The error-bounded codec of one model: records <-> kind-1, kind-2 and kind-7 payload bodies, with a guaranteed
 L-inf bound.
 
 :class:`BoundedCodec` puts three parts together: the coding parameters both sides share
@@ -54,10 +54,10 @@ class BoundedCodec:
         return self.encoder.encode(records, error_bound)
 
     def decode(
-        self, bodies: Sequence[bytes], on_lattice: Sequence[bool] | None = None
+        self, bodies: Sequence[bytes], grids: Sequence[int] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`BoundedDecoder.decode <compressor.bounded.decoder.BoundedDecoder.decode>`."""
-        return self.decoder.decode(bodies, on_lattice)
+        return self.decoder.decode(bodies, grids)
 
     def read_bound(self, body: bytes) -> float:
         """The bound a payload was coded with, from its first symbols."""
@@ -69,7 +69,7 @@ class BoundedCodec:
 
 
 #: training statistics a classical codec keeps (layout, value ranges for the presets, the data's quantum)
-CLASSICAL_STATS = ("layout", "value_min", "value_max", "quantum")
+CLASSICAL_STATS = ("layout", "value_min", "value_max", "quantum", "fine_lattice")
 
 
 def codec_for_bundle(bundle: Any, learned: bool = True) -> BoundedCodec:
@@ -105,6 +105,7 @@ def codec_for_bundle(bundle: Any, learned: bool = True) -> BoundedCodec:
             presets=presets,
             autoencoder=autoencoder_of(bundle, stats) if learned else None,
             quanta=stats.get("quantum"),
+            fine=stats.get("fine_lattice"),
         )
     )
 

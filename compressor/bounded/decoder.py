@@ -51,15 +51,18 @@ class BoundedDecoder:
             raise EnvelopeError(f"bounded payload does not decode: {exc}") from exc
 
     def decode(
-        self, bodies: Sequence[bytes], on_lattice: Sequence[bool] | None = None
+        self, bodies: Sequence[bytes], grids: Sequence[int] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Decoded records (N, D) float32 and the bound each record was coded with (N,) float64;
-        ``on_lattice[i]`` says record ``i`` is coded on the data's lattice (envelope kind 2)."""
+        ``grids[i]`` is the grid record ``i`` is coded on: ``grid.PLAIN`` (envelope kind 1, also False),
+        ``grid.LATTICE`` (kind 2, also True) or ``grid.FINE`` (kind 7, counts on the fine lattice)."""
         p = self.params
         n = len(bodies)
-        flags = [False] * n if on_lattice is None else [bool(f) for f in on_lattice]
+        flags = [grid.PLAIN] * n if grids is None else [int(g) for g in grids]
         if len(flags) != n:
-            raise ValueError(f"{n} bodies but {len(flags)} lattice flags")
+            raise ValueError(f"{n} bodies but {len(flags)} grids")
+        if any(g not in (grid.PLAIN, grid.LATTICE, grid.FINE) for g in flags):
+            raise ValueError("a record's grid must be PLAIN, LATTICE or FINE")
         out = np.empty((n, p.size), dtype=np.float32)
         bounds = np.empty(n, dtype=np.float64)
         groups: dict[tuple[int, bool, int], list[int]] = defaultdict(list)
@@ -72,6 +75,8 @@ class BoundedDecoder:
             lattice = flags[i]
             if lattice and p.quanta is None:
                 raise EnvelopeError("record is coded on the data's lattice, but the model knows no quantum")
+            if lattice == grid.FINE and p.fine is None:
+                raise EnvelopeError("record is coded as counts, but the model knows no fine lattice")
             rec = payload.decode_record(
                 body,
                 p.rows,
@@ -82,7 +87,7 @@ class BoundedDecoder:
                 p.mode_counts[lattice],
                 p.mode_models[lattice],
                 p.presets,
-                p.table_of if lattice else None,
+                p.table_of if lattice == grid.LATTICE else None,
             )
             residuals[i] = rec.residuals.reshape(p.cols, p.rows)
             if rec.latent is not None:
@@ -104,6 +109,10 @@ class BoundedDecoder:
             idx = np.asarray(members)
             r = residuals[idx].transpose(0, 2, 1)
             name = p.predictors[slot]
+            if lattice == grid.FINE and not p.uses_fine(code):
+                raise EnvelopeError(
+                    "record is coded as counts at a bound where the model has no fine lattice"
+                )
             step_flat = np.tile(p.steps(code, lattice), p.rows)
             if name in AE_PREDICTORS:
                 codes = np.stack([latents[i] for i in members])
@@ -113,7 +122,7 @@ class BoundedDecoder:
                 q = predictors.inverse(name, r, p.center(code, lattice))
             if np.abs(q).max(initial=0) > 4 * grid.MAX_GRID:
                 raise EnvelopeError("bounded payload rebuilds values off the grid (corrupt)")
-            out[idx] = grid.rebuild(q.reshape(len(idx), -1), step_flat)
+            out[idx] = p.rebuild(q.reshape(len(idx), -1), code, lattice)
         view = out.view(np.uint32)
         for i, pos, bits in raws:
             view[i, pos] = bits

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from compressor.bounded import context, grid, payload, predictors, symbols
+from compressor.bounded import context, fine_lattice, grid, payload, predictors, symbols
 from compressor.bounded.autoencoder import AE_PREDICTORS
 from compressor.bounded.one_record import OneRecord
 from compressor.bounded.parameters import BoundedParameters
@@ -30,8 +30,10 @@ from compressor.bounded.tables import ESCAPE, RADIUS, fitted_counts
 if TYPE_CHECKING:
     from compressor.error_bound import ErrorBound
 
-__all__ = ["LEARN", "BoundedEncoder"]
+__all__ = ["LEARN", "MAX_OFF_FINE", "BoundedEncoder"]
 
+#: a record goes as counts on the fine lattice if at most this fraction of its values are off it (raw)
+MAX_OFF_FINE = 1 / 64
 #: where the grid is a choice, records compared one by one before the encoder settles on the majority's
 LEARN = 32
 
@@ -63,8 +65,9 @@ class BoundedEncoder:
     def encode(
         self, records: np.ndarray, error_bound: ErrorBound
     ) -> tuple[list[bytes], np.ndarray, np.ndarray]:
-        """Payload bodies, the exact values a consumer will decode, and which records are on the data's
-        lattice (envelope kind 2; the others are kind 1), for float32 ``records`` (N, D)."""
+        """Payload bodies, the exact values a consumer will decode, and the grid of each record (int8:
+        ``grid.PLAIN``, kind 1; ``grid.LATTICE``, kind 2; ``grid.FINE``, counts on the fine lattice, kind
+        7), for float32 ``records`` (N, D)."""
         x = np.asarray(records, dtype=np.float32)
         n = x.shape[0]
         code = error_bound.code
@@ -90,21 +93,37 @@ class BoundedEncoder:
         elif policy == "choose":
             on_lattice = self.estimate_bits(lattice, code, True) < self.estimate_bits(plain, code, False)
             self._learn_preference(code, on_lattice)
-        if not on_lattice.any():
-            bodies, decoded = self._encode_grid(x, *plain, code, False)
-            return bodies, decoded, on_lattice
-        if on_lattice.all():
-            bodies, decoded = self._encode_grid(x, *lattice, code, True)
-            return bodies, decoded, on_lattice
+        grids = on_lattice.astype(np.int8)
+        quantized = {grid.PLAIN: plain, grid.LATTICE: lattice}
+        if on_lattice.any() and self.params.uses_fine(code):
+            quantized[grid.FINE], fine = self.counts(*lattice, code)
+            grids[on_lattice & fine] = grid.FINE
+        present = [g for g in (grid.PLAIN, grid.LATTICE, grid.FINE) if (grids == g).any()]
+        if len(present) == 1:
+            bodies, decoded = self._encode_grid(x, *quantized[present[0]], code, present[0])
+            return bodies, decoded, grids
         out: list[bytes] = [b""] * n
         decoded = np.empty_like(x)
-        for flag, (q_all, raw_all) in ((False, plain), (True, lattice)):
-            idx = np.flatnonzero(on_lattice == flag)
-            part, values = self._encode_grid(x[idx], q_all[idx], raw_all[idx], code, flag)
+        for g in present:
+            q_all, raw_all = quantized[g]
+            idx = np.flatnonzero(grids == g)
+            part, values = self._encode_grid(x[idx], q_all[idx], raw_all[idx], code, g)
             decoded[idx] = values
             for i, body in zip(idx.tolist(), part, strict=True):
                 out[i] = body
-        return out, decoded, on_lattice
+        return out, decoded, grids
+
+    def counts(
+        self, q: np.ndarray, raw: np.ndarray, code: int
+    ) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
+        """Grid integers on the lattice ``q`` (N, D) as counts on the fine lattice, with the values off it
+        (or raw already) marked raw, and which records may go as counts: those with at most
+        :data:`MAX_OFF_FINE` of their values off the fine lattice (each costs a raw value)."""
+        k, exact = fine_lattice.to_counts(q, *self.params.fine_flat(code))
+        off = ~exact & ~raw
+        raw = raw | off
+        k[raw] = 0
+        return (k, raw), off.sum(axis=1) <= max(1, int(MAX_OFF_FINE * q.shape[1]))
 
     def quantize(self, x: np.ndarray, code: int, lattice: bool) -> tuple[np.ndarray, np.ndarray]:
         """:func:`grid.quantize` of records ``x`` (N, D) on the plain grid or the lattice of bound ``code``."""
@@ -114,7 +133,7 @@ class BoundedEncoder:
             return q[None], raw[None]
         return grid.quantize(x, bound, step)
 
-    def step_flat(self, code: int, lattice: bool) -> np.ndarray:
+    def step_flat(self, code: int, lattice: int) -> np.ndarray:
         """The grid step of every value of a record (D,) at bound ``code`` (the per-column steps, tiled)."""
         key = (code, lattice)
         step = self._step_flat.get(key)
@@ -178,7 +197,7 @@ class BoundedEncoder:
         best_bits = np.full(n, np.inf)
         best_pred = np.zeros(n, dtype=np.int64)
         best_r = np.zeros((n, params.cols, params.rows), dtype=np.int64)
-        tables = lattice and params.table_multiplier(code) is not None
+        tables = lattice == grid.LATTICE and params.table_multiplier(code) is not None
         for p, name in enumerate(params.predictors):
             if name in AE_PREDICTORS:
                 continue
@@ -209,9 +228,9 @@ class BoundedEncoder:
         # 1. predictor per record, from a quick estimate
         best_bits, best_pred, best_r = self._search(q, center, code, lattice)
         codes = None
-        if self.probe is not None:
+        if self.probe is not None and lattice != grid.FINE:
             codes = self.probe.improve(x, q, step_flat, best_bits, best_pred, best_r)
-        decoded = grid.rebuild(q.reshape(n, -1), step_flat)
+        decoded = params.rebuild(q.reshape(n, -1), code, lattice)
         raw_flat = raw.reshape(n, -1)
         if has_raw.any():
             decoded[raw_flat] = x[raw_flat]

@@ -22,7 +22,10 @@ import numpy as np
 from compressor.errors import ConfigError
 
 __all__ = [
+    "FINE",
+    "LATTICE",
     "MAX_GRID",
+    "PLAIN",
     "bound_code",
     "bound_from_code",
     "lattice_steps",
@@ -30,6 +33,9 @@ __all__ = [
     "rebuild",
 ]
 
+#: the grids a record can be coded on: the plain grid (envelope kind 1), the data's lattice (kind 2), and
+#: counts on the fine lattice inside it (kind 7; :mod:`compressor.bounded.fine_lattice`)
+PLAIN, LATTICE, FINE = 0, 1, 2
 #: |q| beyond this is stored raw: keeps every integer, and any sum of a few of them, exact in float64
 MAX_GRID = 1 << 40
 _EXP_BIAS = 135  # exponent code e in 0..255 stands for 2**(e - 135) times (256 + m): E from ~2**-127

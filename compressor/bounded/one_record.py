@@ -4,7 +4,7 @@
 :mod:`~compressor.bounded.record_kernel` (grid, predictors, estimates, scale classes, symbol groups) and the
 same autoencoder probe, and hands the symbols to the same stream writer, so the payload is the batch
 encoder's, byte for byte. Where the batch encoder would compare grids or fitted tables, or a record has more
-blocks than the kernels handle, it declines (returns None) before touching any state, and the batch code
+blocks than the kernels handle, or may go as counts on the fine lattice, it declines (returns None) before touching any state, and the batch code
 encodes the record.
 """
 
@@ -46,9 +46,9 @@ class OneRecord:
     def encode(self, x: np.ndarray, code: int) -> tuple[list[bytes], np.ndarray, np.ndarray] | None:
         """What :meth:`BoundedEncoder.encode` returns for the float32 record ``x`` (D,) at bound ``code``,
         or None (nothing changed) where the batch code must encode it."""
-        if not self._fits:
-            return None
         enc, p = self.encoder, self.encoder.params
+        if not self._fits or p.uses_fine(code):
+            return None  # (records that may go as counts on the fine lattice: the batch code)
         policy = enc.grid_policy(code)
         if policy == "choose":
             if code not in enc.prefer_lattice:

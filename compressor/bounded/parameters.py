@@ -17,13 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from compressor.bounded import context, grid, predictors
+from compressor.bounded import context, fine_lattice, grid, predictors
 from compressor.bounded.autoencoder import AE_PREDICTORS, AutoencoderPredictor
 from compressor.bounded.stats import PREFERENCE_KEY, WIN_RATE_KEY
 from compressor.bounded.tables import RADIUS, fitted_model
 from compressor.errors import EnvelopeError
 
-__all__ = ["BoundedParameters"]
+__all__ = ["BoundedParameters", "fine_parameters"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,9 @@ class BoundedParameters:
             an exact integer form. Default: None, simple predictors only.
         quanta (Sequence[float | None] | None): per column, the step of the lattice the data lies on
             (None where there is none); kind-2 records need it. Default: None, the plain grid only.
+        fine (Sequence[Sequence[int] | None] | None): per column, the fine lattice ``[p, r, off, mirror]``
+            inside the quantum (None where there is none; :mod:`compressor.bounded.fine_lattice`); kind-7
+            records need it. Default: None, none.
     """
 
     def __init__(
@@ -58,6 +61,7 @@ class BoundedParameters:
         presets: Sequence[float] = (),
         autoencoder: AutoencoderPredictor | None = None,
         quanta: Sequence[float | None] | None = None,
+        fine: Sequence[Sequence[int] | None] | None = None,
     ) -> None:
         self.rows, self.cols = int(layout[0]), int(layout[1])
         self.size = self.rows * self.cols
@@ -100,6 +104,11 @@ class BoundedParameters:
             for lattice in (False, True)
         }
         self.mode_counts = {False: 2 * len(self.predictors), True: 2 * (len(self.predictors) + table_slots)}
+        # counts on the fine lattice: simple predictors only (no autoencoder, no fitted tables)
+        self.mode_models[grid.FINE] = constriction.stream.model.Categorical(
+            np.asarray([_NO_RAW_WEIGHT, _RAW_WEIGHT] * len(predictors.PREDICTORS), np.float64), perfect=False
+        )
+        self.mode_counts[grid.FINE] = 2 * len(predictors.PREDICTORS)
         codes: list[int] = []
         for bound in presets:
             try:
@@ -119,6 +128,9 @@ class BoundedParameters:
                 u = np.full(self.cols, np.nan)
             if (np.isfinite(u) & (u > 0)).any():
                 self.quanta = u
+        #: per column ``(p, r, off, mirror)`` of the fine lattice (identity where none), or None
+        self.fine = fine_parameters(fine, self.cols) if self.quanta is not None else None
+        self._fine_flat: dict[int, tuple[np.ndarray, ...] | None] = {}
         #: encoder hint: the autoencoder never won on the model's own validation records
         self.autoencoder_never_won = stats.get(WIN_RATE_KEY) == 0
         #: encoder hint: bound code -> whether the lattice beat the plain grid where it is finer (presets)
@@ -135,13 +147,19 @@ class BoundedParameters:
         self._multipliers: dict[int, int | None] = {}
         self._table_models: dict[tuple[int, int], Any] = {}
 
-    def steps(self, code: int, lattice: bool = False) -> np.ndarray:
-        """Grid step per column (cols,) float64 of bound ``code``: ``2E``, or on the data's lattice."""
+    def steps(self, code: int, lattice: int = grid.PLAIN) -> np.ndarray:
+        """Grid step per column (cols,) float64 of bound ``code``: ``2E``, or on the data's lattice, or
+        (``lattice`` = ``grid.FINE``) the value step of one count where the fine lattice applies."""
         key = (code, lattice)
         s = self._steps.get(key)
         if s is None:
             bound = grid.bound_from_code(code)
-            if lattice:
+            if lattice == grid.FINE:
+                s = self.steps(code, grid.LATTICE).copy()
+                cols = self.fine_columns(code)
+                p, r = self.fine[0].astype(np.float64), self.fine[1].astype(np.float64)
+                s[cols] = s[cols] * p[cols] / r[cols]
+            elif lattice:
                 if self.quanta is None:
                     raise EnvelopeError(
                         "record is coded on the data's lattice, but the model knows no quantum"
@@ -151,6 +169,40 @@ class BoundedParameters:
                 s = np.full(self.cols, 2.0 * bound)
             self._steps[key] = s
         return s
+
+    def fine_columns(self, code: int) -> np.ndarray:
+        """The columns (cols,) bool coded as counts at bound ``code``: those with a fine lattice whose
+        lattice step is the quantum itself (lossless there)."""
+        if self.fine is None:
+            return np.zeros(self.cols, dtype=bool)
+        steps = self.steps(code, grid.LATTICE)
+        return self.fine[4] & (steps == self.quanta)
+
+    def uses_fine(self, code: int) -> bool:
+        """Whether kind-7 records (counts on the fine lattice) exist at bound ``code``."""
+        return self.fine_flat(code) is not None
+
+    def fine_flat(self, code: int) -> tuple[np.ndarray, ...] | None:
+        """``(p, r, off, mirror)`` of every value of a record (D,) at bound ``code`` (identity on the
+        columns not coded as counts), or None when no column is."""
+        if code not in self._fine_flat:
+            cols = self.fine_columns(code)
+            out = None
+            if cols.any():
+                out = tuple(
+                    np.tile(np.where(cols, a, ident), self.rows)
+                    for a, ident in zip(self.fine[:4], (1, 1, 0, False), strict=True)
+                )
+            self._fine_flat[code] = out
+        return self._fine_flat[code]
+
+    def rebuild(self, q: np.ndarray, code: int, lattice: int) -> np.ndarray:
+        """Float32 values of grid integers ``q`` (N, D) of bound ``code`` (counts on the fine lattice
+        become grid integers on the lattice first): :func:`grid.rebuild`."""
+        if lattice == grid.FINE:
+            q = fine_lattice.from_counts(q, *self.fine_flat(code))
+            lattice = grid.LATTICE
+        return grid.rebuild(q, np.tile(self.steps(code, lattice), self.rows))
 
     def uses_lattice(self, code: int) -> bool:
         """Whether the lattice differs from the plain grid in some column at bound ``code``."""
@@ -186,9 +238,16 @@ class BoundedParameters:
                 raise EnvelopeError(f"the model's fitted residual table is unusable: {exc}") from exc
         return model
 
-    def center(self, code: int, lattice: bool = False) -> np.ndarray:
-        """Training mean on the grid of bound ``code``: (rows, cols) int64, elementwise IEEE ops only."""
+    def center(self, code: int, lattice: int = grid.PLAIN) -> np.ndarray:
+        """Training mean on the grid of bound ``code``: (rows, cols) int64, elementwise IEEE ops only (on
+        the fine lattice: the count of the lattice's center, integer ops only)."""
         c = self._centers.get((code, lattice))
+        if c is None and lattice == grid.FINE:
+            flat = self.fine_flat(code)
+            if flat is None:
+                raise EnvelopeError("record is coded as counts, but the model knows no fine lattice")
+            c = fine_lattice.to_counts(self.center(code, grid.LATTICE).reshape(-1), *flat)[0]
+            c = self._centers[(code, lattice)] = c.reshape(self.rows, self.cols)
         if c is None:
             step = self.steps(code, lattice)
             with np.errstate(over="ignore", invalid="ignore"):
@@ -229,3 +288,20 @@ class BoundedParameters:
         """The fitted table a kind-2 record of ``mode`` is coded with, or None for scale classes."""
         slot = mode >> 1
         return self.table(code, slot - len(self.predictors)) if slot >= len(self.predictors) else None
+
+
+def fine_parameters(fine: Any, cols: int) -> tuple[np.ndarray, ...] | None:
+    """Per column ``p, r, off`` (int64), ``mirror`` and whether it has a fine lattice (bool), identity
+    where it has none, from the statistic ``fine_lattice``; None when no column has a usable one."""
+    if not isinstance(fine, list | tuple) or len(fine) != cols:
+        return None
+    p, r = np.ones(cols, np.int64), np.ones(cols, np.int64)
+    off, mirror, has = np.zeros(cols, np.int64), np.zeros(cols, bool), np.zeros(cols, bool)
+    for c, spec in enumerate(fine):
+        if spec is None:
+            continue
+        if not fine_lattice.valid(spec):
+            log.warning("the model's fine lattice of column %d is unreadable; coding without it", c)
+            continue
+        p[c], r[c], off[c], mirror[c], has[c] = int(spec[0]), int(spec[1]), int(spec[2]), bool(spec[3]), True
+    return (p, r, off, mirror, has) if has.any() else None

@@ -5,7 +5,9 @@ Per column of the record layout: the value range (for ``--relative`` bounds), th
 of every predictor (to expect a scale class for the first block of a record, so records need no per-record
 scale bytes), the data's quantum (``null`` when the values sit on no lattice; see
 :mod:`compressor.bounded.lattice`) and, when every column has one, each simple predictor's residual
-histogram on that lattice (the fitted tables of kind-2 records). All plain JSON floats, so producer and consumer read identical numbers.
+histogram on that lattice (the fitted tables of kind-2 records), and where the values are sensor counts
+converted and rounded, the fine lattice inside the quantum (:mod:`compressor.bounded.fine_lattice`; the
+counts of kind-7 records). All plain JSON floats, so producer and consumer read identical numbers.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from compressor.bounded import fine_lattice, grid
 from compressor.bounded.lattice import column_quanta
 from compressor.bounded.predictors import PREDICTORS, forward
 from compressor.bounded.tables import RADIUS
@@ -38,6 +41,8 @@ __all__ = [
 WIN_RATE_KEY = "autoencoder_win_rate"
 #: per preset bound code (a string key), whether the data's lattice beat the plain grid where it is finer:
 PREFERENCE_KEY = "lattice_preference"
+#: the fraction of training records held back to check a fine lattice found on the others
+HELD_BACK = 0.2
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +72,7 @@ _JSON_TYPES: dict[str, type | tuple[type, ...]] = {
     "value_max": list,
     "residual_scale": dict,
     "quantum": list,
+    "fine_lattice": list,
     "lattice_tables": dict,
     "latent_counts": list,
     WIN_RATE_KEY: (int, float),
@@ -89,6 +95,9 @@ class BoundedStats:
             residual of each column. Default: None, absent.
         quantum (tuple[float | None, ...] | None): per column, the data's quantum (None where the values sit
             on no lattice). Default: None, absent.
+        fine_lattice (tuple[tuple | None, ...] | None): per column, the fine lattice ``[p, r, off, mirror]``
+            inside its quantum (None where there is none; :mod:`compressor.bounded.fine_lattice`). Default:
+            None, absent.
         lattice_tables (Mapping[str, Mapping[str, Any]] | None): per simple predictor, its residual
             histogram on the lattice (``low``, ``counts``, ``escape``). Default: None, absent.
         latent_counts (tuple[Mapping[str, Any], ...] | None): per latent dimension, the histogram of
@@ -104,6 +113,7 @@ class BoundedStats:
     value_max: tuple[float, ...] | None = None
     residual_scale: Mapping[str, tuple[float, ...]] | None = None
     quantum: tuple[float | None, ...] | None = None
+    fine_lattice: tuple[tuple | None, ...] | None = None
     lattice_tables: Mapping[str, Mapping[str, Any]] | None = None
     latent_counts: tuple[Mapping[str, Any], ...] | None = None
     autoencoder_win_rate: float | None = None
@@ -168,9 +178,44 @@ def fit_stats(records: np.ndarray, layout: tuple[int, int]) -> dict[str, Any]:
         "residual_scale": scales,
         "quantum": quanta,
     }
+    fine = column_fine_lattices(x, quanta)
+    if any(f is not None for f in fine):
+        out["fine_lattice"] = fine
     if all(u is not None for u in quanta):
         out["lattice_tables"] = lattice_tables(x, np.asarray(quanta, dtype=np.float64))
     return out
+
+
+def column_fine_lattices(x: np.ndarray, quanta: list[float | None]) -> list[list | None]:
+    """Per column of finite records ``x`` (N, rows, cols) with a quantum, its fine lattice
+    ``[p, r, off, mirror]`` (:func:`fine_lattice.detect_fine` on the first records) if it also holds on
+    the records held back (the last :data:`HELD_BACK` of them) and makes their delta residuals cheaper, else
+    None."""
+    n = x.shape[0]
+    fit = max(1, n - max(1, int(HELD_BACK * n))) if n > 1 else n
+    out: list[list | None] = []
+    for c, u in enumerate(quanta):
+        found = None
+        if u is not None:
+            q = np.rint(x[:, :, c] / u)
+            if np.abs(q).max(initial=0) < grid.MAX_GRID:
+                q = q.astype(np.int64)
+                found = fine_lattice.detect_fine(q[:fit])
+                if found is not None and not _fine_pays(q[fit:] if fit < n else q, found):
+                    found = None
+        out.append(None if found is None else [*found[:3], bool(found[3])])
+    return out
+
+
+def _fine_pays(q: np.ndarray, fine: tuple[int, int, int, bool]) -> bool:
+    """Whether counts on ``fine`` hold on (nearly) all of the grid integers ``q`` (records, rows) and make
+    their delta residuals cheaper (log2 of the magnitude, a stand-in for their coded size)."""
+    k, exact = fine_lattice.to_counts(q, *fine)
+    if exact.mean() < fine_lattice.MIN_FIT or q.shape[1] < 2:
+        return False
+    cost_q = np.log2(1.0 + np.abs(np.diff(q, axis=1))).sum()
+    cost_k = np.log2(1.0 + np.abs(np.diff(k, axis=1))).sum()
+    return bool(cost_k < cost_q)
 
 
 def lattice_tables(x: np.ndarray, quanta: np.ndarray) -> dict[str, dict[str, Any]]:

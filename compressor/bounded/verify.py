@@ -33,7 +33,7 @@ def payload_bound(envelope: Envelope, codec: Any) -> float | None:
     """The bound an error-bounded envelope was coded with (``codec``: the model's ``Codec``), else None."""
     if envelope.kind in LEARNED_KINDS and codec.learned_records is not None:
         return float(codec.learned_records.read_bound(envelope.payload))
-    if envelope.kind not in (Kind.BOUNDED, Kind.LATTICE):
+    if envelope.kind not in (Kind.BOUNDED, Kind.LATTICE, Kind.FINE_LATTICE):
         return None
     return float(codec.bounded_coder.read_bound(envelope.payload))
 

@@ -85,6 +85,7 @@ def test_each_kind_is_written_with_the_version_that_introduced_it() -> None:
         (Kind.EVENT_WINDOW, 0x34),
         (Kind.EVENT, 0x35),
         (Kind.LEARNED2, 0x46),
+        (Kind.FINE_LATTICE, 0x47),
     )
     for kind, head in written:
         buf = pack(Envelope(b"abcd", kind, b"x"))
@@ -101,6 +102,9 @@ def test_each_kind_is_written_with_the_version_that_introduced_it() -> None:
     # version 4 defines kind 6 (a version-2 learned model); it does not exist in version 3
     with pytest.raises(EnvelopeError, match="kind 6 does not exist in wire version 3"):
         unpack(b"\xc1\x36abcd\xc4\x01x")
+    # version 4 defines kind 7 (counts on the fine lattice); a version-3 stream cannot hold it
+    with pytest.raises(EnvelopeError, match="kind 7 does not exist in wire version 3"):
+        unpack(b"\xc1\x37abcd\xc4\x01x")
 
 
 def test_a_version_3_reader_refuses_a_kind_6_record_by_its_wire_version(monkeypatch) -> None:

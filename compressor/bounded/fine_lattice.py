@@ -1,0 +1,172 @@
+"""A finer structure inside the data's quantum: values converted from sensor counts, then rounded.
+
+Many sensors give integer counts that a driver multiplies by a calibration constant and rounds to a few
+decimals (or to whole units). The values then sit on multiples of the decimal quantum ``u`` found by
+:mod:`compressor.bounded.lattice`, but only on some of them: the grid integers ``q = x / u`` advance by
+``c`` on average per count, with ``c`` not an integer (66.9 for a column stored to 3 decimals at 0.0669
+units per count). Coding ``q`` wastes about ``log2(c)`` bits on every value; coding the count does not.
+
+A column's fine lattice is three integers ``(p, r, off)`` with ``0 < r <= MAX_DENOMINATOR``, ``r < p``, and a
+flag ``mirror``: the grid integer of count ``k`` is ``floor((k p + off) / r)``, pure integer arithmetic, so
+every machine rebuilds the same ``q`` from the same ``k``. Going the other way, ``k = ceil((q r - off) / p)``
+is the only count that can rebuild ``q`` (``p > r``, so one ``q`` holds at most one count); ``q`` is on the
+fine lattice when it does. A mirrored lattice (counts converted with truncation toward zero, so negative
+values mirror the positive ones) rebuilds ``-floor((-k p + off) / r)`` for negative ``k``.
+
+Detection (:func:`detect_fine`) works on a column's distinct grid integers (their magnitudes, for a mirrored
+lattice, tried when the plain one fails): it estimates the step ``c`` from
+their spacings, numbers them with counts, tries the fractions ``p / r`` near ``c`` in order of increasing
+``r`` and keeps the first whose best offset puts at least :data:`MIN_FIT` of the column's values on the
+lattice. None of this has to agree with the consumer: ``(p, r, off)`` travel in the bundle, and the
+producer checks each record before coding its counts.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = [
+    "MAX_DENOMINATOR",
+    "MAX_NUMERATOR",
+    "MIN_FIT",
+    "detect_fine",
+    "from_counts",
+    "to_counts",
+    "valid",
+]
+
+#: the largest denominator tried: calibration constants are fitted to this many parts per count
+MAX_DENOMINATOR = 1000
+#: a step of more than this many quanta per count is not kept (keeps ``k p`` far inside int64)
+MAX_NUMERATOR = 1 << 20
+#: the fraction of a column's values that must sit on the fine lattice
+MIN_FIT = 0.999
+#: a step below this many quanta per count saves under a bit per value and is too fine to number reliably
+MIN_STEP = 2.0
+#: the fraction of a column's distinct values that must sit on it (a few frequent values prove nothing)
+MIN_FIT_DISTINCT = 0.98
+#: fewer distinct values than this say too little about the spacing
+MIN_DISTINCT = 16
+#: a gap of more than this many steps ends a run of values numbered together
+_RUN_GAP = 4.0
+
+
+def valid(spec: object) -> bool:
+    """Whether ``spec`` is a usable ``[p, r, off, mirror]`` (JSON integers and a boolean)."""
+    if not isinstance(spec, list | tuple) or len(spec) != 4:
+        return False
+    p, r, off, mirror = spec
+    ints = all(isinstance(v, int) and not isinstance(v, bool) for v in (p, r, off))
+    return (
+        ints
+        and isinstance(mirror, bool)
+        and 0 < r <= MAX_DENOMINATOR
+        and r < p <= MAX_NUMERATOR
+        and 0 <= off < p
+    )
+
+
+def to_counts(
+    q: np.ndarray, p: np.ndarray, r: np.ndarray, off: np.ndarray, mirror: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Counts ``k`` (int64) of grid integers ``q`` and whether each rebuilds ``q`` exactly (the lattice
+    parameters broadcast against ``q``; ``p = r = 1, off = 0`` is the identity)."""
+    q = np.asarray(q, dtype=np.int64)
+    flip = mirror & (q < 0)
+    a = np.where(flip, -q, q)
+    k = -((off - a * r) // p)  # ceil((a r - off) / p), exact in integers
+    k = np.where(flip, -k, k)
+    return k, from_counts(k, p, r, off, mirror) == q
+
+
+def from_counts(
+    k: np.ndarray, p: np.ndarray, r: np.ndarray, off: np.ndarray, mirror: np.ndarray
+) -> np.ndarray:
+    """Grid integers ``floor((k p + off) / r)`` of counts ``k`` (int64; the caller bounds ``|k|``), or on a
+    mirrored lattice ``-floor((-k p + off) / r)`` for negative ``k``."""
+    k = np.asarray(k, dtype=np.int64)
+    flip = mirror & (k < 0)
+    q = (np.where(flip, -k, k) * p + off) // r
+    return np.where(flip, -q, q)
+
+
+def detect_fine(q: np.ndarray) -> tuple[int, int, int, bool] | None:
+    """The fine lattice ``(p, r, off, mirror)`` that at least :data:`MIN_FIT` of the grid integers ``q`` (and
+    :data:`MIN_FIT_DISTINCT` of their distinct values) sit on, or None (too few distinct values, a step
+    under :data:`MIN_STEP`, or no fraction fits)."""
+    q = np.asarray(q, dtype=np.int64).reshape(-1)
+    if q.size == 0:
+        return None
+    found = _detect(q)
+    if found is None and (q < 0).any() and (q > 0).any():
+        # counts converted with truncation toward zero: the negative half mirrors the positive one
+        found = _detect(np.abs(q))
+        return None if found is None else (*found, True)
+    return None if found is None else (*found, False)
+
+
+def _detect(q: np.ndarray) -> tuple[int, int, int] | None:
+    """:func:`detect_fine` without mirroring."""
+    values, weights = np.unique(q, return_counts=True)
+    if values.size < MIN_DISTINCT:
+        return None
+    step = _step_estimate(values)
+    if step is None:
+        return None
+    needed = math.ceil(MIN_FIT * q.size)
+    needed_distinct = math.ceil(MIN_FIT_DISTINCT * values.size)
+    for r in range(1, MAX_DENOMINATOR + 1):
+        p = round(step * r)
+        if p <= r or p > MAX_NUMERATOR:
+            continue
+        off, fits, fits_distinct = _best_offset(values, weights, p, r)
+        if fits >= needed and fits_distinct >= needed_distinct:
+            return p, r, off
+    return None
+
+
+def _step_estimate(values: np.ndarray) -> float | None:
+    """The spacing of consecutive counts, from the sorted distinct grid integers ``values``: the slope of
+    a line through (count, value) within each run of close values (a long gap may hide a miscounted
+    number of counts, so runs are numbered apart and share only the slope)."""
+    gaps = np.diff(values).astype(np.float64)
+    small = gaps[gaps < 1.5 * np.median(gaps)]  # neighbours: gaps of one count (larger ones skip counts)
+    if small.size == 0:
+        return None
+    step = float(small.mean())
+    for _ in range(3):
+        if not math.isfinite(step) or step < MIN_STEP:
+            return None
+        run = np.concatenate([[0], np.cumsum(gaps > _RUN_GAP * step)])
+        counts = np.concatenate([[0.0], np.cumsum(np.rint(gaps / step))])
+        v = values.astype(np.float64)
+        runs = run[-1] + 1
+        sizes = np.bincount(run, minlength=runs)
+        dc = counts - (np.bincount(run, counts, runs) / sizes)[run]
+        dv = v - (np.bincount(run, v, runs) / sizes)[run]
+        spread = float((dc * dc).sum())
+        if spread <= 0:
+            return None
+        step = float((dc * dv).sum()) / spread
+    return step if math.isfinite(step) and step >= MIN_STEP else None
+
+
+def _best_offset(values: np.ndarray, weights: np.ndarray, p: int, r: int) -> tuple[int, int, int]:
+    """The offset (in ``[0, p)``) that puts the most values on the lattice ``(p, r, off)``, how many
+    values it puts there (weighted by occurrences) and how many distinct ones.
+
+    Value ``v`` sits on the lattice when ``(off - v r) mod p < r``: the offsets it accepts are the ``r``
+    residues from ``v r mod p`` on (cyclic). The best offset starts one of these windows' ends: count,
+    for every residue ``a_j``, the values whose residue lies in ``(a_j - r, a_j]`` (cyclically)."""
+    a = (values * r) % p
+    order = np.argsort(a, kind="stable")
+    a, w = a[order], weights[order]
+    doubled = np.concatenate([a - p, a])  # residues unrolled once, so a window may wrap below zero
+    cum_w = np.concatenate([[0], np.cumsum(np.concatenate([w, w]))])
+    upto = np.searchsorted(doubled, a, side="right")
+    below = np.searchsorted(doubled, a - r, side="right")
+    fits = cum_w[upto] - cum_w[below]
+    best = int(np.argmax(fits))
+    return int(a[best]), int(fits[best]), int(upto[best] - below[best])
