@@ -46,7 +46,7 @@ MIN_FIT = 0.999
 #: a step below this many quanta per count saves under a bit per value and is too fine to number reliably
 MIN_STEP = 2.0
 #: the fraction of a column's distinct values that must sit on it (a few frequent values prove nothing)
-MIN_FIT_DISTINCT = 0.98
+MIN_FIT_DISTINCT = 0.95
 #: fewer distinct values than this say too little about the spacing
 MIN_DISTINCT = 16
 #: a gap of more than this many steps ends a run of values numbered together
