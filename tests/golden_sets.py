@@ -28,6 +28,30 @@ def decode_vectors(codec: Codec, vectors: dict) -> tuple[list[np.ndarray], list[
     return codec.decode_with_bounds(envelopes)
 
 
+def save_golden_bundle(bundle, name: str):  # noqa: ANN001, ANN201 - compressor.bundle.Bundle both
+    """Save ``bundle`` as ``golden/<name>/`` (replacing it) and load it back, as a consumer will."""
+    import shutil
+
+    from compressor.bundle import save_bundle
+
+    out = GOLDEN / name
+    if out.exists():
+        shutil.rmtree(out)
+    save_bundle(bundle, out)
+    return load_bundle(out)
+
+
+def check_golden_vectors(codec: Codec, vectors: dict) -> list[tuple[dict, np.ndarray, float]]:
+    """Decode every golden envelope, check its float32 bits and the bound it carries; return each vector
+    with its decoded record and bound for further checks."""
+    decoded, bounds = decode_vectors(codec, vectors)
+    for v, got, bound in zip(vectors["vectors"], decoded, bounds, strict=True):
+        expected = np.asarray(v["decoded_float32_bits"], dtype=np.uint32)
+        assert np.array_equal(got.view(np.uint32), expected), v["name"]
+        assert 0.99 * v["error_bound"] < bound <= v["error_bound"], v["name"]
+    return list(zip(vectors["vectors"], decoded, bounds, strict=True))
+
+
 def write_vectors(name: str, model_id: str, source: str, vectors: list[dict]) -> None:
     """Write ``golden/<name>_vectors.json`` and say what it holds (the golden scripts' last step)."""
     doc = {

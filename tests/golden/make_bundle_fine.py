@@ -12,7 +12,6 @@ training statistics find a quantum of 0.001 or 1 and, inside it, each column's f
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
-from tests.golden_sets import write_vectors  # noqa: E402
+from tests.golden_sets import save_golden_bundle, write_vectors  # noqa: E402
 
 #: (name, first test record, count, absolute bound, value made off the fine lattice or None)
 CASES = (
@@ -43,7 +42,6 @@ def series() -> np.ndarray:
 
 
 def main() -> int:
-    from compressor.bundle import load_bundle, save_bundle
     from compressor.codec import Codec
     from compressor.envelope import Kind
     from compressor.training import train
@@ -52,11 +50,7 @@ def main() -> int:
     bundle, _ = train(records[:220], window=32, channels=3, progress=False)
     if bundle.bounded_stats is None or bundle.bounded_stats.fine_lattice is None:
         raise SystemExit("the training statistics found no fine lattice")
-    out = HERE / "bundle_fine"
-    if out.exists():
-        shutil.rmtree(out)
-    save_bundle(bundle, out)
-    bundle = load_bundle(out)
+    bundle = save_golden_bundle(bundle, "bundle_fine")
     test = records[220:]
     vectors = []
     for name, first, count, bound, off in CASES:
