@@ -47,6 +47,7 @@ from streaming import failpoints
 from streaming.dead_letters import dead_letter_headers
 from streaming.health import Health
 from streaming.metrics import BridgeMetrics, observe_many
+from streaming.transaction_start import begin_transaction
 
 __all__ = ["BridgeLoop", "Output", "Produce", "Rejected", "TransformResult", "Windowed"]
 
@@ -350,7 +351,7 @@ class BridgeLoop:
         began = False
         try:
             if self.exactly_once and not windowed:
-                self.producer.begin_transaction()
+                begin_transaction(self.producer)
                 began = True
             started = time.perf_counter()
             result = self.transform(messages)
@@ -361,7 +362,7 @@ class BridgeLoop:
                 self.processed += len(messages)
                 return True
             if self.exactly_once and not began:
-                self.producer.begin_transaction()
+                begin_transaction(self.producer)
                 began = True
             if result.offsets is not None:
                 offsets = {tp: OffsetAndMetadata(off, meta, -1) for tp, (off, meta) in result.offsets.items()}
@@ -502,7 +503,7 @@ class BridgeLoop:
                 committed = None
             start = fallback if committed is None else committed
             got = batches[tp][0].offset if batches[tp] else start
-            if got != start:
+            if got > start:  # records between the committed offset and these would be skipped
                 log.warning(
                     "%s[%d]: records from offset %d after an aborted batch, the committed offset is %d: "
                     "reading again from there (a transaction marker there is skipped again)",

@@ -528,3 +528,22 @@ def test_records_after_an_aborted_batch_wait_for_the_committed_offset() -> None:
     assert producer.committed_offset == 16 and bridge.processed == 6 and bridge.aborted == 1
     committed = [value for topic, value in producer.sent if topic == "out"]
     assert committed[-6:] == [bytes([i]) for i in range(10, 16)]  # the aborted records, then the rest
+
+
+def test_a_transaction_begins_without_offsets_left_by_an_aborted_one() -> None:
+    """kafka-python keeps the offsets of a refused TxnOffsetCommit pending after the abort and sends them
+    with the next transaction's offsets; the loop drops them before each new transaction."""
+    from kafka.producer.transaction_manager import TransactionManager
+    from kafka.structs import OffsetAndMetadata, TopicPartition
+
+    from streaming.transaction_start import begin_transaction
+
+    manager = TransactionManager(transactional_id="t", transaction_timeout_ms=60_000)
+    assert manager._pending_txn_offset_commits == {}  # the attribute the workaround relies on exists
+    stale = {TopicPartition("in", 0): OffsetAndMetadata(1950, "", -1)}
+    manager._pending_txn_offset_commits.update(stale)  # what a refused TxnOffsetCommit leaves behind
+    producer = _FakeProducer()
+    producer._transaction_manager = manager  # type: ignore[attr-defined]
+    begin_transaction(producer)
+    assert manager._pending_txn_offset_commits == {} and producer.calls == ["begin_transaction"]
+    begin_transaction(_FakeProducer())  # a producer without a transaction manager just begins
