@@ -52,6 +52,23 @@ def check_golden_vectors(codec: Codec, vectors: dict) -> list[tuple[dict, np.nda
     return list(zip(vectors["vectors"], decoded, bounds, strict=True))
 
 
+def encoded_vectors(name: str, error_bound: float, encoded, sources: np.ndarray | None = None) -> list[dict]:  # noqa: ANN001 - an Encoded batch
+    """One golden vector per payload of ``encoded``: its envelope and decoded float32 bits (and the source
+    record's bits when ``sources`` is given), named ``"<name> #<i>"``."""
+    vectors = []
+    for i, payload in enumerate(encoded.payloads):
+        vector = {
+            "name": f"{name} #{i}",
+            "error_bound": error_bound,
+            "envelope": payload.hex(),
+            "decoded_float32_bits": encoded.decoded[i].view(np.uint32).tolist(),
+        }
+        if sources is not None:
+            vector["source_float32_bits"] = sources[i].view(np.uint32).tolist()
+        vectors.append(vector)
+    return vectors
+
+
 def write_vectors(name: str, model_id: str, source: str, vectors: list[dict]) -> None:
     """Write ``golden/<name>_vectors.json`` and say what it holds (the golden scripts' last step)."""
     doc = {

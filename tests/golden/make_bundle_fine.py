@@ -20,7 +20,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
-from tests.golden_sets import save_golden_bundle, write_vectors  # noqa: E402
+from tests.golden_sets import encoded_vectors, save_golden_bundle, write_vectors  # noqa: E402
 
 #: (name, first test record, count, absolute bound, value made off the fine lattice or None)
 CASES = (
@@ -58,17 +58,7 @@ def main() -> int:
         if off is not None:
             batch[0, off] += 0.001
         batch = np.round(batch, 3).astype(np.float32)
-        encoded = Codec(bundle, error_bound=bound).encode(batch)
-        for i, payload in enumerate(encoded.payloads):
-            vectors.append(
-                {
-                    "name": f"{name} #{i}",
-                    "error_bound": bound,
-                    "envelope": payload.hex(),
-                    "decoded_float32_bits": encoded.decoded[i].view(np.uint32).tolist(),
-                    "source_float32_bits": batch[i].view(np.uint32).tolist(),
-                }
-            )
+        vectors += encoded_vectors(name, bound, Codec(bundle, error_bound=bound).encode(batch), batch)
     kinds = {bytes.fromhex(v["envelope"])[1] & 0x0F for v in vectors}
     if Kind.FINE_LATTICE not in kinds:
         raise SystemExit(f"no record was coded as counts: kinds {sorted(kinds)}")

@@ -21,7 +21,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
-from tests.golden_sets import write_vectors  # noqa: E402
+from tests.golden_sets import encoded_vectors, write_vectors  # noqa: E402
 
 #: (name, first test record, count, bound, relative)
 CASES = (
@@ -67,16 +67,7 @@ def build(name: str, kind: int, script: str) -> int:
     vectors = []
     for case, first, count, bound, relative in CASES:
         e = ErrorBound.resolve(bundle, bound, relative=relative).value
-        encoded = Codec(bundle, error_bound=e).encode(test[first : first + count])
-        for i, payload in enumerate(encoded.payloads):
-            vectors.append(
-                {
-                    "name": f"{case} #{i}",
-                    "error_bound": e,
-                    "envelope": payload.hex(),
-                    "decoded_float32_bits": encoded.decoded[i].view(np.uint32).tolist(),
-                }
-            )
+        vectors += encoded_vectors(case, e, Codec(bundle, error_bound=e).encode(test[first : first + count]))
     write_vectors(name, bundle.model_id, f"tests/golden/{script} series(), records 240-250", vectors)
     return 0
 
