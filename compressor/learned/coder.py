@@ -12,7 +12,7 @@ import numpy as np
 from compressor.learned import kernel
 from compressor.learned.model import LearnedModel
 
-__all__ = ["decode_streams", "encode_streams"]
+__all__ = ["decode_stream", "decode_streams", "encode_streams"]
 
 
 def encode_streams(model: LearnedModel, q: np.ndarray, steps: np.ndarray) -> list[bytes]:
@@ -57,3 +57,22 @@ def decode_streams(
         words, offsets, states, rows, cols, p.predictor_args(), thresholds, shifts, freq, cum, lut
     )
     return q, ok & ok_shape
+
+
+def decode_stream(
+    model: LearnedModel, stream: bytes, steps: np.ndarray, layout: tuple[int, int]
+) -> np.ndarray | None:
+    """:func:`decode_streams` of one stream, without the batch bookkeeping (a per-record deserializer's
+    path): its grid integers (rows, cols), or None where it does not decode consistently."""
+    if len(stream) < 4 or len(stream) % 2:
+        return None
+    p = model.params(steps)
+    freq, cum, lut = model.freq_tables()
+    words = np.frombuffer(stream[4:] + b"\0\0", "<u2").astype(np.uint16)
+    offsets = np.array([0, len(words) - 1], np.int64)
+    states = np.array([int.from_bytes(stream[:4], "little")], np.int64)
+    q, ok = kernel.decode_batch(
+        words, offsets, states, *layout, p.predictor_args(), model.classes[0], model.table_layout[0],
+        freq, cum, lut,
+    )  # fmt: skip
+    return q[0] if ok[0] else None

@@ -13,6 +13,7 @@ integers from the same JSON on any machine.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +48,7 @@ __all__ = [
     "classes_of",
     "context_ratio",
     "frequencies",
+    "table_layout_of",
 ]
 
 CLASSES = 44
@@ -70,8 +72,10 @@ LOW_THRESHOLDS = (1, 3, 6)
 VERSIONS = (1, 2)
 
 
+@functools.cache
 def classes_of(version: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(thresholds, shifts, nominal mean |r >> shift|)`` of the scale classes of model ``version``."""
+    """``(thresholds, shifts, nominal mean |r >> shift|)`` of the scale classes of model ``version``
+    (computed once per version; read-only arrays)."""
     low = len(LOW_THRESHOLDS) if version >= 2 else 0
     thresholds = np.concatenate([np.array(LOW_THRESHOLDS[:low], np.int64), THRESHOLDS])
     shifts = np.concatenate([np.zeros(low, np.int64), SHIFTS])
@@ -79,7 +83,26 @@ def classes_of(version: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         np.concatenate([np.array([0.015, 0.06, 0.14][:low]), 0.3 * 2 ** (np.arange(CLASSES) / 2)])
         / 2.0**shifts
     )
-    return thresholds, shifts, mean
+    return _read_only(thresholds, shifts, mean)
+
+
+@functools.cache
+def table_layout_of(version: int, sided: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(shifts, nominal mean, side)`` per stored table of model ``version``: the scale classes, and when
+    ``sided`` the classes again for predictions at the low limit (side 1) and at the high one (side -1)
+    (computed once; read-only arrays)."""
+    _, shifts, means = classes_of(version)
+    sides = (0, 1, -1) if sided else (0,)
+    n = len(sides)
+    return _read_only(
+        np.tile(shifts, n), np.tile(means, n), np.repeat(np.array(sides, np.int64), len(shifts))
+    )
+
+
+def _read_only(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    for a in arrays:
+        a.setflags(write=False)
+    return arrays
 
 
 _W_BITS = 24  # target magnitude of the largest first-layer weight
@@ -232,10 +255,7 @@ class LearnedModel:
         """``(shifts, nominal mean, side)`` per stored table: the scale classes, and with ``limits`` the
         classes again for predictions at the low limit (side 1: residuals >= 0) and at the high one (side
         -1: residuals <= 0)."""
-        _, shifts, means = self.classes
-        sides = (0, 1, -1) if self.limits is not None else (0,)
-        n = len(sides)
-        return np.tile(shifts, n), np.tile(means, n), np.repeat(np.array(sides, np.int64), len(shifts))
+        return table_layout_of(self.version, self.limits is not None)
 
     def to_json(self) -> dict[str, Any]:
         out = {

@@ -28,7 +28,7 @@ from compressor.bounded.record_kernel import quantize_one
 from compressor.envelope import Kind
 from compressor.errors import EnvelopeError
 from compressor.learned.choice import ClassicalTrials
-from compressor.learned.coder import decode_streams, encode_streams
+from compressor.learned.coder import decode_stream, decode_streams, encode_streams
 from compressor.learned.model import LearnedModel
 
 if TYPE_CHECKING:
@@ -129,8 +129,8 @@ class LearnedRecords:
     def decode_one(self, body: bytes) -> tuple[np.ndarray, float]:
         """The decoded record (D,) float32 of one body and its bound: :meth:`decode` of a batch of one."""
         code, lattice, start = self._read_grid(body)
-        q, ok = decode_streams(self.model, [body[start:]], self.params.steps(code, lattice), self.layout)
-        if not ok[0]:
+        q = decode_stream(self.model, body[start:], self.params.steps(code, lattice), self.layout)
+        if q is None:
             raise EnvelopeError("learned payload does not decode (truncated or corrupt)")
         return grid.rebuild(q.reshape(-1), self.encoder.step_flat(code, lattice)), grid.bound_from_code(code)
 

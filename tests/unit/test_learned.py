@@ -8,8 +8,8 @@ import pytest
 from compressor.envelope import LEARNED_KINDS
 from compressor.errors import BundleError, EnvelopeError
 from compressor.learned import kernel
-from compressor.learned.coder import decode_streams, encode_streams
-from compressor.learned.model import LearnedModel, fit_table
+from compressor.learned.coder import decode_stream, decode_streams, encode_streams
+from compressor.learned.model import VERSIONS, LearnedModel, classes_of, fit_table, table_layout_of
 from compressor.learned.train import fit_tables
 
 
@@ -93,6 +93,25 @@ def test_a_damaged_stream_is_reported_not_misread(version: int) -> None:
     assert ok.tolist()[:3] == [False, False, False]
     assert ok[3] and np.array_equal(out[3], q[3])
     assert not ok[4] or not np.array_equal(out[4], q[4]) or bytes(flipped) == streams[4]
+    # the one-stream path (a per-record deserializer's) reaches the batch's verdict on each stream
+    for stream, good, values in zip(
+        [*damaged, b"", b"\0" * 5], [*ok, False, False], [*out, None, None], strict=True
+    ):
+        one = decode_stream(model, stream, steps, (64, 2))
+        assert (one is not None) == good
+        assert one is None or np.array_equal(one, values)
+
+
+def test_class_layouts_are_computed_once_and_read_only() -> None:
+    for version in VERSIONS:
+        assert classes_of(version) is classes_of(version)
+        for sided in (False, True):
+            layout = table_layout_of(version, sided)
+            assert layout is table_layout_of(version, sided)
+            assert len(layout[0]) == len(classes_of(version)[1]) * (3 if sided else 1)
+            for a in (*classes_of(version), *layout):
+                with pytest.raises(ValueError, match="read-only"):
+                    a[0] = a[0]
 
 
 def test_integer_weights_follow_the_grid_exactly() -> None:
