@@ -10,14 +10,17 @@ estimate the noise of each record and channel themselves, as a user without clea
   scikit-image's ``denoise_wavelet``): soft thresholding of each level's detail coefficients of a ``db4``
   decomposition at ``sigma^2 / sigma_x``, ``sigma_x`` the signal std left in that level and ``sigma`` the
   noise std, estimated (Donoho and Johnstone) by the median absolute finest-scale detail coefficient over
-  0.6745.
+  0.6745, or given when known.
+
+:func:`savgol_diagonal` is the Savitzky-Golay filter's own weight of each value in its output, the
+divergence Stein's unbiased risk estimate needs (:mod:`compressor.applications.sure`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_sequences", "from_sequences", "noise_sigma", "savgol", "wavelet"]
+__all__ = ["as_sequences", "from_sequences", "noise_sigma", "savgol", "savgol_diagonal", "wavelet"]
 
 #: Savitzky-Golay taps and polynomial order
 SAVGOL_TAPS = 11
@@ -38,17 +41,33 @@ def from_sequences(seqs: np.ndarray) -> np.ndarray:
     return seqs.reshape(len(seqs), -1)
 
 
+def _savgol_taps(length: int) -> int:
+    return min(SAVGOL_TAPS, length if length % 2 else length - 1)
+
+
 def savgol(records: np.ndarray, window: int, channels: int) -> np.ndarray:
     """Savitzky-Golay smoothed copy of ``records`` (N, D)."""
     from scipy.signal import savgol_filter
 
     seqs = as_sequences(records, window, channels)
-    length = seqs.shape[1]
-    taps = min(SAVGOL_TAPS, length if length % 2 else length - 1)
+    taps = _savgol_taps(seqs.shape[1])
     if taps <= SAVGOL_ORDER:
         return np.array(records, np.float32)
     out = savgol_filter(seqs.astype(np.float64), taps, SAVGOL_ORDER, axis=1, mode="interp")
     return from_sequences(out.astype(np.float32))
+
+
+def savgol_diagonal(record_size: int, window: int, channels: int) -> np.ndarray:
+    """The diagonal (D,) of :func:`savgol` as a matrix on one record: d out_i / d in_i at each position
+    (the filter's centre tap inside, the edge polynomial fits' own weights near the ends)."""
+    from scipy.signal import savgol_filter
+
+    length = as_sequences(np.zeros((1, record_size)), window, channels).shape[1]
+    taps = _savgol_taps(length)
+    if taps <= SAVGOL_ORDER:
+        return np.ones(record_size)
+    along = np.diag(savgol_filter(np.eye(length), taps, SAVGOL_ORDER, axis=1, mode="interp"))
+    return np.repeat(along, record_size // length)
 
 
 def _finest_details(seqs: np.ndarray) -> np.ndarray:
@@ -65,8 +84,9 @@ def noise_sigma(records: np.ndarray, window: int, channels: int) -> np.ndarray:
     return np.median(np.abs(_finest_details(seqs)), axis=1) / 0.6745
 
 
-def wavelet(records: np.ndarray, window: int, channels: int) -> np.ndarray:
-    """Wavelet-shrinkage (BayesShrink, soft) copy of ``records`` (N, D)."""
+def wavelet(records: np.ndarray, window: int, channels: int, sigma: np.ndarray | None = None) -> np.ndarray:
+    """Wavelet-shrinkage (BayesShrink, soft) copy of ``records`` (N, D); ``sigma`` (D,), the noise std of
+    each position when known, replaces the estimate (its root mean square along each sequence)."""
     import pywt
 
     seqs = as_sequences(records, window, channels).astype(np.float64)
@@ -75,7 +95,11 @@ def wavelet(records: np.ndarray, window: int, channels: int) -> np.ndarray:
     if level < 1:
         return np.array(records, np.float32)
     coeffs = pywt.wavedec(seqs, WAVELET, level=level, axis=1, mode="symmetric")
-    sigma = np.median(np.abs(coeffs[-1]), axis=1, keepdims=True) / 0.6745
+    if sigma is None:
+        sigma = np.median(np.abs(coeffs[-1]), axis=1, keepdims=True) / 0.6745
+    else:
+        known = as_sequences(np.asarray(sigma, np.float64)[None] ** 2, window, channels).astype(np.float64)
+        sigma = np.sqrt(known.mean(axis=1, keepdims=True))
     shrunk = [coeffs[0]]
     for c in coeffs[1:]:
         signal_std = np.sqrt(np.maximum(np.mean(c * c, axis=1, keepdims=True) - sigma**2, 0.0))

@@ -75,7 +75,7 @@ def test_denoise_command_reports_gain_and_writes_table(ecg_csv, bundles, tmp_pat
     report = json.loads(capsys.readouterr().out)
     assert report["records"] == 700 and report["gain_db"] > 0
     assert {"psnr_savgol_db", "psnr_wavelet_db", "gain_savgol_db", "gain_wavelet_db"} <= set(report)
-    assert report["method"].startswith("least-squares blend")
+    assert report["noise"] == "known" and report["method"].startswith("SURE-chosen blend")
     lines = out.read_text().splitlines()
     assert lines[0] == "MLII,V5" and len(lines) == 1 + 700 * WINDOW
 
@@ -112,6 +112,65 @@ def test_denoise_blend_never_worse_than_noisy_on_heldback_records(ecg_csv, bundl
         assert report["gain_db"] >= max(report["gain_savgol_db"], report["gain_wavelet_db"]) - 0.5
     old = dataclasses.replace(bundle, denoise_blend=None)  # a bundle from before the blend: the model alone
     assert psnr_gain(old, records, 0.5)["method"] == "model reconstruction"
+
+
+def test_denoise_with_known_noise_chooses_its_blend_by_sure(ecg_csv, bundles):
+    from compressor.applications.denoise import KNOWN_CANDIDATES, psnr_gain
+    from compressor.data import load_records
+
+    bundle = load_bundle(bundles["vanilla"])
+    records = load_records(ecg_csv, window=WINDOW).records[600:]
+    for std in (0.05, 0.5, 1.0):
+        report = psnr_gain(bundle, records, std, seed=7, known=True)
+        assert report["noise"] == "known" and report["method"].startswith("SURE-chosen blend")
+        assert len(report["weights"]) == bundle.normalizer.channels
+        assert all(len(w) == len(KNOWN_CANDIDATES) for w in report["weights"])
+        assert report["gain_db"] > 0
+        best = max(report["gain_savgol_db"], report["gain_wavelet_db"], report["gain_wavelet_known_sigma_db"])
+        assert report["gain_db"] >= best - 0.05, report
+        # the estimate needs no clean data and lands near the measured gain
+        assert report["estimated_gain_db"] == pytest.approx(report["gain_db"], abs=0.5)
+
+
+def test_denoise_with_known_noise_is_never_worse_than_the_input_where_nothing_helps(ecg_csv, bundles):
+    from compressor.applications.denoise import denoise, denoise_report
+    from compressor.quality import measure
+
+    bundle = load_bundle(bundles["vanilla"])
+    rng = np.random.default_rng(5)
+    scale = np.tile(bundle.normalizer.scale, WINDOW).astype(np.float64)
+    offset = np.tile(bundle.normalizer.offset, WINDOW)
+    # white records at twice the training spread: neither the model nor a smoother can help them
+    clean = (offset + 2 * scale * rng.standard_normal((100, WINDOW * 2))).astype(np.float32)
+    sigma = 0.3 * bundle.normalizer.scale
+    noisy = (clean + np.tile(sigma, WINDOW) * rng.standard_normal(clean.shape)).astype(np.float32)
+    psnr_noisy = measure(clean, noisy).psnr_db
+    assert measure(clean, denoise(bundle, noisy, sigma)).psnr_db >= psnr_noisy - 0.02
+    assert measure(clean, denoise(bundle, noisy)).psnr_db < psnr_noisy - 0.5  # the estimated path loses here
+    cleaned, info = denoise_report(bundle, noisy, sigma)
+    assert info["estimated_gain_db"] >= 0 and np.all(np.isfinite(cleaned))
+
+
+def test_denoise_command_noise_paths(ecg_csv, bundles, capsys):
+    base = ["denoise", "--model", str(bundles["vanilla"]), "--data", str(ecg_csv), "--json"]
+    assert main([*base, "--noise-std", "0.5"]) == 0
+    known = json.loads(capsys.readouterr().out)
+    assert (
+        known["noise"] == "known" and "estimated_gain_db" in known and "gain_wavelet_known_sigma_db" in known
+    )
+    assert main([*base, "--noise-std", "0.5", "--estimated-noise"]) == 0
+    estimated = json.loads(capsys.readouterr().out)
+    assert estimated["noise"] == "estimated" and estimated["method"].startswith("least-squares blend")
+    assert estimated["psnr_noisy_db"] == pytest.approx(known["psnr_noisy_db"])
+    # data already noisy, its noise std given per channel in data units
+    assert main([*base, "--sigma", "3,4"]) == 0
+    given = json.loads(capsys.readouterr().out)
+    assert given["noise"] == "known" and given["psnr_reconstruction_vs_input_db"] > 30
+    assert main([*base]) == 0
+    assert json.loads(capsys.readouterr().out)["noise"] == "estimated"
+    assert main([*base, "--sigma", "1,2,3"]) == 2  # two channels
+    assert main([*base, "--sigma", "x"]) == 2
+    assert "--sigma" in capsys.readouterr().err
 
 
 def test_detect_locates_an_anomaly_in_time(ecg_csv, bundles, tmp_path, capsys):
