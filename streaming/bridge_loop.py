@@ -272,6 +272,7 @@ class BridgeLoop:
     ) -> None:
         """Process batches until ``stop`` is truthy (checked between batches) or ``idle_timeout``."""
         last_data = time.monotonic()
+        self._output_metadata()
         windowed = isinstance(self.transform, Windowed)
         if windowed:
             self._listen()
@@ -298,6 +299,17 @@ class BridgeLoop:
             self.process(messages)
             if on_batch is not None:
                 on_batch()
+
+    def _output_metadata(self) -> None:
+        """Fetch the output topic's metadata once at the start, a cost of starting like the producer's
+        other requests then (the first batch would fetch it otherwise); if it fails, the first batch tries
+        again."""
+        from kafka.errors import KafkaError
+
+        try:
+            self.producer.partitions_for(self.output_topic)
+        except KafkaError as exc:
+            log.warning("metadata of %s not fetched yet: %r", self.output_topic, exc)
 
     def _poll(self, timeout_ms: int) -> dict[Any, list[Any]] | None:
         """One poll; None if it failed with a retriable error (kafka-python's consumer can raise

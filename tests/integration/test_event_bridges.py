@@ -152,7 +152,7 @@ def _open_windows(bootstrap: str, group: str, topic: str) -> bool:
         commits = [consumer.committed(TopicPartition(topic, p), metadata=True) for p in (0, 1)]
     finally:
         consumer.close()
-    return any(c is not None and (c.metadata or "").startswith("lw1:") for c in commits)
+    return any(c is not None and (c.metadata or "").startswith("lw2:") for c in commits)
 
 
 @pytest.mark.fault

@@ -19,7 +19,7 @@ from consumers.resolver import ModelResolver
 from producers.event_compress import EventCompressTransform
 from streaming.bridge_loop import Windowed
 from streaming.metrics import BridgeMetrics
-from streaming.window_ledger import PartitionLedger
+from streaming.window_ledger import PartitionLedger, key_tag
 
 Msg = namedtuple("Msg", "topic partition offset key value timestamp headers")
 Committed = namedtuple("Committed", "offset metadata")
@@ -92,7 +92,7 @@ def test_the_transform_has_the_windowed_hooks() -> None:
     assert isinstance(_compress(_schema(), 8), Windowed)
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("seed", [0, 1, 2])
 def test_windows_survive_crashes_and_aborts_exactly_once(seed: int) -> None:
     """Batches are committed or lost (crash or abort) at random; after each loss a new transform starts from
     the committed offsets and metadata. Every event comes out exactly once, each key in order."""
@@ -181,9 +181,25 @@ def test_open_windows_hold_the_commit_back_with_metadata() -> None:
     result = transform(msgs)
     assert result.produce == []
     offset, metadata = result.offsets[_tp(0)]
-    assert offset == 0 and metadata.startswith("lw1:")
+    keys = {m.key for m in msgs}
+    firsts = sorted(min(m.offset for m in msgs if m.key == k) for k in keys)
+    assert offset == 0 and metadata.startswith("lw2:")
+    assert len(metadata) <= 8 + 3 * len(keys)  # offsets only: no key is named
     ledger = PartitionLedger.from_commit(offset, metadata)
-    assert ledger.replay_high == 50 and len(ledger.replay_open) == len({m.key for m in msgs})
+    assert ledger.replay_high == 50 and sorted(ledger.replay_firsts) == firsts
+    # read again from the commit: each window's key is learned at its first event
+    again = [ledger.replayed(m.offset, key_tag(m.key)) for m in msgs]
+    assert not any(again) and set(ledger.replay_open.values()) == set(firsts)
+
+
+def test_metadata_of_the_earlier_layout_is_still_read() -> None:
+    ledger = PartitionLedger.from_commit(100, f"lw1:k:{key_tag(b'a')}3,{key_tag(b'b')}7")
+    assert ledger.replay_high == 120 and ledger.replay_open == {key_tag(b"a"): 103, key_tag(b"b"): 107}
+    assert ledger.replayed(101, key_tag(b"a")) and not ledger.replayed(104, key_tag(b"a"))
+    assert ledger.replayed(105, key_tag(b"b")) and ledger.replayed(110, key_tag(b"c"))
+    assert ledger.commit() == (100, "lw2:k:3,4")
+    for broken in ("lw2:zz:1,!", "lw1:1", "other:1:2", ""):
+        assert PartitionLedger.from_commit(9, broken) == PartitionLedger(9)
 
 
 def test_a_topic_coding_cannot_beat_passes_through_and_one_that_pays_is_coded() -> None:
