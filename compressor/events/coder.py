@@ -1,6 +1,7 @@
 """The event coder: a window of events of one key as one ANS stream plus a block of literals.
 
-Payload layout (envelope kinds 4 and 5; see "Event payloads" in ``docs/wire-format.md``)::
+Payload layout 3 (envelope kinds 4 and 5; see "Event payloads" in ``docs/wire-format.md``; a schema with no
+fine lattice writes layout 2, the same without the counts step)::
 
     uint (LEB128)   length L of the literal block
     L bytes         literal block: the literals concatenated, zstd with the schema's dictionary or stored
@@ -25,8 +26,9 @@ Payload layout (envelope kinds 4 and 5; see "Event payloads" in ``docs/wire-form
 A ``token`` field is a token column. A ``number`` field sends a flag "all values regular" (with the
 training frequency), else one flag per value; regular values as an integer column (lossy: grid
 integers; lossless: a flag "all decimals usual" (training frequency) and, if not, the decimals, then a
-usual flag "aligned" and the mantissas, aligned on the column's finest decimal scale when they fit), the
-others as a token column. A ``numbers`` field does the same per array, then the array
+usual flag "aligned" and the mantissas, aligned on the column's finest decimal scale when they fit; a field
+with a fine lattice then sends a flag "counts" and, with it, the counts of the mantissas on the lattice and
+the few values off it), the others as a token column. A ``numbers`` field does the same per array, then the array
 lengths and all regular values flattened (the lag predictor spans one array). A payload of fewer than
 :data:`SMALL` events sends its integer columns with the fields' learned priors (no predictor or class
 symbols).
@@ -51,7 +53,7 @@ from compressor.envelope import MAX_BODY_BYTES
 from compressor.errors import ConfigError, EnvelopeError
 from compressor.events.entropy import Reader, Tape, categorical, decode_errors
 from compressor.events.event import Event
-from compressor.events.jsontext import STYLES, Num, dump, find_style, parse, split_decimal
+from compressor.events.jsontext import STYLES, Num, dump, parse, split_decimal, unflatten
 from compressor.events.numbers import (
     Prior,
     align,
@@ -71,6 +73,7 @@ from compressor.events.schema import (
     WHOLE,
     EventSchema,
     FieldSpec,
+    event_object,
     header_token,
     key_token,
     token_of,
@@ -152,22 +155,9 @@ class EventCoder:
         ts = np.asarray([ev.timestamp for ev in events], dtype=np.int64)
         s.headers.encode(body, [header_token(ev.headers) for ev in events], literals)
         # styles and layouts
-        objects: list[dict | None] = []
-        styles = []
-        for ev in events:
-            obj, style = None, TOMBSTONE
-            if ev.value is not None:
-                style = WHOLE
-                try:
-                    parsed = parse(ev.value)
-                except (ValueError, RecursionError):
-                    parsed = None
-                if isinstance(parsed, dict):
-                    found = find_style(ev.value, parsed)
-                    if found is not None:
-                        obj, style = parsed, found
-            objects.append(obj)
-            styles.append(style)
+        read = [event_object(ev.value, s.nested) for ev in events]
+        objects: list[dict | None] = [obj for obj, _ in read]
+        styles = [style for _, style in read]
         body.symbols(np.asarray(styles), styles_m)
         layout_index = {layout: i for i, layout in enumerate(s.layouts)}
         new_keys: list[tuple[int, str]] = []
@@ -292,7 +282,15 @@ class EventCoder:
                     values_col, top = aligned
             bases = self._bases(spec, field_bound, ts[owner[keep]], top)
             prior = _prior(spec, field_bound) if small else None
+            f = _lattice_factor(spec, len(cols) > 1 and aligned is not None, top)
+            counted = _on_lattice(spec, values_col, bases, f, prior, small) if f else None
+            if f:
+                tape.symbol(0 if counted is not None else 1, _counts_model(spec.on_lattice))
+            if counted is not None:
+                values_col, bases, prior, off = counted
             encode_column(tape, values_col, bases, lag=spec.lag, prior=prior)
+            if counted is not None:
+                _encode_off_lattice(tape, off)
         spec.tokens.encode(
             tape, [token_of(v) for v, r in zip(values, regular, strict=True) if not r], literals
         )
@@ -422,7 +420,8 @@ class EventCoder:
             elif st == WHOLE:
                 value = _pop(literals)
             else:
-                value = dump(objects[i], STYLES[st]).encode()
+                obj = objects[i]
+                value = dump(unflatten(obj) if s.nested else obj, STYLES[st]).encode()  # type: ignore[arg-type]
             out.append(Event(value, keys[i], int(ts[i]), headers[i]))
         if literals:
             raise EnvelopeError(f"event payload has {len(literals)} literal(s) left over")
@@ -482,9 +481,15 @@ class EventCoder:
                     raise EnvelopeError("event payload holds an impossible number of decimals")
                 aligned = r.symbol(_usual()) == 0
                 top = int(decimals.max()) if aligned else 0
-                first = decode_column(
-                    r, count, self._bases(spec, None, owner_ts, top), lag=spec.lag, prior=prior
-                )
+                bases = self._bases(spec, None, owner_ts, top)
+                f = _lattice_factor(spec, aligned, top)
+                on = bool(f) and r.symbol(_counts_model(spec.on_lattice)) == 0
+                if on:
+                    bases = [spec.counts(b // f)[0] for b in bases]
+                    prior = spec.lattice_prior if small else None
+                first = decode_column(r, count, bases, lag=spec.lag, prior=prior)
+                if on:
+                    first = _from_counts(spec, first, f, _decode_off_lattice(r, count))
                 texts = lossless_texts(unalign(first, decimals) if aligned else first, decimals)
         tokens = iter([_json(t) for t in spec.tokens.decode(r, n - n_reg, literals)])
         cuts = np.concatenate([[0], np.cumsum(lengths)]).tolist()
@@ -510,6 +515,80 @@ def _prior(spec: FieldSpec, field_bound: float | None) -> Prior:
 
 #: lengths and other values that are almost always exactly as expected
 _EXACT = Prior(0, 0, 0.0)
+#: counts on a fine lattice stay below this (``k p`` fits in 62 bits for any lattice's ``p``)
+_MAX_COUNT = 1 << 40
+
+
+def _lattice_factor(spec: FieldSpec, aligned: bool, top: int) -> int:
+    """``10**(top - t)`` when a lossless column's aligned mantissas (on the scale ``10**-top``) may travel
+    as counts of the field's lattice (on the scale ``10**-t``); 0 when they may not."""
+    if not spec.lattice or not aligned or not 0 <= top - spec.lattice[0] <= 15:
+        return 0
+    return 10 ** (top - spec.lattice[0])
+
+
+def _on_lattice(
+    spec: FieldSpec, q: np.ndarray, bases: list[np.ndarray], factor: int, prior: Prior | None, small: bool
+) -> tuple[np.ndarray, list[np.ndarray], Prior | None, tuple[np.ndarray, np.ndarray]] | None:
+    """The column as counts of the field's lattice, their bases and prior, and the values off the
+    lattice (positions, and each value less its count's); None when the mantissas are off the lattice's
+    scale or counts are not estimated cheaper."""
+    if (q % factor != 0).any():
+        return None
+    counts, ok = spec.counts(q // factor)
+    if (np.abs(counts) >= _MAX_COUNT).any():
+        return None
+    at = np.flatnonzero(~ok)
+    off = (at, q[at] // factor - spec.from_counts(counts[at]))
+    count_bases = [spec.counts(b // factor)[0] for b in bases]
+    count_prior = spec.lattice_prior if small else None
+    as_counts = column_cost(counts, count_bases, spec.lag, count_prior) + _OFF_BITS * len(at)
+    if as_counts >= column_cost(q, bases, spec.lag, prior):
+        return None
+    return counts, count_bases, count_prior, off
+
+
+#: estimated bits of a value off its field's lattice (its position and its difference)
+_OFF_BITS = 24.0
+
+
+def _encode_off_lattice(tape: Tape, off: tuple[np.ndarray, np.ndarray]) -> None:
+    """A usual flag "every value is on the lattice", else their number, the gaps between their positions
+    and each value less its count's (integer columns)."""
+    at, diff = off
+    tape.symbol(0 if not len(at) else 1, _usual())
+    if len(at):
+        tape.uint(len(at) - 1)
+        encode_column(tape, np.diff(at, prepend=-1) - 1, [np.zeros(len(at), np.int64)])
+        encode_column(tape, diff, [np.zeros(len(at), np.int64)])
+
+
+def _decode_off_lattice(r: Reader, n: int) -> tuple[np.ndarray, np.ndarray]:
+    if r.symbol(_usual()) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    m = r.uint() + 1
+    if m > n:
+        raise EnvelopeError("event payload puts more values off a lattice than it holds")
+    gaps = decode_column(r, m, [np.zeros(m, np.int64)])
+    diff = decode_column(r, m, [np.zeros(m, np.int64)])
+    at = np.cumsum(gaps + 1) - 1
+    if (gaps < 0).any() or at[-1] >= n or (np.abs(diff) >= _MAX_COUNT).any():
+        raise EnvelopeError("event payload puts a value off a lattice where there is none")
+    return at, diff
+
+
+def _from_counts(
+    spec: FieldSpec, counts: np.ndarray, factor: int, off: tuple[np.ndarray, np.ndarray]
+) -> np.ndarray:
+    """Aligned mantissas of decoded counts and the values off the lattice (checked: a corrupt count
+    must not overflow)."""
+    if (np.abs(counts) >= _MAX_COUNT).any():
+        raise EnvelopeError("event payload holds a count beyond its field's lattice")
+    q = spec.from_counts(counts)
+    q[off[0]] += off[1]
+    if (np.abs(q) >= (1 << 52) // factor).any():
+        raise EnvelopeError("event payload holds a count beyond its field's lattice")
+    return q * factor
 
 
 @functools.cache

@@ -4,7 +4,8 @@ An event is parsed with :func:`parse` into Python values whose numbers are :clas
 the number's exact text), so nothing about a number's spelling (``21.50``, ``1e3``, ``-0``) is lost.
 :func:`dump` writes a value back in one :data:`STYLES` entry (separators and ASCII escaping); an event
 whose original bytes one style reproduces exactly is *regular* and can be coded field by field, any other
-event is carried whole.
+event is carried whole. :func:`flatten` turns nested objects into fields of their own (``{"a": {"b": 1}}``
+has the field ``a<SEP>b``), and :func:`unflatten` rebuilds them, key order included.
 """
 
 from __future__ import annotations
@@ -13,7 +14,17 @@ import json
 import re
 from typing import Any
 
-__all__ = ["STYLES", "dump", "find_style", "parse", "split_decimal", "join_decimal"]
+__all__ = [
+    "SEP",
+    "STYLES",
+    "dump",
+    "find_style",
+    "flatten",
+    "join_decimal",
+    "parse",
+    "split_decimal",
+    "unflatten",
+]
 
 #: (item separator, key separator, ensure_ascii): compact (most services), then Python's json.dumps defaults
 STYLES: tuple[tuple[str, str, bool], ...] = (
@@ -24,6 +35,42 @@ STYLES: tuple[tuple[str, str, bool], ...] = (
 )
 
 _DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?\Z")
+
+
+#: joins the keys of a nested field's path (a control character: keys that hold it are not flattened)
+SEP = "\x1f"
+
+
+def flatten(obj: dict) -> dict | None:
+    """``obj`` with every non-empty nested object's members as fields of their own, keyed by their path
+    joined with :data:`SEP`, in document order; None when a key holds :data:`SEP` (the event is then not
+    flattened). Empty objects and objects inside arrays stay values."""
+    out: dict = {}
+    for key, value in obj.items():
+        if SEP in key:
+            return None
+        if isinstance(value, dict) and value:
+            inner = flatten(value)
+            if inner is None:
+                return None
+            out.update((key + SEP + k, v) for k, v in inner.items())
+        else:
+            out[key] = value
+    return out
+
+
+def unflatten(flat: dict) -> dict:
+    """The nested object :func:`flatten` made ``flat`` of (consecutive paths share their objects)."""
+    out: dict = {}
+    for path, value in flat.items():
+        *parents, last = path.split(SEP)
+        node = out
+        for key in parents:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"field {path!r} is inside a value that is not an object")
+        node[last] = value
+    return out
 
 
 class Num(str):

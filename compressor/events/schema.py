@@ -9,10 +9,15 @@ Learned at training (``EventSchema.learn``) and kept in the model bundle as plai
   ``center`` and value ``range`` (the error bound is relative to it), the usual array length ``lag``, and
   a token dictionary for values of another type; for small payloads (an event alone) the predictor that
   fitted the training events and the size of its residuals (a :class:`~compressor.events.numbers.Prior`),
-  how often a value was regular, and the usual number of decimals (and how often it held).
+  how often a value was regular, and the usual number of decimals (and how often it held). A number field
+  whose exact values are sensor counts converted and rounded (steps of about 10.1 mg, 0.067 MW: on no
+  decimal grid) keeps its **fine lattice** (:mod:`compressor.bounded.fine_lattice`) on its finest decimal
+  scale, with the prior of its counts: coded losslessly, its values travel as counts (schema version 3).
 * ``clock``: the integer field that follows the record timestamps (a ``ts`` written by the producer), if
   any: it is coded before the record timestamps, which are then sent as their distance to it.
 * ``layouts``: the key orders seen, with counts; ``styles``: how often each JSON spelling was seen.
+* ``nested``: some training event held a nested object; events are then flattened (every member of a
+  nested object is a field of its own, see :func:`~compressor.events.jsontext.flatten`; schema version 3).
 * dictionaries for record keys and header sets, and a zstd dictionary for literals.
 """
 
@@ -31,17 +36,32 @@ import msgpack
 import numpy as np
 import zstandard
 
+from compressor.bounded import fine_lattice
 from compressor.errors import ConfigError
 from compressor.events.event import Event
-from compressor.events.jsontext import STYLES, Num, dump, find_style, parse, split_decimal
+from compressor.events.jsontext import STYLES, Num, dump, find_style, flatten, parse, split_decimal
 from compressor.events.numbers import Prior, align, center_on, fit_prior
 from compressor.events.tokens import TokenDictionary
 
-__all__ = ["TOMBSTONE", "WHOLE", "EventSchema", "FieldSpec", "header_token", "key_token", "token_of"]
+__all__ = [
+    "TOMBSTONE",
+    "WHOLE",
+    "EventSchema",
+    "FieldSpec",
+    "event_object",
+    "header_token",
+    "key_token",
+    "token_of",
+]
 
 FORMAT = "latentwire-event-schema"
 #: version 2: payload layout 2 (priors, clock field, line predictor); version 1 is no longer read
-FORMAT_VERSION = 2
+PLAIN_VERSION = 2
+#: version 3 (payload layout 3) adds fine lattices; a schema with none is written as version 2 (its payloads
+#: are layout 2's, byte for byte), so consumers that read only layout 2 keep reading it
+LATTICE_VERSION = 3
+#: finest decimal scale a fine lattice is looked for on
+MAX_LATTICE_DECIMALS = 15
 MAX_LAYOUTS = 255
 ZSTD_DICT_BYTES = 4096
 #: style symbols after the JSON styles: a value carried whole, a tombstone
@@ -61,6 +81,23 @@ def key_token(key: bytes | None) -> bytes:
 
 def header_token(headers: Sequence[tuple[str, bytes]]) -> bytes:
     return msgpack.packb([[k, v] for k, v in headers], use_bin_type=True)
+
+
+def event_object(value: bytes | None, nested: bool) -> tuple[dict | None, int]:
+    """An event value's object (flattened when ``nested``) and its style: a JSON style, or :data:`WHOLE`
+    (not a JSON object one style writes back exactly, or not flattenable) with no object, or
+    :data:`TOMBSTONE`."""
+    if value is None:
+        return None, TOMBSTONE
+    try:
+        parsed = parse(value)
+    except (ValueError, RecursionError):
+        return None, WHOLE
+    style = find_style(value, parsed) if isinstance(parsed, dict) else None
+    if style is None:
+        return None, WHOLE
+    obj = flatten(parsed) if nested else parsed
+    return (None, WHOLE) if obj is None else (obj, style)
 
 
 def _is_number(v: Any) -> bool:
@@ -89,6 +126,14 @@ class FieldSpec:
         decimals (int): the usual number of decimals of a lossless value. Default: 0.
         usual (tuple): training counts of events whose decimals were all usual, and of the others.
             Default: (1, 1).
+        lattice (tuple): the fine lattice of the exact values, ``(top, p, r, off, mirror)``: mantissas on
+            the scale ``10**-top`` (the coarsest that holds every training value) are
+            ``floor((k p + off) / r)`` of counts ``k``
+            (:mod:`compressor.bounded.fine_lattice`); empty: none. Default: empty.
+        lattice_prior (Prior): predictor of small payloads' counts (bases: the center and the record
+            timestamps, as counts). Default: none.
+        on_lattice (tuple): training counts of events whose values were all on the lattice, and of the
+            others. Default: (1, 1).
     """
 
     name: str
@@ -103,9 +148,12 @@ class FieldSpec:
     regular: tuple[int, int] = (1, 1)
     decimals: int = 0
     usual: tuple[int, int] = (1, 1)
+    lattice: tuple = ()
+    lattice_prior: Prior = Prior(0, 0, 0.0)
+    on_lattice: tuple[int, int] = (1, 1)
 
     def to_dict(self) -> dict:
-        return {
+        d = {
             "name": self.name,
             "kind": self.kind,
             "lossy": self.lossy,
@@ -119,9 +167,21 @@ class FieldSpec:
             "decimals": self.decimals,
             "usual": list(self.usual),
         }
+        if self.lattice:
+            d["lattice"] = list(self.lattice)
+            d["lattice_prior"] = [self.lattice_prior.base, self.lattice_prior.order, self.lattice_prior.scale]
+            d["on_lattice"] = list(self.on_lattice)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> FieldSpec:
+        lattice: tuple = ()
+        if "lattice" in d:
+            top, *spec = d["lattice"]
+            if not (fine_lattice.valid(spec) and isinstance(top, int) and 0 <= top <= MAX_LATTICE_DECIMALS):
+                raise ConfigError(f"event schema field {d.get('name')!r} has an invalid fine lattice")
+            lattice = (top, *spec)
+        prior = d.get("lattice_prior", [0, 0, 0.0])
         return cls(
             str(d["name"]),
             str(d["kind"]),
@@ -135,7 +195,19 @@ class FieldSpec:
             (int(d["regular"][0]), int(d["regular"][1])),
             int(d["decimals"]),
             (int(d["usual"][0]), int(d["usual"][1])),
+            lattice,
+            Prior(int(prior[0]), int(prior[1]), float(prior[2])),
+            tuple(int(c) for c in d.get("on_lattice", (1, 1))),  # type: ignore[arg-type]
         )
+
+    def counts(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Counts of mantissas ``q`` on the scale ``10**-top`` and whether each rebuilds exactly."""
+        _, p, r, off, mirror = self.lattice
+        return fine_lattice.to_counts(q, p, r, off, mirror)
+
+    def from_counts(self, k: np.ndarray) -> np.ndarray:
+        _, p, r, off, mirror = self.lattice
+        return fine_lattice.from_counts(k, p, r, off, mirror)
 
 
 @dataclass(frozen=True)
@@ -151,6 +223,8 @@ class EventSchema:
         headers (TokenDictionary): the header sets.
         zstd_dict (bytes): zstd dictionary for literals. Default: none.
         clock (str): the clock field's name; empty: none. Default: empty.
+        nested (bool): events are flattened (:func:`~compressor.events.jsontext.flatten`): the members of
+            nested objects are fields of their own (schema version 3). Default: False.
     """
 
     fields: tuple[FieldSpec, ...]
@@ -161,6 +235,7 @@ class EventSchema:
     headers: TokenDictionary
     zstd_dict: bytes = b""
     clock: str = ""
+    nested: bool = False
 
     @classmethod
     def learn(cls, events: Sequence[Event]) -> EventSchema:
@@ -172,20 +247,17 @@ class EventSchema:
         values: dict[str, list[Any]] = defaultdict(list)
         runs: dict[bytes | None, list[Event]] = defaultdict(list)
         objects: list[tuple[bytes | None, dict, int]] = []
-        for ev in events:
+        read = [event_object(ev.value, False) for ev in events]
+        nested = any(
+            obj is not None and any(isinstance(v, dict) and v for v in obj.values()) for obj, _ in read
+        )
+        if nested:
+            read = [event_object(ev.value, True) for ev in events]
+        for ev, (obj, style) in zip(events, read, strict=True):
             runs[ev.key].append(ev)
-            if ev.value is None:
-                styles[TOMBSTONE] += 1
-                continue
-            try:
-                obj = parse(ev.value)
-            except ValueError:
-                obj = None
-            style = find_style(ev.value, obj) if isinstance(obj, dict) else None
-            if style is None:
-                styles[WHOLE] += 1
-                continue
             styles[style] += 1
+            if obj is None:
+                continue
             layouts[tuple(obj)] += 1
             objects.append((ev.key, obj, ev.timestamp))
             for k, v in obj.items():
@@ -203,12 +275,14 @@ class EventSchema:
             ),
             zstd_dict=_train_zstd([ev.value for ev in events if ev.value is not None]),
             clock=_find_clock(specs, objects),
+            nested=nested,
         )
 
     def to_dict(self) -> dict:
-        return {
+        layout3 = self.nested or any(f.lattice for f in self.fields)
+        d = {
             "format": FORMAT,
-            "version": FORMAT_VERSION,
+            "version": LATTICE_VERSION if layout3 else PLAIN_VERSION,
             "fields": [f.to_dict() for f in self.fields],
             "layouts": [list(layout) for layout in self.layouts],
             "layout_counts": list(self.layout_counts),
@@ -218,6 +292,9 @@ class EventSchema:
             "zstd_dict": base64.b64encode(self.zstd_dict).decode(),
             "clock": self.clock,
         }
+        if self.nested:
+            d["nested"] = True
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> EventSchema:
@@ -226,9 +303,14 @@ class EventSchema:
                 f"{FORMAT} version 1 (event payload layout 1) is no longer read by this consumer: "
                 "retrain the event model (train --from-topic) and restart both bridges with it"
             )
-        if d.get("format") != FORMAT or d.get("version") != FORMAT_VERSION:
+        if d.get("format") != FORMAT or d.get("version") not in (PLAIN_VERSION, LATTICE_VERSION):
             raise ConfigError(
-                f"not a {FORMAT} version {FORMAT_VERSION}: {d.get('format')!r} {d.get('version')!r}"
+                f"not a {FORMAT} version {PLAIN_VERSION} or {LATTICE_VERSION}: "
+                f"{d.get('format')!r} {d.get('version')!r}"
+            )
+        if d["version"] == PLAIN_VERSION and (d.get("nested") or any("lattice" in f for f in d["fields"])):
+            raise ConfigError(
+                f"a {FORMAT} version {PLAIN_VERSION} cannot hold fine lattices or nested fields"
             )
         return cls(
             fields=tuple(FieldSpec.from_dict(f) for f in d["fields"]),
@@ -239,6 +321,7 @@ class EventSchema:
             headers=TokenDictionary.from_dict(d["headers"]),
             zstd_dict=base64.b64decode(d["zstd_dict"]),
             clock=str(d["clock"]),
+            nested=bool(d.get("nested", False)),
         )
 
     @functools.cached_property
@@ -292,6 +375,7 @@ def _learn_field(name: str, vals: list[Any], objects: _Objects) -> FieldSpec:
     else:
         m = [_aligned(p) + (ts,) for p, ts in exact]
         prior = fit_prior([[y - center_on(center, top) for y, top, _ in m], [y - ts for y, _, ts in m]], lag)
+    lattice = _learn_lattice(exact, center, lag)
     return FieldSpec(
         name,
         kind,
@@ -305,7 +389,41 @@ def _learn_field(name: str, vals: list[Any], objects: _Objects) -> FieldSpec:
         (len(good), len(held) - len(good)),
         int(decimals),
         (n_usual, len(exact) - n_usual),
+        *lattice,
     )
+
+
+def _learn_lattice(exact: list[tuple[list, int]], center: float, lag: int) -> tuple:
+    """The fine lattice of a field's exact values on their finest decimal scale, the prior of its counts
+    and how often an event's values were all on it; ``()`` when the values sit on no fine lattice."""
+    pairs = [x for p, _ in exact for x in p]
+    if not pairs:
+        return ()
+    top = max(d for _, d in pairs)
+    if top > MAX_LATTICE_DECIMALS:
+        return ()
+    events = [(np.asarray([m * 10 ** (top - d) for m, d in p], dtype=object), ts) for p, ts in exact]
+    if any(abs(int(v)) >= 1 << 52 for q, _ in events for v in q):
+        return ()
+    events = [(q.astype(np.int64), ts) for q, ts in events]
+    every = np.concatenate([q for q, _ in events])
+    while top and (every % 10 == 0).all():  # "101.0": the counts' lattice is on the scale of whole units
+        top, every, events = top - 1, every // 10, [(q // 10, ts) for q, ts in events]
+    found = fine_lattice.detect_fine(every)
+    if found is None:
+        return ()
+    spec = FieldSpec("", "number", lattice=(top, *found))
+    on = [(spec.counts(q), ts) for q, ts in events]
+    fits = [(k, ts) for (k, ok), ts in on if ok.all()]
+    center_k = int(spec.counts(np.asarray([center_on(center, top)]))[0][0])
+    prior = fit_prior(
+        [
+            [(k - center_k).astype(np.float64) for k, _ in fits],
+            [(k - spec.counts(np.full(len(k), ts, np.int64))[0]).astype(np.float64) for k, ts in fits],
+        ],
+        lag,
+    )
+    return (top, *found), prior, (len(fits), len(on) - len(fits))
 
 
 def _aligned(pairs: list[tuple[int, int]]) -> tuple[np.ndarray, int]:

@@ -33,41 +33,46 @@ def events() -> list[Event]:
     return out
 
 
-def main() -> None:
-    evs = events()
-    schema = EventSchema.learn(evs[:30])
+def golden(evs: list[Event], learned: int, bounds: tuple) -> dict:
+    """The schema learned from ``evs[:learned]``, the events and, per bound, the kind-4 envelope of the
+    window of key ``dev-1`` after the learned events and the kind-5 envelope of the event after them."""
+    schema = EventSchema.learn(evs[:learned])
     vectors = []
-    for bound in (0.01, None):
+    for bound in bounds:
         coder = EventCoder(schema, relative_bound=bound)
-        window = [e for e in evs[30:] if e.key == b"dev-1"]
+        window = [e for e in evs[learned:] if e.key == b"dev-1"]
         payload = coder.encode(window, b"dev-1", window[-1].timestamp)
         env = pack(Envelope(schema.schema_id[:4], Kind.EVENT_WINDOW, payload))
         vectors.append(
             {
                 "kind": 4,
                 "bound": bound,
-                "events": [30 + evs[30:].index(e) for e in window],
+                "events": [learned + evs[learned:].index(e) for e in window],
                 "key": "dev-1",
                 "timestamp": window[-1].timestamp,
                 "bytes": env.hex(),
                 "decoded": [_event_json(e) for e in coder.decode(payload, b"dev-1", window[-1].timestamp)],
             }
         )
-        ev = evs[31]
+        ev = evs[learned + 1]
         payload = coder.encode([ev], ev.key, ev.timestamp, single=True)
         env = pack(Envelope(schema.schema_id[:4], Kind.EVENT, payload))
         vectors.append(
             {
                 "kind": 5,
                 "bound": bound,
-                "events": [31],
+                "events": [learned + 1],
                 "key": ev.key.decode(),
                 "timestamp": ev.timestamp,
                 "bytes": env.hex(),
                 "decoded": [_event_json(e) for e in coder.decode(payload, ev.key, ev.timestamp, single=True)],
             }
         )
-    doc = {"schema": schema.to_dict(), "events": [_event_json(e) for e in evs], "vectors": vectors}
+    return {"schema": schema.to_dict(), "events": [_event_json(e) for e in evs], "vectors": vectors}
+
+
+def main() -> None:
+    doc = golden(events(), 30, (0.01, None))
     (Path(__file__).parent / "events_layout2.json").write_text(json.dumps(doc, indent=1) + "\n")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -144,3 +145,80 @@ def test_corrupt_payloads_raise_envelope_error() -> None:
             coder.decode(bytes(bad), None, 0)
         except EnvelopeError:
             pass
+
+
+def _lattice_events(n: int, seed: int = 3) -> list[Event]:
+    """Counts of a sensor truncated toward zero at 10.13 units per count (a mirrored lattice), written as
+    floats (``-101.0``), and a load at 0.067 per count, 3 decimals; values off the lattice now and then."""
+    rng = np.random.default_rng(seed)
+    out, k = [], 0
+    for i in range(n):
+        k = int(np.clip(k + rng.integers(-3, 4), -60, 60))
+        accel = float(int(k * 1013 / 100)) + (1.0 if i > n // 2 and rng.random() < 0.02 else 0.0)
+        body = {
+            "ts": 1_000_000 + 20 * i + int(rng.integers(0, 3)),
+            "accel": accel,
+            "load": round(int(rng.integers(0, 300)) * 0.067, 3),
+        }
+        out.append(Event(json.dumps(body).encode(), b"k", 1_000_005 + 20 * i))
+    return out
+
+
+def test_fields_on_a_fine_lattice_travel_as_counts_and_come_back_exactly() -> None:
+    events = _lattice_events(900)
+    schema = EventSchema.learn(events[:300])
+    lattices = {f.name: f.lattice for f in schema.fields if f.lattice}
+    assert set(lattices) == {"accel", "load"} and lattices["accel"][0] == 0 and lattices["accel"][4]
+    assert schema.to_dict()["version"] == 3
+    plain = replace(schema, fields=tuple(replace(f, lattice=()) for f in schema.fields))
+    assert plain.to_dict()["version"] == 2
+    test = events[300:]
+    coder, other = EventCoder(schema), EventCoder(plain)
+    for size in (1, 5, 128, 600):
+        for start in range(0, len(test), size):
+            window = test[start : start + size]
+            single = size == 1
+            payload = coder.encode(window, b"k", window[-1].timestamp, single=single)
+            assert coder.decode(payload, b"k", window[-1].timestamp, single=single) == window
+    # counts are cheaper than the mantissas they stand for
+    assert len(payload) < 0.8 * len(other.encode(window, b"k", window[-1].timestamp))
+
+
+def test_nested_objects_are_fields_of_their_own_and_come_back_byte_for_byte() -> None:
+    from compressor.events.jsontext import SEP, flatten, unflatten
+
+    obj = {"a": 1, "pos": {"x": 1.5, "y": {"z": [1, {"w": 2}]}}, "empty": {}, "b": None}
+    flat = flatten(obj)
+    assert list(flat) == ["a", f"pos{SEP}x", f"pos{SEP}y{SEP}z", "empty", "b"]
+    assert unflatten(flat) == obj and list(unflatten(flat)["pos"]) == ["x", "y"]
+    assert flatten({f"a{SEP}b": 1}) is None
+    rng = np.random.default_rng(5)
+    events = []
+    for i in range(400):
+        pos = {"lat": round(45 + rng.normal() / 100, 5), "lon": round(7 + rng.normal() / 100, 5)}
+        body: dict = {
+            "id": f"car-{i % 3}",
+            "pos": pos if i % 9 else dict(reversed(pos.items())),
+            "speed": i % 50,
+        }
+        if i % 13 == 0:
+            body["pos"] = {}
+        if i % 17 == 0:
+            body["extra"] = {"note": "x", "deep": {"k": i}}
+        if i % 29 == 0:
+            body[f"odd{SEP}key"] = 1
+        events.append(Event(dump(body, STYLES[i % 2]).encode(), f"car-{i % 3}".encode(), 1000 + i))
+    schema = EventSchema.learn(events[:150])
+    assert schema.nested and f"pos{SEP}lat" in schema.by_name and schema.to_dict()["version"] == 3
+    assert EventSchema.from_dict(json.loads(json.dumps(schema.to_dict()))) == schema
+    for bound in (None, 0.01):
+        coder = EventCoder(schema, relative_bound=bound)
+        for key in (b"car-0", b"car-1"):
+            window = [e for e in events[150:] if e.key == key]
+            back = coder.decode(coder.encode(window, key, window[-1].timestamp), key, window[-1].timestamp)
+            exact = [b == e for b, e in zip(back, window, strict=True)]
+            assert all(exact) if bound is None else sum(exact) > 0
+            if bound is not None:  # within the bound, nesting and key order kept
+                for b, e in zip(back, window, strict=True):
+                    got, want = parse(b.value), parse(e.value)
+                    assert list(got) == list(want) and list(got.get("pos", {})) == list(want.get("pos", {}))
