@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 import uuid
@@ -91,7 +92,9 @@ def test_start_is_idempotent(broker: LocalBroker) -> None:
     assert broker.status().running
 
 
-def test_stop_then_fast_restart(broker: LocalBroker) -> None:
+def test_stop_then_fast_restart(broker: LocalBroker, caplog: pytest.LogCaptureFixture) -> None:
+    meta = broker.data_dir / "meta.properties"
+    formatted = meta.stat().st_mtime_ns
     broker.stop()
     status = broker.status()
     assert not status.running
@@ -101,8 +104,14 @@ def test_stop_then_fast_restart(broker: LocalBroker) -> None:
     assert not broker_reachable(broker.bootstrap_servers, timeout=1.0)
 
     started = time.monotonic()
-    broker.start()  # jars cached and storage already formatted: no maven, no format
-    assert time.monotonic() - started < 20
+    with caplog.at_level(logging.INFO, logger="streaming.broker"):
+        broker.start()  # jars cached and storage already formatted: no maven, no format
+    # what makes a restart fast, checked directly: the wall-clock bound only catches a hang, since a
+    # JVM start takes 5 s on a quiet machine and over 20 s on a crowded one
+    assert time.monotonic() - started < 60
+    messages = [r.getMessage() for r in caplog.records]
+    assert not [m for m in messages if m.startswith(("resolving Kafka", "formatted "))], messages
+    assert meta.stat().st_mtime_ns == formatted
     assert broker.status().running
     values = [b"after-restart"]
     assert _roundtrip(broker.bootstrap_servers, f"t-{uuid.uuid4().hex}", values) == values
