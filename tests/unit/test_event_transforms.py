@@ -19,7 +19,7 @@ from consumers.resolver import ModelResolver
 from producers.event_compress import EventCompressTransform
 from streaming.bridge_loop import Windowed
 from streaming.metrics import BridgeMetrics
-from streaming.window_ledger import PartitionLedger, key_tag
+from streaming.window_ledger import MAX_OPEN, PartitionLedger, key_tag
 
 Msg = namedtuple("Msg", "topic partition offset key value timestamp headers")
 Committed = namedtuple("Committed", "offset metadata")
@@ -242,3 +242,12 @@ def test_decompress_passes_through_what_is_not_an_envelope_and_rejects_other_kin
         (None, b"k", 6, []),
     ]
     assert result.items[:2] == [None, None] and result.items[2].error.kind
+
+
+def test_ledger_metadata_stays_within_kafkas_limit_with_every_window_open() -> None:
+    ledger = PartitionLedger(10**15, high=10**15 + 2 * 10**12)
+    ledger.open = {key_tag(str(i).encode()): 10**15 + i * 7_777_777_777 for i in range(MAX_OPEN)}
+    offset, metadata = ledger.commit()
+    assert offset == 10**15 and len(metadata.encode()) <= 4096
+    again = PartitionLedger.from_commit(offset, metadata)
+    assert again.replay_firsts == set(ledger.open.values()) and again.replay_high == ledger.high

@@ -222,3 +222,27 @@ def test_nested_objects_are_fields_of_their_own_and_come_back_byte_for_byte() ->
                 for b, e in zip(back, window, strict=True):
                     got, want = parse(b.value), parse(e.value)
                     assert list(got) == list(want) and list(got.get("pos", {})) == list(want.get("pos", {}))
+
+
+def test_corrupt_layout3_payloads_raise_envelope_error() -> None:
+    events = _lattice_events(400, seed=9)
+    nested = [
+        Event(
+            dump({"n": {"v": json.loads(e.value)["accel"]}, **json.loads(e.value)}, STYLES[0]).encode(),
+            e.key,
+            e.timestamp,
+        )
+        for e in events
+    ]
+    for sample in (events, nested):
+        coder = EventCoder(EventSchema.learn(sample[:200]))
+        payload = coder.encode(sample[200:], b"k", 0)
+        assert coder.decode(payload, b"k", 0) == sample[200:]
+        rng = np.random.default_rng(2)
+        for _ in range(80):
+            bad = bytearray(payload)
+            bad[int(rng.integers(0, len(bad)))] ^= 1 << int(rng.integers(0, 8))
+            try:
+                coder.decode(bytes(bad), b"k", 0)
+            except EnvelopeError:
+                pass
