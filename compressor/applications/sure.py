@@ -25,7 +25,7 @@ import numpy as np
 __all__ = ["blend", "linear_divergence", "mc_divergence", "sure", "sure_weights"]
 
 #: Monte-Carlo probes per divergence estimate
-PROBES = 4
+PROBES = 8
 #: finite-difference step, in units of each value's noise std
 EPS = 1e-2
 
