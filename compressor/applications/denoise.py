@@ -185,7 +185,7 @@ def noise_std(bundle: Bundle, sigma: Any, record_size: int) -> np.ndarray:
 def denoise_known(bundle: Bundle, records: np.ndarray, sigma: Any) -> tuple[np.ndarray, dict[str, Any]]:
     """``records`` (N, D, all finite, original units) cleaned by the blend of least SURE for noise of std
     ``sigma`` (one value or one per channel, data units), and what was chosen: the weights per group and
-    the estimated PSNR gain (from SURE, no clean data)."""
+    the estimated PSNR gain (from SURE, no clean data; None when the estimate is not positive)."""
     y = np.asarray(records, np.float64)
     n, d = y.shape
     sig = noise_std(bundle, sigma, d)
@@ -221,12 +221,15 @@ def denoise_known(bundle: Bundle, records: np.ndarray, sigma: Any) -> tuple[np.n
     weights[worse] = np.eye(len(cands))[0]
     risk = np.where(worse, noise, risk)
     cleaned = sure.blend(cands, centre, weights, groups)
-    total_noise, total_risk = float(noise.sum()), float(max(risk.sum(), 1e-300))
+    total_noise, total_risk = float(noise.sum()), float(risk.sum())
     info = {
         "noise": "known",
         "candidates": list(KNOWN_CANDIDATES),
         "weights": [[float(v) for v in w] for w in weights],
-        "estimated_gain_db": 10 * np.log10(total_noise / total_risk) if total_noise > 0 else 0.0,
+        # None when SURE comes out at or below zero (the data far cleaner than the std given)
+        "estimated_gain_db": 10 * np.log10(total_noise / total_risk)
+        if min(total_noise, total_risk) > 0
+        else None,
         "method": "SURE-chosen blend of " + ", ".join(KNOWN_CANDIDATES),
     }
     return cleaned.astype(np.float32), info

@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         write_array(args.out, table, header)
         report["out"] = str(args.out)
     path = f"noise {report['noise']}"
-    if "estimated_gain_db" in report:
+    if report.get("estimated_gain_db") is not None:
         path += f", SURE-estimated gain {report['estimated_gain_db']:+.2f} dB"
     if args.json:
         print(json.dumps(report, indent=2))

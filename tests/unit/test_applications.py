@@ -149,6 +149,11 @@ def test_denoise_with_known_noise_is_never_worse_than_the_input_where_nothing_he
     assert measure(clean, denoise(bundle, noisy)).psnr_db < psnr_noisy - 0.5  # the estimated path loses here
     cleaned, info = denoise_report(bundle, noisy, sigma)
     assert info["estimated_gain_db"] >= 0 and np.all(np.isfinite(cleaned))
+    # a constant record said to carry noise: SURE comes out negative, no gain can be estimated
+    flat = np.tile(offset, (20, 1)).astype(np.float32)
+    cleaned, info = denoise_report(bundle, flat, bundle.normalizer.scale)
+    assert info["estimated_gain_db"] is None
+    np.testing.assert_allclose(cleaned, flat, rtol=1e-5, atol=1e-3 * float(bundle.normalizer.scale.max()))
 
 
 def test_denoise_command_noise_paths(ecg_csv, bundles, capsys):
