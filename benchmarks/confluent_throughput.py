@@ -53,9 +53,10 @@ def _produce(bootstrap: str, send: Callable[[Any, str], None], make: Callable[[d
     return topic, seconds, sent.settle(producer)
 
 
-def _consume(bootstrap: str, topic: str, n: int, handle: Callable[[list], int]) -> float:
+def _consume(bootstrap: str, topic: str, n: int, handle: Callable[[list], int]) -> tuple[float, float]:
     """Read ``n`` records of partition 0 with ``Consumer.consume`` batches handed to ``handle`` (which returns how many
-    it decoded); returns seconds."""
+    it decoded); returns the seconds from the assignment to the last record and, of those, the seconds until
+    the first record arrived (as the kafka-python rows)."""
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
     consumer = Consumer(
@@ -65,14 +66,18 @@ def _consume(bootstrap: str, topic: str, n: int, handle: Callable[[list], int]) 
     consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])  # like the kafka-python rows: no group join
     started = time.perf_counter()
     seen = 0
+    first = None
     deadline = started + 600
     while seen < n and time.perf_counter() < deadline:
-        seen += handle(consumer.consume(num_messages=4096, timeout=1.0))
+        batch = consumer.consume(num_messages=4096, timeout=1.0)
+        if batch and first is None:
+            first = time.perf_counter() - started
+        seen += handle(batch)
     seconds = time.perf_counter() - started
     consumer.close()
-    if seen < n:
+    if seen < n or first is None:
         raise RuntimeError(f"consumed only {seen} of {n} records from {topic}")
-    return seconds
+    return seconds, first
 
 
 def run_confluent_raw(bootstrap: str, records: np.ndarray, result: Callable[..., dict]) -> dict:
@@ -83,10 +88,10 @@ def run_confluent_raw(bootstrap: str, records: np.ndarray, result: Callable[...,
             _produce_one(producer, topic, row.tobytes())
 
     topic, produce_s, wire = _produce(bootstrap, send, Producer)
-    consume_s = _consume(
+    consumed = _consume(
         bootstrap, topic, len(records), lambda b: len([np.frombuffer(m.value(), np.float32) for m in b])
     )
-    return result(len(records), produce_s, consume_s, wire)
+    return result(len(records), produce_s, consumed, wire)
 
 
 def run_confluent_per_record(
@@ -111,10 +116,10 @@ def run_confluent_per_record(
     )
     deserializer = ConfluentDeserializer(ModelResolver([bundle]))
     ctx = SerializationContext(topic, MessageField.VALUE)
-    consume_s = _consume(
+    consumed = _consume(
         bootstrap, topic, len(records), lambda b: len([deserializer(m.value(), ctx) for m in b])
     )
-    return result(len(records), produce_s, consume_s, wire)
+    return result(len(records), produce_s, consumed, wire)
 
 
 def run_confluent_batch(bootstrap: str, records: np.ndarray, bundle, result: Callable[..., dict]) -> dict:  # noqa: ANN001
@@ -132,10 +137,10 @@ def run_confluent_batch(bootstrap: str, records: np.ndarray, bundle, result: Cal
 
     topic, produce_s, wire = _produce(bootstrap, send, Producer)
     reader = BatchingConsumer(None, ModelResolver([bundle]))
-    consume_s = _consume(
+    consumed = _consume(
         bootstrap, topic, len(records), lambda b: sum(hasattr(r, "values") for r in reader.decode_messages(b))
     )
-    return result(len(records), produce_s, consume_s, wire)
+    return result(len(records), produce_s, consumed, wire)
 
 
 def _produce_one(producer: Any, topic: str, value: Any) -> None:

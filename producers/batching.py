@@ -210,15 +210,16 @@ class BatchingProducer:
             self._send_side_outputs(analysis, kept, offset, keys, encoded.payloads)
             if analysis.flags is not None:
                 report.anomalies += int(analysis.flags.sum())
-        report.payload_bytes += sum(len(p) for p in encoded.payloads)
+        payload_bytes = sum(map(len, encoded.payloads))
+        report.payload_bytes += payload_bytes
         self._sweep()
         raw = 4 * (valid.size if batch_lengths is None else sum(n or valid.shape[1] for n in batch_lengths))
         self._raw += raw
-        self._payload += sum(len(p) for p in encoded.payloads)
+        self._payload += payload_bytes
         report.sent += len(encoded.payloads)
         m.records.labels(*self._labels).inc(len(encoded.payloads))
         m.raw_bytes.labels(*self._labels).inc(raw)
-        m.payload_bytes.labels(*self._labels).inc(sum(len(p) for p in encoded.payloads))
+        m.payload_bytes.labels(*self._labels).inc(payload_bytes)
         m.compression_ratio.labels(*self._labels).set(self._raw / max(self._payload, 1))
 
     def _batch_headers(
