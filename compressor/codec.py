@@ -334,11 +334,25 @@ class Codec:
         """:meth:`decode`, plus the error bound each record was coded with (None for fixed-rate records)."""
         if not envelopes:
             return [], []
-        wire_id = self.wire_id
-        for env in envelopes:
+        wire_id, fixed_size, fixed_kind = (
+            self.wire_id,
+            self.bundle.quantizer.payload_size,
+            int(Kind.FIXED_RATE),
+        )
+        fixed = []
+        for i, env in enumerate(envelopes):
+            if (
+                env.kind == fixed_kind
+                and env.model_id == wire_id
+                and len(env.payload) == fixed_size
+                and env.length is None
+            ):
+                fixed.append(i)  # a whole fixed-rate record of this model: nothing more to check
+                continue
             self._check_envelope(env, wire_id)
+            if env.kind == fixed_kind:
+                fixed.append(i)
         decoded = np.empty((len(envelopes), self.record_size), dtype=np.float32)
-        fixed = [i for i, e in enumerate(envelopes) if e.kind == Kind.FIXED_RATE]
         bounded = [i for i, e in enumerate(envelopes) if e.kind in _KIND_GRIDS]
         if fixed:
             codes = self.bundle.quantizer.from_bytes([envelopes[i].payload for i in fixed])
