@@ -1,4 +1,5 @@
-"""Records <-> rANS streams under a :class:`~compressor.learned.model.LearnedModel`, a batch per call.
+"""Records <-> rANS streams under a :class:`~compressor.learned.model.LearnedModel`, a batch per call (or one
+stream, for a per-record deserializer).
 
 A stream is the final rANS state (4 bytes, little endian) followed by the 16-bit words in reading order.
 """
