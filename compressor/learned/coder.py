@@ -25,7 +25,7 @@ def encode_streams(model: LearnedModel, q: np.ndarray, steps: np.ndarray) -> lis
     freq, cum, _ = model.freq_tables()
     thresholds = model.classes[0]
     shifts = model.table_layout[0]
-    r, k, _ = kernel.residuals(np.ascontiguousarray(q, np.int64), p.predictor_args(), thresholds)
+    r, k = kernel.coded(np.ascontiguousarray(q, np.int64), p.predictor_args(), thresholds)
     words, lengths, states = kernel.encode_batch(r.reshape(n, -1), k.reshape(n, -1), shifts, freq, cum)
     head = states.astype("<u4")
     body = words.astype("<u2", copy=False)

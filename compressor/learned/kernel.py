@@ -31,6 +31,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from compressor.learned.mlp import mlp_rows
+
 __all__ = [
     "CLIP",
     "CTX",
@@ -43,9 +45,11 @@ __all__ = [
     "N_FEAT",
     "N_LEVEL",
     "R",
+    "coded",
     "decode_batch",
     "encode_batch",
     "features_all",
+    "predictions",
     "residuals",
 ]
 
@@ -81,42 +85,42 @@ def _clamp(v: np.int64, cap: int) -> np.int64:
 
 
 @njit(cache=True, inline="always")
-def _features(q, t, c, cols, level, x):
-    """The features the MLP reads at (t, c), t >= 1, into ``x`` (N_FEAT,): N_DIFF differences of two
-    values of one column, then N_LEVEL values less their column's ``level``; each scales with the grid
-    step of one column alone."""
+def _features(q, t, c, cols, level, x, p):
+    """The features the MLP reads at (t, c), t >= 1, into row ``p`` of ``x`` (.., N_FEAT): N_DIFF
+    differences of two values of one column, then N_LEVEL values less their column's ``level``; each
+    scales with the grid step of one column alone."""
     prev = q[t - 1, c]
     if t >= K_HIST:
         for j in range(2, K_HIST + 1):
-            x[j - 2] = q[t - j, c] - prev
+            x[p, j - 2] = q[t - j, c] - prev
     else:
         for j in range(2, K_HIST + 1):
-            x[j - 2] = q[max(t - j, 0), c] - prev
+            x[p, j - 2] = q[max(t - j, 0), c] - prev
     t2 = max(t - 2, 0)
     t3 = max(t - 3, 0)
     if c > 0:
-        x[7] = q[t, c - 1] - q[t - 1, c - 1]
-        x[8] = q[t - 1, c - 1] - q[t2, c - 1]
-        x[9] = q[t2, c - 1] - q[t3, c - 1]
+        x[p, 7] = q[t, c - 1] - q[t - 1, c - 1]
+        x[p, 8] = q[t - 1, c - 1] - q[t2, c - 1]
+        x[p, 9] = q[t2, c - 1] - q[t3, c - 1]
     else:
-        x[7] = 0
-        x[8] = 0
-        x[9] = 0
+        x[p, 7] = 0
+        x[p, 8] = 0
+        x[p, 9] = 0
     if c + 1 < cols:
-        x[10] = q[t - 1, c + 1] - q[t2, c + 1]
-        x[11] = q[t2, c + 1] - q[t3, c + 1]
-        x[15] = q[t - 1, c + 1] - level[c + 1]
+        x[p, 10] = q[t - 1, c + 1] - q[t2, c + 1]
+        x[p, 11] = q[t2, c + 1] - q[t3, c + 1]
+        x[p, 15] = q[t - 1, c + 1] - level[c + 1]
     else:
-        x[10] = 0
-        x[11] = 0
-        x[15] = 0
-    x[13] = prev - level[c]
+        x[p, 10] = 0
+        x[p, 11] = 0
+        x[p, 15] = 0
+    x[p, 13] = prev - level[c]
     if c > 0:
-        x[12] = q[t, c - 1] - level[c - 1]
-        x[14] = q[t - 1, c - 1] - level[c - 1]
+        x[p, 12] = q[t, c - 1] - level[c - 1]
+        x[p, 14] = q[t - 1, c - 1] - level[c - 1]
     else:
-        x[12] = 0
-        x[14] = 0
+        x[p, 12] = 0
+        x[p, 14] = 0
 
 
 #: the column each difference feature is taken from, relative to the predicted one
@@ -133,36 +137,33 @@ def features_all(v, level):
     for i in range(n):
         for t in range(1, rows):
             for c in range(cols):
-                _features(v[i], t, c, cols, level, out[i, t, c])
+                _features(v[i], t, c, cols, level, out[i, t], c)
     return out
 
 
 @njit(cache=True, inline="always")
-def _predict(q, t, c, cols, w1, b1, w2, b2, hshift, level, x, h, extra):  # noqa: PLR0913
-    """``q[t-1, c] + mlp_c(features at (t, c))`` for one record ``q`` (rows, cols), t >= 1: column ``c``'s
-    weights ``w1[c]`` (N_FEAT, H) in units of ``2**-(hshift[c] + 8)``, ``w2[c]`` (H,) in units of
-    ``2**-12``, ``b2[c]`` and ``extra`` in units of ``2**-20``."""
-    prev = q[t - 1, c]
-    _features(q, t, c, cols, level, x)
+def _clamped_features(q, t, c, cols, level, x, p):
+    """:func:`_features` at (t, c) into row ``p`` of ``x``, each limited to ``+-CLIP``: what the MLP reads."""
+    _features(q, t, c, cols, level, x, p)
     for i in range(N_FEAT):
-        x[i] = _clamp(x[i], CLIP)
-    hidden = w1.shape[2]
-    for u in range(hidden):
-        h[u] = b1[c, u]
-    for i in range(N_FEAT):
-        xi = np.int64(np.int32(x[i]))
-        for u in range(hidden):
-            h[u] += xi * np.int64(w1[c, i, u])
-    y = b2[c] + extra
-    sh = hshift[c]
-    for u in range(hidden):
-        a = h[u] >> sh  # to units of 2**-8, floor
-        if a > 0:
-            if a > H_CAP:
-                a = np.int64(H_CAP)
-            y += a * np.int64(w2[c, u])
+        x[p, i] = _clamp(x[p, i], CLIP)
+
+
+@njit(cache=True, inline="always")
+def _mlp_of(model):
+    """The MLP's arrays of ``model`` (the argument tuple of :func:`~compressor.learned.mlp.mlp_rows`)."""
+    return (model[0], model[1], model[2], model[3], model[4], model[13], model[14], model[15])
+
+
+@njit(cache=True, inline="always")
+def _predict(q, t, c, y, cross, low, high):
+    """The prediction of (t, c), t >= 1, of one record ``q`` (rows, cols) from the MLP's output ``y`` at
+    that position (:func:`~compressor.learned.mlp.mlp_rows`: column ``c``'s weights ``w1[c]`` (N_FEAT, H) in
+    units of ``2**-(hshift[c] + 8)``, ``w2[c]`` (H,) in units of ``2**-12``, ``y`` in units of ``2**-20``):
+    ``q[t-1, c] + round(y + cross term)``, limited to ``[low[c], high[c]]``."""
+    y += _cross(q, t, c, cross)
     d = (y + (np.int64(1) << 19)) >> 20  # units 2**-20 -> 1, rounded half up
-    return _clamp(prev + d, Q_CAP)
+    return min(max(_clamp(q[t - 1, c] + d, Q_CAP), low[c]), high[c])
 
 
 @njit(cache=True, inline="always")
@@ -253,25 +254,27 @@ def _scale_context(q, absr, t, c, cols, ctx, pred, cw, f):
 
 
 @njit(cache=True, inline="always")
-def _model_at(rec, absr, t, c, cols, model, thresh, ctx, x, h, f):  # noqa: PLR0913
-    """Prediction and scale class of value (t, c) of record ``rec``, from what the decoder already has:
-    on row 0 the column's center (corrected by the value to its left), after it the MLP plus the
-    current-row changes of earlier columns, limited to ``[low[c], high[c]]``; the class from the weighted
-    magnitudes of the context, offset by one or two times the number of classes where the prediction sits
-    at the low or the high limit (never for limits of ``+-Q_CAP``: unlimited)."""
-    w1, b1, w2, b2, hshift, center, _, cross, first_slope, cw, level, low, high = model
-    if t == 0:
-        pred = _first(rec, c, center, first_slope)
-    else:
-        pred = _predict(rec, t, c, cols, w1, b1, w2, b2, hshift, level, x, h, _cross(rec, t, c, cross))
-    pred = min(max(pred, low[c]), high[c])
+def _predict_first(q, c, center, first_slope, low, high):
+    """The prediction of (0, c): :func:`_first`, limited to ``[low[c], high[c]]``."""
+    return min(max(_first(q, c, center, first_slope), low[c]), high[c])
+
+
+@njit(cache=True, inline="always")
+def _class_at(rec, absr, t, c, cols, ctx, pred, cw, thresh, low, high, f):  # noqa: PLR0913
+    """The scale class of value (t, c) of record ``rec`` predicted as ``pred``, from what the decoder
+    already has: the weighted magnitudes of the context, offset by one or two times the number of classes
+    where the prediction sits at the low or the high limit (never for limits of ``+-Q_CAP``: unlimited).
+
+    Together with the prediction (on row 0 the column's center corrected by the value to its left, after
+    it the MLP plus the current-row changes of earlier columns, limited to ``[low[c], high[c]]``) this is
+    the model's distribution of the value."""
     k = np.int64(_class_of(_scale_context(rec, absr, t, c, cols, ctx, pred, cw, f), thresh))
     # a prediction at a limit of the data: the residual can only go one way, its own tables
     if pred == low[c] and low[c] > -Q_CAP:
         k += thresh.shape[0] + 1
     elif pred == high[c] and high[c] < Q_CAP:
         k += 2 * (thresh.shape[0] + 1)
-    return pred, k
+    return k
 
 
 @njit(cache=True, inline="always")
@@ -303,33 +306,73 @@ def _push_context(ring, ctx, absr, t, c, r):
 
 
 @njit(cache=True)
-def residuals(q, model, thresh):
-    """Residuals, scale classes (N, rows, cols) and context magnitudes (N, rows, cols, N_CONTEXT) of grid
-    integers ``q`` (N, rows, cols) int64 under ``model`` (the arrays of
-    :meth:`~compressor.learned.model.KernelParams.predictor_args`): what the encoder codes, and what
-    training fits on."""
-    default = model[6]
+def predictions(q, model):
+    """The prediction (N, rows, cols) of every value of grid integers ``q`` (N, rows, cols) int64 under
+    ``model`` (the arrays of :meth:`~compressor.learned.model.KernelParams.predictor_args`). They depend on
+    values only, all known at the encoder, so the MLP runs over all rows of a record's column at once."""
+    w1, _, _, _, _, center, _, cross, first_slope, _, level, low, high = model[:13]
+    mlp = _mlp_of(model)
+    n, rows, cols = q.shape
+    pred = np.empty((n, rows, cols), np.int64)
+    x = np.empty((max(rows - 1, 1), N_FEAT), np.int64)
+    y = np.empty(max(rows - 1, 1), np.int64)
+    hf = np.empty(w1.shape[2], np.float64)
+    hi = np.empty(w1.shape[2], np.int64)
+    for i in range(n):
+        rec = q[i]
+        for c in range(cols):
+            pred[i, 0, c] = _predict_first(rec, c, center, first_slope, low, high)
+            for t in range(1, rows):
+                _clamped_features(rec, t, c, cols, level, x, t - 1)
+            mlp_rows(x, rows - 1, c, mlp, H_CAP, hf, hi, y)
+            for t in range(1, rows):
+                pred[i, t, c] = _predict(rec, t, c, y[t - 1], cross, low, high)
+    return pred
+
+
+@njit(cache=True)
+def _classes(q, pred, model, thresh, feats, keep):
+    """Residuals and scale classes (N, rows, cols) of ``q`` predicted as ``pred``, in decoding order (the
+    classes read the residuals before them); the context magnitudes into ``feats`` where ``keep``."""
+    default, cw, low, high = model[6], model[9], model[11], model[12]
     n, rows, cols = q.shape
     res = np.empty((n, rows, cols), np.int64)
     cls = np.empty((n, rows, cols), np.int64)
-    feats = np.empty((n, rows, cols, N_CONTEXT), np.int64)
-    x = np.zeros(N_FEAT, np.int64)
-    h = np.zeros(model[0].shape[2], np.int64)
     ring = np.zeros((CTX, cols), np.int64)
     ctx = np.zeros(cols, np.int64)
     absr = np.zeros((rows, cols), np.int64)
+    f = np.zeros(N_CONTEXT, np.int64)
     for i in range(n):
         rec = q[i]
         _reset_context(ring, ctx, default)
         for t in range(rows):
             for c in range(cols):
-                f = feats[i, t, c]
-                pred, k = _model_at(rec, absr, t, c, cols, model, thresh, ctx, x, h, f)
-                r = rec[t, c] - pred
+                p = pred[i, t, c]
+                cls[i, t, c] = _class_at(rec, absr, t, c, cols, ctx, p, cw, thresh, low, high, f)
+                if keep:
+                    feats[i, t, c] = f
+                r = rec[t, c] - p
                 res[i, t, c] = r
-                cls[i, t, c] = k
                 _push_context(ring, ctx, absr, t, c, r)
+    return res, cls
+
+
+@njit(cache=True)
+def residuals(q, model, thresh):
+    """Residuals, scale classes (N, rows, cols) and context magnitudes (N, rows, cols, N_CONTEXT) of grid
+    integers ``q`` (N, rows, cols) int64 under ``model`` (the arrays of
+    :meth:`~compressor.learned.model.KernelParams.predictor_args`): what training fits on."""
+    n, rows, cols = q.shape
+    feats = np.empty((n, rows, cols, N_CONTEXT), np.int64)
+    res, cls = _classes(q, predictions(q, model), model, thresh, feats, True)
     return res, cls, feats
+
+
+@njit(cache=True)
+def coded(q, model, thresh):
+    """Residuals and scale classes (N, rows, cols) of grid integers ``q``: what the encoder codes
+    (:func:`residuals` without the context magnitudes)."""
+    return _classes(q, predictions(q, model), model, thresh, np.empty((0, 0, 0, N_CONTEXT), np.int64), False)
 
 
 @njit(cache=True)
@@ -386,77 +429,84 @@ def encode_batch(res, cls, shifts, freq, cum):
 
 
 @njit(cache=True)
-def decode_batch(
-    words,
-    offsets,
-    states,
-    rows,
-    cols,
-    model,
-    thresh,
-    shifts,
-    freq,
-    cum,
-    lut,
-):  # noqa: E501, PLR0913, PLR0915
+def decode_batch(words, offsets, states, rows, cols, model, thresh, shifts, freq, cum, lut):  # noqa: PLR0913, PLR0915
     """Grid integers (N, rows, cols) of the streams in ``words`` (all records' words concatenated;
     record ``i`` spans ``offsets[i]:offsets[i + 1]``, its initial state ``states[i]``), and per record
-    whether its stream was consistent (every word read, the final state the encoder's initial one)."""
+    whether its stream was consistent (every word read, the final state the encoder's initial one).
+
+    Records are decoded side by side, one position at a time: each value needs the ones before it in its
+    own record, but records are independent, so the MLP runs over every record at a position at once. A
+    record whose stream turns out inconsistent is left where it failed."""
+    _, _, _, _, _, center, default, cross, first_slope, cw, level, low, high = model[:13]
+    mlp = _mlp_of(model)
     n = states.shape[0]
-    default = model[6]
     q = np.zeros((n, rows, cols), np.int64)
-    ok = np.ones(n, np.bool_)
-    x = np.zeros(N_FEAT, np.int64)
-    h = np.zeros(model[0].shape[2], np.int64)
-    ring = np.zeros((CTX, cols), np.int64)
-    ctx = np.zeros(cols, np.int64)
-    absr = np.zeros((rows, cols), np.int64)
+    state = states.copy()
+    ptr = offsets[:n].copy()
+    bad = (state < L) | (state >= (np.int64(L) << 16))
+    ring = np.zeros((n, CTX, cols), np.int64)
+    ctx = np.zeros((n, cols), np.int64)
+    absr = np.zeros((n, rows, cols), np.int64)
+    for i in range(n):
+        _reset_context(ring[i], ctx[i], default)
+    x = np.zeros((max(n, 1), N_FEAT), np.int64)
+    y = np.zeros(max(n, 1), np.int64)
+    hf = np.empty(model[0].shape[2], np.float64)
+    hi = np.empty(model[0].shape[2], np.int64)
     mags = np.zeros(N_CONTEXT, np.int64)
     mask = M - 1
-    for i in range(n):
-        rec = q[i]
-        state = states[i]
-        ptr = offsets[i]
-        end = offsets[i + 1]
-        bad = state < L or state >= (np.int64(L) << 16)
-        _reset_context(ring, ctx, default)
-        for t in range(rows):
-            if bad:
-                break
-            for c in range(cols):
-                pred, k = _model_at(rec, absr, t, c, cols, model, thresh, ctx, x, h, mags)
+    for t in range(rows):
+        for c in range(cols):
+            if t > 0:
+                for i in range(n):
+                    _clamped_features(q[i], t, c, cols, level, x, i)
+                mlp_rows(x, n, c, mlp, H_CAP, hf, hi, y)
+            for i in range(n):
+                if bad[i]:
+                    continue
+                rec = q[i]
+                if t == 0:
+                    pred = _predict_first(rec, c, center, first_slope, low, high)
+                else:
+                    pred = _predict(rec, t, c, y[i], cross, low, high)
+                k = _class_at(rec, absr[i], t, c, cols, ctx[i], pred, cw, thresh, low, high, mags)
+                s = state[i]
+                p = ptr[i]
+                end = offsets[i + 1]
                 # table symbol
-                slot = state & mask
+                slot = s & mask
                 sym = np.int64(lut[k, slot])
-                state = freq[k, sym] * (state >> M_BITS) + slot - cum[k, sym]
-                state, ptr, fed = _refill(state, words, ptr, end)
-                bad |= not fed
+                s = freq[k, sym] * (s >> M_BITS) + slot - cum[k, sym]
+                s, p, fed = _refill(s, words, p, end)
+                fail = not fed
                 sh = shifts[k]
-                low = np.int64(0)
+                low_bits = np.int64(0)
                 if sh > 0:
                     f = np.int64(1) << (M_BITS - sh)
-                    slot = state & mask
-                    low = slot // f
-                    state = f * (state >> M_BITS) + slot - low * f
-                    state, ptr, fed = _refill(state, words, ptr, end)
-                    bad |= not fed
+                    slot = s & mask
+                    low_bits = slot // f
+                    s = f * (s >> M_BITS) + slot - low_bits * f
+                    s, p, fed = _refill(s, words, p, end)
+                    fail |= not fed
                 if sym == ESC:
                     z = np.int64(0)
                     for part in range(3):
-                        slot = state & mask
+                        slot = s & mask
                         z |= slot << (16 * part)
-                        state = state >> M_BITS
-                        state, ptr, fed = _refill(state, words, ptr, end)
-                        bad |= not fed
+                        s = s >> M_BITS
+                        s, p, fed = _refill(s, words, p, end)
+                        fail |= not fed
                     r = (z >> 1) ^ -(z & 1)
                 else:
-                    r = ((sym - R) << sh) | low
+                    r = ((sym - R) << sh) | low_bits
                 v = pred + r
                 if v > Q_CAP or v < -Q_CAP:
-                    bad = True
+                    fail = True
                     v = np.int64(0)
                 rec[t, c] = v
-                _push_context(ring, ctx, absr, t, c, r)
-        if bad or ptr != end or state != L:
-            ok[i] = False
+                _push_context(ring[i], ctx[i], absr[i], t, c, r)
+                state[i] = s
+                ptr[i] = p
+                bad[i] = fail
+    ok = ~bad & (ptr == offsets[1:]) & (state == L)
     return q, ok

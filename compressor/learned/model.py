@@ -22,6 +22,7 @@ import numpy as np
 
 from compressor.errors import BundleError
 from compressor.learned.kernel import (
+    CLIP,
     CONTEXT_FEATURES,
     CTX,
     CW_BITS,
@@ -37,6 +38,7 @@ from compressor.learned.kernel import (
     XC,
     R,
 )
+from compressor.learned.mlp import float_exact
 
 __all__ = [
     "CLASSES",
@@ -145,6 +147,9 @@ class KernelParams:
         level (np.ndarray): (cols,) int64 the level features' zero (the training mean).
         low (np.ndarray): (cols,) int64 the smallest prediction (version 1: ``-2**42``).
         high (np.ndarray): (cols,) int64 the largest prediction (version 1: ``2**42``).
+
+    Derived: ``w1f`` and ``b1f``, the first layer as float64, and ``exact`` (cols,), whether float64
+    computes a column's hidden layer exactly (:func:`~compressor.learned.mlp.float_exact`).
     """
 
     w1: np.ndarray
@@ -160,8 +165,17 @@ class KernelParams:
     level: np.ndarray
     low: np.ndarray
     high: np.ndarray
+    w1f: np.ndarray = field(init=False, repr=False)
+    b1f: np.ndarray = field(init=False, repr=False)
+    exact: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "w1f", self.w1.astype(np.float64))
+        object.__setattr__(self, "b1f", self.b1.astype(np.float64))
+        object.__setattr__(self, "exact", float_exact(self.w1, self.b1, CLIP))
 
     def predictor_args(self) -> tuple:
+        """The arrays in the order the kernel reads them (:func:`~compressor.learned.kernel.residuals`)."""
         return (
             self.w1,
             self.b1,
@@ -176,6 +190,9 @@ class KernelParams:
             self.level,
             self.low,
             self.high,
+            self.w1f,
+            self.b1f,
+            self.exact,
         )
 
 
