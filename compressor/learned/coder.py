@@ -22,7 +22,7 @@ def encode_streams(model: LearnedModel, q: np.ndarray, steps: np.ndarray) -> lis
     if n == 0:
         return []
     p = model.params(steps)
-    freq, cum, _ = model.freq_tables()
+    freq, cum = model.freq_tables()
     thresholds = model.classes[0]
     shifts = model.table_layout[0]
     r, k = kernel.coded(np.ascontiguousarray(q, np.int64), p.predictor_args(), thresholds)
@@ -42,7 +42,7 @@ def decode_streams(
     if n == 0:
         return np.zeros((0, rows, cols), np.int64), np.zeros(0, bool)
     p = model.params(steps)
-    freq, cum, lut = model.freq_tables()
+    freq, cum = model.freq_tables()
     ok_shape = np.array([len(s) >= 4 and len(s) % 2 == 0 for s in streams])
     states = np.array(
         [int.from_bytes(s[:4], "little") if good else 0 for s, good in zip(streams, ok_shape, strict=True)],
@@ -55,7 +55,7 @@ def decode_streams(
     thresholds = model.classes[0]
     shifts = model.table_layout[0]
     q, ok = kernel.decode_batch(
-        words, offsets, states, rows, cols, p.predictor_args(), thresholds, shifts, freq, cum, lut
+        words, offsets, states, rows, cols, p.predictor_args(), thresholds, shifts, freq, cum
     )
     return q, ok & ok_shape
 

@@ -167,17 +167,20 @@ def _predict(q, t, c, y, cross, low, high):
 
 
 @njit(cache=True, inline="always")
-def _class_of(ctx4, thresh):
-    """The number of thresholds <= ctx4 (binary search over the sorted thresholds)."""
-    lo = 0
-    hi = thresh.shape[0]
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if thresh[mid] <= ctx4:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+def _rank(v, ascending):
+    """The number of entries of ``ascending`` (sorted) that are <= ``v``: a binary search whose steps
+    compile to conditional moves, not branches. A scale class from its thresholds, and a symbol from a
+    table's cumulative frequencies (one less: no lookup table of 2**16 entries per class, whose random
+    reads miss the caches)."""
+    n = ascending.shape[0]
+    if n == 0:
+        return 0
+    base = 0
+    while n > 1:
+        half = n >> 1
+        base = base + half if ascending[base + half] <= v else base
+        n -= half
+    return base + (1 if ascending[base] <= v else 0)
 
 
 @njit(cache=True, inline="always")
@@ -246,10 +249,10 @@ def _scale_context(q, absr, t, c, cols, ctx, pred, cw, f):
     """``4 *`` the expected |residual| at (t, c): the context magnitudes weighed by ``cw[row, c]`` (row 0
     of the record, or a later one) in units of ``2**-CW_BITS``."""
     _context_features(q, absr, t, c, cols, ctx, pred, f)
-    w = cw[1 if t > 0 else 0, c]
+    row = 1 if t > 0 else 0
     acc = np.int64(0)
     for i in range(N_CONTEXT):
-        acc += w[i] * f[i]
+        acc += cw[row, c, i] * f[i]
     return acc >> CW_BITS
 
 
@@ -268,7 +271,7 @@ def _class_at(rec, absr, t, c, cols, ctx, pred, cw, thresh, low, high, f):  # no
     Together with the prediction (on row 0 the column's center corrected by the value to its left, after
     it the MLP plus the current-row changes of earlier columns, limited to ``[low[c], high[c]]``) this is
     the model's distribution of the value."""
-    k = np.int64(_class_of(_scale_context(rec, absr, t, c, cols, ctx, pred, cw, f), thresh))
+    k = np.int64(_rank(_scale_context(rec, absr, t, c, cols, ctx, pred, cw, f), thresh))
     # a prediction at a limit of the data: the residual can only go one way, its own tables
     if pred == low[c] and low[c] > -Q_CAP:
         k += thresh.shape[0] + 1
@@ -429,7 +432,7 @@ def encode_batch(res, cls, shifts, freq, cum):
 
 
 @njit(cache=True)
-def decode_batch(words, offsets, states, rows, cols, model, thresh, shifts, freq, cum, lut):  # noqa: PLR0913, PLR0915
+def decode_batch(words, offsets, states, rows, cols, model, thresh, shifts, freq, cum):  # noqa: PLR0913, PLR0915
     """Grid integers (N, rows, cols) of the streams in ``words`` (all records' words concatenated;
     record ``i`` spans ``offsets[i]:offsets[i + 1]``, its initial state ``states[i]``), and per record
     whether its stream was consistent (every word read, the final state the encoder's initial one).
@@ -475,7 +478,7 @@ def decode_batch(words, offsets, states, rows, cols, model, thresh, shifts, freq
                 end = offsets[i + 1]
                 # table symbol
                 slot = s & mask
-                sym = np.int64(lut[k, slot])
+                sym = np.int64(_rank(slot, cum[k])) - 1
                 s = freq[k, sym] * (s >> M_BITS) + slot - cum[k, sym]
                 s, p, fed = _refill(s, words, p, end)
                 fail = not fed

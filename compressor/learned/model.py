@@ -250,7 +250,7 @@ class LearnedModel:
     context: np.ndarray | None = None
     limits: np.ndarray | None = None
     _params: dict[bytes, KernelParams] = field(default_factory=dict, repr=False, init=False)
-    _freq: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False, init=False)
+    _freq: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, init=False)
 
     @property
     def cols(self) -> int:
@@ -347,14 +347,13 @@ class LearnedModel:
         model.freq_tables()  # checks every table
         return model
 
-    def freq_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(freq, cum, lut)`` of the class tables: (classes, NSYM) int64 twice, (classes, 2**16) uint16."""
+    def freq_tables(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(freq, cum)`` of the class tables: (classes, NSYM) int64 twice."""
         if self._freq is None:
             freq = np.stack([frequencies(t) for t in self.tables])
             cum = np.zeros_like(freq)
             cum[:, 1:] = np.cumsum(freq, axis=1)[:, :-1]
-            lut = np.stack([np.repeat(np.arange(NSYM, dtype=np.uint16), f) for f in freq])
-            self._freq = (freq, cum, lut)
+            self._freq = (freq, cum)
         return self._freq
 
     def params(self, steps: np.ndarray) -> KernelParams:
