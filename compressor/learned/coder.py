@@ -68,12 +68,12 @@ def decode_stream(
     if len(stream) < 4 or len(stream) % 2:
         return None
     p = model.params(steps)
-    freq, cum, lut = model.freq_tables()
+    freq, cum = model.freq_tables()
     words = np.frombuffer(stream[4:] + b"\0\0", "<u2").astype(np.uint16)
     offsets = np.array([0, len(words) - 1], np.int64)
     states = np.array([int.from_bytes(stream[:4], "little")], np.int64)
     q, ok = kernel.decode_batch(
         words, offsets, states, *layout, p.predictor_args(), model.classes[0], model.table_layout[0],
-        freq, cum, lut,
+        freq, cum,
     )  # fmt: skip
     return q[0] if ok[0] else None
