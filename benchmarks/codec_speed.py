@@ -37,16 +37,26 @@ SECTION = "codec-speed"
 #: data sets coded here besides the benchmark's series: a NAB series of integer counts (lossless applies)
 EXTRA = {"NAB Twitter volume AAPL": ("nab/data/realTweets/Twitter_volume_AAPL.csv", None)}
 ANALYSIS = """\
-Before the encoder skipped the classical coder (the previous codec, commit 10e24ca, with the same
-command and the same trained model, load average 12 to 16): encode 8.3 / 8.6 / 7.3 MB/s and decode 11.6 /
-14.8 / 13.1 MB/s at 1e-2 / 1e-3 / lossless. At 1e-3 and lossless the classical payloads saved under 2 % of
-the bytes, so after the first 256 records only 1 record in 64 is coded both ways: encoding runs at about
-the learned coder's own speed (16 to 20 MB/s in the runs of 2026-12-01, 2 to 2.6x), for a ratio
-within 0.01 % of coding every record both ways. At 1e-2 the classical payloads save about 4 % of the bytes on MIT-BIH (they are the smaller
-for half of the records), so both coders still run and encoding stays near 9 MB/s. Decoding runs one coder
-per record and is not changed (its differences between runs are the shared machine). Where the codec
-stays below 20 MB/s per core: the learned kernel (an integer MLP of 12 x 32 + 32 multiply-adds per value,
-about 150 ns per value under this load) and, at coarse bounds, the classical encoder next to it."""
+Before the learned kernels were reworked (the codec of commit 2bcfc13, with the same commands and the same
+trained models, load average 8 to 11), encode / decode MB/s at 1e-2, 1e-3 and lossless: MIT-BIH 11 / 9.0,
+11.1 / 8.5, 8.5 / 8.5; Daphnet 11.6 / 8.6, 10.1 / 9.1, 5.8 / 14.3; ETTh1 8.5 / 9.0, 9.5 / 9.9, 6.3 / 12.5;
+NAB 9.6 / 8.8, 9.5 / 8.1, 9.2 / 7.1; MNIST 10.4 / 7.4, 10.8 / 7.5, 10.7 / 7.3. What changed (the same bytes:
+golden vectors and every stream of three trained models at three bounds, clean, with huge values and
+damaged, compared byte for byte): the encoder computes the predictions of a whole column of a record at once
+(they depend on values only, all known to it) and the scale classes in a second pass; the decoder runs the
+records of a batch side by side, one position at a time (the MLP over every record at that position); the
+MLP's first layer runs in float64 where every partial sum is an integer below 2**53 (exact in any order, so
+the same integers; int64 otherwise); and a symbol is found by a branch-free binary search in its table's
+cumulative frequencies instead of a 2**16-entry lookup table per class (18 MB per model, a cache miss per
+symbol). The learned coder alone (`encode_streams` / `decode_streams` on 256 MIT-BIH records at 1e-3, best
+of 30, the two codecs run back to back twice at load average 10): encoding 18.6 to 19.3 -> 14.3 ms per batch
+(284 to 295 -> 218 ns per value), decoding 27.4 to 31.0 -> 16.0 ms (417 to 473 -> 245 ns); a single record
+encodes in 62 us instead of 125 (commit 9b829ac). End to end the gain is smaller and noisier (1.0 to 1.5x):
+the two runs met different loads (wall time ran 5 to 10 times the CPU time), and on this shared machine the
+CPU time of the same work varied by up to 1.5x between runs. Still below 20 MB/s per core on every row: the
+MLP's first layer (16 x 32 multiply-adds per value, about 100 ns per value on this machine even vectorised)
+is half of the encoder and 40 % of the decoder; at lossless on Daphnet and ETTh1 the classical payloads are
+the smaller ones, so both coders run on every record."""
 log = logging.getLogger("codec_speed")
 
 
@@ -209,9 +219,9 @@ def main(argv: list[str] | None = None) -> int:
             "",
             f"Produced by `{command.strip()}`, batches of {args.batch} records, one core.",
             "MB/s of raw float32 per CPU second of the process (best of the passes; the machine is shared,",
-            "so wall-time figures, also shown, vary with other work). `learned`: records coded by the learned",
-            "model (kind 3 or 6). `err/E`: worst decoded error over the bound. Series whose second half holds",
-            "fewer than two batches of windows side by side are coded as overlapping windows.",
+            "so wall-time figures, also shown, vary with other work). `learned`: records coded by the",
+            "learned model (kind 3 or 6). `err/E`: worst decoded error over the bound. Series whose second",
+            "half holds fewer than two batches of windows side by side are coded as overlapping windows.",
             "",
             markdown_table(header, table),
             "",
