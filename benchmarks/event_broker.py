@@ -91,9 +91,17 @@ def wire_id_of(schema: EventSchema) -> bytes:
 
 
 def _bridge(
-    bootstrap: str, raw: str, out: str, coder: EventCoder, wire_id: bytes, window: int, max_delay: int
+    bootstrap: str,
+    raw: str,
+    out: str,
+    coder: EventCoder,
+    wire_id: bytes,
+    window: int,
+    max_delay: int,
+    events: int,
 ) -> int:
-    """Run the compress bridge over ``raw`` until it is idle; the bytes its producer sent."""
+    """Run the compress bridge over ``raw`` until it is idle; the bytes its producer sent. Raises if the
+    bridge did not deliver all ``events`` (bytes of a partial run would flatter it)."""
     from prometheus_client import CollectorRegistry
 
     from producers.event_compress import EventCompressTransform
@@ -108,6 +116,15 @@ def _bridge(
         summary = service.run(transform)
     if summary.error is not None:
         raise summary.error
+    delivered = sum(
+        s.value
+        for metric in registry.collect()
+        if metric.name == "latentwire_bridge_records"
+        for s in metric.samples
+        if s.name.endswith("_total") and s.labels.get("bridge") == "compress"
+    )
+    if delivered != events:
+        raise RuntimeError(f"the bridge delivered {delivered:.0f} of {events} events of {raw}")
     return int(
         registry.get_sample_value("latentwire_bridge_wire_bytes_total", {"bridge": "compress", "topic": raw})
         or 0
@@ -136,12 +153,12 @@ def measure_on_broker(
         "events": n,
         "raw": _send(bootstrap, raw, test, None) / n,
         "raw_zstd": _send(bootstrap, rawz, test, "zstd") / n,
-        "single": _bridge(bootstrap, raw, single, coder, wire_id, 1, max_delay) / n,
-        "window": _bridge(bootstrap, raw, windowed, coder, wire_id, window, max_delay) / n,
+        "single": _bridge(bootstrap, raw, single, coder, wire_id, 1, max_delay, n) / n,
+        "window": _bridge(bootstrap, raw, windowed, coder, wire_id, window, max_delay, n) / n,
     }
     empty = f"bench-events-{run}-empty"
     create_topics(bootstrap, [empty])
-    out["start"] = _bridge(bootstrap, empty, f"{empty}-out", coder, wire_id, window, max_delay)
+    out["start"] = _bridge(bootstrap, empty, f"{empty}-out", coder, wire_id, window, max_delay, 0)
     for mode in ("single", "window"):
         out[f"{mode}_steady"] = out[mode] - out["start"] / n
         out[f"{mode}_vs_zstd"] = out[f"{mode}_steady"] / out["raw_zstd"]

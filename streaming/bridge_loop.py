@@ -295,8 +295,10 @@ class BridgeLoop:
                 if idle_timeout is not None and time.monotonic() - last_data > idle_timeout:
                     return
                 continue
-            last_data = time.monotonic()
             self.process(messages)
+            # idleness counts from the end of the batch: a batch that takes longer than the idle timeout to
+            # code is not idleness, and the windows it opened are due (and sent) before the loop stops
+            last_data = time.monotonic()
             if on_batch is not None:
                 on_batch()
 

@@ -547,3 +547,69 @@ def test_a_transaction_begins_without_offsets_left_by_an_aborted_one() -> None:
     begin_transaction(producer)
     assert manager._pending_txn_offset_commits == {} and producer.calls == ["begin_transaction"]
     begin_transaction(_FakeProducer())  # a producer without a transaction manager just begins
+
+
+def test_a_batch_slower_than_the_idle_timeout_still_sends_its_windows() -> None:
+    """Idleness counts from the end of a batch: windows a slow batch opened are sent when due, before the
+    loop stops."""
+    import time
+
+    from streaming.bridge_loop import BridgeLoop, Produce, Windowed
+    from streaming.metrics import BridgeMetrics
+
+    class Consumer(_FakeConsumer):
+        def subscribe(self, topics: list[str], listener: Any = None) -> None:
+            pass
+
+        def committed(self, tp: Any, metadata: bool = False) -> None:
+            return None
+
+    class Holding:
+        """Holds every event in one window, due 0.1 s after the batch; coding takes 0.3 s."""
+
+        poll_timeout_ms = 10
+
+        def __init__(self) -> None:
+            self.held: list[Any] = []
+            self.since = 0.0
+
+        def known(self, tp: Any) -> bool:
+            return True
+
+        def assign(self, tp: Any, committed: Any, first_offset: int) -> None:
+            pass
+
+        def revoke(self, tps: Any) -> None:
+            pass
+
+        def rewind(self) -> dict:
+            return {}
+
+        def due(self) -> bool:
+            return bool(self.held) and time.monotonic() - self.since >= 0.1
+
+        def __call__(self, batch: list[Any]) -> TransformResult:
+            if batch:
+                time.sleep(0.3)
+                self.held.extend(batch)
+                self.since = time.monotonic()
+                return TransformResult([None] * len(batch))
+            out = [Produce(b"".join(m.value for m in self.held), b"k", 1, [], 0)]
+            self.held = []
+            return TransformResult([], produce=out, offsets={})
+
+    transform = Holding()
+    assert isinstance(transform, Windowed)
+    producer = _FakeProducer()
+    loop = BridgeLoop(
+        Consumer([_message(i, bytes([i])) for i in range(3)]),
+        producer,
+        transform,
+        bridge="compress",
+        input_topic="in",
+        output_topic="out",
+        dead_letter_topic="in.dlq",
+        metrics=BridgeMetrics.get(CollectorRegistry()),
+    )
+    loop.run(False, idle_timeout=0.2)
+    assert producer.sent == [("out", bytes([0, 1, 2]))]
