@@ -49,14 +49,15 @@ MLP's first layer runs in float64 where every partial sum is an integer below 2*
 the same integers; int64 otherwise); and a symbol is found by a branch-free binary search in its table's
 cumulative frequencies instead of a 2**16-entry lookup table per class (18 MB per model, a cache miss per
 symbol). The learned coder alone (`encode_streams` / `decode_streams` on 256 MIT-BIH records at 1e-3, best
-of 30, the two codecs run back to back twice at load average 10): encoding 18.6 to 19.3 -> 14.3 ms per batch
-(284 to 295 -> 218 ns per value), decoding 27.4 to 31.0 -> 16.0 ms (417 to 473 -> 245 ns); a single record
-encodes in 62 us instead of 125 (commit 9b829ac). End to end the gain is smaller and noisier (1.0 to 1.5x):
-the two runs met different loads (wall time ran 5 to 10 times the CPU time), and on this shared machine the
-CPU time of the same work varied by up to 1.5x between runs. Still below 20 MB/s per core on every row: the
-MLP's first layer (16 x 32 multiply-adds per value, about 100 ns per value on this machine even vectorised)
-is half of the encoder and 40 % of the decoder; at lossless on Daphnet and ETTh1 the classical payloads are
-the smaller ones, so both coders run on every record."""
+of 30 calls, the old and the new code run alternately 6 times each at load average 3 to 10, the best of
+those runs): encoding 18.1 -> 13.5 ms per batch (276 -> 206 ns per value, 1.34x), decoding 20.7 -> 15.9 ms
+(315 -> 242 ns, 1.30x); single runs scattered by up to 1.5x either way; a single record encodes in 62 us
+instead of 125 (commit 9b829ac). End to end the table's rows moved by 0.8 to 1.8x; the rows the classical
+coder carries (lossless on Daphnet and ETTh1, code this change does not touch) moved by 0.8 to 1.1x, which
+is the scatter of these runs (wall time ran 5 to 10 times the CPU time). Still below 20 MB/s per core on
+every row: the MLP's first layer (16 x 32 multiply-adds per value, about 100 ns per value on this machine
+even vectorised) is half of the encoder and 40 % of the decoder; at lossless on Daphnet and ETTh1 the
+classical payloads are the smaller ones, so both coders run on every record."""
 log = logging.getLogger("codec_speed")
 
 
