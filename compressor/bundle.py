@@ -322,7 +322,7 @@ def load_bundle(directory: str | Path) -> Bundle:
             reference = np.load(directory / REFERENCE_FILE, allow_pickle=False)
         except (OSError, ValueError) as exc:
             raise BundleError(f"cannot read {directory / REFERENCE_FILE}: {exc}") from exc
-        size = int(data["window"]) * int(data["channels"])
+        size = int(encoder.inputs[0].shape[-1])  # values per record, whatever the record's shape
         if reference.ndim != 2 or reference.dtype != np.float32 or reference.shape[1] != size:
             raise BundleError(f"{directory / REFERENCE_FILE} is not a float32 array of {size}-value records")
     return Bundle(

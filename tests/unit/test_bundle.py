@@ -112,3 +112,18 @@ def test_a_loaded_bundle_saves_the_manifest_it_was_loaded_with(name: str, tmp_pa
     assert _canonical(saved["codec"]) == _canonical(original["codec"])
     unchanged = [k for k in original if k not in ("files", "model_id")]
     assert {k: _canonical(saved[k]) for k in unchanged} == {k: _canonical(original[k]) for k in unchanged}
+
+
+def test_a_shaped_bundle_with_its_training_sample_loads_back(digits: np.ndarray, tmp_path: Path) -> None:
+    """Image records given as one row of one channel with a natural shape (as the benchmarks train MNIST):
+    the kept training sample is checked against the model's record size, not window x channels."""
+    from compressor.training import TrainingConfig, train
+
+    bundle, _ = train(
+        digits[:300], window=1, channels=1, shape=(8, 8), config=TrainingConfig(epochs=1), progress=False
+    )
+    assert bundle.reference is not None and bundle.reference.shape[1] == 64
+    save_bundle(bundle, tmp_path / "shaped")
+    reloaded = load_bundle(tmp_path / "shaped")
+    assert reloaded.shape == (8, 8)
+    assert np.array_equal(reloaded.reference, bundle.reference)
