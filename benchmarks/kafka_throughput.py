@@ -208,8 +208,8 @@ def confluent_notes(checks: dict[str, float], cost: dict[str, dict[str, float]])
         f"- (g) wire bytes / (d) wire bytes: **{checks['g_wire_over_d_wire']:.3f}** (envelopes unchanged; the rest "
         "is each client's framing)",
         "",
-        "Per-record serializer cost (`ConfluentSerializer`, metrics on, CPU time of the best of 5 passes, one "
-        "thread; the same core as every other client's serializer):",
+        "Per-record serializer cost (`ConfluentSerializer`, metrics on, CPU time of the calling thread, best of 5 "
+        "passes, after the rows above in the same process; the same core as every other client's serializer):",
         "",
         markdown_table(
             ["mode", "serialize us/record", "deserialize us/record", "payload bytes"],
