@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from compressor.bundle import Bundle
-from compressor.envelope import LEARNED_KINDS, Envelope, Kind, header, pack_body
+from compressor.envelope import BOUNDED_KINDS, LEARNED_KINDS, Envelope, Kind, header, pack_body
 from compressor.error_bound import ErrorBound
 from compressor.errors import EnvelopeError, UnknownModelError
 
@@ -43,9 +43,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Codec", "Encoded"]
 
-#: the envelope kind of each grid of the bounded coder (compressor.bounded.grid.PLAIN, LATTICE, FINE)
-_GRID_KINDS = (Kind.BOUNDED, Kind.LATTICE, Kind.FINE_LATTICE)
-_KIND_GRIDS = {kind: g for g, kind in enumerate(_GRID_KINDS)}
+#: the grid of the bounded coder each of its envelope kinds stands for
+_KIND_GRIDS = {kind: g for g, kind in enumerate(BOUNDED_KINDS)}
 
 
 @dataclass(frozen=True)
@@ -229,7 +228,7 @@ class Codec:
         if self._error_bound is not None:
             if self.learned_records is None:
                 bodies, decoded, grids = self.bounded_coder.encode(records, self._error_bound)
-                return bodies, [_GRID_KINDS[g] for g in grids.tolist()], decoded, None
+                return bodies, [BOUNDED_KINDS[g] for g in grids.tolist()], decoded, None
             return (*self._code_learned(records), None)
         latents = self.latents(records)
         codes = self.bundle.quantizer.quantize(latents)
@@ -255,7 +254,7 @@ class Codec:
             for j, i in enumerate(idx.tolist()):
                 if sizes[i] < 0 or lengths[j] <= sizes[i]:
                     bodies[i] = classical[j]
-                    kinds[i] = _GRID_KINDS[int(grids[j])]
+                    kinds[i] = BOUNDED_KINDS[int(grids[j])]
                     decoded[i] = values[j]
         return bodies, kinds, decoded
 
@@ -270,7 +269,7 @@ class Codec:
             classical, _, grids = self.bounded_coder.encode(x, self._error_bound)
             trials.record(code, np.array([size]), np.array([len(classical[0])]))
             if size < 0 or len(classical[0]) <= size:
-                return classical[0], _GRID_KINDS[int(grids[0])]
+                return classical[0], BOUNDED_KINDS[int(grids[0])]
         return learned, self.learned_records.kind
 
     def _pack(
@@ -339,7 +338,9 @@ class Codec:
             self.bundle.quantizer.payload_size,
             int(Kind.FIXED_RATE),
         )
-        fixed = []
+        fixed: list[int] = []
+        bounded: list[int] = []
+        learned: list[int] = []
         for i, env in enumerate(envelopes):
             if (
                 env.kind == fixed_kind
@@ -349,16 +350,18 @@ class Codec:
             ):
                 fixed.append(i)  # a whole fixed-rate record of this model: nothing more to check
                 continue
-            self._check_envelope(env, wire_id)
+            self._check_envelope(env, wire_id)  # past it, a kind is fixed-rate, learned or bounded
             if env.kind == fixed_kind:
                 fixed.append(i)
+            elif env.kind in LEARNED_KINDS:
+                learned.append(i)
+            else:
+                bounded.append(i)
         decoded = np.empty((len(envelopes), self.record_size), dtype=np.float32)
-        bounded = [i for i, e in enumerate(envelopes) if e.kind in _KIND_GRIDS]
         if fixed:
             codes = self.bundle.quantizer.from_bytes([envelopes[i].payload for i in fixed])
             decoded[fixed] = self.reconstruct(codes)
         bounds: list[float | None] = [None] * len(envelopes)
-        learned = [i for i, e in enumerate(envelopes) if e.kind in LEARNED_KINDS]
         if learned:
             values, coded_bounds = self.learned_records.decode([envelopes[i].payload for i in learned])
             decoded[learned] = values

@@ -41,6 +41,7 @@ __all__ = [
     "MODEL_ID_SIZE",
     "VERSION",
     "Envelope",
+    "BOUNDED_KINDS",
     "LEARNED_KINDS",
     "Kind",
     "header",
@@ -81,6 +82,9 @@ class Kind(IntEnum):
 
 #: the kinds whose payload is coded under a learned model (:mod:`compressor.learned`), by model version
 LEARNED_KINDS = (Kind.LEARNED, Kind.LEARNED2)
+
+#: the kinds of the bounded coder, one per grid (compressor.bounded.grid.PLAIN, LATTICE, FINE)
+BOUNDED_KINDS = (Kind.BOUNDED, Kind.LATTICE, Kind.FINE_LATTICE)
 
 #: the wire version that introduced each kind (kinds not listed: version 1)
 _KIND_VERSION = {

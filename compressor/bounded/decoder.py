@@ -113,8 +113,8 @@ class BoundedDecoder:
                 raise EnvelopeError(
                     "record is coded as counts at a bound where the model has no fine lattice"
                 )
-            step_flat = np.tile(p.steps(code, lattice), p.rows)
             if name in AE_PREDICTORS:
+                step_flat = np.tile(p.steps(code, lattice), p.rows)
                 codes = np.stack([latents[i] for i in members])
                 pred = p.autoencoder.fixed.predict_grid(codes, step_flat)
                 q = ae_inverse(name, r, pred.reshape(len(idx), p.rows, p.cols))

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from compressor.envelope import LEARNED_KINDS, Envelope, Kind
+from compressor.envelope import BOUNDED_KINDS, LEARNED_KINDS, Envelope
 
 __all__ = ["bound_violations", "check_and_count", "payload_bound"]
 
@@ -33,7 +33,7 @@ def payload_bound(envelope: Envelope, codec: Any) -> float | None:
     """The bound an error-bounded envelope was coded with (``codec``: the model's ``Codec``), else None."""
     if envelope.kind in LEARNED_KINDS and codec.learned_records is not None:
         return float(codec.learned_records.read_bound(envelope.payload))
-    if envelope.kind not in (Kind.BOUNDED, Kind.LATTICE, Kind.FINE_LATTICE):
+    if envelope.kind not in BOUNDED_KINDS:
         return None
     return float(codec.bounded_coder.read_bound(envelope.payload))
 

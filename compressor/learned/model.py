@@ -415,8 +415,9 @@ class LearnedModel:
             context[0, :, 0] = first << CW_BITS
             context[1, :, 1] = 4 << CW_BITS
         else:
+            ratios = context_ratio(steps)
             for c in range(cols):
-                ratio = context_ratio(steps)[c]
+                ratio = ratios[c]
                 context[0, c] = _fixed(self.context[0] * ratio, CW_BITS, 0, CW_CAP)
                 context[1, c] = _fixed(self.context[1 + c] * ratio, CW_BITS, 0, CW_CAP)
                 context[0, c, 0] = _fixed(self.context[0, 0] * first[c], CW_BITS, 0, CW_CAP << 16)

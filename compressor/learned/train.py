@@ -90,9 +90,10 @@ def fit_model(x: np.ndarray, epochs: int = 6, seed: int = 0, version: int = 2) -
         pred = pred + _cross_term(delta, cross).reshape(-1)
         cross *= sigma[:, None] / np.stack([_earlier(sigma, c) for c in range(cols)])
     resid = np.abs(target - pred).reshape(-1, cols).mean(axis=0) * sigma
-    first = np.abs(x[:, 0, :] - x.mean(axis=(0, 1))).mean(axis=0)
     extra = {}
-    if version >= 2:
+    if version < 2:
+        first = np.abs(x[:, 0, :] - mean).mean(axis=0)
+    else:
         first_mean, first_slope, first = _fit_first_row(x[:, 0, :])
         context = np.zeros((1 + cols, kernel.N_CONTEXT))
         context[0, 0], context[1:, 1] = 1.0, 4.0  # version 1's rule until fit_context
@@ -111,7 +112,7 @@ def fit_model(x: np.ndarray, epochs: int = 6, seed: int = 0, version: int = 2) -
         w2=w2[:, 0].astype(np.float32),
         b2=float(b2[0]),
         sigma=sigma,
-        mean=x.mean(axis=(0, 1)),
+        mean=mean,
         first_dev=first,
         residual=resid,
         tables=[],  # fit_tables fits them (their number depends on the limits)
