@@ -35,15 +35,16 @@ __all__ = ["cloud_topic", "ecg_topic", "main"]
 _INSTANCES = ("24ae8d", "53ea38", "5f5533", "77c1ca")
 
 
-def _column(path: Path, index: int = 1) -> list[list[str]]:
+def _rows(path: Path) -> list[list[str]]:
+    """The data rows of a CSV file (its header and empty lines left out), as strings."""
     with path.open() as f:
         return [row for row in list(csv.reader(f))[1:] if row]
 
 
 def cloud_topic(data: Path, events: int, base_ms: int) -> list[Event]:
     aws = data / "nab/data/realAWSCloudwatch"
-    cpu = {i: _column(aws / f"ec2_cpu_utilization_{i}.csv") for i in _INSTANCES}
-    net = _column(aws / "ec2_network_in_257a54.csv")
+    cpu = {i: _rows(aws / f"ec2_cpu_utilization_{i}.csv") for i in _INSTANCES}
+    net = _rows(aws / "ec2_network_in_257a54.csv")
     out = []
     for n in range(events // len(_INSTANCES)):
         for d, inst in enumerate(_INSTANCES):
@@ -66,8 +67,8 @@ def cloud_topic(data: Path, events: int, base_ms: int) -> list[Event]:
 
 def ecg_topic(data: Path, events: int, base_ms: int, per_event: int = 10) -> list[Event]:
     ecg = data / "ecg_mitdb100"
-    rows = _column(ecg / "mitdb100_adu.csv")
-    beats = {int(r[0]): r[1] for r in _column(ecg / "mitdb100_annotations.csv")}
+    rows = _rows(ecg / "mitdb100_adu.csv")
+    beats = {int(r[0]): r[1] for r in _rows(ecg / "mitdb100_annotations.csv")}
     monitors = 2
     out = []
     for n in range(events // monitors):

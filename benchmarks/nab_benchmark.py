@@ -13,7 +13,7 @@ For every one of the 58 NAB series, streaming and causal:
    ``--refractory`` points (one alarm per event).
 
 The *combined* detector (:func:`compressor.applications.combined.causal`, what ``detect`` locates with, in
-its streaming form) replaces step 3's input with the largest of three causal z-scores per point: the
+its streaming form) replaces step 3's input with the sum of three causal z-scores per point: the
 reconstruction error and the nearest-neighbour distance of the window ending at ``t`` (to the probationary
 windows kept in the bundle and every earlier window sharing no point with it), each against its own past,
 and the flatness of the last points against the probationary part; its threshold is swept as a z-score

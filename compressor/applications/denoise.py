@@ -214,13 +214,14 @@ def denoise_known(bundle: Bundle, records: np.ndarray, sigma: Any) -> tuple[np.n
     centre = norm.tiles(d)[0].astype(np.float64)
     weights = sure.sure_weights(cands, y, centre, divergences, groups)
     chosen_divergence = np.einsum("gk,kg->g", weights, divergences)
-    risk = sure.sure(sure.blend(cands, centre, weights, groups), y, sig, chosen_divergence, groups)
-    noise = n * np.bincount(groups, weights=sig**2, minlength=count)
+    blended = sure.blend(cands, centre, weights, groups)
+    risk = sure.sure(blended, y, sig, chosen_divergence, groups)
+    noise = divergences[0]  # the noisy record's own risk: n sigma^2 per group
     # the noisy record itself wherever the blend is not estimated to beat it (numerical safety)
     worse = risk >= noise
     weights[worse] = np.eye(len(cands))[0]
     risk = np.where(worse, noise, risk)
-    cleaned = sure.blend(cands, centre, weights, groups)
+    cleaned = sure.blend(cands, centre, weights, groups) if worse.any() else blended
     total_noise, total_risk = float(noise.sum()), float(risk.sum())
     info = {
         "noise": "known",
@@ -271,14 +272,21 @@ def add_noise(bundle: Bundle, records: np.ndarray, std: float, seed: int = 0) ->
     return records + _noise(records.shape, bundle.normalizer.scale, std, seed)
 
 
-def compare(bundle: Bundle, clean: np.ndarray, noisy: np.ndarray, sigma: Any = None) -> dict[str, Any]:
+def compare(
+    bundle: Bundle,
+    clean: np.ndarray,
+    noisy: np.ndarray,
+    sigma: Any = None,
+    denoised: tuple[np.ndarray, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """PSNR (dB, against ``clean``) of the noisy records, the denoised ones (``sigma`` as in
     :func:`denoise`) and the two classical smoothers applied to the same noisy records, and the gains over
     the noisy records (``gain_db`` is the denoised records'). The smoothers estimate the noise themselves
     (the standard Savitzky-Golay and BayesShrink); with a known ``sigma`` the report adds wavelet shrinkage
-    given it (``psnr_wavelet_known_sigma_db``)."""
+    given it (``psnr_wavelet_known_sigma_db``). ``denoised``: what :func:`denoise_report` already returned
+    for these records, if the caller has it."""
     channels = bundle.normalizer.channels
-    denoised, info = denoise_report(bundle, noisy, sigma)
+    denoised, info = denoised if denoised is not None else denoise_report(bundle, noisy, sigma)
     outputs = {
         "noisy": noisy,
         "denoised": denoised,

@@ -93,9 +93,9 @@ def run(args: argparse.Namespace) -> int:
     sigma = _known_sigma(args, bundle)
     noisy = add_noise(bundle, clean, args.noise_std, args.seed) if args.noise_std else clean
     report: dict = {"records": int(len(clean)), "model": bundle.model_name, "model_id": bundle.model_id}
-    if args.noise_std:
-        report.update(noise_std=args.noise_std, **compare(bundle, clean, noisy, sigma))
     cleaned, info = denoise_report(bundle, noisy, sigma)
+    if args.noise_std:
+        report.update(noise_std=args.noise_std, **compare(bundle, clean, noisy, sigma, (cleaned, info)))
     if not args.noise_std:
         report.update(info)
         report["psnr_reconstruction_vs_input_db"] = measure(clean, cleaned).psnr_db

@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "--stride rows are reconstructed and each row gets its mean squared error over the windows\n"
             "covering it; the row scores become an anomaly likelihood (their recent mean against their\n"
             "history, Gaussian tail; no global threshold), and rows whose likelihood reaches --likelihood\n"
-            "are flagged. The anomaly is located by a combined score, the largest of three z-scores per\n"
+            "are flagged. The anomaly is located by a combined score, the sum of three z-scores per\n"
             "row: the reconstruction error and the distance of the row's windows to their nearest\n"
             "neighbour (among the training windows kept in the bundle and the series' own windows), each\n"
             "against its median and spread over the series, and flatness (how far the row's local spread\n"
