@@ -114,9 +114,8 @@ class BoundedDecoder:
                     "record is coded as counts at a bound where the model has no fine lattice"
                 )
             if name in AE_PREDICTORS:
-                step_flat = np.tile(p.steps(code, lattice), p.rows)
                 codes = np.stack([latents[i] for i in members])
-                pred = p.autoencoder.fixed.predict_grid(codes, step_flat)
+                pred = p.autoencoder.fixed.predict_grid(codes, p.step_flat(code, lattice))
                 q = ae_inverse(name, r, pred.reshape(len(idx), p.rows, p.cols))
             else:
                 q = predictors.inverse(name, r, p.center(code, lattice))

@@ -58,7 +58,6 @@ class BoundedEncoder:
         self.prefer_lattice: dict[int, bool] = dict(params.lattice_preference)
         self._grid_votes: dict[int, tuple[int, int]] = {}
         self._table_costs: dict[tuple[int, int], np.ndarray] = {}
-        self._step_flat: dict[tuple[int, bool], np.ndarray] = {}
         self._policies: dict[int, str] = {}
         self._one = OneRecord(self)
 
@@ -134,12 +133,8 @@ class BoundedEncoder:
         return grid.quantize(x, bound, step)
 
     def step_flat(self, code: int, lattice: int) -> np.ndarray:
-        """The grid step of every value of a record (D,) at bound ``code`` (the per-column steps, tiled)."""
-        key = (code, lattice)
-        step = self._step_flat.get(key)
-        if step is None:
-            step = self._step_flat[key] = np.tile(self.params.steps(code, lattice), self.params.rows)
-        return step
+        """The grid step of every value of a record (D,) at bound ``code``: :meth:`BoundedParameters.step_flat`."""
+        return self.params.step_flat(code, lattice)
 
     def grid_policy(self, code: int) -> str:
         """How the encoder picks the grid at bound ``code``: ``"plain"`` (no lattice, or one finer than 2E
@@ -222,14 +217,13 @@ class BoundedEncoder:
         """Encode records ``x`` already quantized on one grid (``q``, ``raw`` from :func:`grid.quantize`)."""
         params = self.params
         n = x.shape[0]
-        step_flat = self.step_flat(code, lattice)
         q, raw, center = self._on_grid(q, raw, code, lattice)
         has_raw = raw.any(axis=(1, 2))
         # 1. predictor per record, from a quick estimate
         best_bits, best_pred, best_r = self._search(q, center, code, lattice)
         codes = None
         if self.probe is not None and lattice != grid.FINE:
-            codes = self.probe.improve(x, q, step_flat, best_bits, best_pred, best_r)
+            codes = self.probe.improve(x, q, self.step_flat(code, lattice), best_bits, best_pred, best_r)
         decoded = params.rebuild(q.reshape(n, -1), code, lattice)
         raw_flat = raw.reshape(n, -1)
         if has_raw.any():

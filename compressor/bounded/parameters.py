@@ -131,6 +131,7 @@ class BoundedParameters:
         #: per column ``(p, r, off, mirror)`` of the fine lattice (identity where none), or None
         self.fine = fine_parameters(fine, self.cols) if self.quanta is not None else None
         self._fine_flat: dict[int, tuple[np.ndarray, ...] | None] = {}
+        self._step_flat: dict[tuple[int, int], np.ndarray] = {}
         #: encoder hint: the autoencoder never won on the model's own validation records
         self.autoencoder_never_won = stats.get(WIN_RATE_KEY) == 0
         #: encoder hint: bound code -> whether the lattice beat the plain grid where it is finer (presets)
@@ -196,13 +197,22 @@ class BoundedParameters:
             self._fine_flat[code] = out
         return self._fine_flat[code]
 
+    def step_flat(self, code: int, lattice: int) -> np.ndarray:
+        """The grid step of every value of a record (D,) at bound ``code`` (the per-column steps, tiled;
+        computed once per bound and grid)."""
+        key = (code, lattice)
+        step = self._step_flat.get(key)
+        if step is None:
+            step = self._step_flat[key] = np.tile(self.steps(code, lattice), self.rows)
+        return step
+
     def rebuild(self, q: np.ndarray, code: int, lattice: int) -> np.ndarray:
         """Float32 values of grid integers ``q`` (N, D) of bound ``code`` (counts on the fine lattice
         become grid integers on the lattice first): :func:`grid.rebuild`."""
         if lattice == grid.FINE:
             q = fine_lattice.from_counts(q, *self.fine_flat(code))
             lattice = grid.LATTICE
-        return grid.rebuild(q, np.tile(self.steps(code, lattice), self.rows))
+        return grid.rebuild(q, self.step_flat(code, lattice))
 
     def uses_lattice(self, code: int) -> bool:
         """Whether the lattice differs from the plain grid in some column at bound ``code``."""
