@@ -5,7 +5,9 @@ compared with the mean and standard deviation of the scores of the ``history`` p
 log space, where reconstruction errors are closer to Gaussian), and the likelihood is the Gaussian
 probability of being below that mean, ``1 - Q(z)``. It is causal: the likelihood at ``t`` uses scores up
 to ``t`` only, so it is the same offline (:func:`likelihood`) and streaming (:class:`StreamingLikelihood`).
-Points with less than ``min_history`` earlier scores get likelihood 0.5.
+Points with less than ``min_history`` earlier scores get likelihood 0.5. :func:`zscores` also takes a ``floor``
+added to every score before the log and a least standard deviation ``min_std`` of the history's
+log-scores, so that negligible errors, and changes of a few percent in them, do not read as anomalies.
 """
 
 from __future__ import annotations
@@ -33,17 +35,24 @@ _MIN_STD = 1e-3
 _HUGE = 1e300
 
 
-def _log(scores: np.ndarray) -> np.ndarray:
+def _log(scores: np.ndarray, floor: float = 0.0) -> np.ndarray:
     s = np.asarray(scores, np.float64)
-    return np.log(np.maximum(np.where(np.isfinite(s), s, _HUGE), _FLOOR))
+    return np.log(np.maximum(np.where(np.isfinite(s), s + floor, _HUGE), _FLOOR))
 
 
 def zscores(
-    scores: np.ndarray, *, short: int = SHORT, history: int = HISTORY, min_history: int = MIN_HISTORY
+    scores: np.ndarray,
+    *,
+    short: int = SHORT,
+    history: int = HISTORY,
+    min_history: int = MIN_HISTORY,
+    floor: float = 0.0,
+    min_std: float = _MIN_STD,
 ) -> np.ndarray:
-    """Causal z-score of each point's recent log-score against its history (0 without enough history);
-    unbounded, so it still ranks points where the likelihood saturates at 1."""
-    e = _log(scores)
+    """Causal z-score of each point's recent log-score (``log(score + floor)``) against its history (0
+    without enough history), the history's standard deviation taken as at least ``min_std``; unbounded,
+    so it still ranks points where the likelihood saturates at 1."""
+    e = _log(scores, floor)
     n = len(e)
     csum = np.concatenate([[0.0], np.cumsum(e)])
     csq = np.concatenate([[0.0], np.cumsum(e * e)])
@@ -56,7 +65,7 @@ def zscores(
     safe = np.maximum(count, 1)
     mean = (csum[hist_to] - csum[hist_from]) / safe
     var = (csq[hist_to] - csq[hist_from]) / safe - mean**2
-    z = (recent - mean) / np.sqrt(np.maximum(var, _MIN_STD**2))
+    z = (recent - mean) / np.sqrt(np.maximum(var, min_std**2))
     return np.where(count >= min_history, z, 0.0)
 
 

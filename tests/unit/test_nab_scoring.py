@@ -148,8 +148,9 @@ def test_nab_windows_follow_probation():
     assert len(idx) == len(windows[name]) and all(left >= probationary_length(len(ts)) for left, _ in idx)
 
 
-def test_benchmark_detector_is_causal_and_refractory():
-    from benchmarks.nab_benchmark import detect, likelihood
+def test_benchmark_earlier_likelihood_is_causal_and_alarms_are_refractory():
+    from benchmarks.nab_benchmark import likelihood
+    from compressor.applications.causal_detector import alarms
 
     rng = np.random.default_rng(0)
     errors = rng.lognormal(size=400)
@@ -158,5 +159,5 @@ def test_benchmark_detector_is_causal_and_refractory():
     a, b = likelihood(errors, 15, 5), likelihood(changed, 15, 5)
     np.testing.assert_array_equal(a[:300], b[:300])  # scores up to t never see data after t
     assert b[305] > 0.999 and 0.0 <= a.min() and a.max() <= 1.0
-    flags = detect(b, 0.999, refractory=50)
+    flags = alarms(b, 0.999, quiet=50)
     assert flags[300:350].sum() == 1  # one alarm for the event, then silence
