@@ -36,7 +36,12 @@ def register(sub: argparse._SubParsersAction) -> None:
             "falls below anything seen in training). The table then ends with the located anomaly and the\n"
             'flagged spans; --json adds "location": {"row", "record", "score", "likelihood", "component",\n'
             '"components"} (score: the combined z-score; component: the score that located it),\n'
-            '"spans": [{"start", "end", "peak"}], "point_scores", "combined_scores" and "likelihood".'
+            '"spans": [{"start", "end", "peak"}], "point_scores", "combined_scores" and "likelihood".\n'
+            "Series also get the streaming detector's alarms (what a stream can compute, each row from\n"
+            "rows up to it only): the reconstruction error of the window ending at each row as a likelihood\n"
+            "against its own recent history, a value beyond the range seen so far counting as certain; an\n"
+            "alarm where that reaches --likelihood, then quiet for 100 rows (one alarm per event);\n"
+            '--json "alarms": [rows].'
         ),
         formatter_class=HelpFormatter,
     )
@@ -90,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         )
         for span in report["spans"]:
             print(f"# flagged rows {span['start']}..{span['end']} (peak {span['peak']})")
+        print(f"# streaming alarms at rows: {' '.join(map(str, report['alarms'])) or 'none'}")
     return 0
 
 
@@ -101,6 +107,7 @@ def _located(bundle, data, stride: int | None, level: float) -> dict:  # noqa: A
     """Per-point scores, likelihood, located anomaly and flagged spans of a series."""
     import numpy as np
 
+    from compressor.applications.causal_detector import causal_scores_of, level_z
     from compressor.applications.combined import COMPONENTS, located
     from compressor.applications.likelihood import likelihood
 
@@ -132,4 +139,5 @@ def _located(bundle, data, stride: int | None, level: float) -> dict:  # noqa: A
         "point_scores": [_number(v) for v in combined.raw[:, 0]],
         "combined_scores": [_number(v) for v in combined.score],
         "likelihood": [float(v) for v in like],
+        "alarms": [int(i) for i in np.flatnonzero(causal_scores_of(bundle, rows).alarms(level_z(level)))],
     }

@@ -231,9 +231,13 @@ def test_detect_command_json_flags_injected_anomalies(ecg_csv, bundles, tmp_path
     assert {650, 680} <= set(report["anomalies"])
     assert len(report["anomalies"]) < 0.1 * 700
     assert report["anomalies"] == sorted(report["anomalies"])
+    alarms = report["alarms"]  # the streaming detector: an alarm at the step's start and at the new extreme
+    assert any(WINDOW * 650 <= a < WINDOW * 650 + 8 for a in alarms) and WINDOW * 680 + 5 in alarms, alarms
+    assert len(alarms) < 20
     assert main(["detect", "--model", str(bundles["vanilla"]), "--data", str(path)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[1] == "index\tscore\tanomaly" and lines[2 + 650].endswith("\t1")
+    assert f"# streaming alarms at rows: {' '.join(map(str, alarms))}" in lines
 
 
 def test_score_library_function(ecg_csv, bundles):
