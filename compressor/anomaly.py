@@ -124,7 +124,9 @@ def reconstruction_errors(bundle: Bundle, records: np.ndarray) -> np.ndarray:
     records = np.asarray(records, np.float32)
     finite = np.isfinite(records).all(axis=1)
     out = np.full(len(records), np.inf)
-    out[finite] = _model_scores(bundle.encoder, bundle.decoder, bundle.normalizer.forward(records[finite]))
+    x_norm = bundle.normalizer.forward(records[finite]).astype(np.float32)
+    if len(x_norm):
+        out[finite] = scores_of(x_norm, bundle.predictor("decoder")(bundle.predictor("encoder")(x_norm)))
     return out
 
 

@@ -10,6 +10,11 @@ quantization parameters, and ``manifest.json`` whose SHA-256 content hash is the
                         SHA-256 of the rest of the manifest
       encoder.keras     Keras 3 native format, loaded with safe_mode=True (no code runs on load)
       decoder.keras
+      encoder.plan.npz  optional: the model as a chain of Dense layers (kernels, biases, activations; no
+      decoder.plan.npz  pickle), written when it is one and checked against Keras at save time. A bundle
+                        with both is loaded without Keras (and without TensorFlow): the models run as NumPy
+                        matrix products, and the Keras files load only if something asks for the Keras
+                        model itself (training, or a plan file that is missing, as after a registry fetch)
       reference.npy     optional: a sample of the training records in original units (float32, N x D),
                         which anomaly detection compares windows with (nearest-neighbour distance)
 
@@ -41,6 +46,7 @@ from compressor.bounded.stats import BoundedStats
 from compressor.denoise_blend import DenoiseBlend
 from compressor.errors import BundleError, ConfigError, ModelMismatchError
 from compressor.events.schema import EventSchema
+from compressor.inference import DensePlan, Predictor, load_plan, save_plan
 from compressor.learned.bundle import LearnedSection
 from compressor.normalization import Normalizer
 from compressor.quantization import LatentQuantizer
@@ -61,6 +67,9 @@ BUNDLE_FORMAT = "latentwire-bundle"
 BUNDLE_FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 MODEL_FILES = ("encoder.keras", "decoder.keras")
+#: the parts of a model bundle, each a Keras file and, when it is a Dense chain, a plan file
+MODEL_PARTS = ("encoder", "decoder")
+PLAN_FILES = {part: f"{part}.plan.npz" for part in MODEL_PARTS}
 REFERENCE_FILE = "reference.npy"
 #: the sections of the manifest's ``codec`` object
 ANOMALY_SECTION = "anomaly"
@@ -102,6 +111,9 @@ class Bundle:
         model_id (str): hex SHA-256 of its manifest (which hashes its files), set when saved or loaded.
             Default: ``""``.
         path (Path | None): the directory it was loaded from. Default: None.
+        plans (dict[str, DensePlan]): the NumPy form of each part (``encoder``, ``decoder``) that is a
+            chain of Dense layers, as saved in the bundle. Default: none (computed from the Keras models
+            when needed).
     """
 
     encoder: Any
@@ -122,14 +134,32 @@ class Bundle:
     events: EventSchema | None = None
     model_id: str = ""
     path: Path | None = None
+    plans: dict[str, DensePlan] = field(default_factory=dict)
+    _predictors: dict[str, Predictor] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def record_size(self) -> int:
+        if "encoder" in self.plans:
+            return int(self.plans["encoder"][0][0].shape[0])
         return 0 if self.encoder is None else int(self.encoder.inputs[0].shape[-1])
 
     @property
     def latent_dim(self) -> int:
+        if "encoder" in self.plans:
+            return int(self.plans["encoder"][-1][0].shape[1])
         return 0 if self.encoder is None else int(self.encoder.outputs[0].shape[-1])
+
+    def predictor(self, part: str) -> Predictor:
+        """The fast batch caller of ``part`` (``"encoder"`` or ``"decoder"``), made once: from its plan
+        when the bundle has one (no Keras), else from the Keras model."""
+        if part not in self._predictors:
+            plan = self.plans.get(part)
+            self._predictors[part] = Predictor(getattr(self, part), plan=plan or None)
+        return self._predictors[part]
+
+    def plan_of(self, part: str) -> DensePlan | None:
+        """``part`` as a chain of Dense layers, or None when it is any other model."""
+        return self.predictor(part).plan
 
     @property
     def wire_id(self) -> bytes:
@@ -224,10 +254,15 @@ def save_bundle(bundle: Bundle, directory: str | Path) -> str:
     ):
         raise ConfigError("a bundle has Keras models, or is an event bundle with an event schema")
     with staged_directory(directory, prefix=".bundle-") as staging:
+        names = _model_files(bundle.model_name)
         if bundle.encoder is not None:
             bundle.encoder.save(staging / "encoder.keras")
             bundle.decoder.save(staging / "decoder.keras")
-        names = _model_files(bundle.model_name)
+            for part in MODEL_PARTS:
+                plan = bundle.plan_of(part)
+                if plan is not None:
+                    save_plan(staging / PLAN_FILES[part], plan)
+                    names += (PLAN_FILES[part],)
         if bundle.reference is not None:
             np.save(staging / REFERENCE_FILE, np.asarray(bundle.reference, np.float32), allow_pickle=False)
             names += (REFERENCE_FILE,)
@@ -292,6 +327,10 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
         digest = _sha256_file(file)
         if files.get(name) != digest:
             raise ModelMismatchError(f"bundle {directory}: {name} does not match the hash in its manifest")
+    for name in PLAN_FILES.values():  # optional even when listed: without one, the Keras file serves
+        file = directory / name
+        if isinstance(files, dict) and name in files and file.is_file() and _sha256_file(file) != files[name]:
+            raise ModelMismatchError(f"bundle {directory}: {name} does not match the hash in its manifest")
     return manifest
 
 
@@ -306,15 +345,11 @@ def load_bundle(directory: str | Path) -> Bundle:
         bundle = event_bundle(sections["events"], manifest.get("training", {}))
         bundle.model_id, bundle.path = manifest["model_id"], directory
         return bundle
-    from compressor.backend import keras
-    from compressor.models import available_models
-
-    available_models()  # registers every custom layer a variant may use
-    try:
-        encoder = keras.saving.load_model(directory / "encoder.keras", compile=False, safe_mode=True)
-        decoder = keras.saving.load_model(directory / "decoder.keras", compile=False, safe_mode=True)
-    except Exception as exc:  # Keras raises many types for a bad or hostile archive
-        raise BundleError(f"cannot load the Keras models of {directory}: {exc}") from exc
+    plans = _plans_in(directory, manifest)
+    if len(plans) == len(MODEL_PARTS):
+        encoder, decoder = (KerasFile(directory / f"{part}.keras") for part in MODEL_PARTS)
+    else:
+        encoder, decoder = (_load_keras(directory / f"{part}.keras") for part in MODEL_PARTS)
     data = manifest["data"]
     reference = None
     if REFERENCE_FILE in manifest.get("files", {}):
@@ -322,7 +357,7 @@ def load_bundle(directory: str | Path) -> Bundle:
             reference = np.load(directory / REFERENCE_FILE, allow_pickle=False)
         except (OSError, ValueError) as exc:
             raise BundleError(f"cannot read {directory / REFERENCE_FILE}: {exc}") from exc
-        size = int(encoder.inputs[0].shape[-1])  # values per record, whatever the record's shape
+        size = int(manifest["model"]["input_dim"])  # values per record, whatever the record's shape
         if reference.ndim != 2 or reference.dtype != np.float32 or reference.shape[1] != size:
             raise BundleError(f"{directory / REFERENCE_FILE} is not a float32 array of {size}-value records")
     return Bundle(
@@ -340,4 +375,56 @@ def load_bundle(directory: str | Path) -> Bundle:
         training=manifest.get("training", {}),
         model_id=manifest["model_id"],
         path=directory,
+        plans=plans,
     )
+
+
+def _plans_in(directory: Path, manifest: dict[str, Any]) -> dict[str, DensePlan]:
+    """The plan files a bundle lists and holds (their hashes already checked), by part."""
+    plans = {}
+    for part, name in PLAN_FILES.items():
+        if name in manifest.get("files", {}) and (directory / name).is_file():
+            try:
+                plans[part] = load_plan(directory / name)
+            except (OSError, KeyError, ValueError) as exc:
+                raise BundleError(f"cannot read {directory / name}: {exc}") from exc
+    return plans
+
+
+def _load_keras(path: Path) -> Any:
+    """A bundle's Keras model, in safe mode; BundleError if it cannot be loaded."""
+    from compressor.backend import keras
+    from compressor.models import available_models
+
+    available_models()  # registers every custom layer a variant may use
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:  # Keras raises many types for a bad or hostile archive
+        raise BundleError(f"cannot load the Keras models of {path.parent}: {path.name}: {exc}") from exc
+
+
+class KerasFile:
+    """A bundle's Keras model, loaded on first use (Keras and TensorFlow take seconds to import): a bundle
+    whose parts have plans runs without it, unless something asks for the model itself.
+
+    Arguments:
+        path (Path): the ``.keras`` file (its hash already checked).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._model: Any = None
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            self._model = _load_keras(self.path)
+        return self._model
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("path", "_model"):  # copies and pickles probe these first
+            raise AttributeError(name)
+        return getattr(self.model, name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.model(*args, **kwargs)

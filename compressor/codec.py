@@ -95,17 +95,13 @@ class Codec:
     @property
     def _encoder(self) -> Predictor:
         if self._encoder_predictor is None:
-            from compressor.inference import Predictor  # Keras loads here, not for an event bundle
-
-            self._encoder_predictor = Predictor(self.bundle.encoder)
+            self._encoder_predictor = self.bundle.predictor("encoder")
         return self._encoder_predictor
 
     @property
     def _decoder(self) -> Predictor:
         if self._decoder_predictor is None:
-            from compressor.inference import Predictor
-
-            self._decoder_predictor = Predictor(self.bundle.decoder)
+            self._decoder_predictor = self.bundle.predictor("decoder")
         return self._decoder_predictor
 
     @property

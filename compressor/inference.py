@@ -4,6 +4,10 @@ A chain of ``Dense`` layers (the common case) runs as NumPy matrix products: abo
 single row, so even a per-record serializer is cheap. Any other architecture runs through one traced
 ``tf.function`` per model, called on whole batches.
 
+The NumPy form of a chain, its :data:`DensePlan`, is saved in the bundle next to the Keras files
+(:func:`save_plan`, :func:`load_plan`), so a producer or consumer of such a model runs it without
+importing Keras or TensorFlow at all (seconds of every process start).
+
 The matrix products of a batch run with BLAS on the calling thread only. These models are small (a
 W=128 model's 4,096-record batch is 44 million multiply-adds): OpenBLAS's worker threads cost more in
 hand-offs than they save, and far more when the cores are shared: measured on 2 busy cores, a decoder
@@ -17,13 +21,19 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from compressor.backend import keras
+if TYPE_CHECKING:
+    from compressor.backend import keras
 
-__all__ = ["Predictor"]
+__all__ = ["DensePlan", "Predictor", "dense_plan", "load_plan", "save_plan"]
+
+#: a chain of Dense layers as ``(kernel, bias, activation name)`` per layer, float32
+DensePlan = list[tuple[np.ndarray, np.ndarray, str]]
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +60,11 @@ def _blas_controller() -> ThreadpoolController:
     return ThreadpoolController()
 
 
-def _dense_plan(model: keras.Model) -> list[tuple[np.ndarray, np.ndarray, str]] | None:
+def dense_plan(model: keras.Model) -> DensePlan | None:
     """Weights of a plain chain of Dense layers, or None if the model is anything else."""
-    plan: list[tuple[np.ndarray, np.ndarray, str]] = []
+    from compressor.backend import keras
+
+    plan: DensePlan = []
     for layer in model.layers:
         kind = type(layer).__name__
         if kind in _IDENTITY:
@@ -70,22 +82,59 @@ def _dense_plan(model: keras.Model) -> list[tuple[np.ndarray, np.ndarray, str]] 
     return plan or None
 
 
+def save_plan(path: Path, plan: DensePlan) -> None:
+    """Write ``plan`` as an ``.npz`` of plain arrays (no pickle): ``kernel_i``, ``bias_i``,
+    ``activations``."""
+    arrays: dict[str, np.ndarray] = {"activations": np.array([act for _, _, act in plan])}
+    for i, (kernel, bias, _) in enumerate(plan):
+        arrays[f"kernel_{i}"], arrays[f"bias_{i}"] = kernel, bias
+    with path.open("wb") as fh:
+        np.savez(fh, **arrays)
+
+
+def load_plan(path: Path) -> DensePlan:
+    """Read a plan written by :func:`save_plan`; ValueError if it is not one."""
+    with np.load(path, allow_pickle=False) as arrays:
+        acts = [str(a) for a in arrays["activations"]]
+        plan = [
+            (arrays[f"kernel_{i}"].astype(np.float32), arrays[f"bias_{i}"].astype(np.float32), act)
+            for i, act in enumerate(acts)
+        ]
+    width = None if not plan else plan[0][0].shape[0]
+    for kernel, bias, act in plan:
+        if act not in _ACTIVATIONS:
+            raise ValueError(f"unknown activation {act!r}")
+        if kernel.ndim != 2 or kernel.shape[0] != width or bias.shape != (kernel.shape[1],):
+            raise ValueError(f"layer shapes do not chain: kernel {kernel.shape}, bias {bias.shape}")
+        width = kernel.shape[1]
+    if not plan:
+        raise ValueError("no layers")
+    return plan
+
+
 class Predictor:
     """Call a Keras model on a batch of float32 rows and get a NumPy array back.
 
     A chain of Dense layers runs as NumPy matrix products; any other model runs as a traced function.
 
     Arguments:
-        model (keras.Model): the model to call, e.g. a bundle's encoder or decoder.
+        model (keras.Model | None): the model to call, e.g. a bundle's encoder or decoder.
+        plan (DensePlan | None): the model's Dense chain, already checked against it (from the bundle):
+            then ``model`` is only kept (it may be None, or a model not loaded yet) and Keras is not
+            needed. Default: None, read from ``model``.
     """
 
-    def __init__(self, model: keras.Model) -> None:
+    def __init__(self, model: Any = None, plan: DensePlan | None = None) -> None:
+        if model is None and plan is None:
+            raise ValueError("a Predictor needs a model or a plan")
         self.model = model
-        self._plan = _dense_plan(model)
-        if self._plan is not None and not self._plan_matches(model):
-            self._plan = None
+        self._plan = plan
+        if plan is None:
+            self._plan = dense_plan(model)
+            if self._plan is not None and not self._plan_matches(model):
+                self._plan = None
         self._graph = None if self._plan is not None else self._trace(model)
-        log.debug("predictor for %s uses %s", model.name, "numpy" if self._plan else "tf.function")
+        log.debug("predictor uses %s", "numpy" if self._plan else "tf.function")
 
     @property
     def backend(self) -> str:
@@ -96,6 +145,11 @@ class Predictor:
         for kernel, bias, act in self._plan:
             h = _ACTIVATIONS[act](h @ kernel + bias)
         return np.asarray(h, dtype=np.float32)
+
+    @property
+    def plan(self) -> DensePlan | None:
+        """The Dense chain it runs, or None when it runs a traced function."""
+        return self._plan
 
     def _plan_matches(self, model: keras.Model) -> bool:
         """Check the NumPy plan against Keras on random rows (guards against non-chain topologies)."""

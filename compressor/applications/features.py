@@ -6,7 +6,6 @@ import numpy as np
 
 from compressor.bundle import Bundle
 from compressor.errors import DataError
-from compressor.inference import Predictor
 
 __all__ = ["features"]
 
@@ -18,4 +17,4 @@ def features(bundle: Bundle, records: np.ndarray) -> np.ndarray:
     records = np.asarray(records, np.float32)
     if not np.isfinite(records).all():
         raise DataError("records hold NaN/Inf: features need finite records")
-    return Predictor(bundle.encoder)(bundle.normalizer.forward(records))
+    return bundle.predictor("encoder")(bundle.normalizer.forward(records))

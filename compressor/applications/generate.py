@@ -6,7 +6,6 @@ import numpy as np
 
 from compressor.bundle import Bundle
 from compressor.errors import ConfigError
-from compressor.inference import Predictor
 
 __all__ = ["GENERATIVE_MODELS", "mmd_rbf", "sample"]
 
@@ -25,7 +24,7 @@ def sample(bundle: Bundle, n: int, *, seed: int | None = None, temperature: floa
     z = np.random.default_rng(seed).standard_normal((n, bundle.latent_dim)).astype(np.float32) * temperature
     if n == 0:
         return np.zeros((0, bundle.record_size), np.float32)
-    return bundle.normalizer.inverse(Predictor(bundle.decoder)(z))
+    return bundle.normalizer.inverse(bundle.predictor("decoder")(z))
 
 
 def mmd_rbf(x: np.ndarray, y: np.ndarray, bandwidth: float | None = None) -> float:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from compressor.bundle import Bundle
-from compressor.inference import Predictor
 from compressor.windows import sliding
 
 __all__ = ["PointScores", "causal_scores", "default_stride", "point_scores"]
@@ -55,7 +54,7 @@ def _window_errors(bundle: Bundle, windows: np.ndarray) -> np.ndarray:
     for i in range(0, len(idx), CHUNK):
         part = idx[i : i + CHUNK]
         x = bundle.normalizer.forward(windows[part])
-        rec = Predictor(bundle.decoder)(Predictor(bundle.encoder)(x))
+        rec = bundle.predictor("decoder")(bundle.predictor("encoder")(x))
         out[part] = ((rec.astype(np.float64) - x) ** 2).reshape(len(part), w, c).mean(axis=2)
     return out
 

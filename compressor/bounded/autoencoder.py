@@ -74,10 +74,9 @@ class AutoencoderPredictor:
 def autoencoder_of(bundle: Any, stats: dict[str, Any]) -> AutoencoderPredictor | None:
     """The autoencoder predictor of a bundle whose decoder is a Dense chain (else None)."""
     from compressor.bounded.fixedpoint import FixedPointDecoder
-    from compressor.inference import Predictor, _dense_plan
 
     try:
-        plan = _dense_plan(bundle.decoder)
+        plan = bundle.plan_of("decoder")
     except Exception:  # noqa: BLE001 - any model the plan cannot read simply has no AE predictor
         plan = None
     if not plan:
@@ -93,7 +92,7 @@ def autoencoder_of(bundle: Any, stats: dict[str, Any]) -> AutoencoderPredictor |
     except ValueError as exc:
         log.info("model %s: no autoencoder predictor (%s)", bundle.model_id[:8], exc)
         return None
-    encoder = Predictor(bundle.encoder)
+    encoder = bundle.predictor("encoder")
 
     def encode_codes(records: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore", invalid="ignore"):

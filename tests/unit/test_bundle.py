@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from compressor.bundle import load_bundle, model_id_of, read_manifest, save_bund
 from compressor.codec import Codec
 from compressor.envelope import unpack
 from compressor.errors import BundleError, ModelMismatchError
+from compressor.inference import Predictor
 
 GOLDEN = Path(__file__).parents[1] / "golden"
 
@@ -127,3 +130,62 @@ def test_a_shaped_bundle_with_its_training_sample_loads_back(digits: np.ndarray,
     reloaded = load_bundle(tmp_path / "shaped")
     assert reloaded.shape == (8, 8)
     assert np.array_equal(reloaded.reference, bundle.reference)
+
+
+def test_a_dense_bundle_runs_without_importing_keras(digits_bundle_dir: Path, digits: np.ndarray) -> None:
+    """A bundle whose models are Dense chains holds their plans: a producer and a consumer of it load,
+    encode and decode without Keras or TensorFlow, to the same bytes and values as the Keras models give."""
+    manifest = read_manifest(digits_bundle_dir)
+    assert {"encoder.plan.npz", "decoder.plan.npz"} <= set(manifest["files"])
+    script = (
+        "import sys, numpy as np\n"
+        "from compressor.bundle import load_bundle\n"
+        "from compressor.codec import Codec\n"
+        "from compressor.envelope import unpack\n"
+        f"records = np.load({str(digits_bundle_dir.parent / 'records.npy')!r})\n"
+        f"codec = Codec(load_bundle({str(digits_bundle_dir)!r}))\n"
+        "payloads = codec.encode(records).payloads\n"
+        "decoded = np.stack(codec.decode([unpack(p) for p in payloads]))\n"
+        "assert 'keras' not in sys.modules and 'tensorflow' not in sys.modules, 'Keras was imported'\n"
+        "sys.stdout.buffer.write(b''.join(payloads) + decoded.tobytes())\n"
+    )
+    np.save(digits_bundle_dir.parent / "records.npy", digits[:50])
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        check=True,
+        capture_output=True,
+        timeout=300,
+        cwd=Path(__file__).parents[2],
+    ).stdout
+
+    loaded = load_bundle(digits_bundle_dir)
+    keras_codec = Codec(loaded)
+    for part in ("encoder", "decoder"):  # the Keras models themselves, not their plans
+        loaded._predictors[part] = Predictor(getattr(loaded, part).model)
+        assert loaded._predictors[part].plan is not None
+    payloads = keras_codec.encode(digits[:50]).payloads
+    decoded = np.stack(keras_codec.decode([unpack(p) for p in payloads]))
+    assert out == b"".join(payloads) + decoded.tobytes()
+
+
+def test_a_missing_plan_falls_back_to_the_keras_model(digits_bundle_dir: Path, tmp_path: Path) -> None:
+    """A registry fetch carries the Keras files only: the bundle still loads and runs, through Keras."""
+    copy = tmp_path / "bundle"
+    shutil.copytree(digits_bundle_dir, copy)
+    (copy / "decoder.plan.npz").unlink()
+    bundle = load_bundle(copy)
+    assert set(bundle.plans) == {"encoder"}  # loaded through Keras, the decoder without a plan
+    assert bundle.predictor("decoder").plan is not None  # read from the Keras model
+    original = load_bundle(digits_bundle_dir)
+    for a, b in zip(bundle.plan_of("decoder"), original.plans["decoder"], strict=True):
+        assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and a[2] == b[2]
+
+
+def test_a_tampered_plan_is_refused(digits_bundle_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "bundle"
+    shutil.copytree(digits_bundle_dir, copy)
+    plan = dict(np.load(copy / "encoder.plan.npz"))
+    plan["bias_0"] = plan["bias_0"] + 1.0
+    np.savez(copy / "encoder.plan.npz", **plan)
+    with pytest.raises(ModelMismatchError, match=r"encoder\.plan\.npz does not match"):
+        load_bundle(copy)
