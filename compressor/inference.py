@@ -118,7 +118,8 @@ class Predictor:
     A chain of Dense layers runs as NumPy matrix products; any other model runs as a traced function.
 
     Arguments:
-        model (keras.Model | None): the model to call, e.g. a bundle's encoder or decoder.
+        model (keras.Model | None): the model to call, e.g. a bundle's encoder or decoder. Default: None
+            (then ``plan`` is required).
         plan (DensePlan | None): the model's Dense chain, already checked against it (from the bundle):
             then ``model`` is only kept (it may be None, or a model not loaded yet) and Keras is not
             needed. Default: None, read from ``model``.
