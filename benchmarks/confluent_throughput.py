@@ -59,17 +59,20 @@ def _consume(bootstrap: str, topic: str, n: int, handle: Callable[[list], int]) 
     the first record arrived (as the kafka-python rows)."""
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
+    from streaming.confluent_client import DEFAULT_BATCH, assign_known, consume_available
+
     consumer = Consumer(
         {"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4().hex}", "enable.auto.commit": False,
          "fetch.max.bytes": 64 * 1024 * 1024}
     )  # fmt: skip
-    consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])  # like the kafka-python rows: no group join
     started = time.perf_counter()
+    # like the kafka-python rows: no group join; the topic's metadata looked up (timed) before the assignment
+    assign_known(consumer, [TopicPartition(topic, 0, OFFSET_BEGINNING)])
     seen = 0
     first = None
     deadline = started + 600
     while seen < n and time.perf_counter() < deadline:
-        batch = consumer.consume(num_messages=4096, timeout=1.0)
+        batch = consume_available(consumer, DEFAULT_BATCH, 1.0)  # what is fetched, as kafka-python's poll
         if batch and first is None:
             first = time.perf_counter() - started
         seen += handle(batch)

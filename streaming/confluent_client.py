@@ -7,6 +7,12 @@ batching consumer drive either library.
   queue (``BufferError``) is waited out, so librdkafka's ``queue.buffering.max.kbytes`` bounds memory.
 * :func:`as_messages` turns confluent-kafka ``Message`` objects (from ``Consumer.consume`` or ``poll``)
   into records with kafka-python's attribute names; :func:`poll_messages` polls either client.
+* :func:`consume_available` is ``Consumer.consume`` with kafka-python's ``poll`` semantics: it waits only
+  for the first message and then takes what librdkafka has already fetched, where ``consume`` alone waits
+  until it has ``num_messages`` or its whole timeout has passed (at the end of a topic, or between the
+  bursts of a slow one, every call waits out the timeout).
+* :func:`assign_known` assigns partitions after looking up their topics: assigned before librdkafka
+  knows a partition's leader, the partition's first offset lookup waits out a fixed 500 ms retry.
 
 A kafka-python client passes through both untouched. Delivery errors keep their meaning across the two
 libraries: a record too large for the producer or the broker fails as kafka-python's
@@ -25,8 +31,13 @@ __all__ = [
     "DeliveryFuture",
     "as_messages",
     "as_sender",
+    "assign_known",
+    "consume_available",
     "poll_messages",
 ]
+
+#: messages per ``Consumer.consume`` call when the caller names no number (the kafka-python rows' polls)
+DEFAULT_BATCH = 4096
 
 
 class ConsumedMessage(NamedTuple):
@@ -52,11 +63,13 @@ class ConsumedMessage(NamedTuple):
 
 
 def _delivery_error(error: Any) -> BaseException:
-    """A librdkafka ``KafkaError`` as an exception, too-large records as kafka-python's error for them."""
+    """A librdkafka ``KafkaError`` as an exception, too-large records as kafka-python's error for them
+    (librdkafka reports a record over its own ``message.max.bytes`` and one the broker refused with the
+    same code)."""
     from confluent_kafka import KafkaError, KafkaException
     from kafka.errors import MessageSizeTooLargeError
 
-    if error.code() in (KafkaError.MSG_SIZE_TOO_LARGE, KafkaError._MSG_SIZE_TOO_LARGE):
+    if error.code() == KafkaError.MSG_SIZE_TOO_LARGE:
         return MessageSizeTooLargeError(error.str())
     return KafkaException(error)
 
@@ -189,10 +202,32 @@ def as_messages(messages: Iterable[Any]) -> list[Any]:
     return out
 
 
+def consume_available(consumer: Any, max_messages: int, timeout: float) -> list[Any]:
+    """Up to ``max_messages`` messages of a confluent-kafka ``Consumer``: waits up to ``timeout`` seconds
+    for the first one only, then adds what is already fetched (kafka-python's ``poll`` semantics)."""
+    batch = consumer.consume(num_messages=max_messages, timeout=0)
+    if batch:
+        return batch
+    first = consumer.poll(timeout)
+    if first is None:
+        return []
+    if max_messages == 1:
+        return [first]
+    return [first, *consumer.consume(num_messages=max_messages - 1, timeout=0)]
+
+
+def assign_known(consumer: Any, partitions: list[Any], timeout: float = 10.0) -> None:
+    """``consumer.assign(partitions)`` once librdkafka has the metadata of their topics (looked up here,
+    waiting up to ``timeout`` seconds each), so each partition's first offset lookup goes out at once."""
+    for topic in sorted({tp.topic for tp in partitions}):
+        consumer.list_topics(topic, timeout=timeout)
+    consumer.assign(partitions)
+
+
 def poll_messages(consumer: Any, timeout_ms: int, max_records: int | None) -> list[Any]:
-    """One poll of a kafka-python ``KafkaConsumer`` or confluent-kafka ``Consumer``, as one flat list."""
+    """One poll of a kafka-python ``KafkaConsumer`` or confluent-kafka ``Consumer``, as one flat list:
+    what is there now, waiting up to ``timeout_ms`` only while nothing is."""
     if hasattr(consumer, "consume"):
-        batch = consumer.consume(num_messages=max_records or 500, timeout=timeout_ms / 1000)
-        return as_messages(batch)
+        return as_messages(consume_available(consumer, max_records or DEFAULT_BATCH, timeout_ms / 1000))
     batches = consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
     return [m for part in batches.values() for m in part]
