@@ -170,6 +170,8 @@ class Codec:
         With an error bound, records may hold NaN and Inf (validate with ``allow_non_finite=True``). Fixed
         rate returns the batch's unquantized latents too, so nothing needs to run the encoder again."""
         records = self._check(records)
+        if self._whole_fixed_rate(lengths):
+            return Encoded(*self._fixed_envelopes(records, with_decoded=True))
         bodies, kinds, decoded, latents = self._code(records, with_decoded=True)
         return Encoded(self._pack(bodies, kinds, lengths), decoded, latents)
 
@@ -178,6 +180,8 @@ class Codec:
     ) -> list[bytes]:
         """:meth:`encode` without the decoded values: a fixed-rate codec then skips the decoder call."""
         records = self._check(records)
+        if self._whole_fixed_rate(lengths):
+            return self._fixed_envelopes(records, with_decoded=False)[0]
         bodies, kinds, _, _ = self._code(records, with_decoded=False)
         return self._pack(bodies, kinds, lengths)
 
@@ -203,6 +207,57 @@ class Codec:
 
         return FixedRateOne(self.bundle.normalizer, self.bundle.quantizer, self.record_size)
 
+    @cached_property
+    def fixed_rate_prefix(self) -> bytes | None:
+        """The first bytes of every whole fixed-rate envelope of this model, the same for all of them: the
+        header and the body's bin8 marker and length (None when a payload is too long for bin8)."""
+        size = self.bundle.quantizer.payload_size
+        return None if size >= 256 else self._header(Kind.FIXED_RATE) + b"\xc4" + bytes((size,))
+
+    def _whole_fixed_rate(self, lengths: Sequence[int | None] | None) -> bool:
+        """True when a batch is coded fixed-rate, no record padded, and the envelopes have one prefix."""
+        if self._error_bound is not None or self.fixed_rate_prefix is None:
+            return False
+        size = self.record_size
+        return lengths is None or not any(n and n < size for n in lengths)
+
+    def _fixed_codes(self, records: np.ndarray, with_decoded: bool) -> tuple[np.ndarray, Any, np.ndarray]:
+        """Quantized latent codes, (if asked) the values a consumer will decode, and the latents."""
+        latents = self.latents(records)
+        codes = self.bundle.quantizer.quantize(latents)
+        return codes, self.reconstruct(codes) if with_decoded else None, latents
+
+    def _fixed_envelopes(
+        self, records: np.ndarray, with_decoded: bool
+    ) -> tuple[list[bytes], np.ndarray | None, np.ndarray]:
+        """Whole fixed-rate envelopes written as one array (prefix, then the codes, per row) and cut
+        into records: the bytes ``pack_body`` writes for each, without building each one."""
+        codes, decoded, latents = self._fixed_codes(records, with_decoded)
+        prefix = np.frombuffer(self.fixed_rate_prefix, np.uint8)
+        body = np.ascontiguousarray(codes, dtype=np.dtype(self.bundle.quantizer.dtype).newbyteorder("<"))
+        rows = np.empty((len(codes), prefix.size + body.shape[1] * body.itemsize), np.uint8)
+        rows[:, : prefix.size] = prefix
+        rows[:, prefix.size :] = body.view(np.uint8).reshape(len(codes), -1)
+        flat, width = rows.tobytes(), rows.shape[1]
+        return [flat[i : i + width] for i in range(0, len(flat), width)], decoded, latents
+
+    def decode_fixed_rate(self, values: Sequence[bytes]) -> np.ndarray:
+        """``(N, D)`` records of whole fixed-rate envelopes of this model, each ``fixed_rate_prefix`` and
+        its codes (a batch consumer's path: one array, no :class:`Envelope` per record); the values
+        :meth:`decode` gives for them. Raise :class:`EnvelopeError` if one is anything else."""
+        prefix = self.fixed_rate_prefix
+        if prefix is None:
+            raise EnvelopeError(f"fixed-rate payloads of model {self.model_id[:8]} are not bin8-framed")
+        width = len(prefix) + self.bundle.quantizer.payload_size
+        joined = b"".join(values)
+        if len(joined) != width * len(values) or any(len(v) != width for v in values):
+            raise EnvelopeError(f"a whole fixed-rate envelope of model {self.model_id[:8]} is {width} bytes")
+        rows = np.frombuffer(joined, np.uint8).reshape(len(values), width)
+        if not (rows[:, : len(prefix)] == np.frombuffer(prefix, np.uint8)).all():
+            raise EnvelopeError(f"not a whole fixed-rate envelope of model {self.model_id[:8]}")
+        dtype = np.dtype(self.bundle.quantizer.dtype).newbyteorder("<")
+        return self.reconstruct(np.ascontiguousarray(rows[:, len(prefix) :]).view(dtype))
+
     def _header(self, kind: int) -> bytes:
         """The envelope header of this model's records of ``kind`` (built once per kind)."""
         head = self._headers.get(kind)
@@ -226,9 +281,7 @@ class Codec:
                 bodies, decoded, grids = self.bounded_coder.encode(records, self._error_bound)
                 return bodies, [BOUNDED_KINDS[g] for g in grids.tolist()], decoded, None
             return (*self._code_learned(records), None)
-        latents = self.latents(records)
-        codes = self.bundle.quantizer.quantize(latents)
-        decoded = self.reconstruct(codes) if with_decoded else None
+        codes, decoded, latents = self._fixed_codes(records, with_decoded)
         bodies = self.bundle.quantizer.to_bytes(codes)
         return bodies, [Kind.FIXED_RATE] * len(bodies), decoded, latents
 

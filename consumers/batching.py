@@ -18,12 +18,13 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from compressor.envelope import Envelope, unpack
+from compressor.codec import Codec
+from compressor.envelope import HEADER_SIZE, Envelope, unpack
 from compressor.errors import LatentwireError
 from consumers.resolver import ModelResolver
 from streaming.confluent_client import as_messages, as_sender, poll_messages
@@ -34,6 +35,9 @@ from streaming.metrics import ConsumerMetrics
 __all__ = ["BatchingConsumer", "DecodedRecord", "FailedRecord"]
 
 log = logging.getLogger(__name__)
+
+#: bytes a whole fixed-rate envelope is recognised by: the header, the bin8 marker and the payload length
+_PREFIX_SIZE = HEADER_SIZE + 2
 
 
 class DecodedRecord(NamedTuple):
@@ -116,6 +120,8 @@ class BatchingConsumer:
         self.metrics = metrics or ConsumerMetrics.get()
         self.dead_letter_producer = as_sender(dead_letter_producer)
         self.dead_letter_topic = dead_letter_topic
+        #: envelope prefix -> (codec, envelope size) of the whole fixed-rate envelopes of models seen
+        self._fixed_prefixes: dict[bytes, tuple[Codec, int]] = {}
 
     def poll(
         self, timeout_ms: int = 1000, max_records: int | None = None
@@ -134,15 +140,30 @@ class BatchingConsumer:
         messages = as_messages(messages)
         results: list[DecodedRecord | FailedRecord | None] = [None] * len(messages)
         groups: dict[bytes, list[tuple[int, Envelope]]] = defaultdict(list)
+        # whole fixed-rate envelopes of a model decoded before: recognised by their first bytes, decoded
+        # as one array (Codec.decode_fixed_rate) without an Envelope per record
+        known, whole = self._fixed_prefixes, defaultdict(list)
         for i, msg in enumerate(messages):
-            if msg.value is None:  # tombstone: nothing to decode, nothing lost
+            value = msg.value
+            if value is None:  # tombstone: nothing to decode, nothing lost
                 continue
+            if type(value) is bytes:
+                prefix = value[:_PREFIX_SIZE]
+                entry = known.get(prefix)
+                if entry is not None and len(value) == entry[1]:
+                    whole[prefix].append(i)
+                    continue
             try:
-                envelope = unpack(msg.value)
+                envelope = unpack(value)
             except LatentwireError as exc:
                 results[i] = self._fail(msg, exc)
                 continue
             groups[envelope.model_id].append((i, envelope))
+        for prefix, indices in whole.items():
+            codec = known[prefix][0]
+            started = time.perf_counter()
+            rows = codec.decode_fixed_rate([messages[i].value for i in indices])
+            self._emit(messages, codec, indices, rows, None, time.perf_counter() - started, results)
         for wire_id, members in groups.items():
             self._decode_group(messages, wire_id, members, results)
         return [r for r in results if r is not None]
@@ -168,15 +189,33 @@ class BatchingConsumer:
             for i, _ in members:
                 results[i] = self._fail(messages[i], exc)
             return
-        model = codec.model_id[:8]
-        # per topic: [records, payload bytes, decoded bytes], so metrics cost one update per batch
+        prefix = codec.fixed_rate_prefix
+        if prefix is not None and prefix not in self._fixed_prefixes:
+            self._fixed_prefixes[prefix] = (codec, len(prefix) + prefix[-1])
+        self._emit(messages, codec, [i for i, _ in members], decoded, bounds, elapsed, results)
+
+    def _emit(
+        self,
+        messages: list[Any],
+        codec: Codec,
+        indices: list[int],
+        decoded: Sequence[np.ndarray],
+        bounds: list[float | None] | None,
+        elapsed: float,
+        results: list[DecodedRecord | FailedRecord | None],
+    ) -> None:
+        """Put the decoded records of ``messages[indices]`` in their places (``bounds`` None: fixed
+        rate), and count them per topic: one metrics update per batch."""
+        model_id, model = codec.model_id, codec.model_id[:8]
+        # per topic: [records, payload bytes, decoded bytes]
         totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-        for (i, _env), values, bound in zip(members, decoded, bounds, strict=True):
+        record = tuple.__new__  # DecodedRecord's fields in order, without its generated __new__ per record
+        for n, (i, values) in enumerate(zip(indices, decoded, strict=True)):
             msg = messages[i]
-            results[i] = DecodedRecord(
+            results[i] = record(DecodedRecord, (
                 msg.topic, msg.partition, msg.offset, msg.key, msg.headers or [], msg.timestamp,
-                codec.model_id, values, bound,
-            )  # fmt: skip
+                model_id, values, None if bounds is None else bounds[n],
+            ))  # fmt: skip
             t = totals[msg.topic]
             t[0] += 1
             t[1] += len(msg.value)
@@ -185,7 +224,7 @@ class BatchingConsumer:
             self.metrics.records.labels(topic, model).inc(count)
             self.metrics.payload_bytes.labels(topic, model).inc(payload)
             self.metrics.decoded_bytes.labels(topic, model).inc(raw)
-            self.metrics.decode_seconds.labels(topic, model).observe(elapsed * count / len(members))
+            self.metrics.decode_seconds.labels(topic, model).observe(elapsed * count / len(indices))
 
     def _fail(self, msg: Any, exc: LatentwireError) -> FailedRecord:
         failed = FailedRecord(msg.topic, msg.partition, msg.offset, msg.key, msg.value, exc)

@@ -38,7 +38,7 @@ from compressor.errors import LatentwireError, RejectedRecordsError, SendFailedE
 from compressor.quality import measure
 from compressor.validation import RejectedRecord, split_valid
 from producers.side_outputs import MODEL_HEADER, Analysis, SideOutputs
-from streaming.confluent_client import as_sender
+from streaming.confluent_client import BatchDelivery, as_sender
 from streaming.dead_letters import dead_letter_headers, raw_value
 from streaming.gc_pause import collection_paused
 from streaming.metrics import ProducerMetrics, observe_many
@@ -130,8 +130,9 @@ class BatchingProducer:
         self._failed: list[BaseException] = []
         self._lock = threading.Lock()
         # (record index, future, bytes) of sends not yet known to have succeeded; checked in bulk, which is
-        # far cheaper than one errback per record
-        self._pending: collections.deque[tuple[int, Any, int]] = collections.deque()
+        # far cheaper than one errback per record; a confluent-kafka batch is one entry (the indices of its
+        # records, their BatchDelivery, bytes)
+        self._pending: collections.deque[tuple[Any, Any, int]] = collections.deque()
         self._pending_bytes = 0
         self.max_pending_bytes = max_pending_bytes
         #: seconds :meth:`send` spent waiting for the broker because too much was outstanding
@@ -190,22 +191,10 @@ class BatchingProducer:
             side.analyse(valid, encoded.latents, self.topic) if side is not None and side.enabled else None
         )
         batch_headers = self._batch_headers(kept, offset, headers, analysis)
-        send, topic, pending = self.producer.send, self.topic, self._pending
-        added = 0
-        for j, (i, payload) in enumerate(zip(kept.tolist(), encoded.payloads, strict=True)):
-            index = offset + i
-            key = None if keys is None else keys[index]
-            try:
-                future = send(
-                    topic, value=payload, key=key, headers=batch_headers[j] if batch_headers else None
-                )
-            except Exception as exc:
-                future = self._send_raised(exc, self._index_base + index, topic)
-            if future is not None:
-                size = len(payload) + (len(key) if key else 0) + PENDING_RECORD_OVERHEAD
-                pending.append((self._index_base + index, future, size))
-                added += size
-        self._pending_bytes += added
+        if hasattr(self.producer, "send_batch"):
+            self._send_together(encoded.payloads, kept, offset, keys, batch_headers)
+        else:
+            self._send_each(encoded.payloads, kept, offset, keys, batch_headers)
         if analysis is not None:
             self._send_side_outputs(analysis, kept, offset, keys, encoded.payloads)
             if analysis.flags is not None:
@@ -221,6 +210,58 @@ class BatchingProducer:
         m.raw_bytes.labels(*self._labels).inc(raw)
         m.payload_bytes.labels(*self._labels).inc(payload_bytes)
         m.compression_ratio.labels(*self._labels).set(self._raw / max(self._payload, 1))
+
+    def _send_each(
+        self,
+        payloads: list[bytes],
+        kept: np.ndarray,
+        offset: int,
+        keys: Sequence[bytes | None] | None,
+        batch_headers: list[Headers | None] | None,
+    ) -> None:
+        """Send one envelope at a time, keeping each one's future (kafka-python)."""
+        send, topic, pending = self.producer.send, self.topic, self._pending
+        added = 0
+        for j, (i, payload) in enumerate(zip(kept.tolist(), payloads, strict=True)):
+            index = offset + i
+            key = None if keys is None else keys[index]
+            try:
+                future = send(
+                    topic, value=payload, key=key, headers=batch_headers[j] if batch_headers else None
+                )
+            except Exception as exc:
+                future = self._send_raised(exc, self._index_base + index, topic)
+            if future is not None:
+                size = len(payload) + (len(key) if key else 0) + PENDING_RECORD_OVERHEAD
+                pending.append((self._index_base + index, future, size))
+                added += size
+        self._pending_bytes += added
+
+    def _send_together(
+        self,
+        payloads: list[bytes],
+        kept: np.ndarray,
+        offset: int,
+        keys: Sequence[bytes | None] | None,
+        batch_headers: list[Headers | None] | None,
+    ) -> None:
+        """Send the envelopes through the sender's ``send_batch`` (confluent-kafka): one pending entry
+        for the batch, whose delivery lists the records that failed by their position."""
+        indices = [self._index_base + offset + i for i in kept.tolist()]
+        batch_keys = None if keys is None else [keys[offset + i] for i in kept.tolist()]
+        size = sum(map(len, payloads)) + PENDING_RECORD_OVERHEAD * len(payloads)
+        if batch_keys is not None:
+            size += sum(len(k) for k in batch_keys if k)
+        topic = self.topic
+
+        def refused(position: int, exc: BaseException) -> None:
+            self._send_raised(exc, indices[position], topic)
+
+        # tracked before the first send: a refused record that stops the batch leaves the rest tracked
+        delivery = BatchDelivery(self.producer.producer, len(payloads))
+        self._pending.append((indices, delivery, size))
+        self._pending_bytes += size
+        self.producer.send_batch(topic, payloads, batch_keys, batch_headers, refused, delivery)
 
     def _batch_headers(
         self,
@@ -348,7 +389,10 @@ class BatchingProducer:
         while pending and pending[0][1].is_done:
             index, future, size = pending.popleft()
             self._pending_bytes -= size
-            if future.failed():
+            if type(future) is BatchDelivery:  # a batch: index lists its records' indices
+                for position, exc in future.failures:
+                    self._send_failed(exc, index[position])
+            elif future.failed():
                 self._send_failed(future.exception, index)
 
     def _wait_for_room(self) -> None:

@@ -22,10 +22,12 @@ libraries: a record too large for the producer or the broker fails as kafka-pyth
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import Any, NamedTuple
 
 __all__ = [
+    "BatchDelivery",
     "ConfluentSender",
     "ConsumedMessage",
     "DeliveryFuture",
@@ -113,6 +115,49 @@ class DeliveryFuture:
             raise self.exception
 
 
+class BatchDelivery:
+    """The delivery reports of records produced together by :meth:`ConfluentSender.send_batch`: one
+    object and one report call per record instead of a :class:`DeliveryFuture` each.
+
+    Arguments:
+        producer (confluent_kafka.Producer): the producer whose ``poll`` serves the reports.
+        count (int): records in the batch; each is settled by its report or, when it never reached
+            librdkafka, by :meth:`cancel`.
+    """
+
+    __slots__ = ("_left", "_producer", "failures", "is_done")
+
+    def __init__(self, producer: Any, count: int) -> None:
+        self._producer = producer
+        self._left = count
+        #: (position in the batch, error) of every record whose delivery failed, in report order
+        self.failures: list[tuple[int, BaseException]] = []
+        self.is_done = count == 0
+
+    def report(self, position: int, error: Any, _message: Any) -> None:
+        """librdkafka's ``on_delivery`` of the record at ``position`` (bound with ``functools.partial``)."""
+        if error is not None:
+            self.failures.append((position, _delivery_error(error)))
+        self.cancel(1)
+
+    def cancel(self, count: int) -> None:
+        """Settle ``count`` records that will have no report (``produce`` refused them, or never ran)."""
+        self._left -= count
+        if self._left <= 0:
+            self.is_done = True
+
+    def get(self, timeout: float | None = None) -> None:
+        """Wait for every report (serving the producer's callbacks); failures stay in :attr:`failures`."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.is_done:
+            left = 0.1 if deadline is None else min(0.1, deadline - time.monotonic())
+            if left <= 0:
+                from kafka.errors import KafkaTimeoutError
+
+                raise KafkaTimeoutError(f"delivery reports still missing after {timeout} s")
+            self._producer.poll(left)
+
+
 class ConfluentSender:
     """kafka-python's ``send``/``flush`` over a confluent-kafka ``Producer``.
 
@@ -154,6 +199,57 @@ class ConfluentSender:
             self.producer.poll(0)
         return future
 
+    def send_batch(
+        self,
+        topic: str,
+        values: Sequence[bytes],
+        keys: Sequence[bytes | None] | None = None,
+        headers: Sequence[list[tuple[str, bytes]] | None] | None = None,
+        on_raise: Callable[[int, BaseException], None] | None = None,
+        delivery: BatchDelivery | None = None,
+    ) -> BatchDelivery:
+        """:meth:`send` of many records, their reports gathered in one :class:`BatchDelivery` (``delivery``,
+        made by the caller for ``len(values)`` records to track it before the first send, or a new one).
+        A record ``produce`` refuses is handed to ``on_raise(position, error)``, which may raise to stop
+        the batch (without it, the error is raised); the delivery is settled either way."""
+        if delivery is None:
+            delivery = BatchDelivery(self.producer, len(values))
+        produce, poll, report = self.producer.produce, self.producer.poll, delivery.report
+        handed = 0
+        try:
+            for j, value in enumerate(values):
+                key = None if keys is None else keys[j]
+                head = None if headers is None else headers[j]
+                callback = partial(report, j)
+                while True:
+                    try:
+                        if head is None:
+                            produce(topic, value, key, on_delivery=callback)
+                        else:
+                            produce(topic, value, key, on_delivery=callback, headers=head)
+                        refused = None
+                        break
+                    except BufferError:  # librdkafka's queue is full: let deliveries drain it
+                        poll(0.05)
+                    except self._kafka_exception as exc:
+                        refused = exc
+                        break
+                handed += 1
+                if refused is not None:
+                    delivery.cancel(1)
+                    error = _delivery_error(refused.args[0])
+                    if on_raise is None:
+                        raise error from refused
+                    on_raise(j, error)
+                    continue
+                self._unpolled += 1
+                if self._unpolled >= self.poll_every:
+                    self._unpolled = 0
+                    poll(0)
+        finally:
+            delivery.cancel(len(values) - handed)
+        return delivery
+
     def flush(self, timeout: float | None = None) -> None:
         """Deliver everything queued; raise kafka-python's ``KafkaTimeoutError`` if ``timeout`` ran out."""
         left = self.producer.flush(-1 if timeout is None else timeout)
@@ -189,14 +285,17 @@ def as_messages(messages: Iterable[Any]) -> list[Any]:
                 continue
             raise KafkaException(error)
         out.append(
-            ConsumedMessage(
-                msg.topic(),
-                msg.partition(),
-                msg.offset(),
-                msg.key(),
-                msg.value(),
-                msg.headers() or [],
-                msg.timestamp()[1],
+            tuple.__new__(
+                ConsumedMessage,
+                (  # its fields in order, without the generated __new__ per record
+                    msg.topic(),
+                    msg.partition(),
+                    msg.offset(),
+                    msg.key(),
+                    msg.value(),
+                    msg.headers() or [],
+                    msg.timestamp()[1],
+                ),
             )  # fmt: skip
         )
     return out

@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 
-from streaming.confluent_client import ConfluentSender, assign_known, consume_available, poll_messages
+from streaming.confluent_client import (
+    BatchDelivery,
+    ConfluentSender,
+    assign_known,
+    consume_available,
+    poll_messages,
+)
 
 
 class _QueuedConsumer:
@@ -104,3 +110,78 @@ def test_a_record_over_the_producers_limit_fails_as_too_large() -> None:
     with pytest.raises(MessageSizeTooLargeError):
         ConfluentSender(producer).send("t", value=b"x" * 5000)
     producer.purge()
+
+
+def _unreachable_producer(**settings: Any) -> Any:
+    confluent_kafka = pytest.importorskip("confluent_kafka")
+    return confluent_kafka.Producer({"bootstrap.servers": "127.0.0.1:9", "log_level": 0, **settings})
+
+
+def test_send_batch_reports_each_failed_record_by_position() -> None:
+    from confluent_kafka import KafkaError, KafkaException
+
+    producer = _unreachable_producer()
+    delivery = ConfluentSender(producer).send_batch("t", [b"a", b"b", b"c"], keys=[b"1", None, b"3"])
+    assert not delivery.is_done
+    producer.purge()
+    producer.flush(5)
+    assert delivery.is_done
+    assert [position for position, _ in delivery.failures] == [0, 1, 2]
+    assert all(isinstance(e, KafkaException) for _, e in delivery.failures)
+    assert delivery.failures[0][1].args[0].code() == KafkaError._PURGE_QUEUE
+
+
+def test_send_batch_hands_refused_records_over_and_settles_them() -> None:
+    from kafka.errors import MessageSizeTooLargeError
+
+    producer = _unreachable_producer(**{"message.max.bytes": 1000})
+    refused: list[tuple[int, BaseException]] = []
+    values = [b"ok", b"x" * 5000, b"ok", b"y" * 5000]
+    delivery = ConfluentSender(producer).send_batch("t", values, on_raise=lambda j, e: refused.append((j, e)))
+    assert [j for j, _ in refused] == [1, 3]
+    assert all(isinstance(e, MessageSizeTooLargeError) for _, e in refused)
+    producer.purge()
+    producer.flush(5)
+    assert delivery.is_done and [p for p, _ in delivery.failures] == [0, 2]  # the others were queued
+
+
+def test_a_raising_on_raise_stops_the_batch_and_settles_what_was_never_sent() -> None:
+    from kafka.errors import MessageSizeTooLargeError
+
+    producer = _unreachable_producer(**{"message.max.bytes": 1000})
+
+    def stop(_position: int, error: BaseException) -> None:
+        raise error
+
+    delivery = BatchDelivery(producer, 4)
+    with pytest.raises(MessageSizeTooLargeError):
+        ConfluentSender(producer).send_batch(
+            "t", [b"ok", b"x" * 5000, b"ok", b"ok"], on_raise=stop, delivery=delivery
+        )
+    assert not delivery.is_done  # the first record is out; the refused one and the two after it settled
+    producer.purge()
+    producer.flush(5)
+    assert delivery.is_done and [p for p, _ in delivery.failures] == [0]
+
+
+def test_batching_producer_counts_a_confluent_batchs_failures_per_record(digits_bundle, digits) -> None:
+    """Through the batch path, every failed record reaches ``on_send_error`` with its own index."""
+    from prometheus_client import CollectorRegistry
+
+    from compressor.codec import Codec
+    from producers.batching import BatchingProducer
+    from streaming.metrics import ProducerMetrics
+
+    producer = _unreachable_producer(**{"message.timeout.ms": 300})
+    failed: list[int] = []
+    metrics = ProducerMetrics.get(CollectorRegistry())
+    batching = BatchingProducer(
+        producer, Codec(digits_bundle), "t", batch_size=8, metrics=metrics,
+        on_send_error=lambda _exc, index: failed.append(index),
+    )  # fmt: skip
+    batching.send(digits[:20], first_index=100)
+    assert batching.pending_bytes > 0
+    batching.flush(timeout=10)
+    assert sorted(failed) == list(range(100, 120))
+    assert batching.pending_bytes == 0
+    assert metrics.errors.labels("t", "send_failed")._value.get() == 20
