@@ -192,7 +192,13 @@ class BatchingProducer:
         )
         batch_headers = self._batch_headers(kept, offset, headers, analysis)
         if hasattr(self.producer, "send_batch"):
-            self._send_together(encoded.payloads, kept, offset, keys, batch_headers)
+            rows = kept.tolist()
+            self._send_together(
+                encoded.payloads,
+                [self._index_base + offset + i for i in rows],
+                None if keys is None else [keys[offset + i] for i in rows],
+                batch_headers,
+            )
         else:
             self._send_each(encoded.payloads, kept, offset, keys, batch_headers)
         if analysis is not None:
@@ -240,15 +246,13 @@ class BatchingProducer:
     def _send_together(
         self,
         payloads: list[bytes],
-        kept: np.ndarray,
-        offset: int,
-        keys: Sequence[bytes | None] | None,
+        indices: list[int],
+        batch_keys: list[bytes | None] | None,
         batch_headers: list[Headers | None] | None,
     ) -> None:
-        """Send the envelopes through the sender's ``send_batch`` (confluent-kafka): one pending entry
-        for the batch, whose delivery lists the records that failed by their position."""
-        indices = [self._index_base + offset + i for i in kept.tolist()]
-        batch_keys = None if keys is None else [keys[offset + i] for i in kept.tolist()]
+        """Send the envelopes (records ``indices`` of the caller's stream) through the sender's
+        ``send_batch`` (confluent-kafka): one pending entry for the batch, whose delivery lists the
+        records that failed by their position."""
         size = sum(map(len, payloads)) + PENDING_RECORD_OVERHEAD * len(payloads)
         if batch_keys is not None:
             size += sum(len(k) for k in batch_keys if k)

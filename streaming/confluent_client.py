@@ -76,6 +76,19 @@ def _delivery_error(error: Any) -> BaseException:
     return KafkaException(error)
 
 
+def _serve_until_done(delivery: Any, timeout: float | None) -> None:
+    """Serve the producer's callbacks until ``delivery.is_done``; raise kafka-python's
+    ``KafkaTimeoutError`` if ``timeout`` seconds pass first."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while not delivery.is_done:
+        left = 0.1 if deadline is None else min(0.1, deadline - time.monotonic())
+        if left <= 0:
+            from kafka.errors import KafkaTimeoutError
+
+            raise KafkaTimeoutError(f"delivery report(s) still missing after {timeout} s")
+        delivery._producer.poll(left)
+
+
 class DeliveryFuture:
     """The outcome of one produced record, with the parts of kafka-python's future the producer reads.
 
@@ -103,14 +116,7 @@ class DeliveryFuture:
 
     def get(self, timeout: float | None = None) -> None:
         """Wait for the delivery report (serving the producer's callbacks); raise its error if it failed."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while not self.is_done:
-            left = 0.1 if deadline is None else min(0.1, deadline - time.monotonic())
-            if left <= 0:
-                from kafka.errors import KafkaTimeoutError
-
-                raise KafkaTimeoutError(f"no delivery report within {timeout} s")
-            self._producer.poll(left)
+        _serve_until_done(self, timeout)
         if self.exception is not None:
             raise self.exception
 
@@ -148,14 +154,7 @@ class BatchDelivery:
 
     def get(self, timeout: float | None = None) -> None:
         """Wait for every report (serving the producer's callbacks); failures stay in :attr:`failures`."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while not self.is_done:
-            left = 0.1 if deadline is None else min(0.1, deadline - time.monotonic())
-            if left <= 0:
-                from kafka.errors import KafkaTimeoutError
-
-                raise KafkaTimeoutError(f"delivery reports still missing after {timeout} s")
-            self._producer.poll(left)
+        _serve_until_done(self, timeout)
 
 
 class ConfluentSender:
