@@ -29,7 +29,7 @@ from typing import Any
 from compressor.bundle import event_bundle, save_bundle
 from compressor.events import Event, EventCoder, EventSchema
 
-__all__ = ["compress_config", "create_topics", "measure_on_broker", "wire_id_of"]
+__all__ = ["bridge_bytes", "compress_config", "create_topics", "measure_on_broker", "wire_id_of"]
 
 
 def create_topics(bootstrap: str, names: list[str]) -> None:
@@ -90,7 +90,7 @@ def wire_id_of(schema: EventSchema) -> bytes:
     return bundle.wire_id
 
 
-def _bridge(
+def bridge_bytes(
     bootstrap: str,
     raw: str,
     out: str,
@@ -153,12 +153,12 @@ def measure_on_broker(
         "events": n,
         "raw": _send(bootstrap, raw, test, None) / n,
         "raw_zstd": _send(bootstrap, rawz, test, "zstd") / n,
-        "single": _bridge(bootstrap, raw, single, coder, wire_id, 1, max_delay, n) / n,
-        "window": _bridge(bootstrap, raw, windowed, coder, wire_id, window, max_delay, n) / n,
+        "single": bridge_bytes(bootstrap, raw, single, coder, wire_id, 1, max_delay, n) / n,
+        "window": bridge_bytes(bootstrap, raw, windowed, coder, wire_id, window, max_delay, n) / n,
     }
     empty = f"bench-events-{run}-empty"
     create_topics(bootstrap, [empty])
-    out["start"] = _bridge(bootstrap, empty, f"{empty}-out", coder, wire_id, window, max_delay, 0)
+    out["start"] = bridge_bytes(bootstrap, empty, f"{empty}-out", coder, wire_id, window, max_delay, 0)
     for mode in ("single", "window"):
         out[f"{mode}_steady"] = out[mode] - out["start"] / n
         out[f"{mode}_vs_zstd"] = out[f"{mode}_steady"] / out["raw_zstd"]

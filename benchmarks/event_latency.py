@@ -22,22 +22,89 @@ import numpy as np
 from compressor.envelope import unpack
 from compressor.events import Event, EventCoder, EventSchema
 
-__all__ = ["measure_latency"]
+__all__ = ["BridgeThread", "measure_latency", "produce_live"]
 
 
-def _produce_live(bootstrap: str, topic: str, events: list[Event], rate: float) -> None:
+def produce_live(
+    bootstrap: str,
+    events: list[Event],
+    rate: float,
+    topics: dict[str, str | None],
+    linger_ms: int | None = None,
+) -> dict[str, int]:
+    """Send the events at ``rate`` per second, each with its send time as timestamp, to every topic of
+    ``topics`` (name -> batch compression, one producer each; ``linger_ms`` None: latentwire's tuning);
+    the bytes each producer sent (its metadata fetched before the count starts)."""
     from streaming.client_config import KafkaConfig
     from streaming.clients import make_producer
+    from streaming.wire_bytes import OutgoingBytes
 
-    producer = make_producer(KafkaConfig(bootstrap), acks="all", linger_ms=0)
+    linger = {} if linger_ms is None else {"linger_ms": linger_ms}
+    producers = {t: make_producer(KafkaConfig(bootstrap), acks="all", compression_type=c, **linger) for t, c in topics.items()}  # fmt: skip
+    wires = {}
+    for topic, producer in producers.items():
+        producer.partitions_for(topic)
+        wires[topic] = OutgoingBytes(producer)
     start = time.monotonic()
     for i, ev in enumerate(events):
         delay = start + i / rate - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-        producer.send(topic, value=ev.value, key=ev.key, timestamp_ms=int(time.time() * 1000), headers=[])
-    producer.flush()
-    producer.close()
+        now = int(time.time() * 1000)
+        for topic, producer in producers.items():
+            producer.send(topic, value=ev.value, key=ev.key, timestamp_ms=now, headers=[])
+    sent = {}
+    for topic, producer in producers.items():
+        producer.flush()
+        sent[topic] = wires[topic].total
+        producer.close()
+    return sent
+
+
+class BridgeThread:
+    """The compress bridge (``BridgeService`` with :class:`producers.event_compress.EventCompressTransform`)
+    run in a thread until :meth:`stop`; errors are raised by :meth:`stop`.
+
+    Arguments:
+        config (BridgeConfig): the bridge's config.
+        registry (CollectorRegistry): where its metrics are counted.
+        coder (EventCoder): the topic's coder.
+        wire_id (bytes): the model id its envelopes carry.
+        **transform (Any): more arguments of the transform (``window_events``, ``fallback``, ...).
+    """
+
+    def __init__(
+        self, config: Any, registry: Any, coder: EventCoder, wire_id: bytes, **transform: Any
+    ) -> None:
+        self._stop = threading.Event()
+        self.errors: list[BaseException] = []
+        stop = self._stop
+
+        class _Stop:
+            def __bool__(self) -> bool:
+                return stop.is_set()
+
+        def run() -> None:
+            from producers.event_compress import EventCompressTransform
+            from streaming.bridge import BridgeService
+
+            try:
+                with BridgeService(config, registry=registry) as service:
+                    t = EventCompressTransform(coder, wire_id, config.input_topic, metrics=service.metrics, **transform)  # fmt: skip
+                    summary = service.run(t, stop=_Stop())
+                    if summary.error is not None:
+                        self.errors.append(summary.error)
+            except BaseException as exc:  # noqa: BLE001 - raised by stop()
+                self.errors.append(exc)
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+        if self.errors:
+            raise self.errors[0]
 
 
 def _read_latencies(
@@ -78,8 +145,6 @@ def measure_latency(
     from prometheus_client import CollectorRegistry
 
     from benchmarks.event_broker import compress_config, create_topics, wire_id_of
-    from producers.event_compress import EventCompressTransform
-    from streaming.bridge import BridgeService
 
     cut = int(len(events) * train_fraction)
     schema = EventSchema.learn(events[:cut])
@@ -88,48 +153,26 @@ def measure_latency(
     tag = uuid.uuid4().hex[:8]
     raw, out = f"bench-latency-{tag}-raw", f"bench-latency-{tag}-out"
     create_topics(bootstrap, [raw, out])
-    config = compress_config(bootstrap, raw, out, None)
     registry = CollectorRegistry()
-    stop = threading.Event()
-
-    class _Stop:
-        def __bool__(self) -> bool:
-            return stop.is_set()
-
-    wire_id = wire_id_of(schema)
-    errors: list[BaseException] = []
-
-    def run_bridge() -> None:
-        try:
-            with BridgeService(config, registry=registry) as service:
-                transform = EventCompressTransform(
-                    coder,
-                    wire_id,
-                    raw,
-                    window_events=window,
-                    max_delay_ms=max_delay,
-                    metrics=service.metrics,
-                    fallback=False,
-                )
-                summary = service.run(transform, stop=_Stop())
-                if summary.error is not None:
-                    errors.append(summary.error)
-        except BaseException as exc:  # noqa: BLE001 - reported by the caller
-            errors.append(exc)
-
-    bridge = threading.Thread(target=run_bridge, daemon=True)
-    bridge.start()
+    bridge = BridgeThread(
+        compress_config(bootstrap, raw, out, None),
+        registry,
+        coder,
+        wire_id_of(schema),
+        window_events=window,
+        max_delay_ms=max_delay,
+        fallback=False,
+    )
     time.sleep(3.0)  # the bridge joins its group before the first event is sent
-    producer = threading.Thread(target=_produce_live, args=(bootstrap, raw, live, rate), daemon=True)
+    producer = threading.Thread(
+        target=produce_live, args=(bootstrap, live, rate, {raw: None}), kwargs={"linger_ms": 0}, daemon=True
+    )
     producer.start()
     latencies = _read_latencies(
         bootstrap, out, coder, len(live), time.monotonic() + seconds + 30 + max_delay / 1000
     )
     producer.join()
-    stop.set()
-    bridge.join(timeout=30)
-    if errors:
-        raise errors[0]
+    bridge.stop()
     labels = {"bridge": "compress", "topic": raw}
     total = registry.get_sample_value("latentwire_bridge_record_latency_seconds_sum", labels) or 0.0
     count = registry.get_sample_value("latentwire_bridge_record_latency_seconds_count", labels) or 0.0

@@ -18,7 +18,9 @@ by ``--max-delay``.
 With ``--bootstrap-servers HOST:PORT`` the same topics go through a real broker instead
 (:mod:`benchmarks.event_broker`): the bytes producers send, raw, raw + zstd, and the compress bridge in
 single-event and windowed mode. With ``--latency RATES`` as well (events per second, e.g. ``100,1000``)
-the added latency of a window is measured end to end on live events (:mod:`benchmarks.event_latency`).
+the added latency of a window is measured end to end on live events (:mod:`benchmarks.event_latency`);
+with ``--live RATES`` the bytes per event of the single-event bridge at its defaults on events sent live
+(:mod:`benchmarks.event_live`), at ``--bound`` and losslessly, for each of ``--commit-intervals``.
 """
 
 from __future__ import annotations
@@ -254,7 +256,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--latency", type=_ints, default=(), help="broker: measure latency at these event rates (per s)"
     )
+    parser.add_argument(
+        "--live", type=_ints, default=(), help="broker: bytes per event of events sent live at these rates"
+    )
+    parser.add_argument(
+        "--commit-intervals",
+        type=_ints,
+        default=(),
+        help="with --live: the bridge's commit intervals (ms) to compare (default: its default only)",
+    )
     args = parser.parse_args(argv)
+    if args.bootstrap_servers and args.live:
+        return _live_table(args)
     if args.bootstrap_servers and args.latency:
         return _latency_table(args)
     if args.bootstrap_servers:
@@ -329,6 +342,34 @@ def _latency_table(args: argparse.Namespace) -> int:
                 f"{r['p95'] * 1000:.0f} ms | {r['max'] * 1000:.0f} ms | {r['metric_mean'] * 1000:.0f} ms |",
                 flush=True,
             )
+    return 0
+
+
+def _live_table(args: argparse.Namespace) -> int:
+    from benchmarks.event_live import bridge_start_bytes, measure_live
+    from streaming.bridge_config import BridgeConfig
+
+    series = load_series(args.data)[0]
+    events = _recent_topic(series, 4, True, args.events)
+    bridge_start_bytes(args.bootstrap_servers, events)  # a fresh broker creates its transaction log first
+    start = bridge_start_bytes(args.bootstrap_servers, events)
+    intervals = args.commit_intervals or (BridgeConfig.commit_interval_ms,)
+    print(f"bridge start: {start} B")
+    print(
+        "| events/s | bound | commit interval ms | events | raw | raw + zstd | single bridge | bridge/zstd | "
+        "transactions | passed through |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for rate in args.live:
+        for bound in (args.bound, 0.0):
+            for interval in intervals:
+                r = measure_live(args.bootstrap_servers, events, rate, bound, interval, start)
+                print(
+                    f"| {rate} | {bound or 'lossless'} | {interval} | {r['events']} | {r['raw']:.1f} | "
+                    f"{r['raw_zstd']:.1f} | {r['bridge']:.1f} | {r['bridge'] / r['raw_zstd']:.2f}x | "
+                    f"{r['transactions']:.0f} | {'yes' if r['passthrough'] else 'no'} |",
+                    flush=True,
+                )
     return 0
 
 

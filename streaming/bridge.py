@@ -166,6 +166,7 @@ class BridgeService:
             metrics=self.metrics,
             health=health,
             new_producer=new_producer if c.exactly_once else None,
+            commit_interval_ms=c.commit_interval_ms,
         )
         log.warning(
             "%s bridge: %s -> %s, group %s, %s",

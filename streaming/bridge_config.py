@@ -31,7 +31,11 @@ class BridgeConfig:
             restarts of one container, where the host name is the pod name and the pid 1). Default: None.
         exactly_once (bool): Kafka transactions; ``False``: produce, flush, then commit offsets (at
             least once). Default: True.
-        max_poll_records (int): records per poll batch, one transform call each. Default: 2000.
+        max_poll_records (int): records per poll, at most. Default: 2000.
+        commit_interval_ms (int): the records of the polls of this many ms are transformed together and
+            committed in one transaction (Kafka Streams' ``commit.interval.ms``): fewer, larger transactions
+            and record batches on a topic of a few records per poll, at the cost of up to this much latency
+            for read-committed consumers; 0: a transaction per poll. Default: 1000.
         session_timeout_ms (int): how long the group waits for a silent copy before giving its
             partitions to the others (heartbeats every third of it). Default: 10000.
         group_instance_id (str | None): static group membership, a stable name per copy. Default: None.
@@ -55,6 +59,7 @@ class BridgeConfig:
     transactional_id: str | None = None
     exactly_once: bool = True
     max_poll_records: int = 2000
+    commit_interval_ms: int = 1000
     session_timeout_ms: int = 10000
     group_instance_id: str | None = None
     idle_timeout: float | None = None

@@ -1,16 +1,26 @@
 """The consume-transform-produce loop both bridges share, exactly once with Kafka transactions.
 
-One poll batch is one transaction::
+One batch is one transaction::
 
-    poll -> begin_transaction -> transform the whole batch (one model call) -> send outputs and dead
-    letters -> flush, every send checked -> send_offsets_to_transaction(next offsets,
-    consumer.group_metadata()) -> commit_transaction
+    poll, poll, ... (until the commit interval) -> begin_transaction -> transform the whole batch (one
+    model call) -> send outputs and dead letters -> flush, every send checked ->
+    send_offsets_to_transaction(next offsets, consumer.group_metadata()) -> commit_transaction
 
 so a batch's outputs and its input offsets become visible together or not at all. If anything fails
 before the commit, the transaction is aborted and the consumer rewinds to the batch's first offsets; the
 batch is processed again. Rebalances happen only inside ``poll``, when no transaction is open; a member
 that lost its partitions meanwhile is fenced by the group generation in the group metadata (KIP-447),
-so its late commit fails and is aborted. With ``exactly_once=False`` the loop produces, flushes, checks
+so its late commit fails and is aborted.
+
+The commit interval (``commit_interval_ms``, Kafka Streams' ``commit.interval.ms`` under exactly once)
+gathers the records of several polls into one batch: a transaction costs about 450 bytes on the wire
+whatever it holds (AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit, EndTxn) and the output's record
+batches are only as large as the batch, so on a topic of a few events per poll a transaction per poll
+would cost more than the events. Records wait in memory, with no transaction open and nothing produced:
+a crash loses nothing (the input is read again from the committed offsets), and when a rebalance revokes
+partitions (inside ``poll``) their waiting records are dropped and, if the partition stays with this
+member (kafka-python keeps its position), it is read again from its committed offset. 0 commits every
+poll batch. With ``exactly_once=False`` the loop produces, flushes, checks
 every send and then commits the offsets (at least once: a crash between flush and commit repeats
 the batch).
 
@@ -68,6 +78,9 @@ STUCK_SECONDS = 60.0
 EXIT_STUCK = 75
 #: seconds to wait after a poll that failed with a retriable error
 POLL_RETRY_SECONDS = 0.5
+#: a batch gathered over the commit interval is processed once it holds this many records or value bytes
+MAX_BATCH_RECORDS = 20_000
+MAX_BATCH_BYTES = 16 * 1024 * 1024
 
 
 @contextlib.contextmanager
@@ -207,6 +220,9 @@ class BridgeLoop:
             the loop then closes the old one, uses the new one (the same transactional id fences the old
             epoch) and reads the batch again. Default: None, the error ends the loop (and the process
             relies on a supervisor to start again).
+        commit_interval_ms (int): gather the records of the polls of this many ms into one transaction
+            (at most :data:`MAX_BATCH_RECORDS` records or :data:`MAX_BATCH_BYTES` value bytes); 0: one
+            transaction per poll batch. Default: 0.
     """
 
     def __init__(
@@ -224,8 +240,10 @@ class BridgeLoop:
         health: Health | None = None,
         stuck_seconds: float = STUCK_SECONDS,
         new_producer: Callable[[], Any] | None = None,
+        commit_interval_ms: int = 0,
     ) -> None:
         self.stuck_seconds = stuck_seconds
+        self.commit_interval = max(0, commit_interval_ms) / 1000
         self.new_producer = new_producer
         self.consumer = consumer
         self.producer = producer
@@ -243,6 +261,13 @@ class BridgeLoop:
         self._same_partitions: bool | None = None
         #: partitions of an aborted batch whose next records must start where the batch did (see _resync)
         self._rewound: dict[Any, int] = {}
+        #: records read and not yet processed (the batch the commit interval gathers), and since when
+        self._pending: list[Any] = []
+        self._pending_bytes = 0
+        self._pending_since = 0.0
+        #: per partition, the offset this loop last committed (or the first it read): where a partition
+        #: revoked while records of it waited is read again from when the committed offset is unknown
+        self._restart: dict[Any, int] = {}
         m, labels = self.metrics, (bridge, input_topic)
         for outcome in ("committed", "aborted"):
             m.batches.labels(*labels, outcome).inc(0)
@@ -270,37 +295,77 @@ class BridgeLoop:
         poll_timeout_ms: int = 500,
         on_batch: Callable[[], None] | None = None,
     ) -> None:
-        """Process batches until ``stop`` is truthy (checked between batches) or ``idle_timeout``."""
+        """Process batches until ``stop`` is truthy (checked between polls) or ``idle_timeout``; records
+        still waiting for the commit interval are processed before it returns."""
         last_data = time.monotonic()
         self._output_metadata()
         windowed = isinstance(self.transform, Windowed)
-        if windowed:
+        if windowed or self.commit_interval:
             self._listen()
+        if windowed:
             poll_timeout_ms = min(poll_timeout_ms, self.transform.poll_timeout_ms)  # type: ignore[attr-defined]
+
+        def process(messages: list[Any]) -> None:
+            self.process(messages)
+            if on_batch is not None:
+                on_batch()
+
         while not stop:
             self.health.beat()
-            batches = self._poll(poll_timeout_ms)
+            batches = self._poll(self._poll_timeout(poll_timeout_ms))
             if batches is None:
                 continue
-            if self._rewound and not windowed:
+            if self._rewound:
                 batches = self._resync(batches)
             self.health.set_check("broker", True)
             messages = [m for part in batches.values() for m in part]
-            if not messages:
-                if windowed and self.transform.due():  # type: ignore[attr-defined]
-                    self.process([])
-                    if on_batch is not None:
-                        on_batch()
-                    continue
-                if idle_timeout is not None and time.monotonic() - last_data > idle_timeout:
-                    return
+            if messages:
+                self._gather(messages)
+                # idleness counts from the end of a batch: a batch that takes longer than the idle timeout
+                # to code is not idleness, and the windows it opened are due (and sent) before the loop stops
+                last_data = time.monotonic()
+            if self._pending and self._batch_due():
+                process(self._take())
+                last_data = time.monotonic()
                 continue
-            self.process(messages)
-            # idleness counts from the end of the batch: a batch that takes longer than the idle timeout to
-            # code is not idleness, and the windows it opened are due (and sent) before the loop stops
-            last_data = time.monotonic()
-            if on_batch is not None:
-                on_batch()
+            if messages:
+                continue
+            if windowed and not self._pending and self.transform.due():  # type: ignore[attr-defined]
+                process([])
+                continue
+            if idle_timeout is not None and time.monotonic() - last_data > idle_timeout:
+                if not self._pending:
+                    return
+                process(self._take())  # idle: what waits goes now (and is read again if it aborts)
+                last_data = time.monotonic()
+        if self._pending:
+            process(self._take())
+
+    def _gather(self, messages: list[Any]) -> None:
+        if not self._pending:
+            self._pending_since = time.monotonic()
+        self._pending.extend(messages)
+        self._pending_bytes += sum(len(m.value) for m in messages if m.value is not None)
+
+    def _take(self) -> list[Any]:
+        batch, self._pending, self._pending_bytes = self._pending, [], 0
+        return batch
+
+    def _batch_due(self) -> bool:
+        """The gathered records are processed now: the commit interval has passed since the first of them
+        was read, or they are many."""
+        return (
+            time.monotonic() - self._pending_since >= self.commit_interval
+            or len(self._pending) >= MAX_BATCH_RECORDS
+            or self._pending_bytes >= MAX_BATCH_BYTES
+        )
+
+    def _poll_timeout(self, timeout_ms: int) -> int:
+        """The poll waits at most until the gathered batch is due."""
+        if not self._pending:
+            return timeout_ms
+        left = self._pending_since + self.commit_interval - time.monotonic()
+        return max(0, min(timeout_ms, int(left * 1000) + 1))
 
     def _output_metadata(self) -> None:
         """Fetch the output topic's metadata once at the start, a cost of starting like the producer's
@@ -330,19 +395,52 @@ class BridgeLoop:
             return None
 
     def _listen(self) -> None:
-        """Tell a windowed transform which partitions it loses in a rebalance."""
+        """Subscribe with a listener that hears which partitions a rebalance takes away (inside ``poll``,
+        with no transaction open): a windowed transform forgets what it holds of them, the records of them
+        waiting for the commit interval are dropped, and each is read again from its committed offset if
+        it comes back (see :meth:`_revoked`)."""
         from kafka import ConsumerRebalanceListener
 
-        transform = self.transform
+        loop = self
 
         class Listener(ConsumerRebalanceListener):
             def on_partitions_revoked(self, revoked: Any) -> None:
-                transform.revoke(revoked)  # type: ignore[attr-defined]
+                loop._revoked(revoked)
 
             def on_partitions_assigned(self, assigned: Any) -> None:
                 pass
 
         self.consumer.subscribe([self.input_topic], listener=Listener())
+
+    def _revoked(self, revoked: Any) -> None:
+        """kafka-python keeps the position of a partition that a rebalance revokes and assigns again
+        (eager and cooperative alike), so what was read of it and not committed (records waiting for the
+        commit interval, events in open windows) would be skipped: its next records are processed only if
+        they start at its committed offset (the check of :meth:`_resync`)."""
+        from kafka.structs import TopicPartition
+
+        revoked = set(revoked)
+        windowed = isinstance(self.transform, Windowed)
+        if windowed:
+            self.transform.revoke(revoked)  # type: ignore[attr-defined]
+        waiting: dict[Any, int] = {}
+        for msg in self._pending:
+            waiting.setdefault(TopicPartition(msg.topic, msg.partition), msg.offset)
+        for tp in revoked:
+            if windowed or tp in waiting:
+                self._rewound.setdefault(tp, waiting.get(tp, self._restart.get(tp, 0)))
+        kept = [m for m in self._pending if TopicPartition(m.topic, m.partition) not in revoked]
+        if len(kept) != len(self._pending):
+            log.warning(
+                "rebalance: %d records of revoked partitions were waiting to be processed; they are read "
+                "again from the committed offsets",
+                len(self._pending) - len(kept),
+            )
+            self._pending = []
+            if kept:
+                self._gather(kept)
+            else:
+                self._pending_bytes = 0
 
     def process(self, messages: list[Any]) -> bool:
         """Transform and commit one poll batch; False if it was aborted (and will be read again)."""
@@ -355,6 +453,8 @@ class BridgeLoop:
             tp = TopicPartition(msg.topic, msg.partition)
             first.setdefault(tp, msg.offset)
             last[tp] = msg.offset
+        for tp, offset in first.items():
+            self._restart.setdefault(tp, offset)
         offsets = {tp: OffsetAndMetadata(off + 1, "", -1) for tp, off in last.items()}
         windowed = isinstance(self.transform, Windowed)
         if windowed:
@@ -392,6 +492,7 @@ class BridgeLoop:
                 failpoints.hit("bridge-before-commit")  # a crash here repeats the batch
                 self.consumer.commit(offsets)
             m.commit_seconds.labels(*labels).observe(time.perf_counter() - committed_at)
+            self._restart.update({tp: meta.offset for tp, meta in offsets.items()})
         except Exception as exc:
             self._abort(exc, self.transform.rewind() if windowed else first, began)  # type: ignore[attr-defined]
             return False
@@ -500,8 +601,9 @@ class BridgeLoop:
                 self.consumer.seek(tp, offset)
 
     def _resync(self, batches: dict[Any, list[Any]]) -> dict[Any, list[Any]]:
-        """Records of a partition whose batch was aborted are processed only if they start at the
-        partition's committed offset. After an outage the consumer may have lost its group membership
+        """Records of a partition whose batch was aborted, or that a rebalance revoked while records of it
+        were held (see :meth:`_revoked`), are processed only if they start at the partition's committed
+        offset. After an outage the consumer may have lost its group membership
         when the batch aborted, so the seek back could not be applied (the partition was not assigned at
         that moment) and the rejoined consumer kept reading after the aborted batch: committing the next
         batch would then skip the aborted records (seen in a fault run: 3,050 records lost). Such records
@@ -519,7 +621,8 @@ class BridgeLoop:
             got = batches[tp][0].offset if batches[tp] else start
             if got > start:  # records between the committed offset and these would be skipped
                 log.warning(
-                    "%s[%d]: records from offset %d after an aborted batch, the committed offset is %d: "
+                    "%s[%d]: records from offset %d after an aborted batch or a rebalance, the committed "
+                    "offset is %d: "
                     "reading again from there (a transaction marker there is skipped again)",
                     tp.topic, tp.partition, got, start,
                 )  # fmt: skip

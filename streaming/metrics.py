@@ -259,7 +259,7 @@ class BridgeMetrics(_Metrics):
         )
         self.batches = Counter(
             "latentwire_bridge_transactions_total",
-            "Poll batches completed, by outcome (committed, aborted).",
+            "Batches (transactions) completed, by outcome (committed, aborted).",
             ["bridge", "topic", "outcome"],
             **kw,
         )

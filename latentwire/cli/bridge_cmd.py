@@ -53,7 +53,17 @@ def _common(p: argparse.ArgumentParser, bridge: str) -> None:
         "--max-poll-records",
         type=int,
         default=BridgeConfig.max_poll_records,
-        help="records per poll batch (one model call each)",
+        help="records per poll, at most",
+    )
+    add_option(
+        p,
+        "--commit-interval-ms",
+        type=int,
+        default=BridgeConfig.commit_interval_ms,
+        help="the records read over this many ms are coded together (one model call) and committed in "
+        "one transaction. Each transaction costs about 450 bytes on the wire, and larger batches compress "
+        "better, so on a quiet topic a longer interval sends fewer bytes; but read-committed consumers see "
+        "a record only when its transaction commits, up to this much later. 0: a transaction per poll",
     )
     add_option(
         p,
@@ -300,6 +310,7 @@ def bridge_config(args: argparse.Namespace, bridge: str) -> BridgeConfig:
         transactional_id=args.transactional_id,
         exactly_once=not args.at_least_once,
         max_poll_records=args.max_poll_records,
+        commit_interval_ms=args.commit_interval_ms,
         session_timeout_ms=args.session_timeout_ms,
         group_instance_id=args.group_instance_id,
         idle_timeout=args.idle_timeout,

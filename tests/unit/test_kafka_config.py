@@ -192,6 +192,9 @@ class _FakeConsumer:
     def poll(self, timeout_ms: int) -> dict:
         return {("in", 0): self.batches.pop()} if self.batches else {}
 
+    def subscribe(self, topics: list[str], listener: Any = None) -> None:
+        self.listener = listener
+
     def partitions_for_topic(self, topic: str) -> set[int]:
         return {0}
 
@@ -558,9 +561,6 @@ def test_a_batch_slower_than_the_idle_timeout_still_sends_its_windows() -> None:
     from streaming.metrics import BridgeMetrics
 
     class Consumer(_FakeConsumer):
-        def subscribe(self, topics: list[str], listener: Any = None) -> None:
-            pass
-
         def committed(self, tp: Any, metadata: bool = False) -> None:
             return None
 
