@@ -456,14 +456,16 @@ _READING_DISTINCT = 32
 
 
 def _monotone(name: str, objects: _Objects) -> bool:
+    """True if the field's values never decrease along a key (an array's values in order, then the next
+    event's): a counter or a timestamp."""
     last: dict[bytes | None, float] = {}
     for key, obj, _ in objects:
         v = obj.get(name)
-        if isinstance(v, Num):
-            x = float(v)
-            if x < last.get(key, -np.inf):
-                return False
-            last[key] = x
+        for x in v if isinstance(v, list) else [v]:
+            if isinstance(x, Num):
+                if float(x) < last.get(key, -np.inf):
+                    return False
+                last[key] = float(x)
     return True
 
 

@@ -122,6 +122,30 @@ def test_integer_readings_decode_as_integers_within_the_bound() -> None:
         assert y["count"] == x["count"] and y["ts"] == x["ts"]
 
 
+def test_integer_arrays_of_readings_are_lossy_and_arrays_of_counters_exact() -> None:
+    """An array of ADC samples (integers that go up and down) is a reading; an array whose values never
+    decrease along a key (sample numbers) stays exact."""
+    rng = np.random.default_rng(3)
+    events = []
+    for i in range(200):
+        wave = [int(1000 + 300 * np.sin((10 * i + j) / 9) + rng.integers(-4, 5)) for j in range(10)]
+        body = {"ecg": wave, "samples": list(range(10 * i, 10 * i + 10))}
+        events.append(Event(json.dumps(body).encode(), b"bed-1", 1_700_000_000_000 + 28 * i, ()))
+    schema = EventSchema.learn(events[:100])
+    ecg, samples = (schema.fields[schema.by_name[n]] for n in ("ecg", "samples"))
+    assert ecg.lossy and ecg.integer and not samples.lossy
+    coder = EventCoder(schema, relative_bound=0.01)
+    back = coder.decode(
+        coder.encode(events[100:], b"bed-1", events[-1].timestamp), b"bed-1", events[-1].timestamp
+    )
+    lossless = EventCoder(schema).encode(events[100:], b"bed-1", events[-1].timestamp)
+    assert len(coder.encode(events[100:], b"bed-1", events[-1].timestamp)) < 0.7 * len(lossless)
+    for a, b in zip(events[100:], back, strict=True):
+        x, y = json.loads(a.value), json.loads(b.value)
+        assert y["samples"] == x["samples"] and all(isinstance(v, int) for v in y["ecg"])
+        assert np.abs(np.subtract(x["ecg"], y["ecg"])).max() <= 0.01 * ecg.range
+
+
 def test_schema_round_trips_through_json() -> None:
     schema = EventSchema.learn(_sensor_events(50) + ODD_EVENTS)
     again = EventSchema.from_dict(json.loads(json.dumps(schema.to_dict())))
