@@ -39,7 +39,12 @@ class Kafka:
             {
                 tp: [
                     SimpleNamespace(
-                        topic=TOPIC, partition=tp.partition, offset=o, key=None, headers=[], timestamp=1,
+                        topic=TOPIC,
+                        partition=tp.partition,
+                        offset=o,
+                        key=None,
+                        headers=[],
+                        timestamp=1,
                         value=f"{tp.partition}:{o}".encode(),
                     )  # fmt: skip
                     for o in range(per_partition)

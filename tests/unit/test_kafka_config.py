@@ -124,6 +124,7 @@ def test_flags_and_environment_map_onto_bridge_config(clean_env: pytest.MonkeyPa
     )
     clean_env.setenv("LATENTWIRE_MAX_POLL_RECORDS", "64")
     clean_env.setenv("LATENTWIRE_AT_LEAST_ONCE", "yes")
+    clean_env.setenv("LATENTWIRE_COMMIT_INTERVAL_MS", "250")
     args = build_parser().parse_args(
         [*BRIDGE_ARGV, "--group-id", "g", "--dlq-topic", "d", "--idle-timeout", "2.5", "--metrics-port", "0"]
     )
@@ -133,6 +134,7 @@ def test_flags_and_environment_map_onto_bridge_config(clean_env: pytest.MonkeyPa
         False,
         None,
     )
+    assert config.commit_interval_ms == 250
     assert (config.group, config.dead_letters, config.idle_timeout, config.metrics_port) == ("g", "d", 2.5, 0)
 
 
@@ -140,7 +142,14 @@ def test_cli_defaults_come_from_the_config_objects(clean_env: pytest.MonkeyPatch
     args = build_parser().parse_args(["produce", "--model", "m", "--topic", "t", "--data", "d"])
     assert args.linger_ms == PRODUCER_TUNING["linger_ms"]
     bridge = build_parser().parse_args(BRIDGE_ARGV)
-    assert (bridge.max_poll_records, bridge.session_timeout_ms, bridge.metrics_port, bridge.metrics_host) == (
+    assert (
+        bridge.commit_interval_ms,
+        bridge.max_poll_records,
+        bridge.session_timeout_ms,
+        bridge.metrics_port,
+        bridge.metrics_host,
+    ) == (
+        BridgeConfig.commit_interval_ms,
         BridgeConfig.max_poll_records,
         BridgeConfig.session_timeout_ms,
         BridgeConfig.metrics_port,
