@@ -42,6 +42,12 @@ __all__ = ["BridgeService", "BridgeSummary", "run_bridge"]
 
 log = logging.getLogger(__name__)
 
+#: the bridge's producer lingers this long: the loop flushes at the end of every batch, so a batch's records
+#: go out in as few record batches as their size allows (with a short linger the sender thread ships
+#: whatever was appended every few ms while the loop is still sending, and each record batch and request
+#: costs its framing, about 100 bytes, and compresses alone)
+BATCH_LINGER_MS = 1000
+
 
 @dataclass(frozen=True)
 class BridgeSummary:
@@ -143,7 +149,7 @@ class BridgeService:
 
         def new_producer() -> Any:
             nonlocal wire
-            producer = make_producer(kafka, acks="all", **delivery)
+            producer = make_producer(kafka, acks="all", linger_ms=BATCH_LINGER_MS, **delivery)
             if wire is not None:
                 wire.report()  # what the old producer sent is counted before its counter goes away
             wire = _WireAccount(OutgoingBytes(producer), wire_bytes)

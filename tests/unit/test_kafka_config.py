@@ -279,7 +279,11 @@ def test_bridge_service_runs_the_loop_with_its_own_clients(monkeypatch: pytest.M
         and kw["isolation_level"] == "read_committed"
     )
     assert kw["heartbeat_interval_ms"] == 10000 // 3 and not kw["enable_auto_commit"]
-    assert made["producer"] == {"acks": "all", "transactional_id": "tid-1"}
+    assert made["producer"] == {
+        "acks": "all",
+        "linger_ms": bridge_module.BATCH_LINGER_MS,
+        "transactional_id": "tid-1",
+    }
     assert registry.get_sample_value("latentwire_bridge_ready", {"bridge": "compress", "topic": "in"}) == 0
     assert _report(summary, model_id="m") == 0
     assert '"processed": 3' in capsys.readouterr().out
