@@ -18,16 +18,32 @@ BATCH_RECORDS = 500
 Record = tuple[bytes | None, bytes | None, int, Sequence[tuple[str, bytes]]]
 
 
-def batch_bytes(records: Sequence[Record], compression: str | None, batch: int = BATCH_RECORDS) -> int:
-    """Bytes of v2 record batches of ``batch`` records each; ``records`` are ``(key, value, timestamp ms,
-    headers)``, ``compression`` None or ``"zstd"``."""
+def batch_bytes(
+    records: Sequence[Record],
+    compression: str | None,
+    batch: int = BATCH_RECORDS,
+    *,
+    batch_size: int | None = None,
+) -> int:
+    """Bytes of v2 record batches of ``batch`` records each, or, with ``batch_size``, cut as a producer with
+    that ``batch_size`` cuts them from records sent at once (a batch closes when the next record would
+    take it past ``batch_size``); ``records`` are ``(key, value, timestamp ms, headers)``, ``compression``
+    None or ``"zstd"``."""
     from kafka.record.default_records import DefaultRecordBatchBuilder
 
     codec = {None: 0, "zstd": DefaultRecordBatchBuilder.CODEC_ZSTD}[compression]
-    total = 0
-    for start in range(0, len(records), batch):
-        builder = DefaultRecordBatchBuilder(2, codec, False, -1, -1, -1, 1 << 30)
-        for offset, (key, value, ts, headers) in enumerate(records[start : start + batch]):
-            builder.append(offset, ts, key, value, list(headers))
-        total += len(builder.build())
-    return total
+    limit = 1 << 30 if batch_size is None else batch_size
+    count = batch if batch_size is None else len(records) + 1
+    total, builder, offset = 0, None, 0
+    for key, value, ts, headers in records:
+        if builder is not None and offset == count:
+            total, builder = total + len(builder.build()), None
+        if builder is None:
+            builder, offset = DefaultRecordBatchBuilder(2, codec, False, -1, -1, -1, limit), 0
+        if builder.append(offset, ts, key, value, list(headers)) is None:  # full: the record opens the next
+            total += len(builder.build())
+            builder = DefaultRecordBatchBuilder(2, codec, False, -1, -1, -1, limit)
+            builder.append(0, ts, key, value, list(headers))
+            offset = 0
+        offset += 1
+    return total + (len(builder.build()) if builder is not None else 0)
