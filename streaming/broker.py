@@ -268,6 +268,10 @@ class BrokerConfig:
         if self.session_timeout_ms is not None:
             props["broker.session.timeout.ms"] = str(self.session_timeout_ms)
             props["broker.heartbeat.interval.ms"] = str(self.session_timeout_ms // 4)
+            if self.voters:  # a follower that hears nothing from the active controller for a third of it
+                # stands for election (Kafka's: 2000 ms), so a controller's death costs a third of the
+                # session timeout before the new controller starts counting its own
+                props["controller.quorum.fetch.timeout.ms"] = str(self.session_timeout_ms // 3)
         if self.secure:
             # every client (and the broker talking to itself or to the others, e.g. to replicate or write
             # transaction markers) goes through TLS + SASL (PLAIN or SCRAM-SHA-512); the controllers talk

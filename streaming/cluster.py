@@ -63,8 +63,9 @@ MIN_INSYNC = 2
 
 #: partitions of ``__consumer_offsets`` and ``__transaction_state`` in a local cluster (Kafka's: 50)
 INTERNAL_PARTITIONS = 10
-#: ms without a heartbeat after which the controllers fence a node (Kafka's: 9000)
-SESSION_TIMEOUT_MS = 5000
+#: ms without a heartbeat after which the controllers fence a node (Kafka's: 9000); the nodes heartbeat
+#: every quarter of it, and a controller's followers stand for election after a third of it
+SESSION_TIMEOUT_MS = 3000
 
 #: settings every node of a cluster takes from the cluster's own
 _SHARED_BY_NODES = (
@@ -93,7 +94,7 @@ class ClusterConfig:
         internal_partitions (int): partitions of the internal topics (see the module docstring).
             Default: 10.
         session_timeout_ms (int): how long the controllers wait for a node's heartbeat before fencing it
-            and electing new leaders for its partitions. Default: 5000.
+            and electing new leaders for its partitions. Default: 3000.
     """
 
     nodes: int = 3

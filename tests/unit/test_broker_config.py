@@ -354,7 +354,8 @@ def test_cluster_nodes_share_a_quorum_and_replicate(tmp_path: Path) -> None:
         assert props["transaction.state.log.min.isr"] == "2"
         assert props["min.insync.replicas"] == "2" and props["default.replication.factor"] == "3"
         assert props["offsets.topic.num.partitions"] == props["transaction.state.log.num.partitions"] == "10"
-        assert (props["broker.session.timeout.ms"], props["broker.heartbeat.interval.ms"]) == ("5000", "1250")
+        assert (props["broker.session.timeout.ms"], props["broker.heartbeat.interval.ms"]) == ("3000", "750")
+        assert props["controller.quorum.fetch.timeout.ms"] == "1000"
         assert config.dir == tmp_path / f"node-{node}"
         assert config.tls_dir == tmp_path / "tls"
     single = BrokerConfig(dir=tmp_path).properties()
