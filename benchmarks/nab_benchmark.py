@@ -43,6 +43,7 @@ from compressor.applications.causal_detector import HISTORY, QUIET, SHORT, alarm
 from compressor.applications.nab_scoring import (  # noqa: E402
     load_profiles,
     normalized_score,
+    point_weights,
     probationary_length,
     score_file,
     window_indices,
@@ -124,7 +125,10 @@ def corpus_score(results: list[dict], windows: dict, profile, key: str, threshol
     scores = []
     for r in results:
         flags = alarms(r[key], threshold, refractory)
-        scores.append(score_file(flags, r["windows"], profile))
+        cached = r.setdefault("weights", {})
+        if profile.name not in cached:
+            cached[profile.name] = point_weights(len(flags), r["windows"], profile)
+        scores.append(score_file(flags, r["windows"], profile, weights=cached[profile.name]))
     true_det = sum(s.true_detections for s in scores)
     all_det = true_det + sum(s.false_detections for s in scores)
     return {

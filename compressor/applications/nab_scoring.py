@@ -157,11 +157,14 @@ def score_file(
     windows: Sequence[tuple[int, int]],
     profile: Profile,
     probation_percent: float = PROBATION_PERCENT,
+    weights: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> FileScore:
-    """Score boolean ``detections`` (one per point) against window index ranges, under ``profile``."""
+    """Score boolean ``detections`` (one per point) against window index ranges, under ``profile``;
+    ``weights``: :func:`point_weights` of the same, when already computed (a threshold sweep scores the
+    same file many times)."""
     detections = np.asarray(detections, bool)
     n = len(detections)
-    weight, which = point_weights(n, windows, profile)
+    weight, which = point_weights(n, windows, profile) if weights is None else weights
     scorable = np.arange(n) >= probationary_length(n, probation_percent)
     hits = detections & scorable
     window_ids = sorted(set(which[scorable & (which >= 0)].tolist()))

@@ -74,6 +74,10 @@ def test_detection_in_the_middle_and_earliest_counts():
     assert score_file(flags(N, 450), WIN, STANDARD).raw == pytest.approx(expected)
     assert score_file(flags(N, 450, 470, 499), WIN, STANDARD).raw == pytest.approx(expected)
     assert score_file(flags(N, 450, 470), WIN, STANDARD).detected_windows == 1
+    weight, which = point_weights(N, WIN, STANDARD)  # precomputed weights are used as given
+    assert score_file(flags(N, 450), WIN, STANDARD, weights=(2 * weight, which)).raw == pytest.approx(
+        2 * expected
+    )
 
 
 def test_false_positive_before_any_window_costs_fp_weight():
