@@ -145,7 +145,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--max-delay",
         type=int,
         default=1000,
-        help="event mode: ms an event may wait in an open window before the window is sent",
+        help="event mode: ms an event may wait in an open window before the window is sent (then up to "
+        "--commit-interval-ms more until its transaction commits)",
     )
     add_option(c, "--input-format", default="json", choices=["json", "f32"], help="raw record format")
     add_option(c, "--fields", type=_csv, default=(), help="JSON: numeric fields forming the record, in order")
