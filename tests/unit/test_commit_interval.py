@@ -30,7 +30,9 @@ class Kafka:
 
     log: dict[Any, list[SimpleNamespace]]
     committed: dict[Any, int] = field(default_factory=dict)
+    metadata: dict[Any, str] = field(default_factory=dict)
     output: list[bytes] = field(default_factory=list)
+    records: list[SimpleNamespace] = field(default_factory=list)
     transactions: int = 0
 
     @classmethod
@@ -87,8 +89,11 @@ class Consumer:
                 self.position[tp] = records[-1].offset + 1
         return out
 
-    def committed(self, tp: Any, metadata: bool = False) -> int | None:
-        return self.kafka.committed.get(tp)
+    def committed(self, tp: Any, metadata: bool = False) -> Any:
+        offset = self.kafka.committed.get(tp)
+        if not metadata or offset is None:
+            return offset
+        return OffsetAndMetadata(offset, self.kafka.metadata.get(tp, ""), -1)
 
     def seek(self, tp: Any, offset: int) -> None:
         self.position[tp] = offset
@@ -108,14 +113,14 @@ class Producer:
 
     def __init__(self, kafka: Kafka) -> None:
         self.kafka = kafka
-        self.sent: list[bytes] = []
+        self.sent: list[SimpleNamespace] = []
         self.offsets: dict[Any, OffsetAndMetadata] = {}
 
     def begin_transaction(self) -> None:
         self.sent, self.offsets = [], {}
 
     def send(self, topic: str, value: bytes, **kw: Any) -> SimpleNamespace:
-        self.sent.append(value)
+        self.sent.append(SimpleNamespace(value=value, **kw))
         return SimpleNamespace(get=lambda timeout: None)
 
     def flush(self) -> None:
@@ -125,8 +130,10 @@ class Producer:
         self.offsets = dict(offsets)
 
     def commit_transaction(self) -> None:
-        self.kafka.output.extend(self.sent)
+        self.kafka.records.extend(self.sent)
+        self.kafka.output.extend(r.value for r in self.sent)
         self.kafka.committed.update({tp: meta.offset for tp, meta in self.offsets.items()})
+        self.kafka.metadata.update({tp: meta.metadata for tp, meta in self.offsets.items()})
         self.kafka.transactions += 1
 
     def abort_transaction(self) -> None:
@@ -136,9 +143,13 @@ class Producer:
         return {0, 1}
 
 
-def _run(kafka: Kafka, consumer: Consumer, interval_ms: int) -> BridgeLoop:
+def _copy(msgs: list) -> TransformResult:
+    return TransformResult([Output(m.value, []) for m in msgs])
+
+
+def _run(kafka: Kafka, consumer: Consumer, interval_ms: int, transform: Any = _copy) -> BridgeLoop:
     loop = BridgeLoop(
-        consumer, Producer(kafka), lambda msgs: TransformResult([Output(m.value, []) for m in msgs]),
+        consumer, Producer(kafka), transform,
         bridge="compress", input_topic=TOPIC, output_topic="out", dead_letter_topic="in.dlq",
         metrics=BridgeMetrics.get(CollectorRegistry()), commit_interval_ms=interval_ms,
     )  # fmt: skip
@@ -198,3 +209,49 @@ def test_a_rebalance_while_records_wait_loses_and_repeats_nothing(
     other.assigned = [TPS[1]]
     _run(kafka, other, 60_000)
     _exactly_once(kafka)
+
+
+@pytest.mark.parametrize("at_poll", [3, 5])
+def test_a_rebalance_while_windows_are_open_loses_and_repeats_nothing(
+    monkeypatch: pytest.MonkeyPatch, at_poll: int
+) -> None:
+    """The event bridge's windows across a rebalance: the partition that comes back is read again from its
+    commit (whose metadata names the open windows), the other one by another copy."""
+    from tests.unit.test_event_transforms import _compress, _events, _messages, _restore, _same, _schema
+
+    monkeypatch.setattr(bridge_loop, "MAX_BATCH_RECORDS", 20)
+    schema = _schema()
+    events = _events(240, keys=4, seed=5)
+    parts = _messages(events, 2)
+    kafka = Kafka(
+        {tp: [SimpleNamespace(**m._asdict()) for m in part] for tp, part in zip(TPS, parts, strict=True)}
+    )
+    for part in kafka.log.values():
+        for m in part:
+            m.topic = TOPIC
+
+    def run(consumer: Consumer) -> None:
+        """Until the input ends, then once more with every open window due."""
+        transform = _compress(schema, 8, fallback=False, max_delay_ms=60_000)
+        _run(kafka, consumer, 60_000, transform)
+        for window in transform.windows.values():
+            window.arrived = -1e9
+        _run(kafka, consumer, 60_000, transform)
+        assert not transform.windows
+
+    run(Consumer(kafka, step=7, events={at_poll: (TPS, [TPS[0]])}))
+    other = Consumer(kafka, step=7)
+    other.assigned = [TPS[1]]
+    run(other)
+    produced = [
+        SimpleNamespace(
+            partition=r.partition, key=r.key, value=r.value, timestamp=r.timestamp_ms, headers=r.headers
+        )
+        for r in kafka.records
+    ]
+    restored = _restore(schema, produced)
+    for key in {ev.key for ev in events}:
+        mine = [ev for ev in events if ev.key == key]
+        back = [ev for ev in restored if ev.key == key]
+        assert len(back) == len(mine), key
+        assert all(_same(a, b) for a, b in zip(mine, back, strict=True))
