@@ -436,14 +436,14 @@ class BridgeLoop:
                 "again from the committed offsets",
                 len(self._pending) - len(kept),
             )
-            self._pending = []
+            since, self._pending = self._pending_since, []
+            self._pending_bytes = 0
             if kept:
                 self._gather(kept)
-            else:
-                self._pending_bytes = 0
+                self._pending_since = since
 
     def process(self, messages: list[Any]) -> bool:
-        """Transform and commit one poll batch; False if it was aborted (and will be read again)."""
+        """Transform and commit one batch; False if it was aborted (and will be read again)."""
         from kafka.structs import OffsetAndMetadata, TopicPartition
 
         m, labels = self.metrics, (self.bridge, self.input_topic)
