@@ -197,8 +197,9 @@ def confluent_checks(results: dict[str, dict]) -> dict[str, float]:
 
 def confluent_notes(checks: dict[str, float], cost: dict[str, dict[str, float]]) -> list[str]:
     lines = [
-        "confluent-kafka (issue 13): (e) to (g) use librdkafka with the same linger and batch size; wire bytes "
-        "are librdkafka's own `txbytes`.",
+        "confluent-kafka (issue 13): (e) to (g) use librdkafka with the same linger and batch size, and read "
+        "alike: the topic looked up before the assignment (`assign_known`), then `consume_available` batches "
+        "of up to 4,096 (what is fetched, as kafka-python's poll); wire bytes are librdkafka's own `txbytes`.",
         "",
         f"- (g) vs (e): **{checks['g_over_e']:.2f}x** the records/s of raw confluent-kafka (target >= 0.5x); "
         f"{checks['g_over_e_steady']:.2f}x after the consumer's start",
