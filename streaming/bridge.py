@@ -173,6 +173,7 @@ class BridgeService:
             health=health,
             new_producer=new_producer if c.exactly_once else None,
             commit_interval_ms=c.commit_interval_ms,
+            max_batch_records=c.max_poll_records,
         )
         log.warning(
             "%s bridge: %s -> %s, group %s, %s",

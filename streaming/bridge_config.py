@@ -31,7 +31,8 @@ class BridgeConfig:
             restarts of one container, where the host name is the pod name and the pid 1). Default: None.
         exactly_once (bool): Kafka transactions; ``False``: produce, flush, then commit offsets (at
             least once). Default: True.
-        max_poll_records (int): records per poll, at most. Default: 2000.
+        max_poll_records (int): records per poll, at most; also the most records of a batch (one
+            transform call, one transaction). Default: 2000.
         commit_interval_ms (int): the records of the polls of this many ms are transformed together and
             committed in one transaction (Kafka Streams' ``commit.interval.ms``): fewer, larger transactions
             and record batches on a topic of a few records per poll, at the cost of up to this much latency

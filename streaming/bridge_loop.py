@@ -78,8 +78,7 @@ STUCK_SECONDS = 60.0
 EXIT_STUCK = 75
 #: seconds to wait after a poll that failed with a retriable error
 POLL_RETRY_SECONDS = 0.5
-#: a batch gathered over the commit interval is processed once it holds this many records or value bytes
-MAX_BATCH_RECORDS = 20_000
+#: a batch gathered over the commit interval is processed once it holds this many value bytes
 MAX_BATCH_BYTES = 16 * 1024 * 1024
 
 
@@ -220,9 +219,11 @@ class BridgeLoop:
             the loop then closes the old one, uses the new one (the same transactional id fences the old
             epoch) and reads the batch again. Default: None, the error ends the loop (and the process
             relies on a supervisor to start again).
-        commit_interval_ms (int): gather the records of the polls of this many ms into one transaction
-            (at most :data:`MAX_BATCH_RECORDS` records or :data:`MAX_BATCH_BYTES` value bytes); 0: one
-            transaction per poll batch. Default: 0.
+        commit_interval_ms (int): gather the records of the polls of this many ms into one transaction;
+            0: one transaction per poll batch. Default: 0.
+        max_batch_records (int): a gathered batch is processed as soon as it holds this many records (or
+            :data:`MAX_BATCH_BYTES` value bytes), before the interval ends: a backlog is still read in
+            batches of a poll's size. Default: 2000.
     """
 
     def __init__(
@@ -241,9 +242,11 @@ class BridgeLoop:
         stuck_seconds: float = STUCK_SECONDS,
         new_producer: Callable[[], Any] | None = None,
         commit_interval_ms: int = 0,
+        max_batch_records: int = 2000,
     ) -> None:
         self.stuck_seconds = stuck_seconds
         self.commit_interval = max(0, commit_interval_ms) / 1000
+        self.max_batch_records = max_batch_records
         self.new_producer = new_producer
         self.consumer = consumer
         self.producer = producer
@@ -353,10 +356,10 @@ class BridgeLoop:
 
     def _batch_due(self) -> bool:
         """The gathered records are processed now: the commit interval has passed since the first of them
-        was read, or they are many."""
+        was read, or they are as many as a full poll."""
         return (
             time.monotonic() - self._pending_since >= self.commit_interval
-            or len(self._pending) >= MAX_BATCH_RECORDS
+            or len(self._pending) >= self.max_batch_records
             or self._pending_bytes >= MAX_BATCH_BYTES
         )
 

@@ -53,7 +53,8 @@ def _common(p: argparse.ArgumentParser, bridge: str) -> None:
         "--max-poll-records",
         type=int,
         default=BridgeConfig.max_poll_records,
-        help="records per poll, at most",
+        help="records per poll, at most; a batch gathered over --commit-interval-ms is processed as soon as "
+        "it holds this many",
     )
     add_option(
         p,

@@ -12,7 +12,6 @@ import pytest
 from kafka.structs import OffsetAndMetadata, TopicPartition
 from prometheus_client import CollectorRegistry
 
-import streaming.bridge_loop as bridge_loop
 from streaming.bridge_loop import BridgeLoop, Output, TransformResult
 from streaming.metrics import BridgeMetrics
 
@@ -147,11 +146,13 @@ def _copy(msgs: list) -> TransformResult:
     return TransformResult([Output(m.value, []) for m in msgs])
 
 
-def _run(kafka: Kafka, consumer: Consumer, interval_ms: int, transform: Any = _copy) -> BridgeLoop:
+def _run(
+    kafka: Kafka, consumer: Consumer, interval_ms: int, transform: Any = _copy, cap: int = 2000
+) -> BridgeLoop:
     loop = BridgeLoop(
         consumer, Producer(kafka), transform,
         bridge="compress", input_topic=TOPIC, output_topic="out", dead_letter_topic="in.dlq",
-        metrics=BridgeMetrics.get(CollectorRegistry()), commit_interval_ms=interval_ms,
+        metrics=BridgeMetrics.get(CollectorRegistry()), commit_interval_ms=interval_ms, max_batch_records=cap,
     )  # fmt: skip
     loop.run(False, idle_timeout=0.05, poll_timeout_ms=1)
     return loop
@@ -172,54 +173,48 @@ def test_the_polls_of_an_interval_are_one_transaction() -> None:
         assert kafka.transactions == transactions
 
 
-def test_a_full_batch_is_committed_before_the_interval(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bridge_loop, "MAX_BATCH_RECORDS", 16)
+def test_a_full_batch_is_committed_before_the_interval() -> None:
+    cap = 16
     kafka = Kafka.with_records(20)
-    _run(kafka, Consumer(kafka, step=4), 60_000)
+    _run(kafka, Consumer(kafka, step=4), 60_000, cap=cap)
     _exactly_once(kafka)
     assert kafka.transactions == 3  # 16, 16 and the last 8 when the input ends
 
 
 @pytest.mark.parametrize("crash_at", [2, 3, 4, 5])
-def test_a_crash_while_records_wait_loses_and_repeats_nothing(
-    monkeypatch: pytest.MonkeyPatch, crash_at: int
-) -> None:
-    monkeypatch.setattr(bridge_loop, "MAX_BATCH_RECORDS", 12)  # a commit every second poll
+def test_a_crash_while_records_wait_loses_and_repeats_nothing(crash_at: int) -> None:
+    cap = 12  # a commit every second poll
     kafka = Kafka.with_records(30)
     with pytest.raises(Crash):
-        _run(kafka, Consumer(kafka, step=3, events={crash_at: "crash"}), 60_000)
+        _run(kafka, Consumer(kafka, step=3, events={crash_at: "crash"}), 60_000, cap=cap)
     done = len(kafka.output)
     assert done % 12 == 0 and done < 60  # only whole batches were committed; the waiting records were not
-    _run(kafka, Consumer(kafka, step=3), 60_000)  # a new copy starts from the committed offsets
+    _run(kafka, Consumer(kafka, step=3), 60_000, cap=cap)  # a new copy starts from the committed offsets
     _exactly_once(kafka)
 
 
 @pytest.mark.parametrize("at_poll", [2, 3, 4])
-def test_a_rebalance_while_records_wait_loses_and_repeats_nothing(
-    monkeypatch: pytest.MonkeyPatch, at_poll: int
-) -> None:
+def test_a_rebalance_while_records_wait_loses_and_repeats_nothing(at_poll: int) -> None:
     """Both partitions are revoked while records of both wait; partition 0 comes back to this copy (its
     position kept, after the records that waited), partition 1 goes to another copy."""
-    monkeypatch.setattr(bridge_loop, "MAX_BATCH_RECORDS", 12)
+    cap = 12
     kafka = Kafka.with_records(30)
-    _run(kafka, Consumer(kafka, step=3, events={at_poll: (TPS, [TPS[0]])}), 60_000)
+    _run(kafka, Consumer(kafka, step=3, events={at_poll: (TPS, [TPS[0]])}), 60_000, cap=cap)
     partition0 = [v for v in kafka.output if v.startswith(b"0:")]
     assert partition0 == [r.value for r in kafka.log[TPS[0]]]
     other = Consumer(kafka, step=3)
     other.assigned = [TPS[1]]
-    _run(kafka, other, 60_000)
+    _run(kafka, other, 60_000, cap=cap)
     _exactly_once(kafka)
 
 
 @pytest.mark.parametrize("at_poll", [3, 5])
-def test_a_rebalance_while_windows_are_open_loses_and_repeats_nothing(
-    monkeypatch: pytest.MonkeyPatch, at_poll: int
-) -> None:
+def test_a_rebalance_while_windows_are_open_loses_and_repeats_nothing(at_poll: int) -> None:
     """The event bridge's windows across a rebalance: the partition that comes back is read again from its
     commit (whose metadata names the open windows), the other one by another copy."""
     from tests.unit.test_event_transforms import _compress, _events, _messages, _restore, _same, _schema
 
-    monkeypatch.setattr(bridge_loop, "MAX_BATCH_RECORDS", 20)
+    cap = 20
     schema = _schema()
     events = _events(240, keys=4, seed=5)
     parts = _messages(events, 2)
@@ -233,10 +228,10 @@ def test_a_rebalance_while_windows_are_open_loses_and_repeats_nothing(
     def run(consumer: Consumer) -> None:
         """Until the input ends, then once more with every open window due."""
         transform = _compress(schema, 8, fallback=False, max_delay_ms=60_000)
-        _run(kafka, consumer, 60_000, transform)
+        _run(kafka, consumer, 60_000, transform, cap)
         for window in transform.windows.values():
             window.arrived = -1e9
-        _run(kafka, consumer, 60_000, transform)
+        _run(kafka, consumer, 60_000, transform, cap)
         assert not transform.windows
 
     run(Consumer(kafka, step=7, events={at_poll: (TPS, [TPS[0]])}))
