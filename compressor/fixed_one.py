@@ -74,17 +74,17 @@ class FixedRateOne:
 
     def encode(self, encoder: Predictor, x: np.ndarray) -> bytes:
         """The fixed-rate body of one contiguous float32 record ``x`` (D,)."""
-        z = np.empty((1, self._record_size), np.float32)
-        _normalize(x, self._offset, self._scale, z[0])
+        z = np.empty(self._record_size, np.float32)
+        _normalize(x, self._offset, self._scale, z)
         codes = np.empty(self._low.shape[0], self._dtype)
-        _quantize(encoder(z)[0], self._low, self._step, self._top, codes)
+        _quantize(encoder.one(z), self._low, self._step, self._top, codes)
         return codes.tobytes()
 
     def decode(self, decoder: Predictor, body: bytes) -> np.ndarray:
         """The float32 record (D,) of one fixed-rate body (its length checked by the caller)."""
         codes = np.frombuffer(body, self._dtype).astype(np.float32)
-        z = np.empty((1, codes.shape[0]), np.float32)
-        _affine(codes, self._step, self._low, z[0])
+        z = np.empty(codes.shape[0], np.float32)
+        _affine(codes, self._step, self._low, z)
         out = np.empty(self._record_size, np.float32)
-        _affine(decoder(z)[0], self._scale, self._offset, out)
+        _affine(decoder.one(z), self._scale, self._offset, out)
         return out
