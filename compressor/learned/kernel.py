@@ -49,6 +49,7 @@ __all__ = [
     "decode_batch",
     "encode_batch",
     "features_all",
+    "mlp_batch",
     "predictions",
     "residuals",
 ]
@@ -308,28 +309,67 @@ def _push_context(ring, ctx, absr, t, c, r):
     ring[slot, c] = a
 
 
+#: feature rows per matrix product of :func:`mlp_batch`: its hidden layer stays in the caches
+BLOCK = 256
+
+
+@njit(cache=True)
+def mlp_batch(x, n, c, mlp, xf, hf, hi, y):  # noqa: PLR0913
+    """:func:`~compressor.learned.mlp.mlp_rows` of the first ``n`` feature rows of ``x`` (.., N_FEAT) int64 for
+    column ``c``, the same integers, into ``y``. Where float64 is exact for the column (every partial sum an
+    integer below ``2**53``, in any order), the first layer is a matrix product (BLAS) per :data:`BLOCK`
+    rows, the rest as :func:`~compressor.learned.mlp.mlp_rows` does it; else that function's int64 loop.
+    Scratch: ``xf`` (BLOCK, N_FEAT) and ``hf`` (BLOCK, H) float64, ``hi`` (H,) int64."""
+    w1, _, w2, b2, hshift, w1f, b1f, exact = mlp
+    if not exact[c]:
+        mlp_rows(x, n, c, mlp, H_CAP, hf[0], hi, y)
+        return
+    # h >> sh is floor(h * 2**-sh) (h an integer, a power-of-two scale: exact); the capped activation is an
+    # integer in [0, 2**26] and |w2| <= 2**30, so both fit int32 and each product int64 (vectorised)
+    unit = 1.0 / np.float64(np.int64(1) << hshift[c])
+    cap = np.float64(H_CAP)
+    hidden = w1.shape[2]
+    w = w1f[c]
+    for start in range(0, n, BLOCK):
+        size = min(BLOCK, n - start)
+        for p in range(size):
+            for f in range(N_FEAT):
+                xf[p, f] = np.float64(x[start + p, f])
+        np.dot(xf[:size], w, hf[:size])
+        for p in range(size):
+            acc = np.int64(0)
+            for u in range(hidden):
+                a = min(max(np.floor((hf[p, u] + b1f[c, u]) * unit), 0.0), cap)
+                acc += np.int64(np.int32(a)) * np.int64(np.int32(w2[c, u]))
+            y[start + p] = b2[c] + acc
+
+
 @njit(cache=True)
 def predictions(q, model):
     """The prediction (N, rows, cols) of every value of grid integers ``q`` (N, rows, cols) int64 under
     ``model`` (the arrays of :meth:`~compressor.learned.model.KernelParams.predictor_args`). They depend on
-    values only, all known at the encoder, so the MLP runs over all rows of a record's column at once."""
+    values only, all known at the encoder, so the MLP runs over all rows of every record's column at once."""
     w1, _, _, _, _, center, _, cross, first_slope, _, level, low, high = model[:13]
     mlp = _mlp_of(model)
     n, rows, cols = q.shape
     pred = np.empty((n, rows, cols), np.int64)
-    x = np.empty((max(rows - 1, 1), N_FEAT), np.int64)
-    y = np.empty(max(rows - 1, 1), np.int64)
-    hf = np.empty(w1.shape[2], np.float64)
+    m = max(n * (rows - 1), 1)
+    x = np.empty((m, N_FEAT), np.int64)
+    xf = np.empty((BLOCK, N_FEAT), np.float64)
+    y = np.empty(m, np.int64)
+    hf = np.empty((BLOCK, w1.shape[2]), np.float64)
     hi = np.empty(w1.shape[2], np.int64)
-    for i in range(n):
-        rec = q[i]
-        for c in range(cols):
+    for c in range(cols):
+        for i in range(n):
+            rec = q[i]
             pred[i, 0, c] = _predict_first(rec, c, center, first_slope, low, high)
             for t in range(1, rows):
-                _clamped_features(rec, t, c, cols, level, x, t - 1)
-            mlp_rows(x, rows - 1, c, mlp, H_CAP, hf, hi, y)
+                _clamped_features(rec, t, c, cols, level, x, i * (rows - 1) + t - 1)
+        mlp_batch(x, n * (rows - 1), c, mlp, xf, hf, hi, y)
+        for i in range(n):
+            rec = q[i]
             for t in range(1, rows):
-                pred[i, t, c] = _predict(rec, t, c, y[t - 1], cross, low, high)
+                pred[i, t, c] = _predict(rec, t, c, y[i * (rows - 1) + t - 1], cross, low, high)
     return pred
 
 
@@ -453,8 +493,9 @@ def decode_batch(words, offsets, states, rows, cols, model, thresh, shifts, freq
     for i in range(n):
         _reset_context(ring[i], ctx[i], default)
     x = np.zeros((max(n, 1), N_FEAT), np.int64)
+    xf = np.zeros((BLOCK, N_FEAT), np.float64)
     y = np.zeros(max(n, 1), np.int64)
-    hf = np.empty(model[0].shape[2], np.float64)
+    hf = np.empty((BLOCK, model[0].shape[2]), np.float64)
     hi = np.empty(model[0].shape[2], np.int64)
     mags = np.zeros(N_CONTEXT, np.int64)
     mask = M - 1
@@ -463,7 +504,7 @@ def decode_batch(words, offsets, states, rows, cols, model, thresh, shifts, freq
             if t > 0:
                 for i in range(n):
                     _clamped_features(q[i], t, c, cols, level, x, i)
-                mlp_rows(x, n, c, mlp, H_CAP, hf, hi, y)
+                mlp_batch(x, n, c, mlp, xf, hf, hi, y)
             for i in range(n):
                 if bad[i]:
                     continue

@@ -47,6 +47,17 @@ def _run(x: np.ndarray, c: int, weights: tuple, exact: np.ndarray) -> list[int]:
     return y.tolist()
 
 
+def _run_batch(x: np.ndarray, c: int, weights: tuple, exact: np.ndarray) -> list[int]:
+    w1, b1 = weights[:2]
+    mlp = (*weights, w1.astype(np.float64), b1.astype(np.float64), exact)
+    y = np.zeros(len(x), np.int64)
+    hidden = w1.shape[2]
+    xf = np.zeros((kernel.BLOCK, kernel.N_FEAT))
+    hf = np.zeros((kernel.BLOCK, hidden))
+    kernel.mlp_batch(x, len(x), c, mlp, xf, hf, np.zeros(hidden, np.int64), y)
+    return y.tolist()
+
+
 def _features(rng: np.random.Generator, n: int) -> np.ndarray:
     x = rng.integers(-kernel.CLIP, kernel.CLIP + 1, size=(n, kernel.N_FEAT))
     x[::5] = kernel.CLIP  # the extremes, where the partial sums are largest
@@ -66,6 +77,20 @@ def test_both_paths_compute_the_definition(w_bits: int, b_bits: int) -> None:
         assert _run(x, c, weights, np.zeros(3, bool)) == want
         if exact[c]:
             assert _run(x, c, weights, np.ones(3, bool)) == want
+
+
+@pytest.mark.parametrize(("w_bits", "b_bits"), [(24, 40), (28, 50), (30, 50)])
+def test_the_blocked_matrix_product_computes_the_definition(w_bits: int, b_bits: int) -> None:
+    """kernel.mlp_batch: a BLAS product per block of rows where float64 is exact, the int64 loop otherwise;
+    more rows than one block, so a partial last block is covered."""
+    rng = np.random.default_rng(w_bits + 1)
+    weights = _weights(rng, 3, 8, w_bits, b_bits)
+    x = _features(rng, kernel.BLOCK + 45)
+    exact = float_exact(weights[0], weights[1], kernel.CLIP)
+    for c in range(3):
+        want = _reference(x, c, *weights)
+        assert _run_batch(x, c, weights, exact) == want
+        assert _run_batch(x, c, weights, np.zeros(3, bool)) == want
 
 
 def test_float_is_used_only_where_every_partial_sum_stays_below_2_53() -> None:
