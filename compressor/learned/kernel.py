@@ -412,10 +412,65 @@ def residuals(q, model, thresh):
 
 
 @njit(cache=True)
+def _known_classes(q, pred, model, thresh):  # noqa: PLR0914
+    """:func:`_classes` without the context magnitudes, the same residuals and classes, from every value
+    at once (the encoder's case): rows after the first weigh their magnitudes as scalars read from arrays
+    of all the record's |residuals| and |changes|, padded by a zero column either side, instead of
+    gathering them per value (row 0 goes through :func:`_class_at` as in decoding)."""
+    default, cw, low, high = model[6], model[9], model[11], model[12]
+    n, rows, cols = q.shape
+    res = q - pred
+    cls = np.empty((n, rows, cols), np.int64)
+    ring = np.zeros((CTX, cols), np.int64)
+    ctx = np.zeros(cols, np.int64)
+    absr = np.zeros((rows, cols), np.int64)
+    f = np.zeros(N_CONTEXT, np.int64)
+    mag = np.zeros((rows, cols + 2), np.int64)  # |r|, column c at c + 1
+    chg = np.zeros((rows, cols + 2), np.int64)  # |change into the row|, 0 on row 0
+    nk = thresh.shape[0] + 1
+    for i in range(n):
+        rec = q[i]
+        _reset_context(ring, ctx, default)
+        for c in range(cols):
+            cls[i, 0, c] = _class_at(rec, absr, 0, c, cols, ctx, pred[i, 0, c], cw, thresh, low, high, f)
+            _push_context(ring, ctx, absr, 0, c, res[i, 0, c])
+        for t in range(rows):
+            for c in range(cols):
+                mag[t, c + 1] = _clamp(abs(res[i, t, c]), MAG_CAP)
+                if t > 0:
+                    chg[t, c + 1] = _clamp(abs(rec[t, c] - rec[t - 1, c]), MAG_CAP)
+        for c in range(cols):
+            w = cw[1, c]
+            total = CTX * default[c]  # the column's last CTX |r|, default[c] before the record
+            for t in range(1, rows):
+                total += mag[t - 1, c + 1] - (mag[t - 1 - CTX, c + 1] if t > CTX else default[c])
+                p = pred[i, t, c]
+                acc = (
+                    w[0]
+                    + w[1] * total
+                    + w[2] * mag[t - 1, c + 1]
+                    + w[3] * mag[t, c]
+                    + w[4] * mag[t - 1, c]
+                    + w[5] * mag[t - 1, c + 2]
+                    + w[6] * chg[t, c]
+                    + w[7] * chg[t - 1, c + 1]
+                    + w[8] * chg[t - 1, c + 2]
+                    + w[9] * _clamp(abs(p - rec[t - 1, c]), MAG_CAP)
+                )
+                k = np.int64(_rank(acc >> CW_BITS, thresh))
+                if p == low[c] and low[c] > -Q_CAP:
+                    k += nk
+                elif p == high[c] and high[c] < Q_CAP:
+                    k += 2 * nk
+                cls[i, t, c] = k
+    return res, cls
+
+
+@njit(cache=True)
 def coded(q, model, thresh):
     """Residuals and scale classes (N, rows, cols) of grid integers ``q``: what the encoder codes
     (:func:`residuals` without the context magnitudes)."""
-    return _classes(q, predictions(q, model), model, thresh, np.empty((0, 0, 0, N_CONTEXT), np.int64), False)
+    return _known_classes(q, predictions(q, model), model, thresh)
 
 
 @njit(cache=True)

@@ -136,3 +136,19 @@ def test_records_decoded_side_by_side_do_not_affect_each_other() -> None:
     for i in (0, 11):  # alone, the same
         alone, good = decode_streams(model, [streams[i]], steps, (32, 2))
         assert good[0] and np.array_equal(alone[0], q[i])
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_the_encoders_classes_from_every_value_at_once_are_the_decoders(version: int) -> None:
+    """kernel.coded (all magnitudes at once) against kernel.residuals (the per-value context the decoder
+    rebuilds): the same residuals and classes, with huge values, at the limits and past CTX rows."""
+    model = _model(4, version=version)
+    q = np.clip(_walks(16, 3 * kernel.CTX, 4) * 20, -300, 300)
+    q[2, 5, 1] += 10**9
+    q[3] = -(2**39)
+    p = model.params(np.array([1.0, 0.5, 2.0, 1.0]))
+    thresholds = np.array([0, 3, 10, 40, 200, 1000, 5000, 20000])
+    r, k, _ = kernel.residuals(q, p.predictor_args(), thresholds)
+    fast_r, fast_k = kernel.coded(q, p.predictor_args(), thresholds)
+    assert np.array_equal(fast_r, r) and np.array_equal(fast_k, k)
+    assert len(np.unique(k)) > 4
