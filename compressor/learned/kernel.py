@@ -272,13 +272,38 @@ def _class_at(rec, absr, t, c, cols, ctx, pred, cw, thresh, low, high, f):  # no
     Together with the prediction (on row 0 the column's center corrected by the value to its left, after
     it the MLP plus the current-row changes of earlier columns, limited to ``[low[c], high[c]]``) this is
     the model's distribution of the value."""
-    k = np.int64(_rank(_scale_context(rec, absr, t, c, cols, ctx, pred, cw, f), thresh))
+    return _limited_class(_scale_context(rec, absr, t, c, cols, ctx, pred, cw, f), pred, c, thresh, low, high)
+
+
+@njit(cache=True, inline="always")
+def _limited_class(scale, pred, c, thresh, low, high):
+    """The class of ``scale`` (``4 *`` the expected |residual|) among ``thresh``, offset by one or two class
+    counts where ``pred`` sits at the low or the high limit of column ``c`` (see :func:`_class_at`)."""
+    k = np.int64(_rank(scale, thresh))
     # a prediction at a limit of the data: the residual can only go one way, its own tables
     if pred == low[c] and low[c] > -Q_CAP:
         k += thresh.shape[0] + 1
     elif pred == high[c] and high[c] < Q_CAP:
         k += 2 * (thresh.shape[0] + 1)
     return k
+
+
+@njit(cache=True, inline="always")
+def _class_later(q, absr, t, c, cols, ctx, pred, cw, thresh, low, high):  # noqa: PLR0913
+    """:func:`_class_at` of a value after row 0 (t >= 1), its magnitudes weighed as they are read instead of
+    gathered into an array first (the decoder's hot path; the same sum, term for term)."""
+    w = cw[1, c]
+    acc = w[0] + w[1] * ctx[c] + w[2] * absr[t - 1, c] + w[9] * _clamp(abs(pred - q[t - 1, c]), MAG_CAP)
+    if c > 0:
+        acc += w[3] * absr[t, c - 1] + w[4] * absr[t - 1, c - 1]
+        acc += w[6] * _clamp(abs(q[t, c - 1] - q[t - 1, c - 1]), MAG_CAP)
+    if c + 1 < cols:
+        acc += w[5] * absr[t - 1, c + 1]
+    if t > 1:
+        acc += w[7] * _clamp(abs(q[t - 1, c] - q[t - 2, c]), MAG_CAP)
+        if c + 1 < cols:
+            acc += w[8] * _clamp(abs(q[t - 1, c + 1] - q[t - 2, c + 1]), MAG_CAP)
+    return _limited_class(acc >> CW_BITS, pred, c, thresh, low, high)
 
 
 @njit(cache=True, inline="always")
@@ -427,7 +452,6 @@ def _known_classes(q, pred, model, thresh):  # noqa: PLR0914
     f = np.zeros(N_CONTEXT, np.int64)
     mag = np.zeros((rows, cols + 2), np.int64)  # |r|, column c at c + 1
     chg = np.zeros((rows, cols + 2), np.int64)  # |change into the row|, 0 on row 0
-    nk = thresh.shape[0] + 1
     for i in range(n):
         rec = q[i]
         _reset_context(ring, ctx, default)
@@ -457,12 +481,7 @@ def _known_classes(q, pred, model, thresh):  # noqa: PLR0914
                     + w[8] * chg[t - 1, c + 2]
                     + w[9] * _clamp(abs(p - rec[t - 1, c]), MAG_CAP)
                 )
-                k = np.int64(_rank(acc >> CW_BITS, thresh))
-                if p == low[c] and low[c] > -Q_CAP:
-                    k += nk
-                elif p == high[c] and high[c] < Q_CAP:
-                    k += 2 * nk
-                cls[i, t, c] = k
+                cls[i, t, c] = _limited_class(acc >> CW_BITS, p, c, thresh, low, high)
     return res, cls
 
 
@@ -566,9 +585,10 @@ def decode_batch(words, offsets, states, rows, cols, model, thresh, shifts, freq
                 rec = q[i]
                 if t == 0:
                     pred = _predict_first(rec, c, center, first_slope, low, high)
+                    k = _class_at(rec, absr[i], t, c, cols, ctx[i], pred, cw, thresh, low, high, mags)
                 else:
                     pred = _predict(rec, t, c, y[i], cross, low, high)
-                k = _class_at(rec, absr[i], t, c, cols, ctx[i], pred, cw, thresh, low, high, mags)
+                    k = _class_later(rec, absr[i], t, c, cols, ctx[i], pred, cw, thresh, low, high)
                 s = state[i]
                 p = ptr[i]
                 end = offsets[i + 1]
