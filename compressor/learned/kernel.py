@@ -306,6 +306,38 @@ def _class_later(q, absr, t, c, cols, ctx, pred, cw, thresh, low, high):  # noqa
     return _limited_class(acc >> CW_BITS, pred, c, thresh, low, high)
 
 
+#: slots per bucket of the decoder's symbol index (:func:`_symbol_index`)
+BUCKET_BITS = 8
+
+
+@njit(cache=True)
+def _symbol_index(cum):
+    """Per class, the symbol holding the first slot of each bucket of ``2**BUCKET_BITS`` slots, and (last
+    entry) the one holding the last slot, from the cumulative frequencies ``cum`` (classes, NSYM): the
+    symbol of a slot lies between its bucket's entry and the next one (:func:`_symbol_of`)."""
+    classes, nsym = cum.shape
+    buckets = M >> BUCKET_BITS
+    index = np.empty((classes, buckets + 1), np.int64)
+    for k in range(classes):
+        sym = 0
+        for b in range(buckets + 1):
+            slot = min(b << BUCKET_BITS, M - 1)
+            while sym + 1 < nsym and cum[k, sym + 1] <= slot:
+                sym += 1
+            index[k, b] = sym
+    return index
+
+
+@njit(cache=True, inline="always")
+def _symbol_of(slot, row, index_row):
+    """The symbol of ``slot``: the last one whose cumulative frequency in ``row`` is <= ``slot``, what
+    ``_rank(slot, row) - 1`` gives, searched between the bounds ``index_row`` gives for its bucket (few
+    symbols, where the whole table takes ``log2 NSYM`` dependent reads)."""
+    b = slot >> BUCKET_BITS
+    lo = index_row[b]
+    return lo + np.int64(_rank(slot, row[lo + 1 : index_row[b + 1] + 1]))
+
+
 @njit(cache=True, inline="always")
 def _refill(state, words, ptr, end):
     """Renormalise the decoder's rANS state: one 16-bit word in when it fell below ``L``. Returns
@@ -573,6 +605,9 @@ def decode_batch(words, offsets, states, rows, cols, model, thresh, shifts, freq
     hi = np.empty(model[0].shape[2], np.int64)
     mags = np.zeros(N_CONTEXT, np.int64)
     mask = M - 1
+    # the symbol index pays for its building where the batch has more values than it has entries
+    indexed = n * rows * cols >= cum.shape[0] * ((M >> BUCKET_BITS) + 1)
+    index = _symbol_index(cum) if indexed else np.zeros((0, 0), np.int64)
     for t in range(rows):
         for c in range(cols):
             if t > 0:
@@ -594,7 +629,10 @@ def decode_batch(words, offsets, states, rows, cols, model, thresh, shifts, freq
                 end = offsets[i + 1]
                 # table symbol
                 slot = s & mask
-                sym = np.int64(_rank(slot, cum[k])) - 1
+                if indexed:
+                    sym = _symbol_of(slot, cum[k], index[k])
+                else:
+                    sym = np.int64(_rank(slot, cum[k])) - 1
                 s = freq[k, sym] * (s >> M_BITS) + slot - cum[k, sym]
                 s, p, fed = _refill(s, words, p, end)
                 fail = not fed

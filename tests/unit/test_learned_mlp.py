@@ -10,6 +10,7 @@ import pytest
 from compressor.learned import kernel
 from compressor.learned.coder import decode_streams, encode_streams
 from compressor.learned.mlp import EXACT_LIMIT, float_exact, mlp_rows
+from compressor.learned.train import fit_tables
 from tests.unit.test_learned import _model, _walks
 
 H_CAP = 1 << 26
@@ -152,3 +153,28 @@ def test_the_encoders_classes_from_every_value_at_once_are_the_decoders(version:
     fast_r, fast_k = kernel.coded(q, p.predictor_args(), thresholds)
     assert np.array_equal(fast_r, r) and np.array_equal(fast_k, k)
     assert len(np.unique(k)) > 4
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_batch_large_enough_for_the_symbol_index_decodes_as_records_alone(version: int) -> None:
+    """Past kernel.decode_batch's threshold, symbols are found through the bucket index: the same values,
+    and the same verdict on damaged streams, as each record alone (where the whole table is searched)."""
+    model = _model(3, version=version)
+    q = _walks(40, 32, 3) * 7
+    q[5, 3, 2] += 10**9  # an escape
+    steps = np.ones(3)
+    fit_tables(model, [(q, steps)])
+    classes = model.freq_tables()[1].shape[0]
+    reps = -(-classes * ((kernel.M >> kernel.BUCKET_BITS) + 1) // q.size) + 1
+    q = np.concatenate([q] * reps)
+    assert q.size >= classes * ((kernel.M >> kernel.BUCKET_BITS) + 1)
+    streams = encode_streams(model, q, steps)
+    streams[9] = streams[9][:-6]  # truncated
+    streams[11] = streams[11][:8] + bytes(b ^ 0x33 for b in streams[11][8:])  # damaged
+    out, ok = decode_streams(model, streams, steps, (32, 3))
+    for i in [0, 5, 9, 11, len(q) - 1]:
+        alone, good = decode_streams(model, [streams[i]], steps, (32, 3))
+        assert good[0] == ok[i]
+        assert np.array_equal(alone[0], out[i])
+    assert not ok[9] and not ok[11] and ok.sum() == len(q) - 2
+    assert np.array_equal(out[ok], q[ok])
