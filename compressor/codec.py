@@ -387,23 +387,27 @@ class Codec:
             self.bundle.quantizer.payload_size,
             int(Kind.FIXED_RATE),
         )
+        # the learned kind, once one whole record of it passed the checks: the others skip them
+        learned_kind = -1
         fixed: list[int] = []
         bounded: list[int] = []
         learned: list[int] = []
         for i, env in enumerate(envelopes):
-            if (
-                env.kind == fixed_kind
-                and env.model_id == wire_id
-                and len(env.payload) == fixed_size
-                and env.length is None
-            ):
-                fixed.append(i)  # a whole fixed-rate record of this model: nothing more to check
-                continue
+            if env.model_id == wire_id and env.length is None:
+                # a whole record of this model that needs nothing more checked
+                if env.kind == fixed_kind and len(env.payload) == fixed_size:
+                    fixed.append(i)
+                    continue
+                if env.kind == learned_kind:
+                    learned.append(i)
+                    continue
             self._check_envelope(env, wire_id)  # past it, a kind is fixed-rate, learned or bounded
             if env.kind == fixed_kind:
                 fixed.append(i)
             elif env.kind in LEARNED_KINDS:
                 learned.append(i)
+                if env.length is None:
+                    learned_kind = env.kind
             else:
                 bounded.append(i)
         decoded = np.empty((len(envelopes), self.record_size), dtype=np.float32)
