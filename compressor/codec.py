@@ -287,14 +287,30 @@ class Codec:
 
     def _code_learned(self, records: np.ndarray) -> tuple[list[bytes], list[int], np.ndarray]:
         """Error-bounded bodies, kinds and decoded values with a learned model: kind 3 where its payload
-        is the smaller one, among the records :class:`~compressor.learned.choice.ClassicalTrials` also
-        codes classically (the others go as kind 3 without the classical coder running)."""
+        is the smaller one, among the records coded both ways (:class:`~compressor.learned.choice.
+        ClassicalTrials` picks them: every record, or where one coder has proven not to pay, one record in
+        SAMPLE next to every record of the other coder)."""
+        trials = self.learned_records.trials
+        code = self._error_bound.code
+        picked = trials.learned_rows(code, len(records))
+        if picked is not None:  # the classical coder codes every record, the learned coder the picked ones
+            bodies, values, grids = self.bounded_coder.encode(records, self._error_bound)
+            kinds = [BOUNDED_KINDS[g] for g in grids.tolist()]
+            if picked.size:
+                learned, decoded = self.learned_records.encode(records[picked], self._error_bound)
+                sizes = np.array([-1 if b is None else len(b) for b in learned], np.int64)
+                lengths = np.array([len(bodies[i]) for i in picked.tolist()], np.int64)
+                trials.record(code, sizes, lengths)
+                for j, i in enumerate(picked.tolist()):
+                    if 0 <= sizes[j] < lengths[j]:
+                        bodies[i] = learned[j]
+                        kinds[i] = self.learned_records.kind
+                        values[i] = decoded[j]
+            return bodies, kinds, values
         learned, decoded = self.learned_records.encode(records, self._error_bound)
         sizes = np.array([-1 if b is None else len(b) for b in learned], np.int64)
         bodies: list[bytes] = [b"" if b is None else b for b in learned]
         kinds = [self.learned_records.kind] * len(bodies)
-        code = self._error_bound.code
-        trials = self.learned_records.trials
         idx = trials.rows(code, sizes)
         if idx.size:
             classical, values, grids = self.bounded_coder.encode(records[idx], self._error_bound)
@@ -310,10 +326,21 @@ class Codec:
     def _code_learned_one(self, x: np.ndarray) -> tuple[bytes, int]:
         """:meth:`_code_learned` of one record ``x`` (1, D), without the decoded values: the same body and
         kind, and the same effect on the classical trials."""
-        learned = self.learned_records.encode_one(np.ascontiguousarray(x[0]), self._error_bound.code)
-        size = -1 if learned is None else len(learned)
         code = self._error_bound.code
         trials = self.learned_records.trials
+        picked = trials.learned_rows(code, 1)
+        if picked is not None:
+            classical, _, grids = self.bounded_coder.encode(x, self._error_bound)
+            body, kind = classical[0], BOUNDED_KINDS[int(grids[0])]
+            if picked.size:
+                learned = self.learned_records.encode_one(np.ascontiguousarray(x[0]), code)
+                size = -1 if learned is None else len(learned)
+                trials.record(code, np.array([size]), np.array([len(body)]))
+                if 0 <= size < len(body):
+                    return learned, self.learned_records.kind
+            return body, kind
+        learned = self.learned_records.encode_one(np.ascontiguousarray(x[0]), code)
+        size = -1 if learned is None else len(learned)
         if trials.take(code, size):
             classical, _, grids = self.bounded_coder.encode(x, self._error_bound)
             trials.record(code, np.array([size]), np.array([len(classical[0])]))

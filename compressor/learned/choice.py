@@ -1,14 +1,16 @@
-"""Which records the encoder also codes with the classical coder (kinds 1 and 2), next to the learned one.
+"""Which records the encoder codes with both coders, the learned one (kinds 3 and 6) and the classical one
+(kinds 1, 2 and 7), to keep the smaller payload.
 
-A record goes as kind 3 where its learned payload is smaller than the classical one. Finding that out for
-every record costs the classical encoder on every record, which is slower than the learned coder itself,
-for a gain that is often nil: at fine bounds and on lossless data the learned payload is the smaller one
-for nearly every record. :class:`ClassicalTrials` keeps, per bound, the bytes the classical payloads saved
-on the records where both coders ran. Until :data:`COMPARE` records have been compared, and while the
-classical payloads save at least :data:`MIN_SAVING` of the bytes, every record is coded both ways; below
-that, only one record in :data:`SAMPLE` (across batches, so that the saving keeps being measured) and the
-records the learned coder cannot code. This state steers effort only: whatever it decides, every payload
-decodes the same way.
+A record goes learned where its learned payload is smaller than the classical one. Finding that out for
+every record costs both encoders on every record, for a gain that is often nil: at fine bounds and on
+lossless data one coder's payload is the smaller one for nearly every record. :class:`ClassicalTrials`
+keeps, per bound, the bytes each coder's payloads took on the records where both ran. Until
+:data:`COMPARE` records have been compared, and while each coder saves at least :data:`MIN_SAVING` of the
+bytes the other one alone would take, every record is coded both ways. Where the classical payloads save
+less than that, only one record in :data:`SAMPLE` (across batches, so that the saving keeps being measured)
+and the records the learned coder cannot code are coded classically too; otherwise, where the learned
+payloads save less than that, every record is coded classically and one in :data:`SAMPLE` with the learned
+coder too. This state steers effort only: whatever it decides, every payload decodes the same way.
 """
 
 from __future__ import annotations
@@ -19,21 +21,22 @@ __all__ = ["COMPARE", "MIN_SAVING", "SAMPLE", "ClassicalTrials"]
 
 #: records compared at a bound before the classical coder may be skipped
 COMPARE = 256
-#: fraction of the bytes the classical payloads must save for every record to be coded both ways
+#: fraction of the bytes each coder must save over the other alone for every record to be coded both ways
 MIN_SAVING = 0.02
-#: where the classical coder does not pay, one record in SAMPLE is still coded both ways
+#: where one coder does not pay, one record in SAMPLE is still coded both ways
 SAMPLE = 64
 #: the measured bytes are halved once this many records are counted, so the estimate follows the stream
 MEMORY = 4096
 
 
 class ClassicalTrials:
-    """Per bound, the bytes the classical coder saved over the learned one, and the choice that follows."""
+    """Per bound, the bytes each coder saved over the other one, and the choice that follows."""
 
     def __init__(self) -> None:
-        #: bound code -> [records compared, learned bytes, bytes of the smaller payload]
+        #: bound code -> [records compared, learned bytes, bytes of the smaller payload, classical bytes]
         self._stats: dict[int, list[float]] = {}
         self._countdown: dict[int, int] = {}
+        self._learned_countdown: dict[int, int] = {}
 
     def saving(self, code: int) -> float | None:
         """Fraction of the bytes the classical payloads saved at bound ``code`` (None before any record)."""
@@ -41,6 +44,31 @@ class ClassicalTrials:
         if stats is None or stats[1] <= 0:
             return None
         return 1.0 - stats[2] / stats[1]
+
+    def learned_saving(self, code: int) -> float | None:
+        """Fraction of the bytes the learned payloads saved over the classical ones alone at bound ``code``
+        (None before any record)."""
+        stats = self._stats.get(code)
+        if stats is None or stats[3] <= 0:
+            return None
+        return 1.0 - stats[2] / stats[3]
+
+    def learned_rows(self, code: int, n: int) -> np.ndarray | None:
+        """Indices of the records of a batch of ``n`` to code with the learned coder too, where the
+        classical coder codes them all; None where the learned coder codes every record first (and
+        :meth:`rows` picks those coded classically too)."""
+        if not (self._compare_all(code) and self._learned_sampled(code)):
+            return None
+        left = self._learned_countdown.get(code, 0)
+        self._learned_countdown[code] = (left - n) % SAMPLE
+        return np.arange(left, n, SAMPLE)
+
+    def _learned_sampled(self, code: int) -> bool:
+        """Whether the learned coder has proven not to pay at bound ``code`` (it saved less than
+        MIN_SAVING over the classical coder alone on at least COMPARE records)."""
+        stats = self._stats.get(code)
+        saving = self.learned_saving(code)
+        return stats is not None and stats[0] >= COMPARE and saving is not None and saving < MIN_SAVING
 
     def rows(self, code: int, learned_sizes: np.ndarray) -> np.ndarray:
         """Indices of the records to code with the classical coder too, from the sizes of their learned
@@ -64,7 +92,8 @@ class ClassicalTrials:
         return left == 0 or learned_size < 0
 
     def _compare_all(self, code: int) -> bool:
-        """Whether every record at bound ``code`` is still coded both ways."""
+        """Whether the classical coder still pays at bound ``code`` (or too few records are counted): then
+        it codes every record the learned coder codes."""
         stats = self._stats.get(code)
         saving = self.saving(code)
         return stats is None or stats[0] < COMPARE or saving is None or saving >= MIN_SAVING
@@ -75,10 +104,12 @@ class ClassicalTrials:
         if not both.any():
             return
         learned = learned_sizes[both].astype(np.float64)
-        best = np.minimum(learned, classical_sizes[both])
-        stats = self._stats.setdefault(code, [0.0, 0.0, 0.0])
+        classical = classical_sizes[both].astype(np.float64)
+        best = np.minimum(learned, classical)
+        stats = self._stats.setdefault(code, [0.0, 0.0, 0.0, 0.0])
         stats[0] += float(both.sum())
         stats[1] += float(learned.sum())
         stats[2] += float(best.sum())
+        stats[3] += float(classical.sum())
         if stats[0] >= MEMORY:
             self._stats[code] = [v / 2 for v in stats]

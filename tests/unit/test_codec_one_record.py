@@ -110,3 +110,26 @@ def test_fixed_rate_one_record_steps_are_numpys_bit_for_bit_including_clipped_la
         want = codec.reconstruct(quantizer.from_bytes([body]))[0]
         got = codec._fixed_one.decode(codec._decoder, body)
         assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
+def test_where_the_learned_coder_does_not_pay_it_codes_one_record_in_sample_both_paths_alike() -> None:
+    bundle = load_bundle(GOLDEN / "bundle_v4")
+    records = _series()[: 3 * SAMPLE]
+    one, batch, whole = (Codec(bundle, error_bound=0.05) for _ in range(3))
+    code = one.error_bound.code
+    for codec in (one, batch, whole):  # as if the classical payloads had been 10x smaller so far
+        codec.learned_records.trials.record(code, np.full(COMPARE, 1000), np.full(COMPARE, 100))
+    kinds = []
+    for row in records:
+        got = one.encode_one(row)
+        assert got == batch.encode_payloads(row[None])[0]
+        kinds.append(unpack(got).kind)
+    trials_one, trials_batch = one.learned_records.trials, batch.learned_records.trials
+    assert trials_one._stats == trials_batch._stats
+    assert trials_one._learned_countdown == trials_batch._learned_countdown
+    assert trials_one._stats[code][0] == COMPARE + 3  # records 0, SAMPLE and 2 * SAMPLE coded both ways
+    learned = [i for i, k in enumerate(kinds) if k == Kind.LEARNED2]
+    assert learned and set(learned) <= {0, SAMPLE, 2 * SAMPLE}
+    whole_kinds = [unpack(p).kind for p in whole.encode_payloads(records)]
+    assert [i for i, k in enumerate(whole_kinds) if k == Kind.LEARNED2] == learned
+    assert whole.learned_records.trials._stats[code][0] == COMPARE + 3

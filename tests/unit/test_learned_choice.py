@@ -40,3 +40,23 @@ def test_bounds_are_measured_apart() -> None:
     assert trials.saving(1) == 0.5 and trials.saving(2) == 0.0
     assert len(trials.rows(1, np.full(64, 100))) == 64
     assert len(trials.rows(2, np.full(64, 100))) == 1
+
+
+def test_the_learned_coder_is_sampled_once_it_stops_paying_and_resumes_when_it_pays() -> None:
+    trials = ClassicalTrials()
+    assert trials.learned_rows(5, 10) is None  # nothing measured: the learned coder codes every record
+    sizes = np.full(COMPARE, 100)
+    trials.record(5, sizes, sizes // 2)  # the classical payloads always half the size
+    assert trials.learned_saving(5) == 0.0 and trials.saving(5) == 0.5
+    picked = [trials.learned_rows(5, 10) for _ in range(SAMPLE)]  # 10 * SAMPLE records
+    assert sum(len(p) for p in picked) == 10  # one record in SAMPLE, across batches
+    assert np.array_equal(trials.learned_rows(5, 1), np.array([0]))
+    # the learned payloads start to win by far more than MIN_SAVING: the learned coder codes every record
+    big = np.full(MEMORY, 100)
+    trials.record(5, big, big * 2)
+    assert trials.learned_saving(5) > MIN_SAVING
+    assert trials.learned_rows(5, 10) is None
+    # where the classical coder does not pay either, the learned coder stays the one coding every record
+    even = ClassicalTrials()
+    even.record(6, sizes, sizes)
+    assert even.learned_rows(6, 10) is None and len(even.rows(6, np.full(64, 100))) == 1
