@@ -10,9 +10,9 @@ Two kinds of payload share one codec, so one consumer decodes both:
   each payload, so consumers need not know it.
 * kind 2, error-bounded on the data's lattice: the same, on a grid of the data's own quantum (found at
   training) when that is coarser than ``2E``; the encoder picks kind 1 or 2 per record.
-* kind 3 (a version-1 learned model) or 6 (version 2), error-bounded under the learned probability model
-  (:mod:`compressor.learned`), on the same grids: used for a record when the bundle has a learned model
-  and its payload is the smaller one (where
+* kind 3 (a version-1 learned model), 6 (version 2) or 8 (version 3), error-bounded under the learned
+  probability model (:mod:`compressor.learned`), on the same grids: used for a record when the bundle has a
+  learned model and its payload is the smaller one (where
   the classical payloads have proven no smaller at a bound, most records skip the classical coder:
   :mod:`compressor.learned.choice`).
 

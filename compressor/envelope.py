@@ -11,7 +11,8 @@ Layout (documented in ``docs/wire-format.md``)::
                                                compressor/events/coder.py); kind 6 = learned model,
                                                version 2 (wire version 4); kind 7 =
                                                error-bounded as counts on the fine lattice
-                                               (version 4)
+                                               (version 4); kind 8 = learned model, version 3:
+                                               shorter rANS streams (wire version 5)
     2       4     model id: the first 4 bytes of the bundle's SHA-256 content hash
     6       ...   body, one msgpack object:
                     bin                  the coded record (full length)
@@ -53,7 +54,7 @@ __all__ = [
 
 MAGIC = 0xC1
 #: the newest wire version this build reads and writes
-VERSION = 4
+VERSION = 5
 MODEL_ID_SIZE = 4
 HEADER_SIZE = 2 + MODEL_ID_SIZE
 #: A body larger than this is refused before msgpack allocates anything (Kafka's default limit is 1 MiB).
@@ -78,10 +79,12 @@ class Kind(IntEnum):
     LEARNED2 = 6
     #: error-bounded as counts on the fine lattice inside the data's quantum (wire version 4)
     FINE_LATTICE = 7
+    #: error-bounded under a version-3 learned model: version 2's, with shorter streams (wire version 5)
+    LEARNED3 = 8
 
 
 #: the kinds whose payload is coded under a learned model (:mod:`compressor.learned`), by model version
-LEARNED_KINDS = (Kind.LEARNED, Kind.LEARNED2)
+LEARNED_KINDS = (Kind.LEARNED, Kind.LEARNED2, Kind.LEARNED3)
 
 #: the kinds of the bounded coder, one per grid (compressor.bounded.grid.PLAIN, LATTICE, FINE)
 BOUNDED_KINDS = (Kind.BOUNDED, Kind.LATTICE, Kind.FINE_LATTICE)
@@ -94,6 +97,7 @@ _KIND_VERSION = {
     Kind.EVENT: 3,
     Kind.LEARNED2: 4,
     Kind.FINE_LATTICE: 4,
+    Kind.LEARNED3: 5,
 }
 
 

@@ -115,8 +115,9 @@ def fit_learned(bundle: Any, fit_records: np.ndarray, heldback: np.ndarray) -> L
 def _fit(bundle: Any, fit_records: np.ndarray, heldback: np.ndarray) -> dict[str, Any]:
     from compressor.bounded.predictors import record_layout
     from compressor.codec import Codec
+    from compressor.learned.model import LEVEL_SETS, SIGN_SETS
     from compressor.learned.records import LearnedRecords
-    from compressor.learned.train import fit_context, fit_model, fit_tables
+    from compressor.learned.train import class_residuals, fit_context, fit_model, fit_tables
 
     started = time.monotonic()
     layout = record_layout(bundle.record_size, bundle.window, bundle.channels, tuple(bundle.shape))
@@ -145,23 +146,31 @@ def _fit(bundle: Any, fit_records: np.ndarray, heldback: np.ndarray) -> dict[str
         keep = ~raw.any(axis=1)
         grids.append((q[keep].reshape(-1, rows, cols), records.params.steps(code, lattice)))
     best: tuple[float, Any, dict[str, Any]] | None = None
-    # version 2: with and without limiting predictions to the training range, whichever codes smaller
+    # version 2: with and without limiting predictions to the training range; version 3: each table split
+    # by the signs of the residuals before it and by the level of the prediction between the limits, or
+    # not; whichever codes the held-back records smallest
     for limits in (model.limits, None) if model.limits is not None else (None,):
-        candidate = dataclasses.replace(model, limits=limits)
-        if candidate.version >= 2:
-            fit_context(candidate, grids)
-        fit_tables(candidate, grids)
-        measured = {}
-        for name, codec in classical.items():
-            learned, _ = LearnedRecords(candidate, codec.bounded_coder).encode(val, codec.error_bound)
-            smaller = [
-                min(b, len(lb) + 8) if lb is not None else b
-                for b, lb in zip(base[name], learned, strict=True)
-            ]
-            measured[name] = {"bytes_without": int(sum(base[name])), "bytes_with": int(sum(smaller))}
-        total = sum(m["bytes_with"] for m in measured.values())
-        if best is None or total < best[0]:
-            best = (total, candidate, measured)
+        plain = dataclasses.replace(model, limits=limits)
+        if plain.version >= 2:
+            fit_context(plain, grids)
+        coded = class_residuals(plain, grids)
+        splits = [(1, 1)]
+        if plain.version >= 3:
+            splits = [(s, v) for s in SIGN_SETS for v in LEVEL_SETS if v == 1 or limits is not None]
+        for signs, levels in splits:
+            candidate = dataclasses.replace(plain, signs=signs, levels=levels)
+            fit_tables(candidate, grids, coded)
+            measured = {}
+            for name, codec in classical.items():
+                learned, _ = LearnedRecords(candidate, codec.bounded_coder).encode(val, codec.error_bound)
+                smaller = [
+                    min(b, len(lb) + 8) if lb is not None else b
+                    for b, lb in zip(base[name], learned, strict=True)
+                ]
+                measured[name] = {"bytes_without": int(sum(base[name])), "bytes_with": int(sum(smaller))}
+            total = sum(m["bytes_with"] for m in measured.values())
+            if best is None or total < best[0]:
+                best = (total, candidate, measured)
     _, model, section["heldback"] = best
     gains = {k: 1.0 - m["bytes_with"] / max(m["bytes_without"], 1) for k, m in section["heldback"].items()}
     section["seconds"] = round(time.monotonic() - started, 1)

@@ -22,6 +22,8 @@ Per value at row ``t``, column ``c`` of a record (rows are decoded in order, col
 * scale class from the context magnitudes weighed by ``cw`` (version 1's weights reduce it to row 0's
   ``first_class`` and ``4 * sum |r|`` of the column's last ``CTX`` residuals, ``default[c]`` standing in for
   residuals before the record), offset by one or two class counts at the low or high limit;
+* version 3: the class's table split by the signs of the residuals one row up and to the left and by
+  where the prediction sits between the limits (:func:`_table`), then mapped to a stored table;
 * residual ``r = q - prediction`` coded as ``r >> shift[k]`` in the class's table (an escape symbol for
   ``|r >> shift| > R``, then ``r`` as 48 raw bits), followed by the ``shift[k]`` low bits, uniform.
 """
@@ -339,6 +341,31 @@ def _symbol_of(slot, row, index_row):
 
 
 @njit(cache=True, inline="always")
+def _sign(v):
+    return np.int64((v > 0) - (v < 0))
+
+
+@njit(cache=True, inline="always")
+def _table(k, res, t, c, signs, levels, pred, low, high):  # noqa: PLR0913
+    """The table (before the model's table map) of scale class ``k`` at (t, c), predicted as ``pred``,
+    given the signed residuals ``res`` (rows, cols) decoded before it: ``(k * signs + e) * levels + v``.
+    The sign context ``e`` is 0 for ``signs`` 1, the sign of the residual one row up plus 1 for 3, and for
+    9 that times 3 plus the sign of the residual to the left plus 1 (a residual a position lacks counts as
+    0). The level ``v`` is where the prediction sits between the column's limits, in ``levels`` equal
+    parts: ``(pred - low) * levels // (high - low + 1)`` (0 for ``levels`` 1)."""
+    e = np.int64(0)
+    if signs > 1:
+        e = _sign(res[t - 1, c]) + 1 if t > 0 else np.int64(1)
+        if signs == 9:
+            e = 3 * e + (_sign(res[t, c - 1]) + 1 if c > 0 else np.int64(1))
+    out = k * signs + e
+    if levels > 1:
+        v = (pred - low[c]) * levels // (high[c] - low[c] + 1)
+        out = out * levels + min(max(v, 0), levels - 1)
+    return out
+
+
+@njit(cache=True, inline="always")
 def _refill(state, words, ptr, end):
     """Renormalise the decoder's rANS state: one 16-bit word in when it fell below ``L``. Returns
     ``(state, ptr, fed)``; ``fed`` is False when a word was due and the stream had none left."""
@@ -432,9 +459,10 @@ def predictions(q, model):
 
 @njit(cache=True)
 def _classes(q, pred, model, thresh, feats, keep):
-    """Residuals and scale classes (N, rows, cols) of ``q`` predicted as ``pred``, in decoding order (the
-    classes read the residuals before them); the context magnitudes into ``feats`` where ``keep``."""
-    default, cw, low, high = model[6], model[9], model[11], model[12]
+    """Residuals and tables (N, rows, cols) of ``q`` predicted as ``pred``, in decoding order (the scale
+    classes read the residuals before them; the table is the class's, or one of its sign contexts, see
+    :func:`_table`); the context magnitudes into ``feats`` where ``keep``."""
+    default, cw, low, high, signs, levels = model[6], model[9], model[11], model[12], model[16], model[17]
     n, rows, cols = q.shape
     res = np.empty((n, rows, cols), np.int64)
     cls = np.empty((n, rows, cols), np.int64)
@@ -448,7 +476,8 @@ def _classes(q, pred, model, thresh, feats, keep):
         for t in range(rows):
             for c in range(cols):
                 p = pred[i, t, c]
-                cls[i, t, c] = _class_at(rec, absr, t, c, cols, ctx, p, cw, thresh, low, high, f)
+                k = _class_at(rec, absr, t, c, cols, ctx, p, cw, thresh, low, high, f)
+                cls[i, t, c] = _table(k, res[i], t, c, signs, levels, p, low, high)
                 if keep:
                     feats[i, t, c] = f
                 r = rec[t, c] - p
@@ -473,8 +502,9 @@ def _known_classes(q, pred, model, thresh):  # noqa: PLR0914
     """:func:`_classes` without the context magnitudes, the same residuals and classes, from every value
     at once (the encoder's case): rows after the first weigh their magnitudes as scalars read from arrays
     of all the record's |residuals| and |changes|, padded by a zero column either side, instead of
-    gathering them per value (row 0 goes through :func:`_class_at` as in decoding)."""
-    default, cw, low, high = model[6], model[9], model[11], model[12]
+    gathering them per value (row 0 goes through :func:`_class_at` as in decoding). The classes come out
+    as tables (:func:`_table`, before the table map)."""
+    default, cw, low, high, signs, levels = model[6], model[9], model[11], model[12], model[16], model[17]
     n, rows, cols = q.shape
     res = q - pred
     cls = np.empty((n, rows, cols), np.int64)
@@ -488,7 +518,9 @@ def _known_classes(q, pred, model, thresh):  # noqa: PLR0914
         rec = q[i]
         _reset_context(ring, ctx, default)
         for c in range(cols):
-            cls[i, 0, c] = _class_at(rec, absr, 0, c, cols, ctx, pred[i, 0, c], cw, thresh, low, high, f)
+            p = pred[i, 0, c]
+            k = _class_at(rec, absr, 0, c, cols, ctx, p, cw, thresh, low, high, f)
+            cls[i, 0, c] = _table(k, res[i], 0, c, signs, levels, p, low, high)
             _push_context(ring, ctx, absr, 0, c, res[i, 0, c])
         for t in range(rows):
             for c in range(cols):
@@ -513,7 +545,8 @@ def _known_classes(q, pred, model, thresh):  # noqa: PLR0914
                     + w[8] * chg[t - 1, c + 2]
                     + w[9] * _clamp(abs(p - rec[t - 1, c]), MAG_CAP)
                 )
-                cls[i, t, c] = _limited_class(acc >> CW_BITS, p, c, thresh, low, high)
+                k = _limited_class(acc >> CW_BITS, p, c, thresh, low, high)
+                cls[i, t, c] = _table(k, res[i], t, c, signs, levels, p, low, high)
     return res, cls
 
 
@@ -525,11 +558,14 @@ def coded(q, model, thresh):
 
 
 @njit(cache=True)
-def encode_batch(res, cls, shifts, freq, cum):
-    """rANS streams of residuals ``res`` with scale classes ``cls`` (N, D), both in decoding order.
+def encode_batch(res, cls, shifts, freq, cum, start):
+    """rANS streams of residuals ``res`` with scale classes ``cls`` (N, D), both in decoding order, each
+    from the encoder state ``start``: ``L`` (kinds 3 and 6: the state never leaves ``[L, L << 16)``) or 1
+    (kind 8: the state grows from 1 until it first passes ``L``, so the stream spends no bits on a start
+    the decoder must end at).
 
     Returns ``(words, lengths, states)``: ``words`` (N, maxlen) uint16 in reading order, ``lengths`` (N,)
-    the words of each record, ``states`` (N,) the final rANS state (the first 4 bytes of a stream)."""
+    the words of each record, ``states`` (N,) the final rANS state (the head of a stream)."""
     n, d = res.shape
     per = 5 * d  # symbols per value at most: table, low bits, escape as 3 words
     starts = np.empty(per, np.int64)
@@ -561,7 +597,7 @@ def encode_batch(res, cls, shifts, freq, cum):
                     freqs[ns] = 1
                     ns += 1
         # rANS: symbols in reverse, words emitted in reverse reading order
-        state = np.int64(L)
+        state = np.int64(start)
         nw = 0
         for j in range(ns - 1, -1, -1):
             f = freqs[j]
@@ -578,24 +614,32 @@ def encode_batch(res, cls, shifts, freq, cum):
 
 
 @njit(cache=True)
-def decode_batch(words, offsets, states, rows, cols, model, thresh, shifts, freq, cum):  # noqa: PLR0913, PLR0915
+def decode_batch(words, offsets, states, rows, cols, model, thresh, tables, shifts, freq, cum, start):  # noqa: PLR0913, PLR0915
     """Grid integers (N, rows, cols) of the streams in ``words`` (all records' words concatenated;
     record ``i`` spans ``offsets[i]:offsets[i + 1]``, its initial state ``states[i]``), and per record
-    whether its stream was consistent (every word read, the final state the encoder's initial one).
+    whether its stream was consistent (every word read, the final state the encoder's ``start``).
+    ``tables`` maps each table of :func:`_table` to its row of ``shifts``, ``freq`` and ``cum``.
+
+    With ``start == L`` (kinds 3 and 6) the state stays in ``[L, L << 16)`` and a word due when none is
+    left fails the record; with ``start < L`` (kind 8) the state falls below ``L`` only once every word is
+    read (the encoder emits no word before its state first passes ``L``), so that is no failure.
 
     Records are decoded side by side, one position at a time: each value needs the ones before it in its
     own record, but records are independent, so the MLP runs over every record at a position at once. A
     record whose stream turns out inconsistent is left where it failed."""
     _, _, _, _, _, center, default, cross, first_slope, cw, level, low, high = model[:13]
+    signs, levels = model[16], model[17]
     mlp = _mlp_of(model)
     n = states.shape[0]
     q = np.zeros((n, rows, cols), np.int64)
     state = states.copy()
     ptr = offsets[:n].copy()
-    bad = (state < L) | (state >= (np.int64(L) << 16))
+    strict = start >= L
+    bad = (state < (L if strict else 0)) | (state >= (np.int64(L) << 16))
     ring = np.zeros((n, CTX, cols), np.int64)
     ctx = np.zeros((n, cols), np.int64)
     absr = np.zeros((n, rows, cols), np.int64)
+    res = np.zeros((n, rows, cols), np.int64)
     for i in range(n):
         _reset_context(ring[i], ctx[i], default)
     x = np.zeros((max(n, 1), N_FEAT), np.int64)
@@ -624,6 +668,7 @@ def decode_batch(words, offsets, states, rows, cols, model, thresh, shifts, freq
                 else:
                     pred = _predict(rec, t, c, y[i], cross, low, high)
                     k = _class_later(rec, absr[i], t, c, cols, ctx[i], pred, cw, thresh, low, high)
+                k = tables[_table(k, res[i], t, c, signs, levels, pred, low, high)]
                 s = state[i]
                 p = ptr[i]
                 end = offsets[i + 1]
@@ -635,7 +680,7 @@ def decode_batch(words, offsets, states, rows, cols, model, thresh, shifts, freq
                     sym = np.int64(_rank(slot, cum[k])) - 1
                 s = freq[k, sym] * (s >> M_BITS) + slot - cum[k, sym]
                 s, p, fed = _refill(s, words, p, end)
-                fail = not fed
+                fail = strict and not fed
                 sh = shifts[k]
                 low_bits = np.int64(0)
                 if sh > 0:
@@ -644,7 +689,7 @@ def decode_batch(words, offsets, states, rows, cols, model, thresh, shifts, freq
                     low_bits = slot // f
                     s = f * (s >> M_BITS) + slot - low_bits * f
                     s, p, fed = _refill(s, words, p, end)
-                    fail |= not fed
+                    fail |= strict and not fed
                 if sym == ESC:
                     z = np.int64(0)
                     for part in range(3):
@@ -652,7 +697,7 @@ def decode_batch(words, offsets, states, rows, cols, model, thresh, shifts, freq
                         z |= slot << (16 * part)
                         s = s >> M_BITS
                         s, p, fed = _refill(s, words, p, end)
-                        fail |= not fed
+                        fail |= strict and not fed
                     r = (z >> 1) ^ -(z & 1)
                 else:
                     r = ((sym - R) << sh) | low_bits
@@ -661,9 +706,10 @@ def decode_batch(words, offsets, states, rows, cols, model, thresh, shifts, freq
                     fail = True
                     v = np.int64(0)
                 rec[t, c] = v
+                res[i, t, c] = r
                 _push_context(ring[i], ctx[i], absr[i], t, c, r)
                 state[i] = s
                 ptr[i] = p
                 bad[i] = fail
-    ok = ~bad & (ptr == offsets[1:]) & (state == L)
+    ok = ~bad & (ptr == offsets[1:]) & (state == start)
     return q, ok

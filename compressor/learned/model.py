@@ -70,8 +70,13 @@ assert len(THRESHOLDS) == CLASSES - 1 and len(SHIFTS) == CLASSES
 #: model version 2 (kind 6) adds three classes below the first threshold, for contexts that expect
 #: almost no residual (a background the whole neighbourhood agrees on)
 LOW_THRESHOLDS = (1, 3, 6)
-#: the model versions this build reads: 1 (kind 3) and 2 (kind 6, the richer context)
-VERSIONS = (1, 2)
+#: the model versions this build reads: 1 (kind 3), 2 (kind 6, the richer context) and 3 (kind 8: version 2's
+#: model, its streams started at state 0 with a state of 3 or 4 bytes, see :mod:`compressor.learned.coder`)
+VERSIONS = (1, 2, 3)
+#: sign contexts a version-3 model may split each class's table into (see kernel._table)
+SIGN_SETS = (1, 3, 9)
+#: parts of the range between the limits a version-3 model may split each table into (kernel._table)
+LEVEL_SETS = (1, 8, 32)
 
 
 @functools.cache
@@ -89,15 +94,20 @@ def classes_of(version: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 @functools.cache
-def table_layout_of(version: int, sided: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(shifts, nominal mean, side)`` per stored table of model ``version``: the scale classes, and when
-    ``sided`` the classes again for predictions at the low limit (side 1) and at the high one (side -1)
-    (computed once; read-only arrays)."""
+def table_layout_of(
+    version: int, sided: bool, signs: int = 1, levels: int = 1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(shifts, nominal mean, side)`` per table of model ``version`` (as :func:`kernel._table` numbers
+    them): the scale classes, and when ``sided`` the classes again for predictions at the low limit (side
+    1) and at the high one (side -1); each class's entry ``signs * levels`` times in a row, one per sign
+    context and level (version 3; computed once; read-only arrays)."""
     _, shifts, means = classes_of(version)
     sides = (0, 1, -1) if sided else (0,)
-    n = len(sides)
+    n, per = len(sides), signs * levels
     return _read_only(
-        np.tile(shifts, n), np.tile(means, n), np.repeat(np.array(sides, np.int64), len(shifts))
+        np.repeat(np.tile(shifts, n), per),
+        np.repeat(np.tile(means, n), per),
+        np.repeat(np.array(sides, np.int64), len(shifts) * per),
     )
 
 
@@ -147,6 +157,8 @@ class KernelParams:
         level (np.ndarray): (cols,) int64 the level features' zero (the training mean).
         low (np.ndarray): (cols,) int64 the smallest prediction (version 1: ``-2**42``).
         high (np.ndarray): (cols,) int64 the largest prediction (version 1: ``2**42``).
+        signs (int): sign contexts per scale class: 1 (before version 3), 3 or 9. Default: 1.
+        levels (int): levels of the prediction per sign context: 1 (before version 3), 8 or 32. Default: 1.
 
     Derived: ``w1f`` and ``b1f``, the first layer as float64, and ``exact`` (cols,), whether float64
     computes a column's hidden layer exactly (:func:`~compressor.learned.mlp.float_exact`).
@@ -165,6 +177,8 @@ class KernelParams:
     level: np.ndarray
     low: np.ndarray
     high: np.ndarray
+    signs: int = 1
+    levels: int = 1
     w1f: np.ndarray = field(init=False, repr=False)
     b1f: np.ndarray = field(init=False, repr=False)
     exact: np.ndarray = field(init=False, repr=False)
@@ -193,6 +207,8 @@ class KernelParams:
             self.w1f,
             self.b1f,
             self.exact,
+            np.int64(self.signs),
+            np.int64(self.levels),
         )
 
 
@@ -211,8 +227,9 @@ class LearnedModel:
         residual (np.ndarray): (cols,) mean |residual| of the MLP (data units).
         tables (list[dict[str, Any]]): one stored residual table per scale class.
         summary (dict[str, Any]): held-back measurements from training. Default: empty.
-        version (int): 1 (kind 3: row 0 from ``mean``, the class from the column's own residuals) or 2
-            (kind 6: the fields below, three more classes). Default: 1.
+        version (int): 1 (kind 3: row 0 from ``mean``, the class from the column's own residuals), 2
+            (kind 6: the fields below, three more classes) or 3 (kind 8: version 2's model, shorter
+            streams). Default: 1.
         first_mean (np.ndarray | None): (cols,) mean of row 0 (data units), its prediction. Version 2.
             Default: None.
         spread (np.ndarray | None): (cols,) the unit of the level features (data units). Version 2.
@@ -230,6 +247,14 @@ class LearnedModel:
         limits (np.ndarray | None): (2, cols) the smallest and largest value of the training data (data
             units): every prediction is limited to them (on the grid), or None, unlimited. Version 2.
             Default: None.
+        signs (int): each scale class's table split by the sign of the residual one row up (3) and also
+            of the one to the left (9), or not (1). Version 3. Default: 1.
+        levels (int): each of those split again by where the prediction sits between the limits, in 8
+            or 32 equal parts, or not (1; always without limits). Version 3. Default: 1.
+        table_map (np.ndarray | None): (len(table_layout),) the stored table of each table, or None:
+            one stored table each. With levels, a level's table is stored only where training saw it
+            often; the others map to the table of their sign context over all levels (stored first).
+            Version 3. Default: None.
     """
 
     w1: np.ndarray
@@ -249,8 +274,12 @@ class LearnedModel:
     cross: np.ndarray | None = None
     context: np.ndarray | None = None
     limits: np.ndarray | None = None
+    signs: int = 1
+    levels: int = 1
+    table_map: np.ndarray | None = None
     _params: dict[bytes, KernelParams] = field(default_factory=dict, repr=False, init=False)
     _freq: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, init=False)
+    _stored: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, init=False)
 
     @property
     def cols(self) -> int:
@@ -269,10 +298,21 @@ class LearnedModel:
 
     @property
     def table_layout(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(shifts, nominal mean, side)`` per stored table: the scale classes, and with ``limits`` the
-        classes again for predictions at the low limit (side 1: residuals >= 0) and at the high one (side
-        -1: residuals <= 0)."""
-        return table_layout_of(self.version, self.limits is not None)
+        """``(shifts, nominal mean, side)`` per table, before the table map: the scale classes, and with
+        ``limits`` the classes again for predictions at the low limit (side 1: residuals >= 0) and at the
+        high one (side -1: residuals <= 0), each split by sign context and level."""
+        return table_layout_of(self.version, self.limits is not None, self.signs, self.levels)
+
+    def stored(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(map, shifts)``: the stored table of each table (int64) and the low bits of each stored
+        table (every table mapped to one shares its class)."""
+        if self._stored is None:
+            full = self.table_layout[0]
+            tmap = np.arange(len(full), dtype=np.int64) if self.table_map is None else self.table_map
+            shifts = np.zeros(len(self.tables), np.int64)
+            shifts[tmap] = full
+            self._stored = (tmap, shifts)
+        return self._stored
 
     def to_json(self) -> dict[str, Any]:
         out = {
@@ -295,6 +335,11 @@ class LearnedModel:
             out["cross"] = np.asarray(self.cross, np.float64).tolist()
             out["context"] = np.asarray(self.context, np.float64).tolist()
             out["limits"] = None if self.limits is None else np.asarray(self.limits, np.float64).tolist()
+        if self.version >= 3:
+            out["signs"] = self.signs
+            out["levels"] = self.levels
+            if self.table_map is not None:
+                out["table_map"] = [int(v) for v in self.table_map]
         return out
 
     @classmethod
@@ -316,6 +361,14 @@ class LearnedModel:
                     "context": np.asarray(spec["context"], np.float64),
                     "limits": None if spec["limits"] is None else np.asarray(spec["limits"], np.float64),
                 }
+            if version >= 3:
+                extra["signs"] = spec.get("signs", 1)
+                extra["levels"] = spec.get("levels", 1)
+                for key, allowed in (("signs", SIGN_SETS), ("levels", LEVEL_SETS)):
+                    if extra[key] not in allowed or isinstance(extra[key], bool):
+                        raise BundleError(f"learned model: {key} {extra[key]!r}, not one of {allowed}")
+                if spec.get("table_map") is not None:
+                    extra["table_map"] = np.asarray(spec["table_map"], np.int64)
             model = cls(
                 w1=np.asarray(spec["w1"], np.float32),
                 b1=np.asarray(spec["b1"], np.float32),
@@ -339,7 +392,7 @@ class LearnedModel:
             or model.b1.shape != (hidden,)
             or model.w2.shape != (hidden,)
             or not all(len(a) == cols for a in (model.mean, model.first_dev, model.residual))
-            or len(model.tables) != len(model.table_layout[0])
+            or not _tables_ok(model)
             or not (np.isfinite(model.sigma).all() and (model.sigma > 0).all())
             or (version >= 2 and not _version2_shapes_ok(model))
         ):
@@ -437,8 +490,9 @@ class LearnedModel:
             lim = np.where(np.isfinite(lim), np.clip(lim, -Q_CAP, Q_CAP), [[-Q_CAP], [Q_CAP]])
             low, high = lim.astype(np.int64)
         return KernelParams(
-            w1, b1, w2, b2, hshift, center, default, cross, first_slope, context, level, low, high
-        )
+            w1, b1, w2, b2, hshift, center, default, cross, first_slope, context, level, low, high, self.signs,
+            self.levels,
+        )  # fmt: skip
 
 
 def context_ratio(steps: np.ndarray) -> np.ndarray:
@@ -458,6 +512,20 @@ def _fixed(real: Any, bits: int, low: float, high: float) -> Any:
     with np.errstate(over="ignore", invalid="ignore"):
         v = np.clip(np.rint(np.ldexp(_finite(np.asarray(real, np.float64)), bits)), low, high)
     return v.astype(np.int64)
+
+
+def _tables_ok(model: LearnedModel) -> bool:
+    """Whether ``model`` stores one table per table, or maps every table to a stored one of its class
+    (levels only with limits)."""
+    full = model.table_layout[0]
+    if model.levels > 1 and model.limits is None:
+        return False
+    if model.table_map is None:
+        return len(model.tables) == len(full)
+    tmap = model.table_map
+    if tmap.shape != full.shape or (tmap < 0).any() or (tmap >= len(model.tables)).any():
+        return False
+    return bool((model.stored()[1][tmap] == full).all())
 
 
 def _version2_shapes_ok(model: LearnedModel) -> bool:
@@ -485,15 +553,23 @@ def _finite(a: np.ndarray) -> np.ndarray:
     return np.nan_to_num(a, nan=0.0, posinf=2.0**62, neginf=-(2.0**62))
 
 
-def fit_table(counts: np.ndarray, mean: float, side: int = 0, prior_weight: float = 64.0) -> dict[str, Any]:
+def fit_table(
+    counts: np.ndarray,
+    mean: float,
+    side: int = 0,
+    prior_weight: float = 64.0,
+    prior: np.ndarray | None = None,
+) -> dict[str, Any]:
     """Stored table of a class from symbol ``counts`` (NSYM,), mixed with a geometric prior of the class's
     nominal magnitude ``mean`` (of ``r >> shift``; so rare classes still code well): two-sided, or with
-    ``side`` 1 / -1 on the non-negative / non-positive residuals only."""
-    theta = mean / (1 + mean)
-    span = np.arange(-R, R + 1, dtype=np.float64)
-    prior = theta ** np.abs(span) * (span * side >= 0)
-    prior = np.append(prior, prior.sum() * 1e-3)
-    prior /= prior.sum()
+    ``side`` 1 / -1 on the non-negative / non-positive residuals only; or with ``prior`` (NSYM,)
+    probabilities instead."""
+    if prior is None:
+        theta = mean / (1 + mean)
+        span = np.arange(-R, R + 1, dtype=np.float64)
+        prior = theta ** np.abs(span) * (span * side >= 0)
+        prior = np.append(prior, prior.sum() * 1e-3)
+        prior /= prior.sum()
     counts = np.asarray(counts, np.float64)
     p = (counts + prior_weight * prior) / (counts.sum() + prior_weight)
     budget = (1 << M_BITS) - NSYM

@@ -1,4 +1,4 @@
-"""Kind-3 and kind-6 records (a version-1 or version-2 learned model; one payload layout): error-bounded
+"""Kind-3, kind-6 and kind-8 records (a version-1, 2 or 3 learned model; one payload layout): error-bounded
 records coded with the learned model, on the grid of the bounded codec.
 
 Payload (after the envelope header)::
@@ -7,7 +7,7 @@ Payload (after the envelope header)::
     0       1     bit 7: the data's lattice (else the plain grid of step 2E); bits 0-6: index of the bound in
                   the codec's preset bounds, or 127: the 16-bit bound code follows
     (1      2     bound code, big endian, only with index 127)
-    ...     4     final rANS state, little endian
+    ...     4     final rANS state, little endian (kind 8: 0 to 4 bytes, see compressor.learned.coder)
     ...     2k    the stream's 16-bit words, little endian, in reading order
 
 The grid (step per column, the training center) is the bounded codec's (:mod:`compressor.bounded.grid`), so
@@ -38,6 +38,8 @@ __all__ = ["LearnedRecords"]
 
 _EXPLICIT = 0x7F
 _LATTICE = 0x80
+#: the envelope kind of each model version's records
+_KINDS = {1: Kind.LEARNED, 2: Kind.LEARNED2, 3: Kind.LEARNED3}
 
 
 class LearnedRecords:
@@ -54,8 +56,8 @@ class LearnedRecords:
         self.encoder = bounded.encoder
         self.params = bounded.params
         self.layout = (self.params.rows, self.params.cols)
-        #: the envelope kind of its records: 3 for a version-1 model, 6 for version 2
-        self.kind = Kind.LEARNED if model.version < 2 else Kind.LEARNED2
+        #: the envelope kind of its records: 3 for a version-1 model, 6 for version 2, 8 for version 3
+        self.kind = _KINDS[model.version]
         #: the encoder's measure of where the classical coder still pays (steers effort only)
         self.trials = ClassicalTrials()
 

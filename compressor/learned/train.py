@@ -9,15 +9,16 @@ pooled over the grids of a few bounds.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 
 import numpy as np
 
 from compressor.learned import kernel
-from compressor.learned.model import LearnedModel, context_ratio, fit_table
+from compressor.learned.model import LearnedModel, context_ratio, fit_table, frequencies
 
-__all__ = ["HIDDEN", "fit_context", "fit_model", "fit_tables"]
+__all__ = ["HIDDEN", "class_residuals", "fit_context", "fit_model", "fit_tables", "table_index"]
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +35,10 @@ def _dimensionless(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return sigma, x / sigma
 
 
-def fit_model(x: np.ndarray, epochs: int = 6, seed: int = 0, version: int = 2) -> LearnedModel:
-    """Fit the MLP on finite records ``x`` (N, rows, cols) float64 (tables not yet fitted; for ``version``
-    2 also the row-0 and cross-column terms, the context weights left at version 1's rule)."""
+def fit_model(x: np.ndarray, epochs: int = 6, seed: int = 0, version: int = 3) -> LearnedModel:
+    """Fit the MLP on finite records ``x`` (N, rows, cols) float64 (tables not yet fitted; from ``version``
+    2 also the row-0 and cross-column terms, the context weights left at version 1's rule; version 3 is
+    version 2's model with kind 8's streams)."""
     from compressor.backend import keras
 
     n, rows, cols = x.shape
@@ -98,7 +100,7 @@ def fit_model(x: np.ndarray, epochs: int = 6, seed: int = 0, version: int = 2) -
         context = np.zeros((1 + cols, kernel.N_CONTEXT))
         context[0, 0], context[1:, 1] = 1.0, 4.0  # version 1's rule until fit_context
         extra = {
-            "version": 2,
+            "version": version,
             "first_mean": first_mean,
             "spread": spread,
             "first_slope": first_slope,
@@ -224,20 +226,80 @@ def _relative_fit(a: np.ndarray, y: np.ndarray, rounds: int = 6) -> np.ndarray:
     return coef / scale
 
 
-def fit_tables(model: LearnedModel, grids: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
-    """Fit ``model``'s class tables, in place, pooled over ``grids``: pairs of grid integers (N, rows, cols)
-    int64 and their steps (cols,)."""
-    thresholds = model.classes[0]
+#: values a level's table needs at training to be stored (else its sign context's table over all levels)
+MIN_LEVEL_COUNT = 64
+#: weight (in values) of the sign context's table as the prior of a level's table
+LEVEL_PRIOR = 16.0
+
+
+def class_residuals(model: LearnedModel, grids: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[tuple]:
+    """Per grid of ``grids`` (as :func:`fit_tables`), ``(r, k, pred, low, high)``: the residuals, scale
+    classes and predictions (N, rows, cols) of ``model``'s predictor before any sign context or level, and
+    the limits (cols,) on that grid (what :func:`fit_tables` counts, for any ``signs`` and ``levels``)."""
+    plain = dataclasses.replace(model, signs=1, levels=1, table_map=None)
+    out = []
+    for q, steps in grids:
+        p = plain.params(steps)
+        r, k, _ = kernel.residuals(q, p.predictor_args(), plain.classes[0])
+        out.append((r, k, q - r, p.low, p.high))
+    return out
+
+
+def table_index(  # noqa: PLR0913
+    k: np.ndarray,
+    r: np.ndarray,
+    signs: int,
+    levels: int = 1,
+    pred: np.ndarray | None = None,
+    low: np.ndarray | None = None,
+    high: np.ndarray | None = None,
+) -> np.ndarray:
+    """The table of each value (N, rows, cols) from its scale class ``k``, the residuals ``r`` of its
+    record and (with ``levels``) its prediction and the limits (cols,): the definition of
+    ``kernel._table``, over whole records at once."""
+    out = k
+    if signs > 1:
+        e = np.ones_like(r)
+        e[:, 1:] = np.sign(r[:, :-1]) + 1
+        if signs == 9:
+            left = np.ones_like(r)
+            left[:, :, 1:] = np.sign(r[:, :, :-1]) + 1
+            e = 3 * e + left
+        out = k * signs + e
+    if levels > 1:
+        v = (pred - low) * levels // (high - low + 1)
+        out = out * levels + np.clip(v, 0, levels - 1)
+    return out
+
+
+def fit_tables(
+    model: LearnedModel, grids: Sequence[tuple[np.ndarray, np.ndarray]], coded: Sequence[tuple] | None = None
+) -> None:
+    """Fit ``model``'s tables (and, with levels, its table map), in place, pooled over ``grids``: pairs of
+    grid integers (N, rows, cols) int64 and their steps (cols,). ``coded``: their :func:`class_residuals`,
+    when already computed."""
     shifts, means, sides = model.table_layout
     counts = np.zeros((len(means), kernel.NSYM), np.int64)
-    for q, steps in grids:
-        p = model.params(steps)
-        r, k, _ = kernel.residuals(q, p.predictor_args(), thresholds)
-        s = r >> shifts[k]
+    for r, k, pred, low, high in coded if coded is not None else class_residuals(model, grids):
+        t = table_index(k, r, model.signs, model.levels, pred, low, high)
+        s = r >> shifts[t]
         sym = np.where(np.abs(s) <= kernel.R, s + kernel.R, kernel.ESC)
-        np.add.at(counts, (k.ravel(), sym.ravel()), 1)
-    model.tables = [
-        fit_table(counts[k], m, int(side)) for k, (m, side) in enumerate(zip(means, sides, strict=True))
-    ]
+        np.add.at(counts, (t.ravel(), sym.ravel()), 1)
+    if model.levels == 1:
+        model.tables = [fit_table(c, m, int(side)) for c, m, side in zip(counts, means, sides, strict=True)]
+        model.table_map = None
+    else:
+        levels = model.levels
+        pooled = counts.reshape(-1, levels, kernel.NSYM).sum(axis=1)
+        model.tables = [
+            fit_table(pooled[b], means[b * levels], int(sides[b * levels])) for b in range(len(pooled))
+        ]
+        tmap = np.arange(len(means), dtype=np.int64) // levels
+        for t in np.flatnonzero(counts.sum(axis=1) >= MIN_LEVEL_COUNT):
+            base = frequencies(model.tables[t // levels]).astype(np.float64)
+            tmap[t] = len(model.tables)
+            model.tables.append(fit_table(counts[t], means[t], int(sides[t]), LEVEL_PRIOR, base / base.sum()))
+        model.table_map = tmap
     model._freq = None
+    model._stored = None
     model._params.clear()

@@ -258,7 +258,7 @@ def test_bounded_records_on_the_data_lattice_cross_the_broker(  # noqa: PLR0913
     kafka_bootstrap: str, topic: str, data_dir: Path, tweets_bundle: Path, bound: float, lossless: bool
 ) -> None:
     """Integer counts with E below and at their quantum: the producer codes them on the data's lattice
-    (kind 2, wire version 2, or kind 6 where the learned model codes a record smaller), a consumer in
+    (kind 2, wire version 2, or kind 8 where the learned model codes a record smaller), a consumer in
     another process with one BLAS thread decodes them, and every value of every record is within E there
     (exactly the original when E < 0.5)."""
     series = data_dir / TWEETS
@@ -269,7 +269,7 @@ def test_bounded_records_on_the_data_lattice_cross_the_broker(  # noqa: PLR0913
     )  # fmt: skip
     records = json.loads(produced.stdout)["records"]
     heads = _heads(kafka_bootstrap, topic, records)
-    assert set(heads) <= {0x22, 0x33, 0x46}, "records not on the lattice (kind 2, 3 or 6)"
+    assert set(heads) <= {0x22, 0x33, 0x46, 0x58}, "records not on the lattice (kind 2, 3, 6 or 8)"
     _consume_within_bound(kafka_bootstrap, topic, tweets_bundle, series, records, bound, lossless)
 
 
@@ -277,7 +277,7 @@ def test_learned_records_cross_the_broker_and_hold_the_bound(
     kafka_bootstrap: str, topic: str, tmp_path: Path
 ) -> None:
     """Two correlated integer series: `latentwire train` (few autoencoder epochs) keeps a learned model, the producer
-    writes kind-6 records (a version-2 learned model, wire version 4), and a consumer in another process with one BLAS thread decodes
+    writes kind-8 records (a version-3 learned model, wire version 5), and a consumer in another process with one BLAS thread decodes
     every value within the bound (lossless below half the quantum)."""
     sys.path.insert(0, str(REPO / "tests" / "golden"))
     from make_bundle_v3 import series
@@ -300,7 +300,7 @@ def test_learned_records_cross_the_broker_and_hold_the_bound(
         )  # fmt: skip
         records = json.loads(produced.stdout)["records"]
         heads = _heads(kafka_bootstrap, f"{topic}-{bound}", records)
-        assert heads.count(0x46) > records // 2, "too few kind-6 records"
+        assert heads.count(0x58) > records // 2, "too few kind-8 records"
         _consume_within_bound(kafka_bootstrap, f"{topic}-{bound}", bundle, data, records, bound, lossless)
 
 

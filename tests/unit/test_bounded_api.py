@@ -8,7 +8,7 @@ import pytest
 
 from compressor.bounded.verify import bound_violations, check_and_count, payload_bound
 from compressor.codec import Codec
-from compressor.envelope import Kind, unpack
+from compressor.envelope import LEARNED_KINDS, Kind, unpack
 from compressor.error_bound import ErrorBound
 from compressor.errors import ConfigError
 from compressor.validation import split_valid
@@ -24,7 +24,7 @@ def test_one_consumer_decodes_both_kinds(digits_bundle, digits: np.ndarray) -> N
     envs = [unpack(p) for p in bounded.payloads + fixed.payloads]
     # the digits are integers 0..16 and E = 0.16 is below their quantum: every record goes on the lattice
     # (kind 2, or the learned kind where the learned model codes it smaller)
-    assert {e.kind for e in envs[:50]} <= {Kind.LATTICE, Kind.LEARNED, Kind.LEARNED2}
+    assert {e.kind for e in envs[:50]} <= {Kind.LATTICE, *LEARNED_KINDS}
     assert {e.kind for e in envs[50:]} == {Kind.FIXED_RATE}
     assert np.array_equal(bounded.decoded[:49], digits[:49])
     consumer = Codec(digits_bundle)  # knows no bound

@@ -49,7 +49,10 @@ def _both_ways(bundle, records: np.ndarray, bound: float | None) -> tuple[Codec,
     return one, batch, kinds
 
 
-@pytest.mark.parametrize(("golden", "kind"), [("bundle_v3", Kind.LEARNED), ("bundle_v4", Kind.LEARNED2)])
+@pytest.mark.parametrize(
+    ("golden", "kind"),
+    [("bundle_v3", Kind.LEARNED), ("bundle_v4", Kind.LEARNED2), ("bundle_v5", Kind.LEARNED3)],
+)
 def test_learned_records_one_by_one_match_the_batch_of_one_through_both_trial_phases(golden, kind) -> None:  # noqa: ANN001
     bundle = load_bundle(GOLDEN / golden)  # W=32 x 2 channels, with a learned model and a lattice
     records = np.vstack([_series(), _series()[::-1]])

@@ -53,7 +53,7 @@ def test_header_layout() -> None:
         (b"\xc1\x10abcd", TruncatedError),
         (b'{"json": 1}', BadMagicError),
         (b"\x00\x10abcd\xc4\x01x", BadMagicError),
-        (b"\xc1\x50abcd\xc4\x01x", UnsupportedVersionError),
+        (b"\xc1\x60abcd\xc4\x01x", UnsupportedVersionError),
         (b"\xc1\x00abcd\xc4\x01x", UnsupportedVersionError),
         (b"\xc1\x10abcd\xc4\x05xy", TruncatedError),
         (b"\xc1\x10abcd\xc4\x01xEXTRA", EnvelopeError),
@@ -73,7 +73,7 @@ def test_bad_bytes_raise_typed_errors(data: bytes, error: type[Exception]) -> No
 
 def test_unsupported_version_message_says_what_to_do() -> None:
     with pytest.raises(UnsupportedVersionError, match="upgrade the consumer"):
-        unpack(b"\xc1\x50abcd\xc4\x01x")
+        unpack(b"\xc1\x60abcd\xc4\x01x")
 
 
 def test_each_kind_is_written_with_the_version_that_introduced_it() -> None:
@@ -86,6 +86,7 @@ def test_each_kind_is_written_with_the_version_that_introduced_it() -> None:
         (Kind.EVENT, 0x35),
         (Kind.LEARNED2, 0x46),
         (Kind.FINE_LATTICE, 0x47),
+        (Kind.LEARNED3, 0x58),
     )
     for kind, head in written:
         buf = pack(Envelope(b"abcd", kind, b"x"))
@@ -105,6 +106,10 @@ def test_each_kind_is_written_with_the_version_that_introduced_it() -> None:
     # version 4 defines kind 7 (counts on the fine lattice); a version-3 stream cannot hold it
     with pytest.raises(EnvelopeError, match="kind 7 does not exist in wire version 3"):
         unpack(b"\xc1\x37abcd\xc4\x01x")
+    # version 5 defines kind 8 (a version-3 learned model); no earlier version holds it
+    for head in (0x18, 0x28, 0x38, 0x48):
+        with pytest.raises(EnvelopeError, match=f"kind 8 does not exist in wire version {head >> 4}"):
+            unpack(bytes([0xC1, head]) + b"abcd\xc4\x01x")
 
 
 def test_a_version_3_reader_refuses_a_kind_6_record_by_its_wire_version(monkeypatch) -> None:
@@ -113,6 +118,16 @@ def test_a_version_3_reader_refuses_a_kind_6_record_by_its_wire_version(monkeypa
     buf = pack(Envelope(b"abcd", Kind.LEARNED2, b"x"))
     monkeypatch.setattr(envelope, "VERSION", 3)  # what a build from before kind 6 reads
     with pytest.raises(UnsupportedVersionError, match="wire version 4 is not supported .* versions 1 to 3"):
+        unpack(buf)
+
+
+def test_a_version_4_reader_refuses_a_kind_8_record_by_its_wire_version(monkeypatch) -> None:
+    from compressor import envelope
+
+    buf = pack(Envelope(b"abcd", Kind.LEARNED3, b"x"))
+    assert buf[1] >> 4 == 5
+    monkeypatch.setattr(envelope, "VERSION", 4)  # what a build from before kind 8 reads
+    with pytest.raises(UnsupportedVersionError, match="wire version 5 is not supported .* versions 1 to 4"):
         unpack(buf)
 
 

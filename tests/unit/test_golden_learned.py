@@ -1,5 +1,6 @@
-"""Golden learned-model envelopes: kind 3 (a version-1 model, ``tests/golden/make_bundle_v3.py``) and kind 6
-(a version-2 model, ``make_bundle_v4.py``, same series and cases). This build must decode every one to
+"""Golden learned-model envelopes: kind 3 (a version-1 model, ``tests/golden/make_bundle_v3.py``), kind 6
+(a version-2 model, ``make_bundle_v4.py``) and kind 8 (a version-3 model, ``make_bundle_v5.py``; same series
+and cases). This build must decode every one to
 exactly the stored float32 bits, within the stored bound of the source records."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from compressor.envelope import Kind, unpack
 from tests.golden_sets import GOLDEN, decode_vectors, golden_set
 
 #: golden set -> (envelope kind of its learned records, the wire version they are written as)
-SETS = {"bundle_v3": (Kind.LEARNED, 3), "bundle_v4": (Kind.LEARNED2, 4)}
+SETS = {"bundle_v3": (Kind.LEARNED, 3), "bundle_v4": (Kind.LEARNED2, 4), "bundle_v5": (Kind.LEARNED3, 5)}
 
 
 @pytest.fixture(scope="module", params=sorted(SETS))
@@ -66,3 +67,33 @@ def test_a_golden_learned_record_of_one_version_is_refused_by_the_other_model() 
 
     with pytest.raises(EnvelopeError, match="kind-3 payload, but the learned model .* is version 2"):
         codec4.decode([Envelope(codec4.wire_id, Kind.LEARNED, kind3.payload)])
+
+
+def test_a_golden_kind_8_record_is_refused_by_a_version_2_model_and_a_kind_6_by_a_version_3_one() -> None:
+    from compressor.envelope import Envelope
+    from compressor.errors import EnvelopeError
+
+    codec4, v4 = golden_set("bundle_v4")
+    codec5, v5 = golden_set("bundle_v5")
+    kind6 = next(unpack(bytes.fromhex(v["envelope"])) for v in v4["vectors"] if "lossless" in v["name"])
+    kind8 = next(unpack(bytes.fromhex(v["envelope"])) for v in v5["vectors"] if "lossless" in v["name"])
+    with pytest.raises(EnvelopeError, match="kind-8 payload, but the learned model .* is version 2"):
+        codec4.decode([Envelope(codec4.wire_id, Kind.LEARNED3, kind8.payload)])
+    with pytest.raises(EnvelopeError, match="kind-6 payload, but the learned model .* is version 3"):
+        codec5.decode([Envelope(codec5.wire_id, Kind.LEARNED2, kind6.payload)])
+
+
+def test_kind_8_streams_are_shorter_than_kind_6_ones_of_the_same_records() -> None:
+    """The same cases under the version-2 and the version-3 model: the start state and the short final
+    state (and the sign contexts where training kept them) save a byte per record or more."""
+    sizes = {}
+    for name in ("bundle_v4", "bundle_v5"):
+        _, vectors = golden_set(name)
+        sizes[name] = {
+            v["name"]: len(unpack(bytes.fromhex(v["envelope"])).payload)
+            for v in vectors["vectors"]
+            if bytes.fromhex(v["envelope"])[1] & 0x0F in (Kind.LEARNED2, Kind.LEARNED3)
+        }
+    both = sizes["bundle_v4"].keys() & sizes["bundle_v5"].keys()
+    assert len(both) >= 6
+    assert sum(sizes["bundle_v5"][k] for k in both) <= sum(sizes["bundle_v4"][k] for k in both) - len(both)

@@ -1,4 +1,4 @@
-"""The learned probability model (envelope kinds 3 and 6): exact integer coding, the stored model, the codec."""
+"""The learned probability model (envelope kinds 3, 6 and 8): exact integer coding, the stored model, the codec."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def _model(cols: int, seed: int = 0, hidden: int = 8, version: int = 1) -> Learn
     if version >= 2:
         context = rng.uniform(0, 2, size=(1 + cols, kernel.N_CONTEXT))
         extra = {
-            "version": 2,
+            "version": version,
             "first_mean": np.linspace(-3, 3, cols),
             "spread": np.full(cols, 40.0),
             "first_slope": rng.normal(size=cols) * 0.5,
@@ -54,7 +54,7 @@ def _walks(n: int, rows: int, cols: int, seed: int = 1) -> np.ndarray:
     return q.astype(np.int64)
 
 
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("version", [1, 2, 3])
 def test_streams_decode_to_the_same_integers_with_escapes_and_huge_values(version: int) -> None:
     model = _model(3, version=version)
     q = _walks(40, 32, 3)
@@ -68,7 +68,7 @@ def test_streams_decode_to_the_same_integers_with_escapes_and_huge_values(versio
     assert np.array_equal(out, q)
 
 
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("version", [1, 2, 3])
 def test_fitted_tables_shrink_the_streams(version: int) -> None:
     model = _model(2, version=version)
     q = _walks(60, 64, 2)
@@ -79,7 +79,7 @@ def test_fitted_tables_shrink_the_streams(version: int) -> None:
     assert after < 0.95 * before
 
 
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("version", [1, 2, 3])
 def test_a_damaged_stream_is_reported_not_misread(version: int) -> None:
     model = _model(2, version=version)
     q = _walks(6, 64, 2)
@@ -166,13 +166,13 @@ def test_predictions_at_a_limit_use_their_one_sided_tables() -> None:
 def test_an_unknown_model_version_is_refused_by_name() -> None:
     spec = _model(2, version=2).to_json()
     assert LearnedModel.from_json(spec).version == 2
-    with pytest.raises(BundleError, match="learned model version 3 is not supported"):
-        LearnedModel.from_json(dict(spec, version=3))
+    with pytest.raises(BundleError, match="learned model version 4 is not supported"):
+        LearnedModel.from_json(dict(spec, version=4))
     with pytest.raises(BundleError, match="inconsistent"):
         LearnedModel.from_json(dict(spec, cross=[[0.0]]))
 
 
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("version", [1, 2, 3])
 def test_model_json_round_trip_and_damaged_tables(version: int) -> None:
     model = _model(2, version=version)
     spec = model.to_json()
@@ -201,7 +201,7 @@ def series_bundle():  # noqa: ANN201
     return bundle, records[240:]
 
 
-def test_training_keeps_the_model_and_the_codec_uses_kind_6(series_bundle) -> None:
+def test_training_keeps_the_model_and_the_codec_uses_kind_8(series_bundle) -> None:
     from compressor.codec import Codec
     from compressor.envelope import Kind, unpack
 
@@ -214,7 +214,7 @@ def test_training_keeps_the_model_and_the_codec_uses_kind_6(series_bundle) -> No
         producer = Codec(bundle, error_bound=bound)
         encoded = producer.encode(test)
         envelopes = [unpack(p) for p in encoded.payloads]
-        assert sum(e.kind == Kind.LEARNED2 for e in envelopes) > len(test) // 2, bound
+        assert sum(e.kind == Kind.LEARNED3 for e in envelopes) > len(test) // 2, bound
         decoded, bounds = Codec(bundle).decode_with_bounds(envelopes)
         decoded = np.stack(decoded)
         assert np.array_equal(decoded, encoded.decoded)
@@ -245,15 +245,18 @@ def test_a_learned_record_is_refused_by_a_model_without_one_or_of_the_other_vers
 
     bundle, test = series_bundle
     env = unpack(Codec(bundle, error_bound=0.4).encode(test[:1]).payloads[0])
-    assert env.kind == Kind.LEARNED2
+    assert env.kind == Kind.LEARNED3
     bare = Codec(bundle, learned=False)
     with pytest.raises(EnvelopeError, match="no learned model"):
         bare.decode([env])
     with pytest.raises(EnvelopeError):
-        Codec(bundle).decode([Envelope(env.model_id, Kind.LEARNED2, env.payload[:4])])
-    # a kind-3 record names a version-1 model: a version-2 model does not misread it
-    with pytest.raises(EnvelopeError, match="kind-3 payload, but the learned model .* is version 2"):
-        Codec(bundle).decode([Envelope(env.model_id, Kind.LEARNED, env.payload)])
+        Codec(bundle).decode([Envelope(env.model_id, Kind.LEARNED3, env.payload[:4])])
+    # kinds 3 and 6 name a version-1 and a version-2 model: a version-3 model does not misread them
+    for kind in (Kind.LEARNED, Kind.LEARNED2):
+        with pytest.raises(
+            EnvelopeError, match=f"kind-{kind} payload, but the learned model .* is version 3"
+        ):
+            Codec(bundle).decode([Envelope(env.model_id, kind, env.payload)])
 
 
 def test_a_section_without_a_model_leaves_the_codec_classical(series_bundle) -> None:
@@ -290,8 +293,65 @@ def test_where_the_classical_coder_stops_paying_it_runs_on_a_sample_only(series_
     again = producer.encode(test)
     assert calls[1] <= -(-len(test) // choice.SAMPLE)
     envelopes = [unpack(p) for p in again.payloads]
-    assert all(e.kind == Kind.LEARNED2 for e in envelopes)
+    assert all(e.kind == Kind.LEARNED3 for e in envelopes)
     decoded = np.stack(Codec(bundle).decode(envelopes))
     assert np.array_equal(decoded, again.decoded)
     assert np.array_equal(decoded, first.decoded)
     assert np.abs(decoded.astype(np.float64) - test).max() <= 0.4
+
+
+@pytest.mark.parametrize(("signs", "levels"), [(3, 1), (9, 1), (1, 8), (9, 32)])
+def test_sign_contexts_and_levels_pick_the_table_training_counts_in(signs: int, levels: int) -> None:
+    from compressor.learned.train import class_residuals, table_index
+
+    model = _model(3, version=3)  # limits -300..300
+    model.signs, model.levels = signs, levels
+    q = np.clip(_walks(40, 24, 3) * 6, -300, 300)
+    steps = np.array([1.0, 0.5, 2.0])
+    fit_tables(model, [(q, steps)])
+    p = model.params(steps)
+    r, k, _ = kernel.residuals(q, p.predictor_args(), model.classes[0])
+    ((r1, k1, pred, low, high),) = class_residuals(model, [(q, steps)])
+    assert np.array_equal(r, r1) and k1.max() < len(model.table_layout[0]) // (signs * levels)
+    assert np.array_equal(k, table_index(k1, r1, signs, levels, pred, low, high))  # the kernel's, from numpy
+    assert len(np.unique(k // levels % signs)) == signs and len(np.unique(k % levels)) == levels
+    tmap, shifts = model.stored()
+    assert len(tmap) == len(model.table_layout[0]) and np.array_equal(shifts[tmap], model.table_layout[0])
+    if levels > 1:  # a level's own table only where training saw it often, the pooled one elsewhere
+        pooled = len(model.table_layout[0]) // levels
+        assert pooled + (signs == 1) <= len(model.tables) < len(tmap)
+    again = LearnedModel.from_json(model.to_json())
+    out, ok = decode_streams(again, encode_streams(model, q, steps), steps, (24, 3))
+    assert ok.all() and np.array_equal(out, q)
+    with pytest.raises(BundleError, match="signs 4"):
+        LearnedModel.from_json(dict(model.to_json(), signs=4))
+    with pytest.raises(BundleError, match="levels 5"):
+        LearnedModel.from_json(dict(model.to_json(), levels=5))
+    if levels > 1:
+        with pytest.raises(BundleError, match="inconsistent"):
+            LearnedModel.from_json(dict(model.to_json(), table_map=[0] * len(tmap)))  # another class's table
+        with pytest.raises(BundleError, match="inconsistent"):
+            LearnedModel.from_json(dict(model.to_json(), limits=None))  # levels without limits
+
+
+def test_version_3_streams_start_at_state_1_and_carry_a_3_or_4_byte_state() -> None:
+    from compressor.learned.coder import split_stream
+
+    model = _model(2, version=3)
+    q = _walks(200, 16, 2)
+    steps = np.ones(2)
+    fit_tables(model, [(q, steps)])
+    old = LearnedModel.from_json(dict(model.to_json(), version=2))
+    new_streams, old_streams = encode_streams(model, q, steps), encode_streams(old, q, steps)
+    assert sum(map(len, new_streams)) < sum(map(len, old_streams)) - len(q)  # over a byte per record
+    heads = {len(s) - len(split_stream(model, s)[1]) for s in new_streams if len(s) > 4}
+    assert heads == {3, 4}
+    # records of one row code in a state alone, without words, of 4 bytes or fewer
+    rows1 = q[:, :1]
+    short = encode_streams(model, rows1, steps)
+    assert min(map(len, short)) < 4 and max(map(len, short)) <= 4
+    out, ok = decode_streams(model, short, steps, (1, 2))
+    assert ok.all() and np.array_equal(out, rows1)
+    assert all(
+        np.array_equal(decode_stream(model, s, steps, (1, 2)), v) for s, v in zip(short, rows1, strict=True)
+    )
