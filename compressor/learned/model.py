@@ -252,9 +252,9 @@ class LearnedModel:
         levels (int): each of those split again by where the prediction sits between the limits, in 8
             or 32 equal parts, or not (1; always without limits). Version 3. Default: 1.
         table_map (np.ndarray | None): (len(table_layout),) the stored table of each table, or None:
-            one stored table each. With levels, a level's table is stored only where training saw it
-            often; the others map to the table of their sign context over all levels (stored first).
-            Version 3. Default: None.
+            one stored table each. With sign contexts or levels, a context's own table is stored only
+            where training saw it often; the others map to their class's table over all its contexts
+            (stored first). Version 3. Default: None.
     """
 
     w1: np.ndarray

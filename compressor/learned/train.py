@@ -226,10 +226,10 @@ def _relative_fit(a: np.ndarray, y: np.ndarray, rounds: int = 6) -> np.ndarray:
     return coef / scale
 
 
-#: values a level's table needs at training to be stored (else its sign context's table over all levels)
-MIN_LEVEL_COUNT = 64
-#: weight (in values) of the sign context's table as the prior of a level's table
-LEVEL_PRIOR = 16.0
+#: values a sign context's or level's table needs at training to be stored (else its class's table)
+MIN_SPLIT_COUNT = 64
+#: weight (in values) of the class's table as the prior of a sign context's or level's table
+SPLIT_PRIOR = 16.0
 
 
 def class_residuals(model: LearnedModel, grids: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[tuple]:
@@ -275,7 +275,7 @@ def table_index(  # noqa: PLR0913
 def fit_tables(
     model: LearnedModel, grids: Sequence[tuple[np.ndarray, np.ndarray]], coded: Sequence[tuple] | None = None
 ) -> None:
-    """Fit ``model``'s tables (and, with levels, its table map), in place, pooled over ``grids``: pairs of
+    """Fit ``model``'s tables (and, with sign contexts or levels, its table map), in place, pooled over ``grids``: pairs of
     grid integers (N, rows, cols) int64 and their steps (cols,). ``coded``: their :func:`class_residuals`,
     when already computed."""
     shifts, means, sides = model.table_layout
@@ -284,21 +284,21 @@ def fit_tables(
         t = table_index(k, r, model.signs, model.levels, pred, low, high)
         s = r >> shifts[t]
         sym = np.where(np.abs(s) <= kernel.R, s + kernel.R, kernel.ESC)
-        np.add.at(counts, (t.ravel(), sym.ravel()), 1)
-    if model.levels == 1:
+        counts += np.bincount((t * kernel.NSYM + sym).ravel(), minlength=counts.size).reshape(counts.shape)
+    split = model.signs * model.levels
+    if split == 1:
         model.tables = [fit_table(c, m, int(side)) for c, m, side in zip(counts, means, sides, strict=True)]
         model.table_map = None
-    else:
-        levels = model.levels
-        pooled = counts.reshape(-1, levels, kernel.NSYM).sum(axis=1)
+    else:  # a class's table over all its splits first, then a split's own where training saw it often
+        pooled = counts.reshape(-1, split, kernel.NSYM).sum(axis=1)
         model.tables = [
-            fit_table(pooled[b], means[b * levels], int(sides[b * levels])) for b in range(len(pooled))
+            fit_table(pooled[b], means[b * split], int(sides[b * split])) for b in range(len(pooled))
         ]
-        tmap = np.arange(len(means), dtype=np.int64) // levels
-        for t in np.flatnonzero(counts.sum(axis=1) >= MIN_LEVEL_COUNT):
-            base = frequencies(model.tables[t // levels]).astype(np.float64)
+        tmap = np.arange(len(means), dtype=np.int64) // split
+        for t in np.flatnonzero(counts.sum(axis=1) >= MIN_SPLIT_COUNT):
+            base = frequencies(model.tables[t // split]).astype(np.float64)
             tmap[t] = len(model.tables)
-            model.tables.append(fit_table(counts[t], means[t], int(sides[t]), LEVEL_PRIOR, base / base.sum()))
+            model.tables.append(fit_table(counts[t], means[t], int(sides[t]), SPLIT_PRIOR, base / base.sum()))
         model.table_map = tmap
     model._freq = None
     model._stored = None

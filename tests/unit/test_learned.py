@@ -317,9 +317,9 @@ def test_sign_contexts_and_levels_pick_the_table_training_counts_in(signs: int, 
     assert len(np.unique(k // levels % signs)) == signs and len(np.unique(k % levels)) == levels
     tmap, shifts = model.stored()
     assert len(tmap) == len(model.table_layout[0]) and np.array_equal(shifts[tmap], model.table_layout[0])
-    if levels > 1:  # a level's own table only where training saw it often, the pooled one elsewhere
-        pooled = len(model.table_layout[0]) // levels
-        assert pooled + (signs == 1) <= len(model.tables) < len(tmap)
+    # a context's own table only where training saw it often, its class's pooled one elsewhere
+    pooled = len(model.table_layout[0]) // (signs * levels)
+    assert pooled + (signs * levels <= 9) <= len(model.tables) < len(tmap)
     again = LearnedModel.from_json(model.to_json())
     out, ok = decode_streams(again, encode_streams(model, q, steps), steps, (24, 3))
     assert ok.all() and np.array_equal(out, q)
@@ -327,9 +327,9 @@ def test_sign_contexts_and_levels_pick_the_table_training_counts_in(signs: int, 
         LearnedModel.from_json(dict(model.to_json(), signs=4))
     with pytest.raises(BundleError, match="levels 5"):
         LearnedModel.from_json(dict(model.to_json(), levels=5))
+    with pytest.raises(BundleError, match="inconsistent"):
+        LearnedModel.from_json(dict(model.to_json(), table_map=[0] * len(tmap)))  # another class's table
     if levels > 1:
-        with pytest.raises(BundleError, match="inconsistent"):
-            LearnedModel.from_json(dict(model.to_json(), table_map=[0] * len(tmap)))  # another class's table
         with pytest.raises(BundleError, match="inconsistent"):
             LearnedModel.from_json(dict(model.to_json(), limits=None))  # levels without limits
 

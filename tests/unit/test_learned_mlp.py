@@ -139,11 +139,15 @@ def test_records_decoded_side_by_side_do_not_affect_each_other() -> None:
         assert good[0] and np.array_equal(alone[0], q[i])
 
 
-@pytest.mark.parametrize("version", [1, 2])
-def test_the_encoders_classes_from_every_value_at_once_are_the_decoders(version: int) -> None:
+@pytest.mark.parametrize(("version", "signs", "levels"), [(1, 1, 1), (2, 1, 1), (3, 9, 8)])
+def test_the_encoders_classes_from_every_value_at_once_are_the_decoders(
+    version: int, signs: int, levels: int
+) -> None:
     """kernel.coded (all magnitudes at once) against kernel.residuals (the per-value context the decoder
-    rebuilds): the same residuals and classes, with huge values, at the limits and past CTX rows."""
+    rebuilds): the same residuals and classes (version 3: tables), with huge values, at the limits and past
+    CTX rows."""
     model = _model(4, version=version)
+    model.signs, model.levels = signs, levels
     q = np.clip(_walks(16, 3 * kernel.CTX, 4) * 20, -300, 300)
     q[2, 5, 1] += 10**9
     q[3] = -(2**39)
