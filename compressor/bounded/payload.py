@@ -292,7 +292,7 @@ def _decode_classes(coder, rows: int, cols: int, nb: int, kexp: np.ndarray) -> n
     for b, k in enumerate(flat):
         members.setdefault(k, []).append(b)
     parts: list[tuple[list[int], np.ndarray]] = []
-    escaped: list[tuple[np.ndarray, int, int, int]] = []  # (values, index, shift, low bits)
+    symbols: list[tuple[np.ndarray, np.ndarray, int]] = []  # (table symbols, values, shift) per class
     for k in sorted(members):
         blocks = members[k]
         n = len(blocks) * BLOCK - (BLOCK - last) * sum(1 for b in blocks if b % nb == nb - 1)
@@ -303,12 +303,17 @@ def _decode_classes(coder, rows: int, cols: int, nb: int, kexp: np.ndarray) -> n
             vals = ((idx - RADIUS) << s) | lo
         else:
             vals = idx - RADIUS
-        if idx.max() == ESCAPE:
-            for e in np.flatnonzero(idx == ESCAPE).tolist():
-                escaped.append((vals, e, s, int(vals[e]) & ((1 << s) - 1)))
+        symbols.append((idx, vals, s))
         parts.append((blocks, vals))
-    for vals, e, s, low in escaped:
-        vals[e] = (_unzigzag_escape(_pop_uint(coder)) << s) | low
+    # escapes are rare: one look over all classes' symbols, then (if any) the escaped values in order
+    if (symbols[0][0] if len(symbols) == 1 else np.concatenate([i for i, _, _ in symbols])).max() == ESCAPE:
+        escaped = [
+            (vals, e, s, int(vals[e]) & ((1 << s) - 1))
+            for idx, vals, s in symbols
+            for e in np.flatnonzero(idx == ESCAPE).tolist()
+        ]
+        for vals, e, s, low in escaped:
+            vals[e] = (_unzigzag_escape(_pop_uint(coder)) << s) | low
     if len(parts) == 1:
         return parts[0][1]
     r = np.empty(rows * cols, dtype=np.int64)
