@@ -37,27 +37,41 @@ SECTION = "codec-speed"
 #: data sets coded here besides the benchmark's series: a NAB series of integer counts (lossless applies)
 EXTRA = {"NAB Twitter volume AAPL": ("nab/data/realTweets/Twitter_volume_AAPL.csv", None)}
 ANALYSIS = """\
-Before the learned kernels were reworked (the codec of commit 2bcfc13, with the same commands and the same
-trained models, load average 8 to 11), encode / decode MB/s at 1e-2, 1e-3 and lossless: MIT-BIH 11 / 9.0,
-11.1 / 8.5, 8.5 / 8.5; Daphnet 11.6 / 8.6, 10.1 / 9.1, 5.8 / 14.3; ETTh1 8.5 / 9.0, 9.5 / 9.9, 6.3 / 12.5;
-NAB 9.6 / 8.8, 9.5 / 8.1, 9.2 / 7.1; MNIST 10.4 / 7.4, 10.8 / 7.5, 10.7 / 7.3. What changed (the same bytes:
-golden vectors and every stream of three trained models at three bounds, clean, with huge values and
-damaged, compared byte for byte): the encoder computes the predictions of a whole column of a record at once
-(they depend on values only, all known to it) and the scale classes in a second pass; the decoder runs the
-records of a batch side by side, one position at a time (the MLP over every record at that position); the
-MLP's first layer runs in float64 where every partial sum is an integer below 2**53 (exact in any order, so
-the same integers; int64 otherwise); and a symbol is found by a branch-free binary search in its table's
-cumulative frequencies instead of a 2**16-entry lookup table per class (18 MB per model, a cache miss per
-symbol). The learned coder alone (`encode_streams` / `decode_streams` on 256 MIT-BIH records at 1e-3, best
-of 30 calls, the old and the new code run alternately 6 times each at load average 3 to 10, the best of
-those runs): encoding 18.1 -> 13.5 ms per batch (276 -> 206 ns per value, 1.34x), decoding 20.7 -> 15.9 ms
-(315 -> 242 ns, 1.30x); single runs scattered by up to 1.5x either way; a single record encodes in 62 us
-instead of 125 (commit 9b829ac). End to end the table's rows moved by 0.8 to 1.8x; the rows the classical
-coder carries (lossless on Daphnet and ETTh1, code this change does not touch) moved by 0.8 to 1.1x, which
-is the scatter of these runs (wall time ran 5 to 10 times the CPU time). Still below 20 MB/s per core on
-every row: the MLP's first layer (16 x 32 multiply-adds per value, about 100 ns per value on this machine
-even vectorised) is half of the encoder and 40 % of the decoder; at lossless on Daphnet and ETTh1 the
-classical payloads are the smaller ones, so both coders run on every record."""
+What changed since the codec of commit 0d92f2b (up to commit 3774b82), all with the same bytes (golden
+vectors, and every stream of four trained models at 1e-2, 1e-3 and lossless, clean, with huge, NaN and
+Inf values, one record at a time and damaged, compared byte for byte with the old codec, decoded values
+bit for bit):
+
+- The MLP's first layer is one BLAS matrix product (`np.dot` inside the compiled kernel) per block of 256
+  feature rows: at the encoder all rows of a column of every record of the batch, at the decoder every
+  record at one position. Where float64 is exact for a column (every partial sum an integer below 2**53),
+  any summation order gives the same integers; the second layer runs branch-free on the float64 sums
+  (floor by a power-of-two scale, capped) with int32 x int32 products. The encoder's predictions on 256
+  MIT-BIH records at 1e-3: 120-121 -> 85-87 ns per value (kernel calls, best of 15, the old and the new
+  kernel alternately in one process).
+- The encoder's scale classes after row 0 come from arrays of every |residual| and |change| of a record
+  and a running sum for the column's last 8 residuals (66 -> 27 ns per value on MIT-BIH); the decoder
+  weighs the same context magnitudes as it reads them, without gathering them into an array per value.
+- The decoder finds a symbol between the bounds of its 256-slot bucket (an index of 257 entries per class,
+  built per call where the batch has more values than the index has entries) instead of a binary search
+  of the class's whole 512-entry cumulative table, whose dependent reads miss the L1 cache. The learned
+  decoder alone on the same records: 229-243 ns per value with the old kernel, 193-201 after the first
+  two changes, 155-158 with all of them (in the same process, alternately).
+- Where the learned payloads have saved under 2 % of the classical bytes over 256 compared records (the
+  lossless rows of Daphnet and ETTh1, 0 % learned), the classical coder codes every record and the learned
+  coder one record in 64, as the classical coder was already sampled where it does not pay: those rows
+  no longer run both coders on every record (5.4 -> 13.2 and 8.4 -> 18.2 MB/s encoding).
+- The consumer checks one whole learned envelope per batch and lets the others of its kind through, as
+  it did for fixed-rate ones.
+
+Where the time still goes (MIT-BIH at 1e-3, 256 records, CPU ns per value, best of 20 calls at load
+average about 2): encoding 186-192, of which the kernel's predictions and classes 116-123 (its MLP 70-90 with
+the matrix product 40-58, the features 18-26, the classes 27), the rANS encoder and the streams' bytes
+about 22, quantizing and the records' decoded values about 20, the classical coder on the one record in 64
+that keeps the choice measured 13-14 (1.1 ms for 4 records, nearly all per-call overhead), envelopes 2;
+decoding 176, of which the learned decoder 170. The rows the classical coder carries are bound by it: it
+encodes 256 MIT-BIH records at 1e-3 in 22 ms (340 ns per value; numpy calls per predictor and class) and
+decodes a record at a time in Python over constriction calls."""
 log = logging.getLogger("codec_speed")
 
 
