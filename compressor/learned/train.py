@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 HIDDEN = 32
 #: positions the MLP is fitted on at most (train time grows with it)
-MAX_POSITIONS = 150_000
+MAX_POSITIONS = 400_000
 
 
 def _dimensionless(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
