@@ -256,7 +256,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(os.environ.get("LATENTWIRE_DATA_DIR") or REPO.parent / "shared" / "data"),
+        help="the shared data folder (default: $LATENTWIRE_DATA_DIR, else shared/data next to the repository)",
+    )
     parser.add_argument("--bootstrap-servers", default=None, help="use this broker instead of a local one")
     parser.add_argument("--window", type=int, default=128)
     parser.add_argument("--records", type=int, default=120000, help="records for every row but (c)")
