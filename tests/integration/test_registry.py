@@ -111,10 +111,11 @@ def test_tampered_archive_is_refused(kafka_bootstrap: str, digits_bundle_dir: Pa
     files = msgpack.unpackb(archive, raw=False)
     files["decoder.keras"] = files["encoder.keras"]  # content that no longer matches the manifest's hashes
     tampered = msgpack.packb(files, use_bin_type=True)
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, max_request_size=2 << 20)
-    for key, value in chunk_records(manifest, tampered, 1 << 20):
-        producer.send(topic, key=key, value=value)
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
+    sent = [producer.send(topic, key=key, value=value) for key, value in chunk_records(manifest, tampered)]
     producer.flush()
+    for future in sent:  # every chunk reached the broker: the refusal below is the registry's
+        future.get(timeout=30)
     producer.close()
     registry = ModelRegistry({"bootstrap_servers": [kafka_bootstrap]}, topic, tmp_path / "cache")
     try:
