@@ -71,7 +71,7 @@ assert len(THRESHOLDS) == CLASSES - 1 and len(SHIFTS) == CLASSES
 #: almost no residual (a background the whole neighbourhood agrees on)
 LOW_THRESHOLDS = (1, 3, 6)
 #: the model versions this build reads: 1 (kind 3), 2 (kind 6, the richer context) and 3 (kind 8: version 2's
-#: model, its streams started at state 0 with a state of 3 or 4 bytes, see :mod:`compressor.learned.coder`)
+#: model, its streams started at state 1 with a final state of 0 to 4 bytes, see :mod:`compressor.learned.coder`)
 VERSIONS = (1, 2, 3)
 #: sign contexts a version-3 model may split each class's table into (see kernel._table)
 SIGN_SETS = (1, 3, 9)
