@@ -17,7 +17,11 @@ Detection (:func:`detect_fine`) works on a column's distinct grid integers (thei
 lattice, tried when the plain one fails): it estimates the step ``c`` from
 their spacings, numbers them with counts, tries the fractions ``p / r`` near ``c`` in order of increasing
 ``r`` and keeps the first whose best offset puts at least :data:`MIN_FIT` of the column's values on the
-lattice. None of this has to agree with the consumer: ``(p, r, off)`` travel in the bundle, and the
+lattice. When the spacings tell no step (values spread thinly over a wide range, so neighbouring distinct
+values are many counts apart), it tries whole steps ``p`` (``r = 1``): the largest ``p`` up to
+:data:`MAX_WHOLE_STEP` whose most common residue ``q mod p`` holds the same shares of the values (the "wasted
+bits" of FLAC, pcodec's common divisor, with room for the rare value a driver wrote at full resolution,
+which then travels raw). None of this has to agree with the consumer: ``(p, r, off)`` travel in the bundle, and the
 producer checks each record before coding its counts.
 """
 
@@ -30,9 +34,12 @@ import numpy as np
 __all__ = [
     "MAX_DENOMINATOR",
     "MAX_NUMERATOR",
+    "MAX_WHOLE_STEP",
     "MIN_FIT",
+    "MIN_FIT_WHOLE",
     "detect_fine",
     "from_counts",
+    "min_fit",
     "to_counts",
     "valid",
 ]
@@ -49,8 +56,20 @@ MIN_STEP = 2.0
 MIN_FIT_DISTINCT = 0.95
 #: fewer distinct values than this say too little about the spacing
 MIN_DISTINCT = 16
+#: the largest whole step (quanta per count) tried when the spacings tell none
+MAX_WHOLE_STEP = 1024
+#: the fraction of a column's values that must sit on a whole step: looser than :data:`MIN_FIT`, since no
+#: counts are guessed (a value off it travels raw, 32 bits against the log2(p) each value saves)
+MIN_FIT_WHOLE = 0.99
+_PRIMES = [p for p in range(2, MAX_WHOLE_STEP + 1) if all(p % d for d in range(2, math.isqrt(p) + 1))]
 #: a gap of more than this many steps ends a run of values numbered together
 _RUN_GAP = 4.0
+
+
+def min_fit(r: int) -> float:
+    """The share of values a lattice of denominator ``r`` must hold: :data:`MIN_FIT_WHOLE` for a whole
+    step, else :data:`MIN_FIT`."""
+    return MIN_FIT_WHOLE if r == 1 else MIN_FIT
 
 
 def valid(spec: object) -> bool:
@@ -112,18 +131,49 @@ def _detect(q: np.ndarray) -> tuple[int, int, int] | None:
     values, weights = np.unique(q, return_counts=True)
     if values.size < MIN_DISTINCT:
         return None
-    step = _step_estimate(values)
-    if step is None:
-        return None
-    needed = math.ceil(MIN_FIT * q.size)
     needed_distinct = math.ceil(MIN_FIT_DISTINCT * values.size)
-    for r in range(1, MAX_DENOMINATOR + 1):
+    needed = math.ceil(MIN_FIT * q.size)
+    step = _step_estimate(values)
+    for r in range(1, MAX_DENOMINATOR + 1 if step is not None else 1):
         p = round(step * r)
         if p <= r or p > MAX_NUMERATOR:
             continue
         off, fits, fits_distinct = _best_offset(values, weights, p, r)
         if fits >= needed and fits_distinct >= needed_distinct:
             return p, r, off
+    return _whole_step(values, weights, math.ceil(MIN_FIT_WHOLE * q.size), needed_distinct)
+
+
+def _whole_step(
+    values: np.ndarray, weights: np.ndarray, needed: int, needed_distinct: int
+) -> tuple[int, int, int] | None:
+    """The largest whole step ``(p, 1, off)`` whose residue ``off`` holds ``needed`` of the values (weighted
+    by occurrences) and ``needed_distinct`` of the distinct ``values``, or None. A step that fits makes
+    each of its divisors fit too, so the primes that fit say which steps to try: the largest one built of
+    them alone is the one that saves the most."""
+
+    def fit(p: int) -> int | None:
+        residues = values % p
+        counts = np.bincount(residues, weights, minlength=p)
+        off = int(np.argmax(counts))
+        ok = counts[off] >= needed and int(np.count_nonzero(residues == off)) >= needed_distinct
+        return off if ok else None
+
+    # a prime the distinct values mostly share one residue of (on an even spread of at most 4096 of them,
+    # a cheap first look), then confirmed on every value
+    spread = values[:: max(1, values.size // 4096)]
+    shared = [p for p in _PRIMES if np.bincount(spread % p, minlength=p).max() >= 0.9 * spread.size]
+    fitting = [p for p in shared if fit(p) is not None]
+    if not fitting:
+        return None
+    for p in range(MAX_WHOLE_STEP, 1, -1):
+        rest = p
+        for f in fitting:
+            while rest % f == 0:
+                rest //= f
+        off = fit(p) if rest == 1 else None
+        if off is not None:
+            return p, 1, off
     return None
 
 

@@ -211,7 +211,7 @@ def _fine_pays(q: np.ndarray, fine: tuple[int, int, int, bool]) -> bool:
     """Whether counts on ``fine`` hold on (nearly) all of the grid integers ``q`` (records, rows) and make
     their delta residuals cheaper (log2 of the magnitude, a stand-in for their coded size)."""
     k, exact = fine_lattice.to_counts(q, *fine)
-    if exact.mean() < fine_lattice.MIN_FIT or q.shape[1] < 2:
+    if exact.mean() < fine_lattice.min_fit(fine[1]) or q.shape[1] < 2:
         return False
     cost_q = np.log2(1.0 + np.abs(np.diff(q, axis=1))).sum()
     cost_k = np.log2(1.0 + np.abs(np.diff(k, axis=1))).sum()

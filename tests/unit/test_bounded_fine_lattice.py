@@ -86,6 +86,20 @@ def test_a_rational_lattice_is_found_despite_values_off_it() -> None:
     assert exact.all()
 
 
+def test_a_whole_step_is_found_in_sparse_values_despite_a_few_at_full_resolution() -> None:
+    # values spread thinly over a wide range, every one even but one in 1,500: no spacing to read a
+    # step from, the common divisor holds (a driver that wrote a rare value at full resolution)
+    q = np.rint(RNG.normal(size=5000) * 3000).astype(np.int64) * 2 + 40000
+    q[::1500] += 1
+    assert fine_lattice.detect_fine(q) == (2, 1, 0, False)
+    # a larger step built of several primes, with an offset
+    q12 = np.rint(RNG.normal(size=5000) * 900).astype(np.int64) * 12 + 7
+    assert fine_lattice.detect_fine(q12) == (12, 1, 7, False)
+    # one value in 50 off the step is too many: raw values would cost more than the step saves
+    q[::50] += 1
+    assert fine_lattice.detect_fine(q) is None
+
+
 def test_truncation_toward_zero_is_found_as_a_mirrored_lattice() -> None:
     k = _counts(200, 64, 1).reshape(-1)
     q = np.trunc(k * 10.1).astype(np.int64)
