@@ -10,14 +10,15 @@ bytes the other one alone would take, every record is coded both ways. Where the
 less than that, only one record in :data:`SAMPLE` (across batches, so that the saving keeps being measured)
 and the records the learned coder cannot code are coded classically too; otherwise, where the learned
 payloads save less than that, every record is coded classically and one in :data:`SAMPLE` with the learned
-coder too. This state steers effort only: whatever it decides, every payload decodes the same way.
+coder too. The sampled records come in runs of :data:`RUN` consecutive ones: the same share, in a quarter of
+the calls at batches of 256 (a call of the classical coder costs about as much as 10 records in it). This state steers effort only: whatever it decides, every payload decodes the same way.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["COMPARE", "MIN_SAVING", "SAMPLE", "ClassicalTrials"]
+__all__ = ["COMPARE", "MIN_SAVING", "RUN", "SAMPLE", "ClassicalTrials"]
 
 #: records compared at a bound before the classical coder may be skipped
 COMPARE = 256
@@ -25,6 +26,8 @@ COMPARE = 256
 MIN_SAVING = 0.02
 #: where one coder does not pay, one record in SAMPLE is still coded both ways
 SAMPLE = 64
+#: sampled records come in runs of this many consecutive ones, one run in SAMPLE * RUN records
+RUN = 16
 #: the measured bytes are halved once this many records are counted, so the estimate follows the stream
 MEMORY = 4096
 
@@ -59,9 +62,7 @@ class ClassicalTrials:
         :meth:`rows` picks those coded classically too)."""
         if not (self._compare_all(code) and self._learned_sampled(code)):
             return None
-        left = self._learned_countdown.get(code, 0)
-        self._learned_countdown[code] = (left - n) % SAMPLE
-        return np.arange(left, n, SAMPLE)
+        return _sampled(self._learned_countdown, code, n)
 
     def _learned_sampled(self, code: int) -> bool:
         """Whether the learned coder has proven not to pay at bound ``code`` (it saved less than
@@ -77,19 +78,14 @@ class ClassicalTrials:
         if self._compare_all(code):
             return np.arange(n)
         # one record in SAMPLE, counted across batches (a batch of one record is sampled too)
-        left = self._countdown.get(code, 0)
-        sampled = np.arange(left, n, SAMPLE)
-        self._countdown[code] = (left - n) % SAMPLE
-        return np.union1d(sampled, np.flatnonzero(learned_sizes < 0))
+        return np.union1d(_sampled(self._countdown, code, n), np.flatnonzero(learned_sizes < 0))
 
     def take(self, code: int, learned_size: int) -> bool:
         """:meth:`rows` of a batch of one record, as a truth value: whether to code it classically too,
         from the size of its learned payload (negative: the learned coder cannot code it)."""
         if self._compare_all(code):
             return True
-        left = self._countdown.get(code, 0)
-        self._countdown[code] = (left - 1) % SAMPLE
-        return left == 0 or learned_size < 0
+        return _sampled(self._countdown, code, 1).size > 0 or learned_size < 0
 
     def _compare_all(self, code: int) -> bool:
         """Whether the classical coder still pays at bound ``code`` (or too few records are counted): then
@@ -113,3 +109,12 @@ class ClassicalTrials:
         stats[3] += float(classical.sum())
         if stats[0] >= MEMORY:
             self._stats[code] = [v / 2 for v in stats]
+
+
+def _sampled(positions: dict[int, int], code: int, n: int) -> np.ndarray:
+    """Indices of the sampled records of the next ``n`` at bound ``code``: the first :data:`RUN` of every
+    ``SAMPLE * RUN`` records of the stream (``positions`` keeps each bound's place, across batches)."""
+    period = SAMPLE * RUN
+    at = positions.get(code, 0)
+    positions[code] = (at + n) % period
+    return np.flatnonzero((at + np.arange(n)) % period < RUN)

@@ -15,7 +15,7 @@ from compressor.bundle import load_bundle
 from compressor.codec import Codec
 from compressor.envelope import Envelope, Kind, unpack
 from compressor.errors import LatentwireError
-from compressor.learned.choice import COMPARE, SAMPLE
+from compressor.learned.choice import COMPARE, RUN, SAMPLE
 from tests.golden_sets import GOLDEN
 
 
@@ -115,7 +115,7 @@ def test_fixed_rate_one_record_steps_are_numpys_bit_for_bit_including_clipped_la
         assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
 
 
-def test_where_the_learned_coder_does_not_pay_it_codes_one_record_in_sample_both_paths_alike() -> None:
+def test_where_the_learned_coder_does_not_pay_it_codes_a_run_of_records_both_paths_alike() -> None:
     bundle = load_bundle(GOLDEN / "bundle_v4")
     records = _series()[: 3 * SAMPLE]
     one, batch, whole = (Codec(bundle, error_bound=0.05) for _ in range(3))
@@ -130,9 +130,9 @@ def test_where_the_learned_coder_does_not_pay_it_codes_one_record_in_sample_both
     trials_one, trials_batch = one.learned_records.trials, batch.learned_records.trials
     assert trials_one._stats == trials_batch._stats
     assert trials_one._learned_countdown == trials_batch._learned_countdown
-    assert trials_one._stats[code][0] == COMPARE + 3  # records 0, SAMPLE and 2 * SAMPLE coded both ways
+    assert trials_one._stats[code][0] == COMPARE + RUN  # the first run of records coded both ways
     learned = [i for i, k in enumerate(kinds) if k == Kind.LEARNED2]
-    assert learned and set(learned) <= {0, SAMPLE, 2 * SAMPLE}
+    assert learned and set(learned) <= set(range(RUN))
     whole_kinds = [unpack(p).kind for p in whole.encode_payloads(records)]
     assert [i for i, k in enumerate(whole_kinds) if k == Kind.LEARNED2] == learned
-    assert whole.learned_records.trials._stats[code][0] == COMPARE + 3
+    assert whole.learned_records.trials._stats[code][0] == COMPARE + RUN
