@@ -55,7 +55,7 @@ def test_the_learned_coder_is_sampled_once_it_stops_paying_and_resumes_when_it_p
     assert trials.learned_saving(5) == 0.0 and trials.saving(5) == 0.5
     picked = [trials.learned_rows(5, 16) for _ in range(SAMPLE)]  # 16 * SAMPLE records
     assert sum(len(p) for p in picked) == 16  # one record in SAMPLE, across batches
-    assert sum(len(p) for p in picked[:SAMPLE // 4]) == 16  # in runs
+    assert sum(len(p) for p in picked[: SAMPLE // 4]) == 16  # in runs
     assert np.array_equal(trials.learned_rows(5, 1), np.array([0]))
     # the learned payloads start to win by far more than MIN_SAVING: the learned coder codes every record
     big = np.full(MEMORY, 100)
