@@ -4,7 +4,8 @@ A producer cuts a stream into non-overlapping windows, but a model can learn fro
 row. When a file holds fewer than :data:`MIN_WINDOWS` non-overlapping windows, training uses windows every
 ``stride`` rows instead, the stride chosen to give about :data:`TARGET_WINDOWS` of them. The rows are split
 into the training and held-back parts *before* windowing, so no held-back window shares a row with a
-training window.
+training window; the held-back part is never shorter than one window (a short file holds back more than
+its share rather than nothing).
 """
 
 from __future__ import annotations
@@ -66,14 +67,16 @@ def training_windows(
 ) -> TrainingWindows:
     """Training and held-back windows of a ``(T, C)`` table; ``stride`` None chooses it (:func:`auto_stride`).
 
-    The last ``validation_split`` of the rows is held back and windowed on its own, with the same stride.
+    The last ``validation_split`` of the rows (at least ``window`` rows, when validation is asked for) is held
+    back and windowed on its own, with the same stride.
     """
     rows = np.asarray(rows, dtype=np.float32)
     if rows.ndim != 2:
         raise DataError(f"a series for training windows must be (rows, channels), got shape {rows.shape}")
     if stride is not None and (isinstance(stride, bool) or not isinstance(stride, int) or stride < 1):
         raise ConfigError(f"stride must be a positive integer, got {stride!r}")
-    cut = len(rows) - int(round(len(rows) * validation_split))
+    held_rows = int(round(len(rows) * validation_split))
+    cut = len(rows) - (max(held_rows, window) if validation_split > 0 else held_rows)
     step = stride or auto_stride(cut, window)
     fit, held = sliding(rows[:cut], window, step), sliding(rows[cut:], window, step)
     if len(fit) < 8 or len(held) < 1:

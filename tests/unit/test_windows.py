@@ -36,9 +36,20 @@ def test_held_back_windows_share_no_row_with_training_windows() -> None:
     assert training_windows(rows, 128, 0.2, stride=10).stride == 10
 
 
+def test_a_short_file_holds_back_one_whole_window() -> None:
+    # 563 rows: a fifth (113 rows) is less than a window of 128; the last 128 rows are held back instead
+    rows = np.arange(563, dtype=np.float32)[:, None]
+    win = training_windows(rows, 128, 0.2)
+    fit, held = win.records[: -win.held_back], win.records[-win.held_back :]
+    assert win.held_back == 1 and held.min() == 435 and fit.max() < 435
+    assert len(fit) >= 8
+
+
 def test_too_short_or_bad_stride_is_a_clear_error() -> None:
     with pytest.raises(DataError, match="too few rows"):
         training_windows(np.zeros((200, 1), np.float32), 128, 0.2)
+    with pytest.raises(DataError, match="too few rows"):  # one held-back window leaves 7 to train on
+        training_windows(np.zeros((262, 1), np.float32), 128, 0.2)
     with pytest.raises(ConfigError):
         training_windows(np.zeros((2000, 1), np.float32), 128, 0.2, stride=0)
 
