@@ -85,10 +85,10 @@ class BoundedEncoder:
         on_lattice = np.zeros(n, dtype=bool)
         if policy == "lattice":
             # the lattice is no finer than 2E (or has proven cheaper): every record goes on it, unless that
-            # would store more of its values raw than the plain grid
+            # would store more of its values raw than the plain grid (beyond the slack of a lossless bound)
             on_lattice = ~lattice[1].any(axis=1)
             if not on_lattice.all():
-                on_lattice = lattice[1].sum(axis=1) <= plain[1].sum(axis=1)
+                on_lattice = lattice[1].sum(axis=1) <= plain[1].sum(axis=1) + self.lattice_slack(code)
         elif policy == "choose":
             on_lattice = self.estimate_bits(lattice, code, True) < self.estimate_bits(plain, code, False)
             self._learn_preference(code, on_lattice)
@@ -135,6 +135,16 @@ class BoundedEncoder:
     def step_flat(self, code: int, lattice: int) -> np.ndarray:
         """The grid step of every value of a record (D,) at bound ``code``: :meth:`BoundedParameters.step_flat`."""
         return self.params.step_flat(code, lattice)
+
+    def lattice_slack(self, code: int) -> int:
+        """How many more values than on the plain grid a record may store raw on the lattice and still go
+        on it. Where the lattice step is every column's quantum (a bound under half of it) the lattice
+        rebuilds every value exactly: a lossless record, worth up to :data:`MAX_OFF_FINE` of its values
+        raw (a rare value written at a finer resolution); elsewhere none."""
+        p = self.params
+        if p.quanta is None or not np.array_equal(p.steps(code, True), p.quanta):
+            return 0
+        return max(1, int(MAX_OFF_FINE * p.size))
 
     def grid_policy(self, code: int) -> str:
         """How the encoder picks the grid at bound ``code``: ``"plain"`` (no lattice, or one finer than 2E

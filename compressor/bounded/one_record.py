@@ -58,9 +58,9 @@ class OneRecord:
         lattice = policy == "lattice"
         q, raw, n_raw = quantize_one(x, enc.step_flat(code, lattice), bound)
         if lattice and n_raw:
-            # on the lattice unless that stores more values raw than the plain grid
+            # on the lattice unless that stores more values raw than the plain grid (beyond a lossless slack)
             plain = quantize_one(x, enc.step_flat(code, False), bound)
-            if n_raw > plain[2]:
+            if n_raw > plain[2] + enc.lattice_slack(code):
                 (q, raw, n_raw), lattice = plain, False
         if lattice and p.table_multiplier(code) is not None:
             return None  # fitted tables compete: the batch code estimates them

@@ -162,6 +162,24 @@ def test_records_that_leave_the_lattice_fall_back_to_the_plain_grid() -> None:
     assert max(len(b) for b in bodies) < 64 * 2
 
 
+def test_below_half_the_quantum_a_rare_finer_value_goes_raw_and_the_record_stays_lossless() -> None:
+    layout = (64, 2)
+    codec = _codec(_walk(300, 64, 2, 0.01), layout)
+    live = _walk(4, 64, 2, 0.01)
+    # one reading at a finer resolution, half a quantum off: beyond E of the lattice, it goes raw
+    live[1, 5] += np.float32(0.005)
+    live[2, ::2] += np.float32(0.005)  # a record that changed resolution: on the plain grid, within E
+    e = ErrorBound(0.49 * 0.01)
+    bodies, decoded, on_lattice = codec.encode(live, e)
+    assert on_lattice.tolist() == [True, True, False, True]
+    out, _ = codec.decode(bodies, on_lattice)
+    assert np.array_equal(out.view(np.uint32), decoded.view(np.uint32))
+    assert np.array_equal(out[[0, 1, 3]], live[[0, 1, 3]])  # lossless, the finer value raw
+    assert bound_violations(live, out, e.value) == 0
+    # one record at a time: the same bytes
+    assert [codec.encode(live[i : i + 1], e)[0][0] for i in range(4)] == bodies
+
+
 def test_fitted_tables_code_sparse_integer_images_and_a_model_without_a_lattice_refuses() -> None:
     layout = (16, 16)
     images = np.zeros((400, 16, 16), np.float32)
