@@ -145,14 +145,11 @@ def _row(label: str, window: object, rel: object, total: dict) -> dict:
 
 
 def lossless_bound(bundle) -> Any:  # noqa: ANN001
-    """Just below half the data's quantum (so every record decodes exactly): an ``ErrorBound``, or None
-    when a column has no quantum."""
+    """Just below half the data's quantum (so every record decodes exactly): ``ErrorBound.lossless``, or
+    None when a column has no quantum."""
     from compressor.error_bound import ErrorBound
 
-    quanta = (bundle.bounded_stats.quantum if bundle.bounded_stats is not None else None) or []
-    if not quanta or any(u is None for u in quanta):
-        return None
-    return ErrorBound(0.49 * float(min(quanta)))
+    return ErrorBound.lossless_if_any(bundle)
 
 
 def nab(

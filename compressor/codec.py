@@ -12,7 +12,8 @@ Two kinds of payload share one codec, so one consumer decodes both:
   training) when that is coarser than ``2E``; the encoder picks kind 1 or 2 per record.
 * kind 3 (a version-1 learned model), 6 (version 2) or 8 (version 3), error-bounded under the learned
   probability model (:mod:`compressor.learned`), on the same grids: used for a record when the bundle has a
-  learned model and its payload is the smaller one (where
+  learned model and its payload is the smaller one; kind 9 is kind 8 at the bundle's lossless bound on the
+  data's lattice, without the header that names them (where
   the classical payloads have proven no smaller at a bound, most records skip the classical coder:
   :mod:`compressor.learned.choice`).
 
@@ -135,7 +136,9 @@ class Codec:
             else:
                 from compressor.learned.records import LearnedRecords
 
-                self._learned = LearnedRecords(model, self.bounded_coder)
+                self._learned = LearnedRecords(
+                    model, self.bounded_coder, ErrorBound.lossless_if_any(self.bundle)
+                )
         return self._learned or None
 
     @property
@@ -292,6 +295,7 @@ class Codec:
         SAMPLE next to every record of the other coder)."""
         trials = self.learned_records.trials
         code = self._error_bound.code
+        learned_kind = self.learned_records.kind_at(code)
         picked = trials.learned_rows(code, len(records))
         if picked is not None:  # the classical coder codes every record, the learned coder the picked ones
             bodies, values, grids = self.bounded_coder.encode(records, self._error_bound)
@@ -304,13 +308,13 @@ class Codec:
                 for j, i in enumerate(picked.tolist()):
                     if 0 <= sizes[j] < lengths[j]:
                         bodies[i] = learned[j]
-                        kinds[i] = self.learned_records.kind
+                        kinds[i] = learned_kind
                         values[i] = decoded[j]
             return bodies, kinds, values
         learned, decoded = self.learned_records.encode(records, self._error_bound)
         sizes = np.array([-1 if b is None else len(b) for b in learned], np.int64)
         bodies: list[bytes] = [b"" if b is None else b for b in learned]
-        kinds = [self.learned_records.kind] * len(bodies)
+        kinds = [learned_kind] * len(bodies)
         idx = trials.rows(code, sizes)
         if idx.size:
             classical, values, grids = self.bounded_coder.encode(records[idx], self._error_bound)
@@ -337,7 +341,7 @@ class Codec:
                 size = -1 if learned is None else len(learned)
                 trials.record(code, np.array([size]), np.array([len(body)]))
                 if 0 <= size < len(body):
-                    return learned, self.learned_records.kind
+                    return learned, self.learned_records.kind_at(code)
             return body, kind
         learned = self.learned_records.encode_one(np.ascontiguousarray(x[0]), code)
         size = -1 if learned is None else len(learned)
@@ -346,7 +350,7 @@ class Codec:
             trials.record(code, np.array([size]), np.array([len(classical[0])]))
             if size < 0 or len(classical[0]) <= size:
                 return classical[0], BOUNDED_KINDS[int(grids[0])]
-        return learned, self.learned_records.kind
+        return learned, self.learned_records.kind_at(code)
 
     def _pack(
         self, bodies: list[bytes], kinds: list[int], lengths: Sequence[int | None] | None
@@ -376,11 +380,7 @@ class Codec:
                 raise EnvelopeError(
                     f"learned-model payload, but model {self.model_id[:8]} has no learned model"
                 )
-            if env.kind != self.learned_records.kind:
-                raise EnvelopeError(
-                    f"kind-{env.kind} payload, but the learned model of {self.model_id[:8]} is version "
-                    f"{self.learned_records.model.version}, written as kind {self.learned_records.kind}"
-                )
+            self.learned_records.check_kind(env.kind, self.model_id[:8])
         elif env.kind not in _KIND_GRIDS:
             raise EnvelopeError(f"envelope kind {env.kind} is not supported by this codec")
         if env.length is not None and env.length > self.record_size:
@@ -394,7 +394,7 @@ class Codec:
         if kind == Kind.FIXED_RATE:
             values = self._fixed_one.decode(self._decoder, envelope.payload)
         elif kind in LEARNED_KINDS:
-            values = self.learned_records.decode_one(envelope.payload)[0]
+            values = self.learned_records.decode_one(envelope.payload, kind)[0]
         else:
             values = self.bounded_coder.decode([envelope.payload], [_KIND_GRIDS[kind]])[0][0]
         return values if envelope.length is None else values[: envelope.length]
@@ -414,8 +414,8 @@ class Codec:
             self.bundle.quantizer.payload_size,
             int(Kind.FIXED_RATE),
         )
-        # the learned kind, once one whole record of it passed the checks: the others skip them
-        learned_kind = -1
+        # the learned kinds of which one whole record passed the checks: the others skip them
+        learned_kinds: set[int] = set()
         fixed: list[int] = []
         bounded: list[int] = []
         learned: list[int] = []
@@ -425,7 +425,7 @@ class Codec:
                 if env.kind == fixed_kind and len(env.payload) == fixed_size:
                     fixed.append(i)
                     continue
-                if env.kind == learned_kind:
+                if env.kind in learned_kinds:
                     learned.append(i)
                     continue
             self._check_envelope(env, wire_id)  # past it, a kind is fixed-rate, learned or bounded
@@ -434,7 +434,7 @@ class Codec:
             elif env.kind in LEARNED_KINDS:
                 learned.append(i)
                 if env.length is None:
-                    learned_kind = env.kind
+                    learned_kinds.add(env.kind)
             else:
                 bounded.append(i)
         decoded = np.empty((len(envelopes), self.record_size), dtype=np.float32)
@@ -443,7 +443,9 @@ class Codec:
             decoded[fixed] = self.reconstruct(codes)
         bounds: list[float | None] = [None] * len(envelopes)
         if learned:
-            values, coded_bounds = self.learned_records.decode([envelopes[i].payload for i in learned])
+            values, coded_bounds = self.learned_records.decode(
+                [envelopes[i].payload for i in learned], [envelopes[i].kind for i in learned]
+            )
             decoded[learned] = values
             for i, bound in zip(learned, coded_bounds.tolist(), strict=True):
                 bounds[i] = bound

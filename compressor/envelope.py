@@ -12,7 +12,10 @@ Layout (documented in ``docs/wire-format.md``)::
                                                version 2 (wire version 4); kind 7 =
                                                error-bounded as counts on the fine lattice
                                                (version 4); kind 8 = learned model, version 3:
-                                               shorter rANS streams (wire version 5)
+                                               shorter rANS streams (wire version 5); kind 9 =
+                                               kind 8 at the model's lossless bound on the
+                                               data's lattice, without its header byte(s)
+                                               (wire version 6)
     2       4     model id: the first 4 bytes of the bundle's SHA-256 content hash
     6       ...   body, one msgpack object:
                     bin                  the coded record (full length)
@@ -54,7 +57,7 @@ __all__ = [
 
 MAGIC = 0xC1
 #: the newest wire version this build reads and writes
-VERSION = 5
+VERSION = 6
 MODEL_ID_SIZE = 4
 HEADER_SIZE = 2 + MODEL_ID_SIZE
 #: A body larger than this is refused before msgpack allocates anything (Kafka's default limit is 1 MiB).
@@ -81,10 +84,13 @@ class Kind(IntEnum):
     FINE_LATTICE = 7
     #: error-bounded under a version-3 learned model: version 2's, with shorter streams (wire version 5)
     LEARNED3 = 8
+    #: kind 8 at the bundle's lossless bound on the data's lattice, its payload without the header that
+    #: names bound and grid (the decoder knows both from the bundle; wire version 6)
+    LEARNED3_LOSSLESS = 9
 
 
 #: the kinds whose payload is coded under a learned model (:mod:`compressor.learned`), by model version
-LEARNED_KINDS = (Kind.LEARNED, Kind.LEARNED2, Kind.LEARNED3)
+LEARNED_KINDS = (Kind.LEARNED, Kind.LEARNED2, Kind.LEARNED3, Kind.LEARNED3_LOSSLESS)
 
 #: the kinds of the bounded coder, one per grid (compressor.bounded.grid.PLAIN, LATTICE, FINE)
 BOUNDED_KINDS = (Kind.BOUNDED, Kind.LATTICE, Kind.FINE_LATTICE)
@@ -98,6 +104,7 @@ _KIND_VERSION = {
     Kind.LEARNED2: 4,
     Kind.FINE_LATTICE: 4,
     Kind.LEARNED3: 5,
+    Kind.LEARNED3_LOSSLESS: 6,
 }
 
 

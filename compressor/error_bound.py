@@ -3,7 +3,8 @@
 A bound is asked for as an absolute number ``E`` or, with ``--relative``, as a fraction of the training
 data's value range. It travels in every kind-1 and kind-2 payload as a 16-bit code
 (:func:`compressor.bounded.grid.bound_code`): the largest representable bound that is <= ``E``, so the
-guarantee a consumer reads back is never looser than the one asked for.
+guarantee a consumer reads back is never looser than the one asked for. :meth:`ErrorBound.lossless` is
+the bound of exact coding on data with a quantum (integer counts, values with a fixed number of decimals).
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from compressor.bounded.grid import bound_code, bound_from_code
 from compressor.bounded.stats import smallest_range, value_ranges
 from compressor.errors import ConfigError
 
-__all__ = ["ErrorBound"]
+__all__ = ["LOSSLESS_FRACTION", "ErrorBound"]
+
+#: the lossless bound as a fraction of the data's quantum: below one half, so every value rounds back to
+#: its own lattice point, with room for float32 rounding of the values
+LOSSLESS_FRACTION = 0.49
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,36 @@ class ErrorBound:
                 "support): retrain it or give an absolute --error-bound"
             )
         return cls(value * (smallest_range(ranges) or 1.0))
+
+    @classmethod
+    def lossless(cls, bundle: Any) -> ErrorBound:
+        """The bound at which every record of ``bundle``'s data decodes exactly: just below half the
+        smallest column quantum found at training (:data:`LOSSLESS_FRACTION` of it), so each value rounds
+        back to the lattice point it came from. Raises :class:`~compressor.errors.ConfigError` when a
+        column has no quantum (its values sit on no lattice: nothing to reconstruct exactly)."""
+        stats = bundle.bounded_stats
+        quanta = None if stats is None else stats.quantum
+        if not quanta:
+            raise ConfigError(
+                f"model {bundle.model_id[:8]} has no statistics of its data's quantum (trained before "
+                "error-bounded support): retrain it to code losslessly"
+            )
+        missing = [i for i, u in enumerate(quanta) if u is None]
+        if missing:
+            raise ConfigError(
+                f"this model's data has no quantum in column {missing[0]} (values on no lattice); lossless "
+                "needs integer-like data (integer counts, or values with a fixed number of decimals): give "
+                "an --error-bound instead"
+            )
+        return cls(LOSSLESS_FRACTION * float(min(quanta)))
+
+    @classmethod
+    def lossless_if_any(cls, bundle: Any) -> ErrorBound | None:
+        """:meth:`lossless`, or None where ``bundle``'s data has no lossless bound."""
+        try:
+            return cls.lossless(bundle)
+        except ConfigError:
+            return None
 
     @classmethod
     def of(cls, bound: ErrorBound | float | None) -> ErrorBound | None:

@@ -14,10 +14,11 @@ from compressor.envelope import unpack
 GOLDEN = Path(__file__).parent / "golden"
 
 
-def golden_set(name: str) -> tuple[Codec, dict]:
-    """The codec of ``golden/<name>/`` and the vectors of ``golden/<name>_vectors.json`` (same model id)."""
+def golden_set(name: str, bundle_name: str | None = None) -> tuple[Codec, dict]:
+    """The codec of ``golden/<bundle_name>/`` (default: ``name``) and the vectors of
+    ``golden/<name>_vectors.json`` (same model id)."""
     vectors = json.loads((GOLDEN / f"{name}_vectors.json").read_text())
-    bundle = load_bundle(GOLDEN / name)
+    bundle = load_bundle(GOLDEN / (bundle_name or name))
     assert bundle.model_id == vectors["model_id"]
     return Codec(bundle), vectors
 

@@ -32,7 +32,7 @@ def bound_violations(original: np.ndarray, decoded: np.ndarray, bound: float | n
 def payload_bound(envelope: Envelope, codec: Any) -> float | None:
     """The bound an error-bounded envelope was coded with (``codec``: the model's ``Codec``), else None."""
     if envelope.kind in LEARNED_KINDS and codec.learned_records is not None:
-        return float(codec.learned_records.read_bound(envelope.payload))
+        return float(codec.learned_records.read_bound(envelope.payload, envelope.kind))
     if envelope.kind not in BOUNDED_KINDS:
         return None
     return float(codec.bounded_coder.read_bound(envelope.payload))

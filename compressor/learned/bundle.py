@@ -94,15 +94,16 @@ def _bounds(bundle: Any) -> list[tuple[str, float]]:
     """The bounds measured at training: relative ones, and just below half the quantum (lossless) when
     every column has one."""
     from compressor.bounded.stats import value_ranges
+    from compressor.error_bound import ErrorBound
 
     ranges = value_ranges(bundle)
     out: list[tuple[str, float]] = []
     if ranges is not None and (ranges > 0).any():
         smallest = float(ranges[ranges > 0].min())
         out += [(f"rel {rel:g}", rel * smallest) for rel in TRAIN_BOUNDS]
-    quanta = (bundle.bounded_stats.quantum if bundle.bounded_stats is not None else None) or []
-    if quanta and all(u is not None for u in quanta):
-        out.append(("lossless", 0.49 * float(min(quanta))))
+    lossless = ErrorBound.lossless_if_any(bundle)
+    if lossless is not None:
+        out.append(("lossless", lossless.value))
     return out
 
 
@@ -115,6 +116,7 @@ def fit_learned(bundle: Any, fit_records: np.ndarray, heldback: np.ndarray) -> L
 def _fit(bundle: Any, fit_records: np.ndarray, heldback: np.ndarray) -> dict[str, Any]:
     from compressor.bounded.predictors import record_layout
     from compressor.codec import Codec
+    from compressor.error_bound import ErrorBound
     from compressor.learned.model import LEVEL_SETS, SIGN_SETS
     from compressor.learned.records import LearnedRecords
     from compressor.learned.train import class_residuals, fit_context, fit_model, fit_tables
@@ -146,6 +148,7 @@ def _fit(bundle: Any, fit_records: np.ndarray, heldback: np.ndarray) -> dict[str
         keep = ~raw.any(axis=1)
         grids.append((q[keep].reshape(-1, rows, cols), records.params.steps(code, lattice)))
     best: tuple[float, Any, dict[str, Any]] | None = None
+    lossless = ErrorBound.lossless_if_any(bundle)  # a version-3 model's records at it have no header
     # version 2: with and without limiting predictions to the training range; version 3: each table split
     # by the signs of the residuals before it and by the level of the prediction between the limits, or
     # not; whichever codes the held-back records smallest
@@ -162,7 +165,8 @@ def _fit(bundle: Any, fit_records: np.ndarray, heldback: np.ndarray) -> dict[str
             fit_tables(candidate, grids, coded)
             measured = {}
             for name, codec in classical.items():
-                learned, _ = LearnedRecords(candidate, codec.bounded_coder).encode(val, codec.error_bound)
+                coder = LearnedRecords(candidate, codec.bounded_coder, lossless)
+                learned, _ = coder.encode(val, codec.error_bound)
                 smaller = [
                     min(b, len(lb) + 8) if lb is not None else b
                     for b, lb in zip(base[name], learned, strict=True)

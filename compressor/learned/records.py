@@ -1,5 +1,5 @@
-"""Kind-3, kind-6 and kind-8 records (a version-1, 2 or 3 learned model; one payload layout): error-bounded
-records coded with the learned model, on the grid of the bounded codec.
+"""Kind-3, kind-6, kind-8 and kind-9 records (a version-1, 2 or 3 learned model; one payload layout):
+error-bounded records coded with the learned model, on the grid of the bounded codec.
 
 Payload (after the envelope header)::
 
@@ -9,6 +9,9 @@ Payload (after the envelope header)::
     (1      2     bound code, big endian, only with index 127)
     ...     4     final rANS state, little endian (kind 8: 0 to 4 bytes, see compressor.learned.coder)
     ...     2k    the stream's 16-bit words, little endian, in reading order
+
+A kind-9 record is a kind-8 one at the model's lossless bound (:meth:`~compressor.error_bound.ErrorBound.
+lossless`) on the data's lattice, without the header: the decoder knows that bound and grid from the bundle.
 
 The grid (step per column, the training center) is the bounded codec's (:mod:`compressor.bounded.grid`), so
 a value decodes as ``float32(q * step)`` exactly as in kinds 1 and 2, and the bound holds by the same
@@ -49,15 +52,20 @@ class LearnedRecords:
         model (LearnedModel): the trained model.
         bounded (Any): the :class:`~compressor.bounded.codec.BoundedCodec` whose grids and preset bounds
             kind-3 records share.
+        lossless (ErrorBound | None): the bundle's lossless bound (``ErrorBound.lossless_if_any``), None
+            where the data has no quantum: a version-3 model writes its records at that bound (its code) on
+            the data's lattice as kind 9, without a header. Default: None, no kind 9.
     """
 
-    def __init__(self, model: LearnedModel, bounded: Any) -> None:
+    def __init__(self, model: LearnedModel, bounded: Any, lossless: ErrorBound | None = None) -> None:
         self.model = model
         self.encoder = bounded.encoder
         self.params = bounded.params
         self.layout = (self.params.rows, self.params.cols)
         #: the envelope kind of its records: 3 for a version-1 model, 6 for version 2, 8 for version 3
         self.kind = _KINDS[model.version]
+        #: the bound code kind-9 records stand for, where this model writes and reads them (else None)
+        self.lossless = lossless.code if lossless is not None and model.version == 3 else None
         #: the encoder's measure of where the classical coder still pays (steers effort only)
         self.trials = ClassicalTrials()
 
@@ -66,7 +74,16 @@ class LearnedRecords:
         in any column), else on the plain grid."""
         return self.encoder.grid_policy(code) == "lattice"
 
+    def kind_at(self, code: int) -> Kind:
+        """The envelope kind of this model's records at bound ``code``: :attr:`kind`, or kind 9 at the
+        lossless bound where those records go on the data's lattice."""
+        if code == self.lossless and self.lattice_for(code):
+            return Kind.LEARNED3_LOSSLESS
+        return self.kind
+
     def _header(self, code: int, lattice: bool) -> bytes:
+        if lattice and self.kind_at(code) == Kind.LEARNED3_LOSSLESS:
+            return b""  # kind 9: the bundle names bound and grid
         flag = _LATTICE if lattice else 0
         presets = self.params.presets
         if code in presets and presets.index(code) < _EXPLICIT:
@@ -105,8 +122,31 @@ class LearnedRecords:
         stream = encode_streams(self.model, q.reshape(1, *self.layout), self.params.steps(code, lattice))[0]
         return self._header(code, lattice) + stream
 
-    def read_header(self, body: bytes) -> tuple[int, bool, int]:
-        """``(bound code, lattice, header length)`` of a kind-3 body."""
+    def check_kind(self, kind: int, model: str = "") -> None:
+        """Raise :class:`EnvelopeError` unless this model reads records of envelope ``kind`` (``model``:
+        the model's name in the message)."""
+        if kind == Kind.LEARNED3_LOSSLESS and self.model.version == 3:
+            self._lossless_code(model)
+        elif kind != self.kind:
+            raise EnvelopeError(
+                f"kind-{kind} payload, but the learned model{' of ' + model if model else ''} is version "
+                f"{self.model.version}, written as kind {self.kind}"
+            )
+
+    def _lossless_code(self, model: str = "") -> int:
+        if self.lossless is None:
+            raise EnvelopeError(
+                f"kind-{Kind.LEARNED3_LOSSLESS:d} payload (learned, lossless), but the data of "
+                f"{'model ' + model if model else 'this model'} has a column without a quantum: it has no "
+                "lossless bound"
+            )
+        return self.lossless
+
+    def read_header(self, body: bytes, kind: int) -> tuple[int, bool, int]:
+        """``(bound code, lattice, header length)`` of a body of envelope ``kind`` (a learned kind this
+        model reads: :meth:`check_kind`)."""
+        if kind == Kind.LEARNED3_LOSSLESS:
+            return self._lossless_code(), True, 0
         if not body:
             raise EnvelopeError("learned payload is empty")
         lattice = bool(body[0] & _LATTICE)
@@ -121,35 +161,38 @@ class LearnedRecords:
             )
         return self.params.presets[index], lattice, 1
 
-    def _read_grid(self, body: bytes) -> tuple[int, bool, int]:
+    def _read_grid(self, body: bytes, kind: int) -> tuple[int, bool, int]:
         """:meth:`read_header`, refusing a lattice record where the model knows no lattice."""
-        code, lattice, start = self.read_header(body)
+        code, lattice, start = self.read_header(body, kind)
         if lattice and self.params.quanta is None:
             raise EnvelopeError("record is coded on the data's lattice, but the model knows no quantum")
         return code, lattice, start
 
-    def decode_one(self, body: bytes) -> tuple[np.ndarray, float]:
-        """The decoded record (D,) float32 of one body and its bound: :meth:`decode` of a batch of one."""
-        code, lattice, start = self._read_grid(body)
+    def decode_one(self, body: bytes, kind: int) -> tuple[np.ndarray, float]:
+        """The decoded record (D,) float32 of one body of envelope ``kind`` and its bound: :meth:`decode`
+        of a batch of one."""
+        code, lattice, start = self._read_grid(body, kind)
         q = decode_stream(self.model, body[start:], self.params.steps(code, lattice), self.layout)
         if q is None:
             raise EnvelopeError("learned payload does not decode (truncated or corrupt)")
         return grid.rebuild(q.reshape(-1), self.encoder.step_flat(code, lattice)), grid.bound_from_code(code)
 
-    def read_bound(self, body: bytes) -> float:
-        """The bound a kind-3 body was coded with."""
-        return grid.bound_from_code(self.read_header(body)[0])
+    def read_bound(self, body: bytes, kind: int) -> float:
+        """The bound a body of envelope ``kind`` was coded with."""
+        self.check_kind(kind)
+        return grid.bound_from_code(self.read_header(body, kind)[0])
 
-    def decode(self, bodies: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
-        """Decoded records (N, D) float32 and the bound of each (N,) float64."""
+    def decode(self, bodies: Sequence[bytes], kinds: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Decoded records (N, D) float32 and the bound of each (N,) float64, of bodies of envelope
+        ``kinds`` (learned kinds this model reads: :meth:`check_kind`)."""
         n = len(bodies)
         rows, cols = self.layout
         out = np.empty((n, rows * cols), np.float32)
         bounds = np.empty(n, np.float64)
         groups: dict[tuple[int, bool], list[int]] = defaultdict(list)
         streams: list[bytes] = [b""] * n
-        for i, body in enumerate(bodies):
-            code, lattice, start = self._read_grid(body)
+        for i, (body, kind) in enumerate(zip(bodies, kinds, strict=True)):
+            code, lattice, start = self._read_grid(body, kind)
             groups[(code, lattice)].append(i)
             streams[i] = body[start:]
             bounds[i] = grid.bound_from_code(code)

@@ -53,7 +53,7 @@ def test_header_layout() -> None:
         (b"\xc1\x10abcd", TruncatedError),
         (b'{"json": 1}', BadMagicError),
         (b"\x00\x10abcd\xc4\x01x", BadMagicError),
-        (b"\xc1\x60abcd\xc4\x01x", UnsupportedVersionError),
+        (b"\xc1\x70abcd\xc4\x01x", UnsupportedVersionError),
         (b"\xc1\x00abcd\xc4\x01x", UnsupportedVersionError),
         (b"\xc1\x10abcd\xc4\x05xy", TruncatedError),
         (b"\xc1\x10abcd\xc4\x01xEXTRA", EnvelopeError),
@@ -73,7 +73,7 @@ def test_bad_bytes_raise_typed_errors(data: bytes, error: type[Exception]) -> No
 
 def test_unsupported_version_message_says_what_to_do() -> None:
     with pytest.raises(UnsupportedVersionError, match="upgrade the consumer"):
-        unpack(b"\xc1\x60abcd\xc4\x01x")
+        unpack(b"\xc1\x70abcd\xc4\x01x")
 
 
 def test_each_kind_is_written_with_the_version_that_introduced_it() -> None:
@@ -87,6 +87,7 @@ def test_each_kind_is_written_with_the_version_that_introduced_it() -> None:
         (Kind.LEARNED2, 0x46),
         (Kind.FINE_LATTICE, 0x47),
         (Kind.LEARNED3, 0x58),
+        (Kind.LEARNED3_LOSSLESS, 0x69),
     )
     for kind, head in written:
         buf = pack(Envelope(b"abcd", kind, b"x"))
@@ -110,24 +111,25 @@ def test_each_kind_is_written_with_the_version_that_introduced_it() -> None:
     for head in (0x18, 0x28, 0x38, 0x48):
         with pytest.raises(EnvelopeError, match=f"kind 8 does not exist in wire version {head >> 4}"):
             unpack(bytes([0xC1, head]) + b"abcd\xc4\x01x")
+    # version 6 defines kind 9 (kind 8 at the lossless bound, no header); no earlier version holds it
+    for head in (0x19, 0x29, 0x39, 0x49, 0x59):
+        with pytest.raises(EnvelopeError, match=f"kind 9 does not exist in wire version {head >> 4}"):
+            unpack(bytes([0xC1, head]) + b"abcd\xc4\x01x")
 
 
-def test_a_version_3_reader_refuses_a_kind_6_record_by_its_wire_version(monkeypatch) -> None:
+@pytest.mark.parametrize(
+    ("kind", "version"), [(Kind.LEARNED2, 4), (Kind.LEARNED3, 5), (Kind.LEARNED3_LOSSLESS, 6)]
+)
+def test_a_reader_from_before_a_kind_refuses_it_by_its_wire_version(monkeypatch, kind, version) -> None:
     from compressor import envelope
 
-    buf = pack(Envelope(b"abcd", Kind.LEARNED2, b"x"))
-    monkeypatch.setattr(envelope, "VERSION", 3)  # what a build from before kind 6 reads
-    with pytest.raises(UnsupportedVersionError, match="wire version 4 is not supported .* versions 1 to 3"):
-        unpack(buf)
-
-
-def test_a_version_4_reader_refuses_a_kind_8_record_by_its_wire_version(monkeypatch) -> None:
-    from compressor import envelope
-
-    buf = pack(Envelope(b"abcd", Kind.LEARNED3, b"x"))
-    assert buf[1] >> 4 == 5
-    monkeypatch.setattr(envelope, "VERSION", 4)  # what a build from before kind 8 reads
-    with pytest.raises(UnsupportedVersionError, match="wire version 5 is not supported .* versions 1 to 4"):
+    buf = pack(Envelope(b"abcd", kind, b"x"))
+    assert buf[1] >> 4 == version
+    monkeypatch.setattr(envelope, "VERSION", version - 1)  # what a build from before the kind reads
+    with pytest.raises(
+        UnsupportedVersionError,
+        match=rf"wire version {version} is not supported .* versions 1 to {version - 1}\); upgrade the consumer",
+    ):
         unpack(buf)
 
 

@@ -1,7 +1,8 @@
 """Golden learned-model envelopes: kind 3 (a version-1 model, ``tests/golden/make_bundle_v3.py``), kind 6
 (a version-2 model, ``make_bundle_v4.py``) and kind 8 (a version-3 model, ``make_bundle_v5.py``; same series
-and cases). This build must decode every one to
-exactly the stored float32 bits, within the stored bound of the source records."""
+and cases), and kind 9 (the version-3 model at its lossless bound, ``make_bundle_v5.py lossless``). This
+build must decode every one to exactly the stored float32 bits, within the stored bound of the source
+records, and write the kind-9 ones byte for byte."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import pytest
 
 from compressor.codec import Codec
 from compressor.envelope import Kind, unpack
-from tests.golden_sets import GOLDEN, decode_vectors, golden_set
+from compressor.error_bound import ErrorBound
+from compressor.errors import EnvelopeError
+from tests.golden_sets import GOLDEN, check_golden_vectors, decode_vectors, golden_set
 
 #: golden set -> (envelope kind of its learned records, the wire version they are written as)
 SETS = {"bundle_v3": (Kind.LEARNED, 3), "bundle_v4": (Kind.LEARNED2, 4), "bundle_v5": (Kind.LEARNED3, 5)}
@@ -28,6 +31,17 @@ def _source() -> np.ndarray:
     from make_bundle_v3 import series
 
     return series()[240:]
+
+
+@pytest.fixture(scope="module")
+def lossless() -> tuple[Codec, dict, np.ndarray]:
+    """The kind-9 set: the codec of ``bundle_v5``, its vectors, and the source records they code."""
+    sys.path.insert(0, str(GOLDEN))
+    from make_bundle_v5 import LOSSLESS_RECORDS
+
+    codec, vectors = golden_set("bundle_v5_lossless", "bundle_v5")
+    first, count = LOSSLESS_RECORDS
+    return codec, vectors, _source()[first : first + count]
 
 
 def test_golden_learned_envelopes_decode_bit_for_bit_within_the_bound(golden) -> None:
@@ -97,3 +111,54 @@ def test_kind_8_streams_are_shorter_than_kind_6_ones_of_the_same_records() -> No
     both = sizes["bundle_v4"].keys() & sizes["bundle_v5"].keys()
     assert len(both) >= 6
     assert sum(sizes["bundle_v5"][k] for k in both) <= sum(sizes["bundle_v4"][k] for k in both) - len(both)
+
+
+def test_golden_kind_9_envelopes_decode_exactly_and_carry_the_lossless_bound(lossless) -> None:
+    codec, vectors, source = lossless
+    envelopes = [bytes.fromhex(v["envelope"]) for v in vectors["vectors"]]
+    assert all(e[1] == 0x69 for e in envelopes)  # kind 9, written as wire version 6
+    bound = ErrorBound.lossless(codec.bundle)
+    for v, got, coded in check_golden_vectors(codec, vectors):
+        assert v["error_bound"] == bound.value and coded == bound.coded
+        assert np.array_equal(got, source[int(v["name"].rsplit("#", 1)[1])])  # exact
+    one = [codec.decode_one(unpack(e)) for e in envelopes]
+    assert np.array_equal(np.stack(one), np.stack(decode_vectors(codec, vectors)[0]))
+
+
+def test_this_build_writes_the_golden_kind_9_envelopes_byte_for_byte(lossless) -> None:
+    codec, vectors, source = lossless
+    envelopes = [bytes.fromhex(v["envelope"]) for v in vectors["vectors"]]
+    writer = Codec(codec.bundle, error_bound=ErrorBound.lossless(codec.bundle))
+    assert writer.encode(source).payloads == envelopes
+    one = Codec(codec.bundle, error_bound=ErrorBound.lossless(codec.bundle))
+    assert [one.encode_one(x) for x in source] == envelopes
+
+
+def test_a_kind_9_payload_is_the_kind_8_stream_without_its_header(lossless) -> None:
+    """The same records at the same bound, written by a coder that knows no lossless bound: kind 8 with an
+    explicit bound code (3 header bytes), then the identical stream."""
+    from compressor.learned.records import LearnedRecords
+
+    codec, vectors, source = lossless
+    bound = ErrorBound.lossless(codec.bundle)
+    headed = LearnedRecords(codec.learned_records.model, codec.bounded_coder)
+    assert headed.kind_at(bound.code) == Kind.LEARNED3
+    bodies, _ = headed.encode(source, bound)
+    head = bytes((0x80 | 0x7F,)) + bound.code.to_bytes(2, "big")  # the lattice, an explicit code
+    for v, body in zip(vectors["vectors"], bodies, strict=True):
+        assert body == head + unpack(bytes.fromhex(v["envelope"])).payload
+
+
+def test_a_golden_kind_9_record_is_refused_where_the_model_cannot_read_it(lossless) -> None:
+    from compressor.envelope import Envelope
+
+    codec5, vectors, _ = lossless
+    codec4, _ = golden_set("bundle_v4")
+    payload = unpack(bytes.fromhex(vectors["vectors"][0]["envelope"])).payload
+    with pytest.raises(EnvelopeError, match="kind-9 payload, but the learned model .* is version 2"):
+        codec4.decode([Envelope(codec4.wire_id, Kind.LEARNED3_LOSSLESS, payload)])
+    no_quantum = Codec(codec5.bundle)
+    no_quantum.learned_records.lossless = None  # what a model of data without a quantum knows
+    for decode in (no_quantum.decode, lambda envs: no_quantum.decode_one(envs[0])):
+        with pytest.raises(EnvelopeError, match="kind-9 payload .* has no lossless bound"):
+            decode([Envelope(no_quantum.wire_id, Kind.LEARNED3_LOSSLESS, payload)])
