@@ -132,7 +132,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         default=False,
         help="event mode (implied by an event model from train --events); --error-bound is then the "
-        "fraction of each reading field's training range (default: lossless)",
+        "fraction of each reading field's training range (default, and with --lossless: lossless)",
     )
     add_option(
         c,

@@ -25,8 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
             "lorenzo-ans (previous-value prediction, residual in bins of 2E, ANS) and the lossless anchors\n"
             "libaec (CCSDS 121.0), flac (FLAC frames) and pcodec: ratio, max abs error, NRMSE, PSNR and\n"
             "encode/decode MB/s of raw float32. With --error-bound, latentwire-classical is the same codec\n"
-            "with every learned part off (the learned gain). Without --error-bound latentwire runs in\n"
-            "fixed-rate mode and the lossy baselines get its max error as their bound."
+            "with every learned part off (the learned gain); --lossless codes every value exactly (data\n"
+            "with a quantum). Without either, latentwire runs in fixed-rate mode and the lossy baselines\n"
+            "get its max error as their bound."
         ),
         formatter_class=HelpFormatter,
     )
@@ -99,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(out))
         return 0
     mode = "fixed rate" if bound is None else f"error bound {bound.value:.6g}"
+    if args.lossless:
+        mode = f"lossless ({mode}, below half the data's quantum)"
     print(f"{report['records']} records of {bundle.record_size} values, latentwire {mode}")
     print(
         "  {:<20} {:>8} {:>11} {:>10} {:>8} {:>9} {:>9}".format(

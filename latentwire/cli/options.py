@@ -61,13 +61,23 @@ def add_metrics_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_error_bound_options(parser: argparse.ArgumentParser) -> None:
-    """``--error-bound E`` and ``--relative``, the same for every command that encodes."""
+    """``--error-bound E`` or ``--lossless``, and ``--relative``, the same for every command that encodes."""
+    exclusive = parser.add_mutually_exclusive_group()
     add_option(
-        parser,
+        exclusive,
         "--error-bound",
         type=float,
         default=None,
         help="guarantee |decoded - original| <= E for every value (default: fixed-rate, no per-value bound)",
+    )
+    add_option(
+        exclusive,
+        "--lossless",
+        action="store_true",
+        default=False,
+        help="reconstruct every value exactly: for data with a quantum (a fixed step found at training, e.g. "
+        "integer ADC counts or values with a fixed number of decimals), coded at a bound just below half of "
+        "it; a model whose data has no quantum in some column refuses with a clear message",
     )
     add_option(
         parser,
@@ -80,9 +90,17 @@ def add_error_bound_options(parser: argparse.ArgumentParser) -> None:
 
 
 def error_bound_from_args(bundle: Any, args: argparse.Namespace) -> Any:
-    """The ``ErrorBound`` of ``--error-bound`` (read with ``--relative`` against ``bundle``), or None."""
+    """The ``ErrorBound`` of ``--lossless`` (``ErrorBound.lossless``) or of ``--error-bound`` (read with
+    ``--relative`` against ``bundle``), or None."""
     from compressor.error_bound import ErrorBound
+    from compressor.errors import ConfigError
 
+    if args.lossless:
+        if args.error_bound is not None:
+            raise ConfigError(
+                "--lossless and --error-bound are both set (one from the environment): give only one"
+            )
+        return ErrorBound.lossless(bundle)
     if args.error_bound is None:
         return None
     return ErrorBound.resolve(bundle, args.error_bound, args.relative)

@@ -61,3 +61,21 @@ def test_codec_takes_the_bound_and_says_whether_it_is_bounded(digits_bundle, dig
     assert typed.is_bounded and typed.error_bound is bound
     assert plain.is_bounded and plain.error_bound == bound
     assert typed.encode(digits[:20]).payloads == plain.encode(digits[:20]).payloads
+
+
+def test_lossless_is_just_below_half_the_smallest_quantum(digits_bundle) -> None:
+    from types import SimpleNamespace
+
+    assert set(digits_bundle.bounded_stats.quantum) == {1.0}  # pixel values are integers
+    assert ErrorBound.lossless(digits_bundle) == ErrorBound(0.49)
+    assert ErrorBound.lossless_if_any(digits_bundle) == ErrorBound(0.49)
+    mixed = SimpleNamespace(model_id="ab" * 32, bounded_stats=SimpleNamespace(quantum=(0.5, 0.01, 2.0)))
+    assert ErrorBound.lossless(mixed) == ErrorBound(0.49 * 0.01)
+    no_quantum = SimpleNamespace(model_id="ab" * 32, bounded_stats=SimpleNamespace(quantum=(1.0, None)))
+    with pytest.raises(ConfigError, match="no quantum in column 1 .*lossless needs integer-like data"):
+        ErrorBound.lossless(no_quantum)
+    assert ErrorBound.lossless_if_any(no_quantum) is None
+    no_stats = SimpleNamespace(model_id="ab" * 32, bounded_stats=None)
+    with pytest.raises(ConfigError, match="no statistics of its data's quantum"):
+        ErrorBound.lossless(no_stats)
+    assert ErrorBound.lossless_if_any(no_stats) is None

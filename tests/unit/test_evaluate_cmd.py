@@ -74,3 +74,52 @@ def test_classical_codec_has_no_learned_part_and_decodes_within_the_bound(digits
     decoded = np.stack(Codec(bundle, learned=False).decode([unpack(p) for p in encoded.payloads]))
     assert np.array_equal(decoded, encoded.decoded)
     assert np.abs(decoded - records).max() <= 0.5
+
+
+def test_lossless_reconstructs_exactly_and_writes_kind_9(
+    digits_bundle_dir, digits_file, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--lossless`` on integer pixels: every value comes back exactly, and the codec the encoding commands
+    build from the option writes its learned records as kind 9 (the lossless bound, no header)."""
+    from compressor.bundle import load_bundle
+    from compressor.envelope import LEARNED_KINDS, Kind, unpack
+    from latentwire.cli import build_parser
+    from latentwire.cli.options import codec_from_args
+
+    out = evaluate_json(digits_bundle_dir, digits_file, capsys, "--lossless")
+    assert out["error_bound"] == 0.49  # just below half the quantum of 1
+    assert out["codecs"]["latentwire"]["max_abs_error"] == 0
+    assert out["codecs"]["latentwire"]["ratio"] > out["codecs"]["zstd"]["ratio"]
+    args = build_parser().parse_args(
+        [
+            "produce",
+            "--model",
+            str(digits_bundle_dir),
+            "--data",
+            str(digits_file),
+            "--topic",
+            "t",
+            "--lossless",
+        ]
+    )
+    codec = codec_from_args(load_bundle(digits_bundle_dir), args)
+    records = np.load(digits_file)
+    encoded = codec.encode(records)
+    kinds = [unpack(p).kind for p in encoded.payloads]
+    learned = [k for k in kinds if k in LEARNED_KINDS]
+    assert len(learned) > len(kinds) // 2 and set(learned) == {Kind.LEARNED3_LOSSLESS}
+    assert all(p[1] >> 4 == 6 for p, k in zip(encoded.payloads, kinds, strict=True) if k in learned)
+    assert np.array_equal(np.stack(codec.decode([unpack(p) for p in encoded.payloads])), records)
+
+
+def test_lossless_and_error_bound_exclude_each_other(
+    digits_bundle_dir, digits_file, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    argv = ["evaluate", "--model", str(digits_bundle_dir), "--data", str(digits_file), "--lossless"]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--error-bound", "0.1"])
+    assert exit_info.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+    monkeypatch.setenv("LATENTWIRE_ERROR_BOUND", "0.1")  # a bound from the environment, --lossless given
+    assert main(argv) == 2
+    assert "--lossless and --error-bound are both set" in capsys.readouterr().err
