@@ -277,8 +277,9 @@ def test_learned_records_cross_the_broker_and_hold_the_bound(
     kafka_bootstrap: str, topic: str, tmp_path: Path
 ) -> None:
     """Two correlated integer series: `latentwire train` (few autoencoder epochs) keeps a learned model, the producer
-    writes kind-8 records (a version-3 learned model, wire version 5), and a consumer in another process with one BLAS thread decodes
-    every value within the bound (lossless below half the quantum)."""
+    writes kind-8 records (a version-3 learned model, wire version 5), with `--lossless` kind-9 ones (wire version 6),
+    and a consumer in another process with one BLAS thread decodes every value within the bound (lossless below half
+    the quantum)."""
     sys.path.insert(0, str(REPO / "tests" / "golden"))
     from make_bundle_v3 import series
 
@@ -292,16 +293,21 @@ def test_learned_records_cross_the_broker_and_hold_the_bound(
         [*cli, "train", "--data", str(data), "--window", "32", "--epochs", "5", "--out", str(bundle)], **run
     )
     assert "model" in json.loads((bundle / "manifest.json").read_text())["codec"]["learned"]
-    for bound, lossless in ((0.4, True), (5.0, False)):
+    cases = (
+        (["--error-bound", "0.4"], 0.4, 0x58),
+        (["--lossless"], 0.49, 0x69),
+        (["--error-bound", "5"], 5.0, 0x58),
+    )
+    for i, (option, bound, head) in enumerate(cases):
         produced = subprocess.run(
-            [*cli, "produce", "--model", str(bundle), "--data", str(data), "--topic", f"{topic}-{bound}",
-             "--bootstrap-servers", kafka_bootstrap, "--error-bound", str(bound), "--json"],
+            [*cli, "produce", "--model", str(bundle), "--data", str(data), "--topic", f"{topic}-{i}",
+             "--bootstrap-servers", kafka_bootstrap, *option, "--json"],
             **run,
         )  # fmt: skip
         records = json.loads(produced.stdout)["records"]
-        heads = _heads(kafka_bootstrap, f"{topic}-{bound}", records)
-        assert heads.count(0x58) > records // 2, "too few kind-8 records"
-        _consume_within_bound(kafka_bootstrap, f"{topic}-{bound}", bundle, data, records, bound, lossless)
+        heads = _heads(kafka_bootstrap, f"{topic}-{i}", records)
+        assert heads.count(head) > records // 2, f"too few records of head 0x{head:02x}"
+        _consume_within_bound(kafka_bootstrap, f"{topic}-{i}", bundle, data, records, bound, bound < 0.5)
 
 
 def _heads(bootstrap: str, topic: str, records: int) -> list[int]:
