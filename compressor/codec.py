@@ -12,10 +12,10 @@ Two kinds of payload share one codec, so one consumer decodes both:
   training) when that is coarser than ``2E``; the encoder picks kind 1 or 2 per record.
 * kind 3 (a version-1 learned model), 6 (version 2) or 8 (version 3), error-bounded under the learned
   probability model (:mod:`compressor.learned`), on the same grids: used for a record when the bundle has a
-  learned model and its payload is the smaller one; kind 9 is kind 8 at the bundle's lossless bound on the
-  data's lattice, without the header that names them (where
+  learned model and its payload is the smaller one (where
   the classical payloads have proven no smaller at a bound, most records skip the classical coder:
-  :mod:`compressor.learned.choice`).
+  :mod:`compressor.learned.choice`). Kind 9 is kind 8 at the bundle's lossless bound on the data's lattice,
+  without the header that names them.
 
 * kind 7, error-bounded as counts on the fine lattice inside the data's quantum (found at training;
   :mod:`compressor.bounded.fine_lattice`): the same coder on the counts a sensor converted and rounded,

@@ -159,6 +159,25 @@ def test_a_golden_kind_9_record_is_refused_where_the_model_cannot_read_it(lossle
         codec4.decode([Envelope(codec4.wire_id, Kind.LEARNED3_LOSSLESS, payload)])
     no_quantum = Codec(codec5.bundle)
     no_quantum.learned_records.lossless = None  # what a model of data without a quantum knows
-    for decode in (no_quantum.decode, lambda envs: no_quantum.decode_one(envs[0])):
+    kind9 = Envelope(no_quantum.wire_id, Kind.LEARNED3_LOSSLESS, payload)
+    _, v5 = golden_set("bundle_v5")
+    kind8 = next(unpack(bytes.fromhex(v["envelope"])) for v in v5["vectors"] if "lossless" in v["name"])
+    # a whole kind-8 record passing the checks first does not let a kind-9 one skip them
+    for decode in (no_quantum.decode, lambda envs: no_quantum.decode_one(envs[-1])):
         with pytest.raises(EnvelopeError, match="kind-9 payload .* has no lossless bound"):
-            decode([Envelope(no_quantum.wire_id, Kind.LEARNED3_LOSSLESS, payload)])
+            decode([kind8, kind9])
+
+
+def test_kind_8_and_kind_9_records_of_one_model_decode_in_one_batch(lossless) -> None:
+    codec, lossless_vectors, _ = lossless
+    _, v5 = golden_set("bundle_v5")
+    ours = lossless_vectors["vectors"]
+    pairs = zip(v5["vectors"][: len(ours)], ours, strict=True)
+    vectors = [v for pair in pairs for v in pair] + v5["vectors"][len(ours) :]
+    decoded, bounds = decode_vectors(codec, {"vectors": vectors})
+    assert {bytes.fromhex(v["envelope"])[1] for v in vectors} >= {0x58, 0x69}
+    for v, got, bound in zip(vectors, decoded, bounds, strict=True):
+        assert np.array_equal(got.view(np.uint32), np.asarray(v["decoded_float32_bits"], np.uint32)), v[
+            "name"
+        ]
+        assert 0.99 * v["error_bound"] < bound <= v["error_bound"], v["name"]
