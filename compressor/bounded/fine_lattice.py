@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import njit
 
 __all__ = [
     "MAX_DENOMINATOR",
@@ -93,6 +94,11 @@ def to_counts(
     """Counts ``k`` (int64) of grid integers ``q`` and whether each rebuilds ``q`` exactly (the lattice
     parameters broadcast against ``q``; ``p = r = 1, off = 0`` is the identity)."""
     q = np.asarray(q, dtype=np.int64)
+    rows = _per_column(q, p, r, off, mirror)
+    if rows is not None:
+        k, exact = np.empty_like(rows[0]), np.empty(rows[0].shape, dtype=bool)
+        _to_counts_rows(*rows, k, exact)
+        return k.reshape(q.shape), exact.reshape(q.shape)
     flip = mirror & (q < 0)
     a = np.where(flip, -q, q)
     k = -((off - a * r) // p)  # ceil((a r - off) / p), exact in integers
@@ -106,9 +112,61 @@ def from_counts(
     """Grid integers ``floor((k p + off) / r)`` of counts ``k`` (int64; the caller bounds ``|k|``), or on a
     mirrored lattice ``-floor((-k p + off) / r)`` for negative ``k``."""
     k = np.asarray(k, dtype=np.int64)
+    rows = _per_column(k, p, r, off, mirror)
+    if rows is not None:
+        q = np.empty_like(rows[0])
+        _from_counts_rows(*rows, q)
+        return q.reshape(k.shape)
     flip = mirror & (k < 0)
     q = (np.where(flip, -k, k) * p + off) // r
     return np.where(flip, -q, q)
+
+
+def _per_column(
+    v: np.ndarray, p: np.ndarray, r: np.ndarray, off: np.ndarray, mirror: np.ndarray
+) -> tuple[np.ndarray, ...] | None:
+    """``v`` as rows of its last axis and the parameters as one value per column of it, for the compiled
+    loops (a batch of records against per-value parameters, the codec's case); None for any other
+    broadcast (training's per-column scalars), which NumPy handles."""
+    d = v.shape[-1] if v.ndim else 0
+    params = (p, r, off, mirror)
+    if d == 0 or not all(isinstance(a, np.ndarray) and a.shape == (d,) for a in params):
+        return None
+    return (
+        np.ascontiguousarray(v.reshape(-1, d)),
+        *(np.ascontiguousarray(a, dtype=np.int64) for a in params[:3]),
+        np.ascontiguousarray(mirror, dtype=np.bool_),
+    )
+
+
+@njit(cache=True, inline="always")
+def _from_count(k, p, r, off, mirror):  # noqa: ANN001, ANN202
+    if mirror and k < 0:
+        return -((-k * p + off) // r)
+    return (k * p + off) // r
+
+
+@njit(cache=True)
+def _from_counts_rows(k, p, r, off, mirror, q):  # noqa: ANN001, ANN202
+    """:func:`from_counts` of ``k`` (N, D) into ``q``, one parameter set per column: the same integers
+    (Python's floor division, as NumPy's), without NumPy's temporaries (counts are on every kind-7 value)."""
+    for i in range(k.shape[0]):
+        for j in range(k.shape[1]):
+            q[i, j] = _from_count(k[i, j], p[j], r[j], off[j], mirror[j])
+
+
+@njit(cache=True)
+def _to_counts_rows(q, p, r, off, mirror, k, exact):  # noqa: ANN001, ANN202, PLR0913
+    """:func:`to_counts` of ``q`` (N, D) into ``k`` and ``exact``, one parameter set per column."""
+    for i in range(q.shape[0]):
+        for j in range(q.shape[1]):
+            v = q[i, j]
+            flip = mirror[j] and v < 0
+            a = -v if flip else v
+            c = -((off[j] - a * r[j]) // p[j])
+            c = -c if flip else c
+            k[i, j] = c
+            exact[i, j] = _from_count(c, p[j], r[j], off[j], mirror[j]) == v
 
 
 def detect_fine(q: np.ndarray) -> tuple[int, int, int, bool] | None:

@@ -284,18 +284,16 @@ def _decode_classes(coder, rows: int, cols: int, nb: int, kexp: np.ndarray) -> n
         classes[:, 1:] = first[:, None] + np.cumsum(steps.reshape(cols, nb - 1), axis=1)
     else:
         classes = first.reshape(cols, 1)
-    flat = classes.ravel().tolist()  # block classes in scan order (column-major, nb blocks per column)
-    if min(flat) < 0 or max(flat) >= CLASSES:
+    flat = classes.ravel()  # block classes in scan order (column-major, nb blocks per column)
+    if flat.min() < 0 or flat.max() >= CLASSES:
         raise EnvelopeError("bounded payload holds an invalid scale class")
-    last = rows - (nb - 1) * BLOCK
-    members: dict[int, list[int]] = {}
-    for b, k in enumerate(flat):
-        members.setdefault(k, []).append(b)
-    parts: list[tuple[list[int], np.ndarray]] = []
+    # the blocks grouped by class, ascending, each group in scan order: how the stream holds the values
+    order = np.argsort(flat, kind="stable")
+    present, first_at = np.unique(flat[order], return_index=True)
+    sizes, positions = _block_layout(rows, cols, nb)
+    counts = np.add.reduceat(sizes[order], first_at).tolist()
     symbols: list[tuple[np.ndarray, np.ndarray, int]] = []  # (table symbols, values, shift) per class
-    for k in sorted(members):
-        blocks = members[k]
-        n = len(blocks) * BLOCK - (BLOCK - last) * sum(1 for b in blocks if b % nb == nb - 1)
+    for k, n in zip(present.tolist(), counts, strict=True):
         idx = coder.decode(residual_model(k), n).astype(np.int64)
         s = SHIFT[k]
         if s:
@@ -304,7 +302,6 @@ def _decode_classes(coder, rows: int, cols: int, nb: int, kexp: np.ndarray) -> n
         else:
             vals = idx - RADIUS
         symbols.append((idx, vals, s))
-        parts.append((blocks, vals))
     # escapes are rare: one look over all classes' symbols, then (if any) the escaped values in order
     if (symbols[0][0] if len(symbols) == 1 else np.concatenate([i for i, _, _ in symbols])).max() == ESCAPE:
         escaped = [
@@ -314,14 +311,23 @@ def _decode_classes(coder, rows: int, cols: int, nb: int, kexp: np.ndarray) -> n
         ]
         for vals, e, s, low in escaped:
             vals[e] = (_unzigzag_escape(_pop_uint(coder)) << s) | low
-    if len(parts) == 1:
-        return parts[0][1]
+    if len(symbols) == 1:
+        return symbols[0][1]
+    scan = positions[order].ravel()
     r = np.empty(rows * cols, dtype=np.int64)
-    for blocks, vals in parts:
-        at = 0
-        for b in blocks:
-            start = (b // nb) * rows + (b % nb) * BLOCK
-            size = last if b % nb == nb - 1 else BLOCK
-            r[start : start + size] = vals[at : at + size]
-            at += size
+    r[scan[scan >= 0]] = np.concatenate([vals for _, vals, _ in symbols])
     return r
+
+
+@functools.lru_cache(maxsize=64)
+def _block_layout(rows: int, cols: int, nb: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per block of a record in scan order (column-major, ``nb`` blocks per column): its length, and the
+    scan positions of its values, padded with -1 to :data:`BLOCK` (read-only, shared by every record)."""
+    last = rows - (nb - 1) * BLOCK
+    b = np.arange(cols * nb)
+    sizes = np.where(b % nb == nb - 1, last, BLOCK)
+    within = np.arange(BLOCK)[None, :]
+    positions = np.where(within < sizes[:, None], ((b // nb) * rows + (b % nb) * BLOCK)[:, None] + within, -1)
+    sizes.setflags(write=False)
+    positions.setflags(write=False)
+    return sizes, positions
