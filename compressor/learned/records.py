@@ -195,8 +195,8 @@ class LearnedRecords:
             code, lattice, start = self._read_grid(body, kind)
             groups[(code, lattice)].append(i)
             streams[i] = body[start:]
-            bounds[i] = grid.bound_from_code(code)
         for (code, lattice), members in groups.items():
+            bounds[members] = grid.bound_from_code(code)
             steps = self.params.steps(code, lattice)
             q, ok = decode_streams(self.model, [streams[i] for i in members], steps, self.layout)
             if not ok.all():
