@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -138,30 +139,67 @@ def test_grants_are_listed(secure: LocalBroker) -> None:
     assert not [g for g in grants if g.user == "bridge" and g.name == RESTORED]
 
 
-def test_allowed_paths_work(secure: LocalBroker, digits_bundle_dir: Path, digits: np.ndarray) -> None:
+def test_allowed_paths_work(
+    secure: LocalBroker, digits_bundle_dir: Path, digits: np.ndarray, tmp_path: Path
+) -> None:
     """raw -> compress bridge (user bridge, SCRAM) -> packed -> decompress (super user) -> restored ->
-    consume (user reader, SCRAM and PLAIN)."""
+    consume (user reader, SCRAM and PLAIN). Both bridges run side by side and are stopped (SIGTERM) once
+    the reader has every record, rather than waiting out an idle timeout each."""
     _produce_raw(secure, digits[:200])
-    bridge, seconds = _run(
-        ["-vv", "compress-bridge", "--model", str(digits_bundle_dir), "--input-topic", RAW,
-         "--output-topic", PACKED, "--input-format", "f32", "--group-id", BRIDGE_GROUP,
-         "--transactional-id", f"{TXN}-1", "--idle-timeout", "15", "--metrics-port", "0"],
-        _env(secure, "bridge"),
-    )  # fmt: skip
-    assert bridge.returncode == 0, bridge.stderr[-3000:]
+    bridges = [
+        _Started(
+            ["-vv", "compress-bridge", "--model", str(digits_bundle_dir), "--input-topic", RAW,
+             "--output-topic", PACKED, "--input-format", "f32", "--group-id", BRIDGE_GROUP,
+             "--transactional-id", f"{TXN}-1", "--metrics-port", "0"],
+            _env(secure, "bridge"), tmp_path / "compress.log",
+        ),
+        _Started(
+            ["decompress-bridge", "--model", str(digits_bundle_dir), "--no-registry", "--input-topic", PACKED,
+             "--output-topic", RESTORED, "--metrics-port", "0"],
+            _env(secure, "admin", "PLAIN"), tmp_path / "decompress.log",
+        ),
+    ]  # fmt: skip
+    try:
+        restored = _read_as(secure, "reader", "SCRAM-SHA-512", RESTORED, READER_GROUP, timeout=EXITS_WITHIN)
+    finally:
+        outcomes = [bridge.stop() for bridge in bridges]
+    for returncode, output in outcomes:
+        assert returncode == 0, output[-3000:]
+    assert len(restored) == 200
     assert _end_offset(secure, PACKED) >= 200  # 200 records and a commit marker
-    restore, _ = _run(
-        ["decompress-bridge", "--model", str(digits_bundle_dir), "--no-registry", "--input-topic", PACKED,
-         "--output-topic", RESTORED, "--idle-timeout", "15", "--metrics-port", "0"],
-        _env(secure, "admin", "PLAIN"),
-    )  # fmt: skip
-    assert restore.returncode == 0, restore.stderr[-3000:]
-    for mechanism in ("SCRAM-SHA-512", "PLAIN"):
-        assert len(_read_as(secure, "reader", mechanism, RESTORED, READER_GROUP)) == 200
+    assert len(_read_as(secure, "reader", "PLAIN", RESTORED, READER_GROUP)) == 200
 
 
-def _read_as(broker: LocalBroker, user: str, mechanism: str, topic: str, group: str) -> list[bytes]:
-    """Every record of ``topic`` read by ``user`` in ``group`` from the start (no commit)."""
+class _Started:
+    """``latentwire <args>`` running in the background, its output in ``log``; :meth:`stop` ends it."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.log = log
+        with log.open("w") as out:
+            self.proc = subprocess.Popen(
+                [*CLI, *args], stdout=out, stderr=subprocess.STDOUT, env=env, text=True
+            )
+
+    def stop(self, timeout: float = 60) -> tuple[int, str]:
+        """SIGTERM, wait (SIGKILL after ``timeout`` s); the exit status and the output, checked to hold no
+        password."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        output = self.log.read_text(errors="replace")
+        assert not any(pw in output for pw in PASSWORDS.values()), "a password was printed"
+        return self.proc.returncode, output
+
+
+def _read_as(
+    broker: LocalBroker, user: str, mechanism: str, topic: str, group: str, timeout: float = 60
+) -> list[bytes]:
+    """Every record of ``topic`` read by ``user`` in ``group`` from the start (no commit), waiting up to
+    ``timeout`` seconds for 200."""
     from kafka import KafkaConsumer
 
     config = broker.config.client_config()
@@ -171,7 +209,7 @@ def _read_as(broker: LocalBroker, user: str, mechanism: str, topic: str, group: 
         isolation_level="read_committed",
     )  # fmt: skip
     values: list[bytes] = []
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline and len(values) < 200:
             for messages in consumer.poll(timeout_ms=500).values():
