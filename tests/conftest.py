@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import importlib
 import os
 import pkgutil
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -35,17 +38,42 @@ def digits() -> np.ndarray:
     return load_digits().data.astype(np.float32)
 
 
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of this test run that every pytest-xdist worker of the run shares (the session's own
+    base folder when pytest runs without workers)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextlib.contextmanager
+def run_lock(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[None]:
+    """Hold the run-wide lock ``name``: one worker at a time does what it guards."""
+    with (run_dir(tmp_path_factory) / f"{name}.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
 def digits_bundle_dir(tmp_path_factory: pytest.TempPathFactory, digits: np.ndarray) -> Path:
-    """A small vanilla model trained on the digits and saved as a bundle (session-wide, read-only)."""
+    """A small vanilla model trained on the digits and saved as a bundle (read-only). Trained once per
+    run: the first xdist worker to ask trains it, the others load what it saved."""
     from compressor.bundle import save_bundle
     from compressor.training import TrainingConfig, train
 
-    bundle, _ = train(
-        digits, window=1, channels=64, shape=(8, 8), config=TrainingConfig(epochs=15, seed=1), progress=False
-    )
-    path = tmp_path_factory.mktemp("bundles") / "digits"
-    save_bundle(bundle, path)
+    path = run_dir(tmp_path_factory) / "bundles" / "digits"
+    with run_lock(tmp_path_factory, "digits-bundle"):
+        if not path.is_dir():
+            bundle, _ = train(
+                digits, window=1, channels=64, shape=(8, 8), config=TrainingConfig(epochs=15, seed=1),
+                progress=False,
+            )  # fmt: skip
+            partial = path.with_name(f"{path.name}.partial")
+            partial.parent.mkdir(parents=True, exist_ok=True)
+            save_bundle(bundle, partial)
+            partial.rename(path)  # whole or absent, whatever happens to this worker
     return path
 
 
