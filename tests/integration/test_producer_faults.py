@@ -249,6 +249,19 @@ def test_sends_that_fail_for_good_raise_or_reach_the_callback(
     assert elapsed < 30
 
 
+def _until_held_back(streamer: _Streamer, at_most: float, still: float = 2.0) -> None:
+    """Wait until ``streamer`` has handed nothing over for ``still`` seconds after its first records (the
+    producer holds it back), or ``at_most`` seconds in all (a producer that never holds back)."""
+    deadline = time.monotonic() + at_most
+    sent, since = streamer.sent, time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        if streamer.sent != sent:
+            sent, since = streamer.sent, time.monotonic()
+        elif sent and time.monotonic() - since >= still:
+            return
+
+
 def test_memory_stays_bounded_while_the_broker_is_down(
     own_broker: LocalBroker, digits_bundle, digits
 ) -> None:
@@ -269,7 +282,7 @@ def test_memory_stays_bounded_while_the_broker_is_down(
     down_at = time.monotonic()
     rss_down = psutil.Process().memory_info().rss
     streamer.start()
-    time.sleep(8.0)
+    _until_held_back(streamer, at_most=8.0)
     blocked_at = streamer.sent
     own_broker.start(timeout=120)
     up_at = time.monotonic()
