@@ -19,24 +19,27 @@ from producers.batching import BatchingProducer
 from streaming.registry.format import chunk_records, pack_bundle
 from streaming.registry.topic import ModelRegistry, publish_bundle
 from tests.integration.bridge_helpers import REPO, BridgeProcess, read_all
+from tests.training import without_learned_model
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def second_bundle_dir(tmp_path_factory: pytest.TempPathFactory, digits: np.ndarray) -> Path:
-    """A different model for the same records (another seed and latent size), rolled out mid-stream."""
+    """A different model for the same records (another seed and latent size), rolled out mid-stream.
+    Without a learned model: the first model, which the bridge also takes from the registry, carries one."""
     from compressor.bundle import save_bundle
     from compressor.training import TrainingConfig, train
 
-    bundle, _ = train(
-        digits,
-        window=1,
-        channels=64,
-        shape=(8, 8),
-        config=TrainingConfig(epochs=4, seed=7, latent_dim=12),
-        progress=False,
-    )
+    with without_learned_model():
+        bundle, _ = train(
+            digits,
+            window=1,
+            channels=64,
+            shape=(8, 8),
+            config=TrainingConfig(epochs=4, seed=7, latent_dim=12),
+            progress=False,
+        )
     path = tmp_path_factory.mktemp("bundles") / "digits-v2"
     save_bundle(bundle, path)
     return path

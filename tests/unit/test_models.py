@@ -15,6 +15,7 @@ from compressor.envelope import unpack
 from compressor.errors import ConfigError
 from compressor.models import ModelSpec, available_models, build_model
 from compressor.training import TrainingConfig, train
+from tests.training import without_learned_model
 
 DATA_DIR = Path(
     os.environ.get("LATENTWIRE_DATA_DIR") or Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -37,15 +38,7 @@ def ecg(n: int, window: int = 32):
 def no_learned_codec():
     """These tests are about the autoencoder variants: training skips the learned probability model
     (``tests/unit/test_learned.py`` covers it), which would otherwise cost a third of each ``train``."""
-    from compressor.learned.bundle import LearnedSection
-
-    def skip(bundle, fit_records, heldback):
-        return LearnedSection.from_json(
-            {"layout": [bundle.window, bundle.channels], "heldback": {}, "reason": "skipped"}
-        )
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("compressor.learned.bundle.fit_learned", skip)
+    with without_learned_model():
         yield
 
 
