@@ -13,11 +13,19 @@ import pytest
 from compressor.bundle import load_bundle, save_bundle
 from compressor.training import TrainingConfig, train
 from latentwire.cli import main
+from tests.training import without_learned_model
 
 DATA_DIR = Path(
     os.environ.get("LATENTWIRE_DATA_DIR") or Path(__file__).resolve().parents[2].parent / "shared" / "data"
 )
 WINDOW = 32
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_learned_codec():
+    """The applications use the autoencoder alone: training here skips the learned probability model."""
+    with without_learned_model():
+        yield
 
 
 @pytest.fixture(scope="module")

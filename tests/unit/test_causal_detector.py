@@ -17,6 +17,7 @@ from compressor.applications.causal_detector import (
 )
 from compressor.applications.likelihood import LEVEL, zscores
 from compressor.windows import sliding
+from tests.training import without_learned_model
 
 W = 16
 
@@ -32,7 +33,10 @@ def wave_bundle():  # noqa: ANN201
     from compressor.training import TrainingConfig, train
 
     windows = sliding(_wave(1500)[:, None], W, 2)
-    bundle, _ = train(windows, window=W, channels=1, config=TrainingConfig(epochs=8, seed=1), progress=False)
+    with without_learned_model():  # the detector uses the autoencoder alone
+        bundle, _ = train(
+            windows, window=W, channels=1, config=TrainingConfig(epochs=8, seed=1), progress=False
+        )
     return bundle
 
 
