@@ -86,17 +86,32 @@ def _produce_latent(bootstrap: str, topic: str, codec: Any, records: np.ndarray)
     }
 
 
-def _consume_in_subprocess(bootstrap: str, topic: str, bundle_dir: Path, reference: Path, n: int) -> dict:
-    """Decode ``topic`` in a separate ``latentwire consume`` process, which measures the error itself."""
-    cmd = [
-        sys.executable, "-m", "latentwire", "consume",
-        "--topic", topic, "--model", str(bundle_dir), "--bootstrap-servers", bootstrap,
-        "--reference", str(reference), "--max-records", str(n), "--idle-timeout", "30", "--json",
-    ]  # fmt: skip
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"consumer process failed ({done.returncode}): {done.stderr[-2000:]}")
-    return json.loads(done.stdout)
+def _consume_in_subprocesses(
+    bootstrap: str, topics: list[str], bundle_dir: Path, reference: Path, n: int
+) -> list[dict]:
+    """Decode each of ``topics`` in its own ``latentwire consume`` process, which measures the error
+    itself; the processes run side by side (each spends seconds importing TensorFlow)."""
+    procs = []
+    for topic in topics:
+        cmd = [
+            sys.executable, "-m", "latentwire", "consume",
+            "--topic", topic, "--model", str(bundle_dir), "--bootstrap-servers", bootstrap,
+            "--reference", str(reference), "--max-records", str(n), "--idle-timeout", "30", "--json",
+        ]  # fmt: skip
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    reports = []
+    try:
+        for proc in procs:
+            out, err = proc.communicate(timeout=600)
+            if proc.returncode != 0:
+                raise RuntimeError(f"consumer process failed ({proc.returncode}): {err[-2000:]}")
+            reports.append(json.loads(out))
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    return reports
 
 
 def _stream_report(produced: dict, consumed: dict) -> dict:
@@ -163,8 +178,9 @@ def run_demo(config: DemoConfig, *, progress: bool | None = None) -> dict:
         raw_none = _produce_raw(bootstrap, f"{topic}-raw", stream, None)
         raw_zstd = _produce_raw(bootstrap, f"{topic}-raw-zstd", stream, "zstd")
         _say("consuming and decoding both latent topics in separate processes")
-        fixed_in = _consume_in_subprocess(bootstrap, topic, bundle_dir, reference, len(stream))
-        bounded_in = _consume_in_subprocess(bootstrap, f"{topic}-bounded", bundle_dir, reference, len(stream))
+        fixed_in, bounded_in = _consume_in_subprocesses(
+            bootstrap, [topic, f"{topic}-bounded"], bundle_dir, reference, len(stream)
+        )
     finally:
         if broker is not None:
             broker.__exit__(None, None, None)
