@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import importlib
 import os
 import pkgutil
+import shutil
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 
@@ -38,42 +41,61 @@ def digits() -> np.ndarray:
     return load_digits().data.astype(np.float32)
 
 
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder of this test run that every pytest-xdist worker of the run shares (the session's own
-    base folder when pytest runs without workers)."""
-    base = tmp_path_factory.getbasetemp()
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+#: trained bundles kept between test runs, each under a digest of what made it (see ``trained_key``)
+BUNDLE_CACHE = REPO / ".pytest_cache" / "latentwire-bundles"
+#: the libraries a trained bundle depends on besides the project's own code
+TRAINING_LIBRARIES = ("numpy", "scipy", "tensorflow", "tensorflow-cpu", "keras", "scikit-learn", "numba")
+
+
+def trained_key(*settings: object) -> str:
+    """A digest of everything a bundle trained by the tests depends on: the source of ``compressor/``,
+    the versions of :data:`TRAINING_LIBRARIES` and ``settings`` (the data and training configuration).
+    Any change to them gives a new key, so a cached bundle is never older than the code that reads it."""
+    digest = hashlib.sha256()
+    for path in sorted((REPO / "compressor").rglob("*.py")):
+        digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for name in TRAINING_LIBRARIES:
+        try:
+            digest.update(f"{name}=={metadata.version(name)}\0".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{name} absent\0".encode())
+    digest.update(repr(settings).encode())
+    return digest.hexdigest()[:20]
 
 
 @contextlib.contextmanager
-def run_lock(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[None]:
-    """Hold the run-wide lock ``name``: one worker at a time does what it guards."""
-    with (run_dir(tmp_path_factory) / f"{name}.lock").open("w") as handle:
+def cache_entry(name: str) -> Iterator[Path]:
+    """The folder of cache entry ``name`` (created empty if new), under its lock for the whole block: one
+    process at a time, pytest-xdist workers and separate test runs alike."""
+    BUNDLE_CACHE.mkdir(parents=True, exist_ok=True)
+    with (BUNDLE_CACHE / f"{name}.lock").open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            yield
+            (BUNDLE_CACHE / name).mkdir(exist_ok=True)
+            yield BUNDLE_CACHE / name
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="session")
-def digits_bundle_dir(tmp_path_factory: pytest.TempPathFactory, digits: np.ndarray) -> Path:
-    """A small vanilla model trained on the digits and saved as a bundle (read-only). Trained once per
-    run: the first xdist worker to ask trains it, the others load what it saved."""
+def digits_bundle_dir(digits: np.ndarray) -> Path:
+    """A small vanilla model trained on the digits and saved as a bundle (read-only). Trained once for
+    the code it runs on: the first test process to ask trains it, every other one (the xdist workers, the
+    integration run after the unit run, later runs of the same code) loads what it saved."""
     from compressor.bundle import save_bundle
     from compressor.training import TrainingConfig, train
 
-    path = run_dir(tmp_path_factory) / "bundles" / "digits"
-    with run_lock(tmp_path_factory, "digits-bundle"):
-        if not path.is_dir():
-            bundle, _ = train(
-                digits, window=1, channels=64, shape=(8, 8), config=TrainingConfig(epochs=15, seed=1),
-                progress=False,
-            )  # fmt: skip
+    config = TrainingConfig(epochs=15, seed=1)
+    key = trained_key("digits", digits.shape, hashlib.sha256(digits.tobytes()).hexdigest(), config)
+    with cache_entry(f"digits-{key}") as entry:
+        path = entry / "digits"  # alone in its folder, which tests may read as a folder of bundles
+        if not (path / "manifest.json").is_file():
+            bundle, _ = train(digits, window=1, channels=64, shape=(8, 8), config=config, progress=False)
             partial = path.with_name(f"{path.name}.partial")
-            partial.parent.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(partial, ignore_errors=True)
             save_bundle(bundle, partial)
-            partial.rename(path)  # whole or absent, whatever happens to this worker
+            shutil.rmtree(path, ignore_errors=True)
+            partial.rename(path)  # whole or absent, whatever happens to this process
     return path
 
 

@@ -132,7 +132,9 @@ def test_a_shaped_bundle_with_its_training_sample_loads_back(digits: np.ndarray,
     assert np.array_equal(reloaded.reference, bundle.reference)
 
 
-def test_a_dense_bundle_runs_without_importing_keras(digits_bundle_dir: Path, digits: np.ndarray) -> None:
+def test_a_dense_bundle_runs_without_importing_keras(
+    digits_bundle_dir: Path, digits: np.ndarray, tmp_path: Path
+) -> None:
     """A bundle whose models are Dense chains holds their plans: a producer and a consumer of it load,
     encode and decode without Keras or TensorFlow, to the same bytes and values as the Keras models give."""
     manifest = read_manifest(digits_bundle_dir)
@@ -142,14 +144,14 @@ def test_a_dense_bundle_runs_without_importing_keras(digits_bundle_dir: Path, di
         "from compressor.bundle import load_bundle\n"
         "from compressor.codec import Codec\n"
         "from compressor.envelope import unpack\n"
-        f"records = np.load({str(digits_bundle_dir.parent / 'records.npy')!r})\n"
+        f"records = np.load({str(tmp_path / 'records.npy')!r})\n"
         f"codec = Codec(load_bundle({str(digits_bundle_dir)!r}))\n"
         "payloads = codec.encode(records).payloads\n"
         "decoded = np.stack(codec.decode([unpack(p) for p in payloads]))\n"
         "assert 'keras' not in sys.modules and 'tensorflow' not in sys.modules, 'Keras was imported'\n"
         "sys.stdout.buffer.write(b''.join(payloads) + decoded.tobytes())\n"
     )
-    np.save(digits_bundle_dir.parent / "records.npy", digits[:50])
+    np.save(tmp_path / "records.npy", digits[:50])
     out = subprocess.run(
         [sys.executable, "-c", script],
         check=True,
