@@ -75,9 +75,10 @@ def add_error_bound_options(parser: argparse.ArgumentParser) -> None:
         "--lossless",
         action="store_true",
         default=False,
-        help="reconstruct every value exactly: for data with a quantum (a fixed step found at training, e.g. "
+        help="reconstruct every value on the data's quantum exactly (a fixed step found at training, e.g. "
         "integer ADC counts or values with a fixed number of decimals), coded at a bound just below half of "
-        "it; a model whose data has no quantum in some column refuses with a clear message",
+        "it; a value off the quantum comes back within that bound; a model whose data has no quantum in some "
+        "column refuses with a clear message",
     )
     add_option(
         parser,
