@@ -169,7 +169,7 @@ def test_sigkill_of_each_bridge_mid_window_loses_and_repeats_nothing(
     )
     window = ["--window-events", "64", "--max-delay", "3000", "--error-bound", str(BOUND)]
 
-    def start(kind: str, n: int) -> BridgeProcess:
+    def start(kind: str, n: int, *, wait: bool = True) -> BridgeProcess:
         if kind == "compress":
             args = ["--model", str(bundle), "--input-topic", raw, "--output-topic", packed, *window]
         else:
@@ -177,10 +177,13 @@ def test_sigkill_of_each_bridge_mid_window_loses_and_repeats_nothing(
                     "--output-topic", restored]  # fmt: skip
         args += ["--transactional-id", f"ev-{kind}"]
         bridge = BridgeProcess(f"{kind}-bridge", args, kafka_bootstrap, tmp_path, f"{kind}{n}")
-        bridge.wait_ready()
+        if wait:
+            bridge.wait_ready()
         return bridge
 
-    compress, decompress = start("compress", 0), start("decompress", 0)
+    compress, decompress = start("compress", 0, wait=False), start("decompress", 0, wait=False)
+    compress.wait_ready()  # both start side by side
+    decompress.wait_ready()
     feeder.start()
     try:
         for kind in ("compress", "decompress"):
