@@ -298,16 +298,19 @@ def test_learned_records_cross_the_broker_and_hold_the_bound(
         (["--lossless"], 0.49, 0x69),
         (["--error-bound", "5"], 5.0, 0x58),
     )
-    for i, (option, bound, head) in enumerate(cases):
-        produced = subprocess.run(
-            [*cli, "produce", "--model", str(bundle), "--data", str(data), "--topic", f"{topic}-{i}",
-             "--bootstrap-servers", kafka_bootstrap, *option, "--json"],
-            **run,
-        )  # fmt: skip
-        records = json.loads(produced.stdout)["records"]
+    # each case's producer, then its consumer, side by side
+    produced = _run_side_by_side(
+        [[*cli, "produce", "--model", str(bundle), "--data", str(data), "--topic", f"{topic}-{i}",
+          "--bootstrap-servers", kafka_bootstrap, *option, "--json"] for i, (option, _, _) in enumerate(cases)],
+        _env(),
+    )  # fmt: skip
+    checks = []
+    for i, ((_, bound, head), out) in enumerate(zip(cases, produced, strict=True)):
+        records = json.loads(out)["records"]
         heads = _heads(kafka_bootstrap, f"{topic}-{i}", records)
         assert heads.count(head) > records // 2, f"too few records of head 0x{head:02x}"
-        _consume_within_bound(kafka_bootstrap, f"{topic}-{i}", bundle, data, records, bound, bound < 0.5)
+        checks.append((f"{topic}-{i}", records, bound, bound < 0.5))
+    _consume_within_bounds(kafka_bootstrap, bundle, data, checks)
 
 
 def _heads(bootstrap: str, topic: str, records: int) -> list[int]:
@@ -327,19 +330,48 @@ def _consume_within_bound(
 ) -> None:
     """``latentwire consume --reference`` in another process with one BLAS thread: every record decodes,
     every value within ``bound`` of the reference (exactly equal when ``lossless``)."""
-    consumed = subprocess.run(
-        [sys.executable, "-m", "latentwire", "consume", "--topic", topic, "--model", str(bundle),
-         "--bootstrap-servers", bootstrap, "--reference", str(reference), "--max-records", str(records),
-         "--idle-timeout", "30", "--json"],
-        check=True, capture_output=True, text=True, timeout=600,
-        env={**_env(), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
+    _consume_within_bounds(bootstrap, bundle, reference, [(topic, records, bound, lossless)])
+
+
+def _consume_within_bounds(
+    bootstrap: str, bundle: Path, reference: Path, checks: list[tuple[str, int, float, bool]]
+) -> None:
+    """:func:`_consume_within_bound` for each ``(topic, records, bound, lossless)``, the consumer
+    processes side by side."""
+    outs = _run_side_by_side(
+        [[sys.executable, "-m", "latentwire", "consume", "--topic", topic, "--model", str(bundle),
+          "--bootstrap-servers", bootstrap, "--reference", str(reference), "--max-records", str(records),
+          "--idle-timeout", "30", "--json"] for topic, records, _, _ in checks],
+        {**_env(), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
     )  # fmt: skip
-    report = json.loads(consumed.stdout)
-    ref = report["reference"]
-    assert report["records"] == records and report["failed"] == 0
-    assert ref["records_checked_against_a_bound"] == records and ref["bound_violations"] == 0
-    assert ref["max_abs_error"] <= bound
-    assert (ref["max_abs_error"] == 0.0) == lossless
+    for (_, records, bound, lossless), out in zip(checks, outs, strict=True):
+        report = json.loads(out)
+        ref = report["reference"]
+        assert report["records"] == records and report["failed"] == 0
+        assert ref["records_checked_against_a_bound"] == records and ref["bound_violations"] == 0
+        assert ref["max_abs_error"] <= bound
+        assert (ref["max_abs_error"] == 0.0) == lossless
+
+
+def _run_side_by_side(commands: list[list[str]], env: dict[str, str], timeout: float = 600) -> list[str]:
+    """Run ``commands`` at once (each process spends seconds importing TensorFlow); the stdout of each,
+    checked to have exited with status 0."""
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        for cmd in commands
+    ]
+    outs = []
+    try:
+        for cmd, proc in zip(commands, procs, strict=True):
+            out, err = proc.communicate(timeout=timeout)
+            assert proc.returncode == 0, f"{cmd[3]} exited with {proc.returncode}: {err[-3000:]}"
+            outs.append(out)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    return outs
 
 
 def _env() -> dict[str, str]:
