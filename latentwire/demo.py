@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
 import sys
 import time
 import uuid
@@ -90,27 +89,20 @@ def _consume_in_subprocesses(
     bootstrap: str, topics: list[str], bundle_dir: Path, reference: Path, n: int
 ) -> list[dict]:
     """Decode each of ``topics`` in its own ``latentwire consume`` process, which measures the error
-    itself; the processes run side by side (each spends seconds importing TensorFlow)."""
-    procs = []
-    for topic in topics:
-        cmd = [
-            sys.executable, "-m", "latentwire", "consume",
-            "--topic", topic, "--model", str(bundle_dir), "--bootstrap-servers", bootstrap,
-            "--reference", str(reference), "--max-records", str(n), "--idle-timeout", "30", "--json",
-        ]  # fmt: skip
-        procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    itself; the processes run side by side."""
+    from latentwire.side_by_side import run_side_by_side
+
+    commands = [
+        [sys.executable, "-m", "latentwire", "consume",
+         "--topic", topic, "--model", str(bundle_dir), "--bootstrap-servers", bootstrap,
+         "--reference", str(reference), "--max-records", str(n), "--idle-timeout", "30", "--json"]
+        for topic in topics
+    ]  # fmt: skip
     reports = []
-    try:
-        for proc in procs:
-            out, err = proc.communicate(timeout=600)
-            if proc.returncode != 0:
-                raise RuntimeError(f"consumer process failed ({proc.returncode}): {err[-2000:]}")
-            reports.append(json.loads(out))
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
+    for done in run_side_by_side(commands):
+        if done.returncode != 0:
+            raise RuntimeError(f"consumer process failed ({done.returncode}): {done.stderr[-2000:]}")
+        reports.append(json.loads(done.stdout))
     return reports
 
 

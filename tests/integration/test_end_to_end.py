@@ -16,6 +16,7 @@ from compressor.codec import Codec
 from consumers.batching import BatchingConsumer, DecodedRecord, FailedRecord
 from consumers.deserializer import LatentDeserializer
 from consumers.resolver import ModelResolver
+from latentwire.side_by_side import run_side_by_side
 from producers.batching import BatchingProducer
 from producers.serializer import LatentSerializer
 from streaming.metrics import ConsumerMetrics, ProducerMetrics
@@ -353,24 +354,12 @@ def _consume_within_bounds(
         assert (ref["max_abs_error"] == 0.0) == lossless
 
 
-def _run_side_by_side(commands: list[list[str]], env: dict[str, str], timeout: float = 600) -> list[str]:
-    """Run ``commands`` at once (each process spends seconds importing TensorFlow); the stdout of each,
-    checked to have exited with status 0."""
-    procs = [
-        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        for cmd in commands
-    ]
+def _run_side_by_side(commands: list[list[str]], env: dict[str, str]) -> list[str]:
+    """The stdout of each of ``commands``, run at once, checked to have exited with status 0."""
     outs = []
-    try:
-        for cmd, proc in zip(commands, procs, strict=True):
-            out, err = proc.communicate(timeout=timeout)
-            assert proc.returncode == 0, f"{cmd[3]} exited with {proc.returncode}: {err[-3000:]}"
-            outs.append(out)
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
+    for done in run_side_by_side(commands, env):
+        assert done.returncode == 0, f"{done.args[3]} exited with {done.returncode}: {done.stderr[-3000:]}"
+        outs.append(done.stdout)
     return outs
 
 
