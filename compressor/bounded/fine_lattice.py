@@ -92,18 +92,14 @@ def to_counts(
     q: np.ndarray, p: np.ndarray, r: np.ndarray, off: np.ndarray, mirror: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Counts ``k`` (int64) of grid integers ``q`` and whether each rebuilds ``q`` exactly (the lattice
-    parameters broadcast against ``q``; ``p = r = 1, off = 0`` is the identity)."""
+    parameters scalars or one per value of ``q``'s last axis; ``p = r = 1, off = 0`` is the identity)."""
     q = np.asarray(q, dtype=np.int64)
+    if q.size == 0:
+        return q.copy(), np.ones(q.shape, dtype=bool)
     rows = _per_column(q, p, r, off, mirror)
-    if rows is not None:
-        k, exact = np.empty_like(rows[0]), np.empty(rows[0].shape, dtype=bool)
-        _to_counts_rows(*rows, k, exact)
-        return k.reshape(q.shape), exact.reshape(q.shape)
-    flip = mirror & (q < 0)
-    a = np.where(flip, -q, q)
-    k = -((off - a * r) // p)  # ceil((a r - off) / p), exact in integers
-    k = np.where(flip, -k, k)
-    return k, from_counts(k, p, r, off, mirror) == q
+    k, exact = np.empty_like(rows[0]), np.empty(rows[0].shape, dtype=bool)
+    _to_counts_rows(*rows, k, exact)
+    return k.reshape(q.shape), exact.reshape(q.shape)
 
 
 def from_counts(
@@ -112,30 +108,25 @@ def from_counts(
     """Grid integers ``floor((k p + off) / r)`` of counts ``k`` (int64; the caller bounds ``|k|``), or on a
     mirrored lattice ``-floor((-k p + off) / r)`` for negative ``k``."""
     k = np.asarray(k, dtype=np.int64)
+    if k.size == 0:
+        return k.copy()
     rows = _per_column(k, p, r, off, mirror)
-    if rows is not None:
-        q = np.empty_like(rows[0])
-        _from_counts_rows(*rows, q)
-        return q.reshape(k.shape)
-    flip = mirror & (k < 0)
-    q = (np.where(flip, -k, k) * p + off) // r
-    return np.where(flip, -q, q)
+    q = np.empty_like(rows[0])
+    _from_counts_rows(*rows, q)
+    return q.reshape(k.shape)
 
 
 def _per_column(
     v: np.ndarray, p: np.ndarray, r: np.ndarray, off: np.ndarray, mirror: np.ndarray
-) -> tuple[np.ndarray, ...] | None:
-    """``v`` as rows of its last axis and the parameters as one value per column of it, for the compiled
-    loops (a batch of records against per-value parameters, the codec's case); None for any other
-    broadcast (training's per-column scalars), which NumPy handles."""
-    d = v.shape[-1] if v.ndim else 0
-    params = (p, r, off, mirror)
-    if d == 0 or not all(isinstance(a, np.ndarray) and a.shape == (d,) for a in params):
-        return None
+) -> tuple[np.ndarray, ...]:
+    """``v`` as rows of its last axis and the parameters as one value per column of it (scalars, or one per
+    value of that axis), for the compiled loops."""
+    d = v.shape[-1] if v.ndim else 1
+    params = [np.broadcast_to(np.asarray(a), (d,)) for a in (p, r, off, mirror)]
     return (
         np.ascontiguousarray(v.reshape(-1, d)),
         *(np.ascontiguousarray(a, dtype=np.int64) for a in params[:3]),
-        np.ascontiguousarray(mirror, dtype=np.bool_),
+        np.ascontiguousarray(params[3], dtype=np.bool_),
     )
 
 
