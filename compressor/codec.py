@@ -34,7 +34,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from compressor.bundle import Bundle
-from compressor.envelope import BOUNDED_KINDS, LEARNED_KINDS, Envelope, Kind, header, pack_body
+from compressor.envelope import (
+    BOUNDED_KINDS,
+    LEARNED_KINDS,
+    LINEAR_VERSION,
+    Envelope,
+    Kind,
+    header,
+    pack_body,
+)
 from compressor.error_bound import ErrorBound
 from compressor.errors import EnvelopeError, UnknownModelError
 
@@ -46,6 +54,12 @@ __all__ = ["Codec", "Encoded"]
 
 #: the grid of the bounded coder each of its envelope kinds stands for
 _KIND_GRIDS = {kind: g for g, kind in enumerate(BOUNDED_KINDS)}
+
+
+def _with_linear(envelope: Envelope) -> bool:
+    """Whether a classical record's mode alphabet has the fitted linear predictor's slot: marked with wire
+    version 7 or later (:data:`~compressor.envelope.LINEAR_VERSION`)."""
+    return envelope.version >= LINEAR_VERSION
 
 
 @dataclass(frozen=True)
@@ -265,7 +279,8 @@ class Codec:
         """The envelope header of this model's records of ``kind`` (built once per kind)."""
         head = self._headers.get(kind)
         if head is None:
-            head = self._headers[kind] = header(self.wire_id, kind)
+            version = self.bounded_coder.wire_version if kind in _KIND_GRIDS else 0
+            head = self._headers[kind] = header(self.wire_id, kind, version)
         return head
 
     def _check(self, records: np.ndarray) -> np.ndarray:
@@ -396,7 +411,9 @@ class Codec:
         elif kind in LEARNED_KINDS:
             values = self.learned_records.decode_one(envelope.payload, kind)[0]
         else:
-            values = self.bounded_coder.decode([envelope.payload], [_KIND_GRIDS[kind]])[0][0]
+            values = self.bounded_coder.decode(
+                [envelope.payload], [_KIND_GRIDS[kind]], [_with_linear(envelope)]
+            )[0][0]
         return values if envelope.length is None else values[: envelope.length]
 
     def decode(self, envelopes: Sequence[Envelope]) -> list[np.ndarray]:
@@ -451,7 +468,9 @@ class Codec:
                 bounds[i] = bound
         if bounded:
             values, coded_bounds = self.bounded_coder.decode(
-                [envelopes[i].payload for i in bounded], [_KIND_GRIDS[envelopes[i].kind] for i in bounded]
+                [envelopes[i].payload for i in bounded],
+                [_KIND_GRIDS[envelopes[i].kind] for i in bounded],
+                [_with_linear(envelopes[i]) for i in bounded],
             )
             decoded[bounded] = values
             for i, bound in zip(bounded, coded_bounds.tolist(), strict=True):

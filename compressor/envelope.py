@@ -15,7 +15,9 @@ Layout (documented in ``docs/wire-format.md``)::
                                                shorter rANS streams (wire version 5); kind 9 =
                                                kind 8 at the model's lossless bound on the
                                                data's lattice, without its header byte(s)
-                                               (wire version 6)
+                                               (wire version 6); kinds 1, 2 and 7 of a
+                                               model with a fitted linear predictor: one
+                                               more mode slot (wire version 7)
     2       4     model id: the first 4 bytes of the bundle's SHA-256 content hash
     6       ...   body, one msgpack object:
                     bin                  the coded record (full length)
@@ -25,7 +27,10 @@ Framing costs 8 bytes per record when the coded record is under 256 bytes (6 hea
 
 A writer marks each envelope with the lowest version that defines its kind, so a stream without kind 2 is
 byte-for-byte what version 1 wrote and version-1 consumers read it; they reject a kind-2 record as an
-unsupported version instead of misreading it.
+unsupported version instead of misreading it. Wire version 7 changed no kind's layout but the mode
+alphabet of kinds 1, 2 and 7 from a model with a fitted linear predictor (one slot more): those records are
+marked 7, so older consumers reject them, and :attr:`Envelope.version` tells a decoder which alphabet a
+record of such a model uses (records of it marked 1, 2 or 4 come from an older producer).
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ __all__ = [
     "Envelope",
     "BOUNDED_KINDS",
     "LEARNED_KINDS",
+    "LINEAR_VERSION",
     "Kind",
     "header",
     "pack",
@@ -57,7 +63,9 @@ __all__ = [
 
 MAGIC = 0xC1
 #: the newest wire version this build reads and writes
-VERSION = 6
+VERSION = 7
+#: the wire version of kinds 1, 2 and 7 from a model with a fitted linear predictor (a longer mode alphabet)
+LINEAR_VERSION = 7
 MODEL_ID_SIZE = 4
 HEADER_SIZE = 2 + MODEL_ID_SIZE
 #: A body larger than this is refused before msgpack allocates anything (Kafka's default limit is 1 MiB).
@@ -118,26 +126,34 @@ class Envelope:
         payload (bytes): the coded record.
         length (int | None): true number of values when the record was padded (a file's final partial
             window). Default: None, the record is whole.
+        version (int): the wire version it is marked with; 0 (the default) packs the lowest version that
+            defines its kind, and reads as such.
     """
 
     model_id: bytes
     kind: int
     payload: bytes
     length: int | None = None
+    version: int = 0
 
 
 def pack(envelope: Envelope) -> bytes:
     """Serialize one envelope."""
-    return pack_body(header(envelope.model_id, envelope.kind), envelope.payload, envelope.length)
+    return pack_body(
+        header(envelope.model_id, envelope.kind, envelope.version), envelope.payload, envelope.length
+    )
 
 
-def header(model_id: bytes, kind: int) -> bytes:
-    """The header of every envelope of ``model_id`` and ``kind`` (a writer may keep it: it never changes)."""
+def header(model_id: bytes, kind: int, version: int = 0) -> bytes:
+    """The header of every envelope of ``model_id`` and ``kind`` (a writer may keep it: it never changes),
+    marked with wire ``version``, at least the version that defines ``kind`` (0: that one)."""
     if len(model_id) != MODEL_ID_SIZE:
         raise EnvelopeError(f"model id must be {MODEL_ID_SIZE} bytes, got {len(model_id)}")
     if not 0 <= kind < 16:
         raise EnvelopeError(f"kind must fit in 4 bits, got {kind}")
-    return _HEADER.pack(MAGIC, (_KIND_VERSION.get(kind, 1) << 4) | kind, model_id)
+    if not 0 <= version <= VERSION:
+        raise EnvelopeError(f"wire version must be at most {VERSION}, got {version}")
+    return _HEADER.pack(MAGIC, (max(_KIND_VERSION.get(kind, 1), version) << 4) | kind, model_id)
 
 
 def pack_body(head: bytes, payload: bytes, length: int | None = None) -> bytes:
@@ -148,7 +164,7 @@ def pack_body(head: bytes, payload: bytes, length: int | None = None) -> bytes:
     return head + msgpack.packb(payload if length is None else [payload, length], use_bin_type=True)
 
 
-def _check_header(buf: bytes) -> tuple[int, bytes]:
+def _check_header(buf: bytes) -> tuple[int, bytes, int]:
     if len(buf) < HEADER_SIZE:
         if buf[:1] not in (b"", bytes([MAGIC])):
             raise BadMagicError(
@@ -167,7 +183,7 @@ def _check_header(buf: bytes) -> tuple[int, bytes]:
     kind = version_kind & 0x0F
     if _KIND_VERSION.get(kind, 1) > version:
         raise EnvelopeError(f"envelope kind {kind} does not exist in wire version {version}")
-    return kind, model_id
+    return kind, model_id, version
 
 
 def peek_model_id(buf: bytes) -> bytes:
@@ -175,19 +191,26 @@ def peek_model_id(buf: bytes) -> bytes:
     return _check_header(buf)[1]
 
 
+def _marked(version: int, kind: int) -> int:
+    """:attr:`Envelope.version` of an envelope read with ``version``: 0 where that is the one defining its
+    kind (what a default envelope packs)."""
+    return 0 if version == _KIND_VERSION.get(kind, 1) else version
+
+
 def unpack(buf: bytes | bytearray | memoryview) -> Envelope:
     """Parse one envelope; raise an :class:`~compressor.errors.EnvelopeError` subclass if it is not valid."""
     if not isinstance(buf, bytes | bytearray | memoryview):
         raise EnvelopeError(f"envelope must be bytes, got {type(buf).__name__}")
     buf = bytes(buf)
-    kind, model_id = _check_header(buf)
+    kind, model_id, version = _check_header(buf)
+    version = _marked(version, kind)
     if (
         len(buf) > HEADER_SIZE + 1
         and buf[HEADER_SIZE] == 0xC4
         and len(buf) == HEADER_SIZE + 2 + buf[HEADER_SIZE + 1]
     ):
         # a lone bin8 body, the common case, read without a general msgpack parse
-        return Envelope(model_id, kind, buf[HEADER_SIZE + 2 :])
+        return Envelope(model_id, kind, buf[HEADER_SIZE + 2 :], None, version)
     body_bytes = buf[HEADER_SIZE:]
     if not body_bytes:
         raise TruncatedError("envelope has a header but no body")
@@ -213,7 +236,7 @@ def unpack(buf: bytes | bytearray | memoryview) -> Envelope:
     except Exception as exc:  # msgpack raises assorted errors on hostile input (e.g. FormatError, StackError)
         raise EnvelopeError(f"envelope body is not valid msgpack: {type(exc).__name__}: {exc}") from exc
     if isinstance(body, bytes):
-        return Envelope(model_id, kind, body)
+        return Envelope(model_id, kind, body, None, version)
     if (
         isinstance(body, list)
         and len(body) == 2
@@ -222,5 +245,5 @@ def unpack(buf: bytes | bytearray | memoryview) -> Envelope:
         and not isinstance(body[1], bool)
         and body[1] > 0
     ):
-        return Envelope(model_id, kind, body[0], body[1])
+        return Envelope(model_id, kind, body[0], body[1], version)
     raise EnvelopeError(f"envelope body must be bin or [bin, positive int], got {type(body).__name__}")

@@ -21,6 +21,7 @@ from compressor.bounded.decoder import BoundedDecoder
 from compressor.bounded.encoder import BoundedEncoder
 from compressor.bounded.parameters import BoundedParameters
 from compressor.bounded.stats import smallest_range, value_ranges
+from compressor.envelope import LINEAR_VERSION
 
 if TYPE_CHECKING:
     from compressor.error_bound import ErrorBound
@@ -54,18 +55,27 @@ class BoundedCodec:
         return self.encoder.encode(records, error_bound)
 
     def decode(
-        self, bodies: Sequence[bytes], grids: Sequence[int] | None = None
+        self,
+        bodies: Sequence[bytes],
+        grids: Sequence[int] | None = None,
+        with_linear: Sequence[bool] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`BoundedDecoder.decode <compressor.bounded.decoder.BoundedDecoder.decode>`."""
-        return self.decoder.decode(bodies, grids)
+        return self.decoder.decode(bodies, grids, with_linear)
+
+    @property
+    def wire_version(self) -> int:
+        """The wire version of this model's kind-1, 2 and 7 records: 7 where it has the fitted linear
+        predictor (its mode alphabets are longer), else the version that defines the kind (0 here)."""
+        return LINEAR_VERSION if self.params.linear is not None else 0
 
     def read_bound(self, body: bytes) -> float:
         """The bound a payload was coded with, from its first symbols."""
         return self.decoder.read_bound(body)
 
-    def mode_of(self, body: bytes, lattice: bool = False) -> int:
+    def mode_of(self, body: bytes, lattice: bool = False, with_linear: bool | None = None) -> int:
         """The mode symbol of a payload (slot * 2 + has_raw; see :mod:`compressor.bounded.payload`)."""
-        return self.decoder.mode_of(body, lattice)
+        return self.decoder.mode_of(body, lattice, with_linear)
 
 
 #: training statistics a classical codec keeps (layout, value ranges for the presets, the data's quantum)

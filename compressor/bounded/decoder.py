@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from compressor.bounded import grid, payload, predictors
+from compressor.bounded import grid, linear, payload, predictors
 from compressor.bounded.autoencoder import AE_PREDICTORS, ae_inverse
 from compressor.bounded.parameters import BoundedParameters
 from compressor.errors import EnvelopeError
@@ -32,13 +32,25 @@ class BoundedDecoder:
     def __init__(self, params: BoundedParameters) -> None:
         self.params = params
 
-    def mode_of(self, body: bytes, lattice: bool = False) -> int:
-        """The mode symbol of a payload (slot * 2 + has_raw; see :mod:`compressor.bounded.payload`)."""
+    def mode_of(self, body: bytes, lattice: bool = False, with_linear: bool | None = None) -> int:
+        """The mode symbol of a payload (slot * 2 + has_raw; see :mod:`compressor.bounded.payload`), of wire
+        version 7 (``with_linear``; default: as this model writes them)."""
         import constriction
 
         coder = constriction.stream.stack.AnsCoder(payload.words_from_bytes(body))
         payload.read_bound(coder, self.params.presets)
-        return int(coder.decode(self.params.mode_models[lattice]))
+        return int(coder.decode(self.params.mode_model(lattice, self._with_linear(with_linear))))
+
+    def _with_linear(self, flag: bool | None) -> bool:
+        """Whether a record's mode alphabet has the linear slot (wire version 7); refuse one that has it
+        where the model has no linear predictor."""
+        if flag is None:
+            return self.params.linear is not None
+        if flag and self.params.linear is None:
+            raise EnvelopeError(
+                "record is coded in wire version 7 (a fitted linear predictor), but the model has none"
+            )
+        return bool(flag)
 
     def read_bound(self, body: bytes) -> float:
         """The bound a payload was coded with, from its first symbols."""
@@ -51,11 +63,16 @@ class BoundedDecoder:
             raise EnvelopeError(f"bounded payload does not decode: {exc}") from exc
 
     def decode(
-        self, bodies: Sequence[bytes], grids: Sequence[int] | None = None
+        self,
+        bodies: Sequence[bytes],
+        grids: Sequence[int] | None = None,
+        with_linear: Sequence[bool] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Decoded records (N, D) float32 and the bound each record was coded with (N,) float64;
         ``grids[i]`` is the grid record ``i`` is coded on: ``grid.PLAIN`` (envelope kind 1, also False),
-        ``grid.LATTICE`` (kind 2, also True) or ``grid.FINE`` (kind 7, counts on the fine lattice)."""
+        ``grid.LATTICE`` (kind 2, also True) or ``grid.FINE`` (kind 7, counts on the fine lattice);
+        ``with_linear[i]`` whether its envelope is of wire version 7 (its mode alphabet has the fitted
+        linear predictor's slot). Default: as this model writes them."""
         p = self.params
         n = len(bodies)
         flags = [grid.PLAIN] * n if grids is None else [int(g) for g in grids]
@@ -65,7 +82,10 @@ class BoundedDecoder:
             raise ValueError("a record's grid must be PLAIN, LATTICE or FINE")
         out = np.empty((n, p.size), dtype=np.float32)
         bounds = np.empty(n, dtype=np.float64)
-        groups: dict[tuple[int, bool, int], list[int]] = defaultdict(list)
+        groups: dict[tuple[int, int, str], list[int]] = defaultdict(list)
+        linear_flags = [self._with_linear(None)] * n if with_linear is None else list(with_linear)
+        if len(linear_flags) != n:
+            raise ValueError(f"{n} bodies but {len(linear_flags)} wire-version flags")
         residuals = np.empty((n, p.cols, p.rows), dtype=np.int64)
         raws: list[tuple[int, np.ndarray, np.ndarray]] = []
         latents: dict[int, np.ndarray] = {}
@@ -83,32 +103,24 @@ class BoundedDecoder:
                 p.cols,
                 p.blocks,
                 lambda code, mode, lattice=lattice: p.expected_classes(code, mode >> 1, lattice),
-                p.latent_models_of,
-                p.mode_counts[lattice],
-                p.mode_models[lattice],
+                lambda mode, lattice=lattice: p.latent_models_of(mode, lattice),
+                2 * p.slots(lattice, self._with_linear(linear_flags[i])),
+                p.mode_model(lattice, linear_flags[i]),
                 p.presets,
                 p.table_of if lattice == grid.LATTICE else None,
             )
             residuals[i] = rec.residuals.reshape(p.cols, p.rows)
             if rec.latent is not None:
                 latents[i] = rec.latent
-            slot = rec.mode >> 1
-            groups[
-                (
-                    rec.bound_code,
-                    lattice,
-                    slot if slot < len(p.predictors) else slot - len(p.predictors),
-                )
-            ].append(i)
+            groups[(rec.bound_code, lattice, p.slot_name(rec.mode >> 1, lattice))].append(i)
             bounds[i] = grid.bound_from_code(rec.bound_code)
             if rec.mode & 1:
                 if rec.raw_positions.size and rec.raw_positions.max() >= p.size:
                     raise EnvelopeError("bounded payload places a raw value outside the record")
                 raws.append((i, rec.raw_positions, rec.raw_bits))
-        for (code, lattice, slot), members in groups.items():
+        for (code, lattice, name), members in groups.items():
             idx = np.asarray(members)
             r = residuals[idx].transpose(0, 2, 1)
-            name = p.predictors[slot]
             if lattice == grid.FINE and not p.uses_fine(code):
                 raise EnvelopeError(
                     "record is coded as counts at a bound where the model has no fine lattice"
@@ -117,6 +129,8 @@ class BoundedDecoder:
                 codes = np.stack([latents[i] for i in members])
                 pred = p.autoencoder.fixed.predict_grid(codes, p.step_flat(code, lattice))
                 q = ae_inverse(name, r, pred.reshape(len(idx), p.rows, p.cols))
+            elif name == "linear":
+                q = linear.inverse(r, p.linear, p.center(code, lattice))
             else:
                 q = predictors.inverse(name, r, p.center(code, lattice))
             if np.abs(q).max(initial=0) > 4 * grid.MAX_GRID:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from compressor.bounded import context, fine_lattice, grid, payload, predictors, symbols
+from compressor.bounded import context, fine_lattice, grid, linear, payload, predictors, symbols
 from compressor.bounded.autoencoder import AE_PREDICTORS
 from compressor.bounded.one_record import OneRecord
 from compressor.bounded.parameters import BoundedParameters
@@ -213,13 +213,25 @@ class BoundedEncoder:
                 cost = self._table_cost(code, p)
                 tbits = cost[np.clip(r, -RADIUS - 1, RADIUS + 1) + RADIUS + 1].sum(axis=(1, 2))
                 candidates.append((len(params.predictors) + p, tbits))
-            for slot, bits in candidates:
-                better = bits < best_bits
-                if better.any():
-                    best_bits[better] = bits[better]
-                    best_pred[better] = slot
-                    best_r[better] = r[better]
+            self._keep_better(candidates, r, best_bits, best_pred, best_r)
+        slot = params.linear_slot(lattice)
+        if slot is not None:
+            r = linear.forward(q, params.linear, center).transpose(0, 2, 1)
+            bits = context.greedy_bits(*context.block_sums(r))
+            self._keep_better([(slot, bits)], r, best_bits, best_pred, best_r)
         return best_bits, best_pred, best_r
+
+    @staticmethod
+    def _keep_better(
+        candidates: list, r: np.ndarray, best_bits: np.ndarray, best_pred: np.ndarray, best_r: np.ndarray
+    ) -> None:
+        """Per record, take each ``(slot, bits)`` candidate (residuals ``r``) where it beats the best so far."""
+        for slot, bits in candidates:
+            better = bits < best_bits
+            if better.any():
+                best_bits[better] = bits[better]
+                best_pred[better] = slot
+                best_r[better] = r[better]
 
     def _encode_grid(
         self, x: np.ndarray, q: np.ndarray, raw: np.ndarray, code: int, lattice: bool
@@ -240,6 +252,8 @@ class BoundedEncoder:
             decoded[raw_flat] = x[raw_flat]
         r_flat = best_r.reshape(n, -1)
         by_table = best_pred >= len(params.predictors)
+        if params.linear is not None:
+            by_table &= best_pred != params.linear_slot(lattice)
         prepared: list[payload.Prepared] = [None] * n  # type: ignore[list-item]
         if by_table.any():
             idx = np.flatnonzero(by_table)
@@ -270,7 +284,7 @@ class BoundedEncoder:
             for i, rec in zip(idx.tolist(), part, strict=True):
                 prepared[i] = rec
         size = params.size
-        model = params.mode_models[lattice]
+        model = params.mode_model(lattice, params.linear is not None)
         presets = params.presets
         latent_models = None
         if codes is not None:

@@ -47,8 +47,10 @@ class OneRecord:
         """What :meth:`BoundedEncoder.encode` returns for the float32 record ``x`` (D,) at bound ``code``,
         or None (nothing changed) where the batch code must encode it."""
         enc, p = self.encoder, self.encoder.params
-        if not self._fits or p.uses_fine(code):
-            return None  # (records that may go as counts on the fine lattice: the batch code)
+        if not self._fits or p.uses_fine(code) or p.linear is not None:
+            # (records that may go as counts on the fine lattice, or with the fitted linear predictor,
+            # which the compiled search does not try: the batch code)
+            return None
         policy = enc.grid_policy(code)
         if policy == "choose":
             if code not in enc.prefer_lattice:
@@ -102,5 +104,5 @@ class OneRecord:
             latent_models = p.autoencoder.models
             if len(predictors.PREDICTORS) <= best_pred < len(p.predictors):
                 rec.latent = codes[0]
-        body = payload.encode_prepared(rec, p.size, p.mode_models[lattice], p.presets, latent_models)
+        body = payload.encode_prepared(rec, p.size, p.mode_model(lattice, False), p.presets, latent_models)
         return [body], decoded[None], np.array([lattice])

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from compressor.bounded import context, fine_lattice, grid, predictors
+from compressor.bounded import context, fine_lattice, grid, linear, predictors
 from compressor.bounded.autoencoder import AE_PREDICTORS, AutoencoderPredictor
 from compressor.bounded.stats import PREFERENCE_KEY, WIN_RATE_KEY
 from compressor.bounded.tables import RADIUS, fitted_model
@@ -86,29 +86,18 @@ class BoundedParameters:
                 )
             else:
                 self.scales[name] = np.full(self.cols, np.nan)
-        import constriction
-
         #: kind-2 records may also code every residual of a simple predictor with a fitted table
         tables = stats.get("lattice_tables")
         self.tables: dict[str, Any] = tables if isinstance(tables, dict) else {}
-        table_slots = len(predictors.PREDICTORS) if self.tables else 0
-        #: the mode symbol's table, per grid (the lattice also has the fitted-table slots)
-        self.mode_models = {
-            lattice: constriction.stream.model.Categorical(
-                np.asarray(
-                    [_NO_RAW_WEIGHT, _RAW_WEIGHT] * (len(self.predictors) + (table_slots if lattice else 0)),
-                    np.float64,
-                ),
-                perfect=False,
-            )
-            for lattice in (False, True)
-        }
-        self.mode_counts = {False: 2 * len(self.predictors), True: 2 * (len(self.predictors) + table_slots)}
-        # counts on the fine lattice: simple predictors only (no autoencoder, no fitted tables)
-        self.mode_models[grid.FINE] = constriction.stream.model.Categorical(
-            np.asarray([_NO_RAW_WEIGHT, _RAW_WEIGHT] * len(predictors.PREDICTORS), np.float64), perfect=False
-        )
-        self.mode_counts[grid.FINE] = 2 * len(predictors.PREDICTORS)
+        self._table_slots = len(predictors.PREDICTORS) if self.tables else 0
+        #: the fitted linear predictor's coefficients (cols, P) (:mod:`compressor.bounded.linear`), or None:
+        #: records of a model with one are written in wire version 7, whose mode alphabets end with its slot
+        self.linear = linear.coefficients(stats.get("linear_predictor"), self.cols)
+        if self.linear is not None and len(scales.get("linear", ())) != self.cols:
+            self.linear = None
+        if self.linear is not None:
+            self.scales["linear"] = np.asarray(scales["linear"], dtype=np.float64)
+        self._mode_models: dict[tuple[int, bool], Any] = {}
         codes: list[int] = []
         for bound in presets:
             try:
@@ -266,38 +255,78 @@ class BoundedParameters:
             self._centers[(code, lattice)] = c
         return c
 
+    def slots(self, lattice: int, with_linear: bool = False) -> int:
+        """The predictor slots of records on ``lattice``: the simple predictors, the autoencoder ones (not
+        on the fine lattice), the fitted-table slots (on the data's lattice only), and with
+        ``with_linear`` (wire version 7) the fitted linear predictor's, last."""
+        if lattice == grid.FINE:
+            n = len(predictors.PREDICTORS)
+        else:
+            n = len(self.predictors) + (self._table_slots if lattice else 0)
+        return n + int(with_linear)
+
+    def linear_slot(self, lattice: int) -> int | None:
+        """The fitted linear predictor's slot on ``lattice``, or None where the model has none."""
+        return None if self.linear is None else self.slots(lattice)
+
+    def mode_model(self, lattice: int, with_linear: bool):  # noqa: ANN201 - a constriction Categorical
+        """The mode symbol's table on ``lattice``: ``slot * 2 + has_raw`` over :meth:`slots`."""
+        key = (int(lattice), bool(with_linear))
+        model = self._mode_models.get(key)
+        if model is None:
+            import constriction
+
+            weights = np.asarray([_NO_RAW_WEIGHT, _RAW_WEIGHT] * self.slots(lattice, with_linear), np.float64)
+            model = constriction.stream.model.Categorical(weights, perfect=False)
+            self._mode_models[key] = model
+        return model
+
     def expected_classes(self, code: int, predictor: int, lattice: bool = False) -> np.ndarray:
-        """The scale class per column that the first block of a record is coded against."""
+        """The scale class per column that the first block of a record is coded against (``predictor``: a
+        slot of :meth:`slots`; the linear one's where the model has it)."""
         key = (code, lattice, predictor)
         k = self._kexp.get(key)
         if k is None:
-            k = context.expected_class(self.scales[self.predictors[predictor]], self.steps(code, lattice))
+            name = "linear" if predictor == self.linear_slot(lattice) else self.predictors[predictor]
+            k = context.expected_class(self.scales[name], self.steps(code, lattice))
             self._kexp[key] = k
         return k
 
     def expected_classes_all(self, code: int, lattice: bool) -> np.ndarray:
-        """:meth:`expected_classes` of every predictor, stacked (predictors, cols)."""
+        """:meth:`expected_classes` of every slot a record coded with scale classes may name, stacked
+        (slots, cols); rows of fitted-table slots (coded without classes) are zeros."""
         kexp = self._kexp_all.get((code, lattice))
         if kexp is None:
-            kexp = np.stack([self.expected_classes(code, p, lattice) for p in range(len(self.predictors))])
+            n = self.slots(lattice, self.linear is not None)
+            kexp = np.zeros((n, self.cols), np.int64)
+            for p in range(n):
+                if p < len(self.predictors) or p == self.linear_slot(lattice):
+                    kexp[p] = self.expected_classes(code, p, lattice)
             self._kexp_all[(code, lattice)] = kexp
         return kexp
 
-    def latent_models_of(self, mode: int) -> list | None:
-        """The latent code tables a record of ``mode`` carries (autoencoder predictors), else None."""
-        slot = mode >> 1
-        if (
-            self.autoencoder is not None
-            and slot < len(self.predictors)
-            and self.predictors[slot] in AE_PREDICTORS
-        ):
+    def latent_models_of(self, mode: int, lattice: int = grid.PLAIN) -> list | None:
+        """The latent code tables a record of ``mode`` on ``lattice`` carries (autoencoder predictors, never
+        on the fine lattice, where the linear predictor may take the first autoencoder slot), else None."""
+        if self.autoencoder is not None and self.slot_name(mode >> 1, lattice) in AE_PREDICTORS:
             return self.autoencoder.models
         return None
 
     def table_of(self, code: int, mode: int):  # noqa: ANN201 - a constriction Categorical or None
         """The fitted table a kind-2 record of ``mode`` is coded with, or None for scale classes."""
         slot = mode >> 1
-        return self.table(code, slot - len(self.predictors)) if slot >= len(self.predictors) else None
+        if slot < len(self.predictors) or slot == self.linear_slot(grid.LATTICE):
+            return None
+        return self.table(code, slot - len(self.predictors))
+
+    def slot_name(self, slot: int, lattice: int) -> str:
+        """The predictor a record's ``slot`` on ``lattice`` names (a fitted-table slot: its simple
+        predictor's; the linear slot: ``"linear"``)."""
+        if slot == self.linear_slot(lattice):
+            return "linear"
+        if slot < (len(predictors.PREDICTORS) if lattice == grid.FINE else len(self.predictors)):
+            return self.predictors[slot]
+        return predictors.PREDICTORS[slot - len(self.predictors)]
 
 
 def fine_parameters(fine: Any, cols: int) -> tuple[np.ndarray, ...] | None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from compressor.bounded import fine_lattice, grid
+from compressor.bounded import fine_lattice, grid, linear
 from compressor.bounded.lattice import column_quanta
 from compressor.bounded.predictors import PREDICTORS, forward
 from compressor.bounded.tables import RADIUS
@@ -74,6 +74,7 @@ _JSON_TYPES: dict[str, type | tuple[type, ...]] = {
     "quantum": list,
     "fine_lattice": list,
     "lattice_tables": dict,
+    "linear_predictor": dict,
     "latent_counts": list,
     WIN_RATE_KEY: (int, float),
     PREFERENCE_KEY: dict,
@@ -100,6 +101,8 @@ class BoundedStats:
             None, absent.
         lattice_tables (Mapping[str, Mapping[str, Any]] | None): per simple predictor, its residual
             histogram on the lattice (``low``, ``counts``, ``escape``). Default: None, absent.
+        linear_predictor (Mapping[str, Any] | None): the fitted linear predictor's coefficients
+            (``bits``, ``coef`` per column; :mod:`compressor.bounded.linear`). Default: None, absent.
         latent_counts (tuple[Mapping[str, Any], ...] | None): per latent dimension, the histogram of
             training codes (``low``, ``counts``). Default: None, absent.
         autoencoder_win_rate (float | None): encoder hint, the fraction of held-back records the
@@ -115,6 +118,7 @@ class BoundedStats:
     quantum: tuple[float | None, ...] | None = None
     fine_lattice: tuple[tuple | None, ...] | None = None
     lattice_tables: Mapping[str, Mapping[str, Any]] | None = None
+    linear_predictor: Mapping[str, Any] | None = None
     latent_counts: tuple[Mapping[str, Any], ...] | None = None
     autoencoder_win_rate: float | None = None
     lattice_preference: Mapping[str, bool] | None = None
@@ -170,6 +174,9 @@ def fit_stats(records: np.ndarray, layout: tuple[int, int]) -> dict[str, Any]:
     for name in PREDICTORS:
         r = np.abs(forward(name, x, center))
         scales[name] = [float(v) for v in r.mean(axis=(0, 1))]
+    fitted = linear.fit_linear(x)
+    if fitted is not None:
+        scales["linear"] = fitted[1]
     quanta = column_quanta(x)
     out = {
         "layout": [rows, cols],
@@ -178,6 +185,8 @@ def fit_stats(records: np.ndarray, layout: tuple[int, int]) -> dict[str, Any]:
         "residual_scale": scales,
         "quantum": quanta,
     }
+    if fitted is not None:
+        out["linear_predictor"] = fitted[0]
     fine = column_fine_lattices(x, quanta)
     if any(f is not None for f in fine):
         out["fine_lattice"] = fine

@@ -53,7 +53,7 @@ def test_header_layout() -> None:
         (b"\xc1\x10abcd", TruncatedError),
         (b'{"json": 1}', BadMagicError),
         (b"\x00\x10abcd\xc4\x01x", BadMagicError),
-        (b"\xc1\x70abcd\xc4\x01x", UnsupportedVersionError),
+        (b"\xc1\x80abcd\xc4\x01x", UnsupportedVersionError),
         (b"\xc1\x00abcd\xc4\x01x", UnsupportedVersionError),
         (b"\xc1\x10abcd\xc4\x05xy", TruncatedError),
         (b"\xc1\x10abcd\xc4\x01xEXTRA", EnvelopeError),
@@ -73,7 +73,7 @@ def test_bad_bytes_raise_typed_errors(data: bytes, error: type[Exception]) -> No
 
 def test_unsupported_version_message_says_what_to_do() -> None:
     with pytest.raises(UnsupportedVersionError, match="upgrade the consumer"):
-        unpack(b"\xc1\x70abcd\xc4\x01x")
+        unpack(b"\xc1\x80abcd\xc4\x01x")
 
 
 def test_each_kind_is_written_with_the_version_that_introduced_it() -> None:
@@ -130,6 +130,30 @@ def test_a_reader_from_before_a_kind_refuses_it_by_its_wire_version(monkeypatch,
         UnsupportedVersionError,
         match=rf"wire version {version} is not supported .* versions 1 to {version - 1}\); upgrade the consumer",
     ):
+        unpack(buf)
+
+
+def test_version_7_marks_classical_kinds_and_reads_back() -> None:
+    from compressor.envelope import LINEAR_VERSION
+
+    for kind in (Kind.BOUNDED, Kind.LATTICE, Kind.FINE_LATTICE):
+        buf = pack(Envelope(b"abcd", kind, b"x", version=LINEAR_VERSION))
+        assert buf[1] == (LINEAR_VERSION << 4) | kind
+        env = unpack(buf)
+        assert (env.kind, env.version) == (kind, LINEAR_VERSION)
+        assert pack(env) == buf
+    # the version that defines a kind reads back as 0, so a default envelope round-trips unchanged
+    assert unpack(pack(Envelope(b"abcd", Kind.LATTICE, b"x"))) == Envelope(b"abcd", Kind.LATTICE, b"x")
+    with pytest.raises(EnvelopeError, match="at most 7"):
+        pack(Envelope(b"abcd", Kind.BOUNDED, b"x", version=8))
+
+
+def test_a_version_6_reader_refuses_version_7(monkeypatch) -> None:
+    from compressor import envelope
+
+    buf = pack(Envelope(b"abcd", Kind.BOUNDED, b"x", version=7))
+    monkeypatch.setattr(envelope, "VERSION", 6)
+    with pytest.raises(UnsupportedVersionError, match=r"wire version 7 is not supported .* upgrade the consumer"):
         unpack(buf)
 
 
