@@ -126,8 +126,8 @@ class Envelope:
         payload (bytes): the coded record.
         length (int | None): true number of values when the record was padded (a file's final partial
             window). Default: None, the record is whole.
-        version (int): the wire version it is marked with; 0 (the default) packs the lowest version that
-            defines its kind, and reads as such.
+        version (int): the wire version it is marked with (:func:`unpack` gives 0 for the lowest version
+            that defines its kind, which is what 0 packs). Default: 0.
     """
 
     model_id: bytes

@@ -27,7 +27,16 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-__all__ = ["BITS", "COEF_CAP", "MAX_ORDER", "coefficients", "fit_linear", "forward", "inverse"]
+__all__ = [
+    "BITS",
+    "COEF_CAP",
+    "MAX_ORDER",
+    "coefficients",
+    "fit_linear",
+    "forward",
+    "inverse",
+    "predicted_change",
+]
 
 #: the coefficients' fixed point: units of 2**-BITS
 BITS = 14
@@ -129,7 +138,7 @@ def coefficients(spec: Any, cols: int) -> np.ndarray | None:
 
 
 @njit(cache=True, inline="always")
-def _predicted_change(q, t, c, coef):
+def predicted_change(q, t, c, coef):
     """The rounded prediction of ``q[t, c] - q[t-1, c]`` (t >= 1) from the column's earlier changes."""
     acc = np.int64(0)
     for j in range(coef.shape[1]):
@@ -149,7 +158,7 @@ def _forward(q, coef, center, r):
         for c in range(cols):
             r[i, 0, c] = q[i, 0, c] - center[0, c]
             for t in range(1, rows):
-                r[i, t, c] = q[i, t, c] - q[i, t - 1, c] - _predicted_change(q[i], t, c, coef)
+                r[i, t, c] = q[i, t, c] - q[i, t - 1, c] - predicted_change(q[i], t, c, coef)
 
 
 @njit(cache=True)
@@ -159,7 +168,7 @@ def _inverse(r, coef, center, q):
         for c in range(cols):
             q[i, 0, c] = r[i, 0, c] + center[0, c]
             for t in range(1, rows):
-                q[i, t, c] = r[i, t, c] + q[i, t - 1, c] + _predicted_change(q[i], t, c, coef)
+                q[i, t, c] = r[i, t, c] + q[i, t - 1, c] + predicted_change(q[i], t, c, coef)
 
 
 def forward(q: np.ndarray, coef: np.ndarray, center: np.ndarray) -> np.ndarray:

@@ -42,15 +42,14 @@ class OneRecord:
         params = encoder.params
         self._fits = params.cols * params.blocks <= MAX_BLOCKS
         self._a, self._b, _ = class_cost_coefficients()
+        self._no_linear = np.zeros((params.cols, 0), np.int64)
 
     def encode(self, x: np.ndarray, code: int) -> tuple[list[bytes], np.ndarray, np.ndarray] | None:
         """What :meth:`BoundedEncoder.encode` returns for the float32 record ``x`` (D,) at bound ``code``,
         or None (nothing changed) where the batch code must encode it."""
         enc, p = self.encoder, self.encoder.params
-        if not self._fits or p.uses_fine(code) or p.linear is not None:
-            # (records that may go as counts on the fine lattice, or with the fitted linear predictor,
-            # which the compiled search does not try: the batch code)
-            return None
+        if not self._fits or p.uses_fine(code):
+            return None  # (records that may go as counts on the fine lattice: the batch code)
         policy = enc.grid_policy(code)
         if policy == "choose":
             if code not in enc.prefer_lattice:
@@ -74,9 +73,11 @@ class OneRecord:
         enc, p = self.encoder, self.encoder.params
         step_flat = enc.step_flat(code, lattice)
         # 1. the cheapest simple predictor by the quick estimate
+        slot = p.linear_slot(lattice)
         qg, best_bits, best_pred, best_r = search_one(
-            q, raw, n_raw, p.center(code, lattice), BLOCK, self._a, self._b
-        )
+            q, raw, n_raw, p.center(code, lattice), BLOCK, self._a, self._b,
+            self._no_linear if slot is None else p.linear, -1 if slot is None else slot,
+        )  # fmt: skip
         codes = None
         if enc.probe is not None:
             bits_a = np.array([best_bits])
@@ -104,5 +105,7 @@ class OneRecord:
             latent_models = p.autoencoder.models
             if len(predictors.PREDICTORS) <= best_pred < len(p.predictors):
                 rec.latent = codes[0]
-        body = payload.encode_prepared(rec, p.size, p.mode_model(lattice, False), p.presets, latent_models)
+        body = payload.encode_prepared(
+            rec, p.size, p.mode_model(lattice, p.linear is not None), p.presets, latent_models
+        )
         return [body], decoded[None], np.array([lattice])

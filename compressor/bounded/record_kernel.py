@@ -23,6 +23,7 @@ import numpy as np
 from numba import njit
 
 from compressor.bounded.grid import MAX_GRID
+from compressor.bounded.linear import predicted_change
 from compressor.bounded.tables import CLASSES, ESCAPE, RADIUS
 
 __all__ = [
@@ -238,10 +239,13 @@ def search_one(  # noqa: PLR0913
     block: int,
     a: np.ndarray,
     b: np.ndarray,
+    coef: np.ndarray,
+    linear_slot: int,
 ) -> tuple[np.ndarray, float, int, np.ndarray]:
     """The batch encoder's ``_search`` for one record on its grid (``q``, ``raw`` from
     :func:`quantize_one`): the grid integers (rows, cols) with raw positions filled, and the cheapest simple
-    predictor by the quick estimate (the first one on a tie): its bits, index and residuals (cols, rows)."""
+    predictor by the quick estimate (the first one on a tie), then the fitted linear one in ``linear_slot``
+    where ``coef`` (cols, P) has columns: its bits, slot and residuals (cols, rows)."""
     rows, cols = center.shape
     qg = fill_raw(q, raw, center, rows, cols) if n_raw else q.reshape(rows, cols)
     best_bits = np.inf
@@ -253,6 +257,17 @@ def search_one(  # noqa: PLR0913
         if bits < best_bits:
             best_bits = bits
             best_pred = kind
+            best_r = r
+    if coef.shape[1] > 0:
+        r = np.empty((cols, rows), np.int64)
+        for c in range(cols):
+            r[c, 0] = qg[0, c] - center[0, c]
+            for t in range(1, rows):
+                r[c, t] = qg[t, c] - qg[t - 1, c] - predicted_change(qg, t, c, coef)
+        bits = greedy_bits_one(block_costs(r, block, a, b))
+        if bits < best_bits:
+            best_bits = bits
+            best_pred = linear_slot
             best_r = r
     return qg, best_bits, best_pred, best_r
 

@@ -179,3 +179,20 @@ def test_corrupt_version_7_payloads_raise_only_envelope_errors() -> None:
             except EnvelopeError:
                 continue
             assert out.shape == (1, ROWS)
+
+
+def test_one_record_at_a_time_writes_the_batch_bytes() -> None:
+    x = _load(150)
+    codec = _codec(x[:100])
+    e = ErrorBound(0.05)  # (at the lossless bound the fitted tables compete: the batch code always)
+    codec.encode(x[100:], e)  # the encoder settles where it compares grids record by record
+    batch, decoded, _ = codec.encode(x[100:], e)
+    slots = set()
+    for i in range(len(batch)):
+        single = codec.encoder._one.encode(np.ascontiguousarray(x[100 + i]), e.code)
+        assert single is not None  # the compiled one-record path, not the batch code
+        (body,), values, grids = single
+        assert body == batch[i]
+        assert np.array_equal(values[0], decoded[i])
+        slots.add(codec.mode_of(body, int(grids[0])) >> 1 == codec.params.linear_slot(int(grids[0])))
+    assert True in slots  # the linear predictor among them

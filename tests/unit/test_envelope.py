@@ -153,7 +153,9 @@ def test_a_version_6_reader_refuses_version_7(monkeypatch) -> None:
 
     buf = pack(Envelope(b"abcd", Kind.BOUNDED, b"x", version=7))
     monkeypatch.setattr(envelope, "VERSION", 6)
-    with pytest.raises(UnsupportedVersionError, match=r"wire version 7 is not supported .* upgrade the consumer"):
+    with pytest.raises(
+        UnsupportedVersionError, match=r"wire version 7 is not supported .* upgrade the consumer"
+    ):
         unpack(buf)
 
 
