@@ -36,8 +36,8 @@ import numpy as np
 from compressor.bundle import Bundle
 from compressor.envelope import (
     BOUNDED_KINDS,
+    CLASSICAL_VERSION,
     LEARNED_KINDS,
-    LINEAR_VERSION,
     Envelope,
     Kind,
     header,
@@ -56,10 +56,10 @@ __all__ = ["Codec", "Encoded"]
 _KIND_GRIDS = {kind: g for g, kind in enumerate(BOUNDED_KINDS)}
 
 
-def _with_linear(envelope: Envelope) -> bool:
-    """Whether a classical record's mode alphabet has the fitted linear predictor's slot: marked with wire
-    version 7 or later (:data:`~compressor.envelope.LINEAR_VERSION`)."""
-    return envelope.version >= LINEAR_VERSION
+def _version7(envelope: Envelope) -> bool:
+    """Whether a classical record uses the version-7 alphabets (the linear predictor's mode slot, the
+    lossless preset bound): marked with wire version 7 or later (:data:`~compressor.envelope.CLASSICAL_VERSION`)."""
+    return envelope.version >= CLASSICAL_VERSION
 
 
 @dataclass(frozen=True)
@@ -412,7 +412,7 @@ class Codec:
             values = self.learned_records.decode_one(envelope.payload, kind)[0]
         else:
             values = self.bounded_coder.decode(
-                [envelope.payload], [_KIND_GRIDS[kind]], [_with_linear(envelope)]
+                [envelope.payload], [_KIND_GRIDS[kind]], [_version7(envelope)]
             )[0][0]
         return values if envelope.length is None else values[: envelope.length]
 
@@ -470,7 +470,7 @@ class Codec:
             values, coded_bounds = self.bounded_coder.decode(
                 [envelopes[i].payload for i in bounded],
                 [_KIND_GRIDS[envelopes[i].kind] for i in bounded],
-                [_with_linear(envelopes[i]) for i in bounded],
+                [_version7(envelopes[i]) for i in bounded],
             )
             decoded[bounded] = values
             for i, bound in zip(bounded, coded_bounds.tolist(), strict=True):

@@ -16,8 +16,8 @@ Layout (documented in ``docs/wire-format.md``)::
                                                kind 8 at the model's lossless bound on the
                                                data's lattice, without its header byte(s)
                                                (wire version 6); kinds 1, 2 and 7 of a
-                                               model with a fitted linear predictor: one
-                                               more mode slot (wire version 7)
+                                               model trained with the version-7 layout: a
+                                               mode slot and a preset bound more (7)
     2       4     model id: the first 4 bytes of the bundle's SHA-256 content hash
     6       ...   body, one msgpack object:
                     bin                  the coded record (full length)
@@ -28,9 +28,10 @@ Framing costs 8 bytes per record when the coded record is under 256 bytes (6 hea
 A writer marks each envelope with the lowest version that defines its kind, so a stream without kind 2 is
 byte-for-byte what version 1 wrote and version-1 consumers read it; they reject a kind-2 record as an
 unsupported version instead of misreading it. Wire version 7 changed no kind's layout but the mode
-alphabet of kinds 1, 2 and 7 from a model with a fitted linear predictor (one slot more): those records are
-marked 7, so older consumers reject them, and :attr:`Envelope.version` tells a decoder which alphabet a
-record of such a model uses (records of it marked 1, 2 or 4 come from an older producer).
+alphabets of kinds 1, 2 and 7 from a model trained with its layout (the fitted linear predictor's mode slot,
+the lossless bound among the preset bounds): those records are marked 7, so older consumers reject them,
+and :attr:`Envelope.version` tells a decoder which alphabets a record of such a model uses (records of it
+marked 1, 2 or 4 come from an older producer).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ __all__ = [
     "Envelope",
     "BOUNDED_KINDS",
     "LEARNED_KINDS",
-    "LINEAR_VERSION",
+    "CLASSICAL_VERSION",
     "Kind",
     "header",
     "pack",
@@ -64,8 +65,9 @@ __all__ = [
 MAGIC = 0xC1
 #: the newest wire version this build reads and writes
 VERSION = 7
-#: the wire version of kinds 1, 2 and 7 from a model with a fitted linear predictor (a longer mode alphabet)
-LINEAR_VERSION = 7
+#: the wire version of kinds 1, 2 and 7 from a model trained with the version-7 classical layout (the fitted
+#: linear predictor's mode slot and the lossless bound as a preset, where the model has them)
+CLASSICAL_VERSION = 7
 MODEL_ID_SIZE = 4
 HEADER_SIZE = 2 + MODEL_ID_SIZE
 #: A body larger than this is refused before msgpack allocates anything (Kafka's default limit is 1 MiB).

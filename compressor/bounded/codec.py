@@ -20,8 +20,8 @@ from compressor.bounded.autoencoder import autoencoder_of
 from compressor.bounded.decoder import BoundedDecoder
 from compressor.bounded.encoder import BoundedEncoder
 from compressor.bounded.parameters import BoundedParameters
-from compressor.bounded.stats import smallest_range, value_ranges
-from compressor.envelope import LINEAR_VERSION
+from compressor.bounded.stats import LAYOUT_KEY, smallest_range, value_ranges
+from compressor.envelope import CLASSICAL_VERSION
 
 if TYPE_CHECKING:
     from compressor.error_bound import ErrorBound
@@ -58,28 +58,29 @@ class BoundedCodec:
         self,
         bodies: Sequence[bytes],
         grids: Sequence[int] | None = None,
-        with_linear: Sequence[bool] | None = None,
+        version7: Sequence[bool] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`BoundedDecoder.decode <compressor.bounded.decoder.BoundedDecoder.decode>`."""
-        return self.decoder.decode(bodies, grids, with_linear)
+        return self.decoder.decode(bodies, grids, version7)
 
     @property
     def wire_version(self) -> int:
-        """The wire version of this model's kind-1, 2 and 7 records: 7 where it has the fitted linear
-        predictor (its mode alphabets are longer), else the version that defines the kind (0 here)."""
-        return LINEAR_VERSION if self.params.linear is not None else 0
+        """The wire version of this model's kind-1, 2 and 7 records: 7 where it was trained with that layout
+        and has a linear predictor or a lossless bound (:attr:`BoundedParameters.version7`), else the version
+        that defines the kind (0 here)."""
+        return CLASSICAL_VERSION if self.params.version7 else 0
 
-    def read_bound(self, body: bytes) -> float:
+    def read_bound(self, body: bytes, version7: bool | None = None) -> float:
         """The bound a payload was coded with, from its first symbols."""
-        return self.decoder.read_bound(body)
+        return self.decoder.read_bound(body, version7)
 
-    def mode_of(self, body: bytes, lattice: bool = False, with_linear: bool | None = None) -> int:
+    def mode_of(self, body: bytes, lattice: bool = False, version7: bool | None = None) -> int:
         """The mode symbol of a payload (slot * 2 + has_raw; see :mod:`compressor.bounded.payload`)."""
-        return self.decoder.mode_of(body, lattice, with_linear)
+        return self.decoder.mode_of(body, lattice, version7)
 
 
 #: training statistics a classical codec keeps (layout, value ranges for the presets, the data's quantum)
-CLASSICAL_STATS = ("layout", "value_min", "value_max", "quantum", "fine_lattice")
+CLASSICAL_STATS = ("layout", "value_min", "value_max", "quantum", "fine_lattice", LAYOUT_KEY)
 
 
 def codec_for_bundle(bundle: Any, learned: bool = True) -> BoundedCodec:

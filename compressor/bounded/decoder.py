@@ -32,33 +32,36 @@ class BoundedDecoder:
     def __init__(self, params: BoundedParameters) -> None:
         self.params = params
 
-    def mode_of(self, body: bytes, lattice: bool = False, with_linear: bool | None = None) -> int:
-        """The mode symbol of a payload (slot * 2 + has_raw; see :mod:`compressor.bounded.payload`), of wire
-        version 7 (``with_linear``; default: as this model writes them)."""
+    def mode_of(self, body: bytes, lattice: bool = False, version7: bool | None = None) -> int:
+        """The mode symbol of a payload (slot * 2 + has_raw; see :mod:`compressor.bounded.payload`), with
+        the alphabets of wire version 7 or before (``version7``; default: as this model writes them)."""
         import constriction
 
+        v7 = self._version7(version7)
         coder = constriction.stream.stack.AnsCoder(payload.words_from_bytes(body))
-        payload.read_bound(coder, self.params.presets)
-        return int(coder.decode(self.params.mode_model(lattice, self._with_linear(with_linear))))
+        payload.read_bound(coder, self.params.presets_for(v7))
+        return int(coder.decode(self.params.mode_model(lattice, v7)))
 
-    def _with_linear(self, flag: bool | None) -> bool:
-        """Whether a record's mode alphabet has the linear slot (wire version 7); refuse one that has it
-        where the model has no linear predictor."""
+    def _version7(self, flag: bool | None) -> bool:
+        """Whether a record uses the version-7 alphabets (None: as this model writes them); refuse one marked
+        7 where the model has no version-7 layout."""
         if flag is None:
-            return self.params.linear is not None
-        if flag and self.params.linear is None:
+            return self.params.version7
+        if flag and not self.params.version7:
             raise EnvelopeError(
-                "record is coded in wire version 7 (a fitted linear predictor), but the model has none"
+                "record is marked wire version 7 (a fitted linear predictor or a lossless preset bound), but "
+                "the model has neither"
             )
         return bool(flag)
 
-    def read_bound(self, body: bytes) -> float:
+    def read_bound(self, body: bytes, version7: bool | None = None) -> float:
         """The bound a payload was coded with, from its first symbols."""
         import constriction
 
+        presets = self.params.presets_for(self._version7(version7))
         try:
             coder = constriction.stream.stack.AnsCoder(payload.words_from_bytes(body))
-            return grid.bound_from_code(payload.read_bound(coder, self.params.presets))
+            return grid.bound_from_code(payload.read_bound(coder, presets))
         except (ValueError, RuntimeError) as exc:
             raise EnvelopeError(f"bounded payload does not decode: {exc}") from exc
 
@@ -66,13 +69,14 @@ class BoundedDecoder:
         self,
         bodies: Sequence[bytes],
         grids: Sequence[int] | None = None,
-        with_linear: Sequence[bool] | None = None,
+        version7: Sequence[bool] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Decoded records (N, D) float32 and the bound each record was coded with (N,) float64;
         ``grids[i]`` is the grid record ``i`` is coded on: ``grid.PLAIN`` (envelope kind 1, also False),
         ``grid.LATTICE`` (kind 2, also True) or ``grid.FINE`` (kind 7, counts on the fine lattice);
-        ``with_linear[i]`` whether its envelope is of wire version 7 (its mode alphabet has the fitted
-        linear predictor's slot). Default: as this model writes them."""
+        ``version7[i]`` whether its envelope is marked wire version 7 (the alphabets with the fitted linear
+        predictor's slot and the lossless preset bound, where the model has them). Default: as this model
+        writes them."""
         p = self.params
         n = len(bodies)
         flags = [grid.PLAIN] * n if grids is None else [int(g) for g in grids]
@@ -83,9 +87,9 @@ class BoundedDecoder:
         out = np.empty((n, p.size), dtype=np.float32)
         bounds = np.empty(n, dtype=np.float64)
         groups: dict[tuple[int, int, str], list[int]] = defaultdict(list)
-        linear_flags = [self._with_linear(None)] * n if with_linear is None else list(with_linear)
-        if len(linear_flags) != n:
-            raise ValueError(f"{n} bodies but {len(linear_flags)} wire-version flags")
+        v7 = [self._version7(None)] * n if version7 is None else [self._version7(bool(f)) for f in version7]
+        if len(v7) != n:
+            raise ValueError(f"{n} bodies but {len(v7)} wire-version flags")
         residuals = np.empty((n, p.cols, p.rows), dtype=np.int64)
         raws: list[tuple[int, np.ndarray, np.ndarray]] = []
         latents: dict[int, np.ndarray] = {}
@@ -104,9 +108,9 @@ class BoundedDecoder:
                 p.blocks,
                 lambda code, mode, lattice=lattice: p.expected_classes(code, mode >> 1, lattice),
                 lambda mode, lattice=lattice: p.latent_models_of(mode, lattice),
-                2 * p.slots(lattice, self._with_linear(linear_flags[i])),
-                p.mode_model(lattice, linear_flags[i]),
-                p.presets,
+                2 * p.slots(lattice, v7[i]),
+                p.mode_model(lattice, v7[i]),
+                p.presets_for(v7[i]),
                 p.table_of if lattice == grid.LATTICE else None,
             )
             residuals[i] = rec.residuals.reshape(p.cols, p.rows)

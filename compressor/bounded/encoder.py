@@ -284,8 +284,8 @@ class BoundedEncoder:
             for i, rec in zip(idx.tolist(), part, strict=True):
                 prepared[i] = rec
         size = params.size
-        model = params.mode_model(lattice, params.linear is not None)
-        presets = params.presets
+        model = params.mode_model(lattice, params.version7)
+        presets = params.presets_for(params.version7)
         latent_models = None
         if codes is not None:
             latent_models = params.autoencoder.models

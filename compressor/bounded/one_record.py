@@ -106,6 +106,6 @@ class OneRecord:
             if len(predictors.PREDICTORS) <= best_pred < len(p.predictors):
                 rec.latent = codes[0]
         body = payload.encode_prepared(
-            rec, p.size, p.mode_model(lattice, p.linear is not None), p.presets, latent_models
+            rec, p.size, p.mode_model(lattice, p.version7), p.presets_for(p.version7), latent_models
         )
         return [body], decoded[None], np.array([lattice])

@@ -19,8 +19,10 @@ import numpy as np
 
 from compressor.bounded import context, fine_lattice, grid, linear, predictors
 from compressor.bounded.autoencoder import AE_PREDICTORS, AutoencoderPredictor
-from compressor.bounded.stats import PREFERENCE_KEY, WIN_RATE_KEY
+from compressor.bounded.stats import LAYOUT_KEY, PREFERENCE_KEY, WIN_RATE_KEY
 from compressor.bounded.tables import RADIUS, fitted_model
+from compressor.envelope import CLASSICAL_VERSION
+from compressor.error_bound import LOSSLESS_FRACTION
 from compressor.errors import EnvelopeError
 
 __all__ = ["BoundedParameters", "fine_parameters"]
@@ -90,9 +92,12 @@ class BoundedParameters:
         tables = stats.get("lattice_tables")
         self.tables: dict[str, Any] = tables if isinstance(tables, dict) else {}
         self._table_slots = len(predictors.PREDICTORS) if self.tables else 0
+        #: trained with the version-7 classical layout (statistic ``layout_version``): the fitted linear
+        #: predictor's mode slot and the lossless bound as a preset, where the model has them
+        layout7 = stats.get(LAYOUT_KEY) == CLASSICAL_VERSION
         #: the fitted linear predictor's coefficients (cols, P) (:mod:`compressor.bounded.linear`), or None:
-        #: records of a model with one are written in wire version 7, whose mode alphabets end with its slot
-        self.linear = linear.coefficients(stats.get("linear_predictor"), self.cols)
+        #: with it, version-7 mode alphabets end with its slot
+        self.linear = linear.coefficients(stats.get("linear_predictor"), self.cols) if layout7 else None
         if self.linear is not None and len(scales.get("linear", ())) != self.cols:
             self.linear = None
         if self.linear is not None:
@@ -117,6 +122,14 @@ class BoundedParameters:
                 u = np.full(self.cols, np.nan)
             if (np.isfinite(u) & (u > 0)).any():
                 self.quanta = u
+        #: the bound code of :meth:`ErrorBound.lossless <compressor.error_bound.ErrorBound.lossless>` (every
+        #: column has a quantum), a preset of version-7 records where it is not one already; else None
+        self.lossless_code: int | None = None
+        if layout7 and self.quanta is not None and np.isfinite(self.quanta).all():
+            code = grid.bound_code(LOSSLESS_FRACTION * float(self.quanta.min()))
+            self.lossless_code = None if code in self.presets else code
+        #: this model's kind-1, 2 and 7 records use the version-7 alphabets (and are marked so)
+        self.version7 = self.linear is not None or self.lossless_code is not None
         #: per column ``(p, r, off, mirror)`` of the fine lattice (identity where none), or None
         self.fine = fine_parameters(fine, self.cols) if self.quanta is not None else None
         self._fine_flat: dict[int, tuple[np.ndarray, ...] | None] = {}
@@ -255,28 +268,35 @@ class BoundedParameters:
             self._centers[(code, lattice)] = c
         return c
 
-    def slots(self, lattice: int, with_linear: bool = False) -> int:
+    def slots(self, lattice: int, version7: bool = False) -> int:
         """The predictor slots of records on ``lattice``: the simple predictors, the autoencoder ones (not
-        on the fine lattice), the fitted-table slots (on the data's lattice only), and with
-        ``with_linear`` (wire version 7) the fitted linear predictor's, last."""
+        on the fine lattice), the fitted-table slots (on the data's lattice only), and in ``version7``
+        records the fitted linear predictor's, last, where the model has one."""
         if lattice == grid.FINE:
             n = len(predictors.PREDICTORS)
         else:
             n = len(self.predictors) + (self._table_slots if lattice else 0)
-        return n + int(with_linear)
+        return n + int(version7 and self.linear is not None)
+
+    def presets_for(self, version7: bool) -> tuple[int, ...]:
+        """The preset bound codes a record names in a few bits: :attr:`presets`, and in ``version7`` records
+        the lossless bound after them where the model has one."""
+        if version7 and self.lossless_code is not None:
+            return (*self.presets, self.lossless_code)
+        return self.presets
 
     def linear_slot(self, lattice: int) -> int | None:
         """The fitted linear predictor's slot on ``lattice``, or None where the model has none."""
         return None if self.linear is None else self.slots(lattice)
 
-    def mode_model(self, lattice: int, with_linear: bool):  # noqa: ANN201 - a constriction Categorical
+    def mode_model(self, lattice: int, version7: bool):  # noqa: ANN201 - a constriction Categorical
         """The mode symbol's table on ``lattice``: ``slot * 2 + has_raw`` over :meth:`slots`."""
-        key = (int(lattice), bool(with_linear))
+        key = (int(lattice), bool(version7 and self.linear is not None))
         model = self._mode_models.get(key)
         if model is None:
             import constriction
 
-            weights = np.asarray([_NO_RAW_WEIGHT, _RAW_WEIGHT] * self.slots(lattice, with_linear), np.float64)
+            weights = np.asarray([_NO_RAW_WEIGHT, _RAW_WEIGHT] * self.slots(lattice, version7), np.float64)
             model = constriction.stream.model.Categorical(weights, perfect=False)
             self._mode_models[key] = model
         return model

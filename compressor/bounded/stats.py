@@ -24,8 +24,10 @@ from compressor.bounded import fine_lattice, grid, linear
 from compressor.bounded.lattice import column_quanta
 from compressor.bounded.predictors import PREDICTORS, forward
 from compressor.bounded.tables import RADIUS
+from compressor.envelope import CLASSICAL_VERSION
 
 __all__ = [
+    "LAYOUT_KEY",
     "PREFERENCE_KEY",
     "BoundedStats",
     "WIN_RATE_KEY",
@@ -41,6 +43,9 @@ __all__ = [
 WIN_RATE_KEY = "autoencoder_win_rate"
 #: per preset bound code (a string key), whether the data's lattice beat the plain grid where it is finer:
 PREFERENCE_KEY = "lattice_preference"
+#: the wire version whose classical alphabets a bundle's kind-1, 2 and 7 records use (7: the fitted linear
+#: predictor's mode slot and the lossless preset bound, where the bundle has them); absent before version 7
+LAYOUT_KEY = "layout_version"
 #: the fraction of training records held back to check a fine lattice found on the others
 HELD_BACK = 0.2
 
@@ -76,6 +81,7 @@ _JSON_TYPES: dict[str, type | tuple[type, ...]] = {
     "lattice_tables": dict,
     "linear_predictor": dict,
     "latent_counts": list,
+    LAYOUT_KEY: int,
     WIN_RATE_KEY: (int, float),
     PREFERENCE_KEY: dict,
 }
@@ -109,6 +115,8 @@ class BoundedStats:
             autoencoder predictor won. Default: None, absent.
         lattice_preference (Mapping[str, bool] | None): encoder hint, per preset bound code (a string),
             whether the lattice paid. Default: None, absent.
+        layout_version (int | None): the wire version whose classical alphabets the bundle's records use
+            (7 from the build that introduced it; :data:`LAYOUT_KEY`). Default: None, version 6's.
     """
 
     layout: tuple[int, int] | None = None
@@ -122,6 +130,7 @@ class BoundedStats:
     latent_counts: tuple[Mapping[str, Any], ...] | None = None
     autoencoder_win_rate: float | None = None
     lattice_preference: Mapping[str, bool] | None = None
+    layout_version: int | None = None
 
     @classmethod
     def from_json(cls, section: Any) -> BoundedStats | None:
@@ -179,6 +188,7 @@ def fit_stats(records: np.ndarray, layout: tuple[int, int]) -> dict[str, Any]:
         scales["linear"] = fitted[1]
     quanta = column_quanta(x)
     out = {
+        LAYOUT_KEY: CLASSICAL_VERSION,
         "layout": [rows, cols],
         "value_min": [float(v) for v in x.min(axis=(0, 1))],
         "value_max": [float(v) for v in x.max(axis=(0, 1))],

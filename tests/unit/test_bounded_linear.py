@@ -13,8 +13,8 @@ import pytest
 from compressor.bounded import grid, linear
 from compressor.bounded.codec import BoundedCodec
 from compressor.bounded.parameters import BoundedParameters
-from compressor.bounded.stats import fit_stats
-from compressor.error_bound import ErrorBound
+from compressor.bounded.stats import LAYOUT_KEY, fit_stats
+from compressor.error_bound import LOSSLESS_FRACTION, ErrorBound
 from compressor.errors import EnvelopeError
 from tests.processes import run_python
 
@@ -35,10 +35,12 @@ def _load(n: int, seed: int = 4) -> np.ndarray:
     return np.round(level + noise, 2).astype(np.float32).reshape(n, ROWS)
 
 
-def _codec(train: np.ndarray, keep_linear: bool = True) -> BoundedCodec:
+def _codec(train: np.ndarray, keep_linear: bool = True, layout7: bool = True) -> BoundedCodec:
     stats = fit_stats(train, (ROWS, 1))
     if not keep_linear:
         stats.pop("linear_predictor", None)
+    if not layout7:  # as a bundle trained before wire version 7
+        stats.pop(LAYOUT_KEY)
     offset = train.astype(np.float64).mean(axis=0).astype(np.float32)
     return BoundedCodec(BoundedParameters((ROWS, 1), offset, stats, quanta=stats["quantum"]))
 
@@ -156,13 +158,32 @@ def test_a_consumer_process_with_one_blas_thread_decodes_the_same_bits() -> None
     assert np.abs(decoded.astype(np.float64) - x[100:]).max() <= 0.05
 
 
-def test_a_version_7_record_for_a_model_without_it_is_refused() -> None:
+def test_a_version_7_record_for_a_model_without_that_layout_is_refused() -> None:
     x = _load(110)
     bodies, _, grids = _codec(x[:100]).encode(x[100:102], ErrorBound(0.05))
     with pytest.raises(EnvelopeError, match="wire version 7"):
-        _codec(x[:100], keep_linear=False).decode(bodies, grids.tolist(), [True, True])
+        _codec(x[:100], layout7=False).decode(bodies, grids.tolist(), [True, True])
+    # that model's own records keep the version-6 alphabets and bytes: no linear slot, no lossless preset
+    old = _codec(x[:100], layout7=False)
+    assert (old.params.linear, old.params.lossless_code, old.params.version7) == (None, None, False)
+
+
+def test_the_lossless_bound_is_a_preset_in_version_7() -> None:
+    x = _load(110)
+    lossless = ErrorBound(LOSSLESS_FRACTION * 0.01)  # ErrorBound.lossless of data with quantum 0.01
+    new = _codec(x[:100], keep_linear=False)
+    old = _codec(x[:100], keep_linear=False, layout7=False)
+    assert new.params.lossless_code == lossless.code and new.params.version7
+    assert lossless.code not in old.params.presets_for(True)
+    a, values_a, grids = new.encode(x[100:], lossless)
+    b, values_b, _ = old.encode(x[100:], lossless)
+    assert np.array_equal(values_a, values_b) and np.array_equal(values_a, x[100:])
+    # the same symbols, the bound named in a few bits instead of 16: one 16-bit word less per record
+    assert sum(map(len, a)) <= sum(map(len, b)) - 2 * len(a) + 2
+    out, bounds = new.decode(a, grids.tolist(), [True] * len(a))
+    assert np.array_equal(out, x[100:]) and np.allclose(bounds, lossless.value, rtol=0.01)
     with pytest.raises(ValueError, match="flags"):
-        _codec(x[:100]).decode(bodies, grids.tolist(), [True])
+        new.decode(a, grids.tolist(), [True])
 
 
 def test_corrupt_version_7_payloads_raise_only_envelope_errors() -> None:

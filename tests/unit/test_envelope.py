@@ -134,13 +134,13 @@ def test_a_reader_from_before_a_kind_refuses_it_by_its_wire_version(monkeypatch,
 
 
 def test_version_7_marks_classical_kinds_and_reads_back() -> None:
-    from compressor.envelope import LINEAR_VERSION
+    from compressor.envelope import CLASSICAL_VERSION
 
     for kind in (Kind.BOUNDED, Kind.LATTICE, Kind.FINE_LATTICE):
-        buf = pack(Envelope(b"abcd", kind, b"x", version=LINEAR_VERSION))
-        assert buf[1] == (LINEAR_VERSION << 4) | kind
+        buf = pack(Envelope(b"abcd", kind, b"x", version=CLASSICAL_VERSION))
+        assert buf[1] == (CLASSICAL_VERSION << 4) | kind
         env = unpack(buf)
-        assert (env.kind, env.version) == (kind, LINEAR_VERSION)
+        assert (env.kind, env.version) == (kind, CLASSICAL_VERSION)
         assert pack(env) == buf
     # the version that defines a kind reads back as 0, so a default envelope round-trips unchanged
     assert unpack(pack(Envelope(b"abcd", Kind.LATTICE, b"x"))) == Envelope(b"abcd", Kind.LATTICE, b"x")

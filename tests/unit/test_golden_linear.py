@@ -1,4 +1,4 @@
-"""Golden envelopes of a model with a fitted linear predictor (wire version 7), made with
+"""Golden envelopes of a model with a fitted linear predictor and a lossless bound (wire version 7), made with
 ``tests/golden/make_bundle_linear.py``: this build must decode every one to exactly the stored float32
 bits, within the stored bound of the source, and a version-6 reader must refuse them."""
 
@@ -7,8 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from compressor.bounded.grid import bound_from_code
 from compressor.codec import Codec
-from compressor.envelope import LINEAR_VERSION, Envelope, unpack
+from compressor.envelope import CLASSICAL_VERSION, Envelope, unpack
 from compressor.errors import EnvelopeError, UnsupportedVersionError
 from tests.golden_sets import check_golden_vectors, golden_set
 
@@ -31,12 +32,15 @@ def test_golden_envelopes_decode_bit_for_bit_within_the_bound(golden) -> None:
 def test_every_golden_record_is_version_7_and_coded_with_the_linear_slot(golden) -> None:
     codec, vectors = golden
     coder = codec.bounded_coder
-    assert coder.params.linear is not None
+    assert coder.params.linear is not None and coder.params.lossless_code is not None
     for v in vectors["vectors"]:
         env = unpack(bytes.fromhex(v["envelope"]))
-        assert env.version == LINEAR_VERSION, v["name"]
+        assert env.version == CLASSICAL_VERSION, v["name"]
         g = _GRIDS[env.kind]
         assert coder.mode_of(env.payload, g, True) >> 1 == coder.params.linear_slot(g), v["name"]
+    # at the bundle's lossless bound the records name it as a preset
+    named = {coder.read_bound(unpack(bytes.fromhex(v["envelope"])).payload, True) for v in vectors["vectors"]}
+    assert bound_from_code(coder.params.lossless_code) in named
 
 
 def test_a_version_6_reader_refuses_them(golden, monkeypatch) -> None:
