@@ -13,15 +13,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from compressor.bounded.grid import bound_code, bound_from_code
+from compressor.bounded.grid import LOSSLESS_FRACTION, bound_code, bound_from_code
 from compressor.bounded.stats import smallest_range, value_ranges
 from compressor.errors import ConfigError
 
 __all__ = ["LOSSLESS_FRACTION", "ErrorBound"]
-
-#: the lossless bound as a fraction of the data's quantum: below one half, so every value rounds back to
-#: its own lattice point, with room for float32 rounding of the values
-LOSSLESS_FRACTION = 0.49
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ __all__ = [
     "MAX_GRID",
     "PLAIN",
     "bound_code",
+    "LOSSLESS_FRACTION",
     "bound_from_code",
     "lattice_steps",
     "quantize",
@@ -36,6 +37,9 @@ __all__ = [
 #: the grids a record can be coded on: the plain grid (envelope kind 1), the data's lattice (kind 2), and
 #: counts on the fine lattice inside it (kind 7; :mod:`compressor.bounded.fine_lattice`)
 PLAIN, LATTICE, FINE = 0, 1, 2
+#: the lossless bound as a fraction of the data's quantum: below one half, so every value rounds back to
+#: its own lattice point, with room for float32 rounding of the values
+LOSSLESS_FRACTION = 0.49
 #: |q| beyond this is stored raw: keeps every integer, and any sum of a few of them, exact in float64
 MAX_GRID = 1 << 40
 _EXP_BIAS = 135  # exponent code e in 0..255 stands for 2**(e - 135) times (256 + m): E from ~2**-127

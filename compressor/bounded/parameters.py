@@ -22,7 +22,6 @@ from compressor.bounded.autoencoder import AE_PREDICTORS, AutoencoderPredictor
 from compressor.bounded.stats import LAYOUT_KEY, PREFERENCE_KEY, WIN_RATE_KEY
 from compressor.bounded.tables import RADIUS, fitted_model
 from compressor.envelope import CLASSICAL_VERSION
-from compressor.error_bound import LOSSLESS_FRACTION
 from compressor.errors import EnvelopeError
 
 __all__ = ["BoundedParameters", "fine_parameters"]
@@ -126,7 +125,7 @@ class BoundedParameters:
         #: column has a quantum), a preset of version-7 records where it is not one already; else None
         self.lossless_code: int | None = None
         if layout7 and self.quanta is not None and np.isfinite(self.quanta).all():
-            code = grid.bound_code(LOSSLESS_FRACTION * float(self.quanta.min()))
+            code = grid.bound_code(grid.LOSSLESS_FRACTION * float(self.quanta.min()))
             self.lossless_code = None if code in self.presets else code
         #: this model's kind-1, 2 and 7 records use the version-7 alphabets (and are marked so)
         self.version7 = self.linear is not None or self.lossless_code is not None
