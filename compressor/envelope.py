@@ -17,7 +17,8 @@ Layout (documented in ``docs/wire-format.md``)::
                                                data's lattice, without its header byte(s)
                                                (wire version 6); kinds 1, 2 and 7 of a
                                                model trained with the version-7 layout: a
-                                               mode slot and a preset bound more (7)
+                                               mode slot and a preset bound more; kind 10
+                                               = kind 9 as counts on the fine lattice (7)
     2       4     model id: the first 4 bytes of the bundle's SHA-256 content hash
     6       ...   body, one msgpack object:
                     bin                  the coded record (full length)
@@ -97,10 +98,12 @@ class Kind(IntEnum):
     #: kind 8 at the bundle's lossless bound on the data's lattice, its payload without the header that
     #: names bound and grid (the decoder knows both from the bundle; wire version 6)
     LEARNED3_LOSSLESS = 9
+    #: kind 9 on the fine lattice: the learned model codes the counts (wire version 7)
+    LEARNED3_COUNTS = 10
 
 
 #: the kinds whose payload is coded under a learned model (:mod:`compressor.learned`), by model version
-LEARNED_KINDS = (Kind.LEARNED, Kind.LEARNED2, Kind.LEARNED3, Kind.LEARNED3_LOSSLESS)
+LEARNED_KINDS = (Kind.LEARNED, Kind.LEARNED2, Kind.LEARNED3, Kind.LEARNED3_LOSSLESS, Kind.LEARNED3_COUNTS)
 
 #: the kinds of the bounded coder, one per grid (compressor.bounded.grid.PLAIN, LATTICE, FINE)
 BOUNDED_KINDS = (Kind.BOUNDED, Kind.LATTICE, Kind.FINE_LATTICE)
@@ -115,6 +118,7 @@ _KIND_VERSION = {
     Kind.FINE_LATTICE: 4,
     Kind.LEARNED3: 5,
     Kind.LEARNED3_LOSSLESS: 6,
+    Kind.LEARNED3_COUNTS: 7,
 }
 
 

@@ -1,4 +1,4 @@
-"""Kind-3, kind-6, kind-8 and kind-9 records (a version-1, 2 or 3 learned model; one payload layout):
+"""Kind-3, kind-6, kind-8, kind-9 and kind-10 records (a version-1, 2 or 3 learned model; one payload layout):
 error-bounded records coded with the learned model, on the grid of the bounded codec.
 
 Payload (after the envelope header)::
@@ -12,6 +12,10 @@ Payload (after the envelope header)::
 
 A kind-9 record is a kind-8 one at the model's lossless bound (:meth:`~compressor.error_bound.ErrorBound.
 lossless`) on the data's lattice, without the header: the decoder knows that bound and grid from the bundle.
+A kind-10 record (wire version 7) is a kind-9 one where the bundle has a fine lattice at that bound
+(:mod:`compressor.bounded.fine_lattice`): the model codes each value's count instead of its grid integer, on
+the grid of one count per step (``steps(code, FINE)``), and the decoder turns the counts back into grid
+integers. Where the fine lattice applies, records with a value off it are not coded by the learned model.
 
 The grid (step per column, the training center) is the bounded codec's (:mod:`compressor.bounded.grid`), so
 a value decodes as ``float32(q * step)`` exactly as in kinds 1 and 2, and the bound holds by the same
@@ -26,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from compressor.bounded import grid
+from compressor.bounded import fine_lattice, grid
 from compressor.bounded.record_kernel import quantize_one
 from compressor.envelope import Kind
 from compressor.errors import EnvelopeError
@@ -78,12 +82,19 @@ class LearnedRecords:
         """The envelope kind of this model's records at bound ``code``: :attr:`kind`, or kind 9 at the
         lossless bound where those records go on the data's lattice."""
         if code == self.lossless and self.lattice_for(code):
-            return Kind.LEARNED3_LOSSLESS
+            return Kind.LEARNED3_COUNTS if self.params.uses_fine(code) else Kind.LEARNED3_LOSSLESS
         return self.kind
 
+    def _grid_at(self, code: int) -> int:
+        """The grid this model's records at bound ``code`` are coded on: the fine lattice's counts (kind 10),
+        the data's lattice or the plain grid."""
+        if self.kind_at(code) == Kind.LEARNED3_COUNTS:
+            return grid.FINE
+        return grid.LATTICE if self.lattice_for(code) else grid.PLAIN
+
     def _header(self, code: int, lattice: bool) -> bytes:
-        if lattice and self.kind_at(code) == Kind.LEARNED3_LOSSLESS:
-            return b""  # kind 9: the bundle names bound and grid
+        if lattice and self.kind_at(code) in (Kind.LEARNED3_LOSSLESS, Kind.LEARNED3_COUNTS):
+            return b""  # kinds 9 and 10: the bundle names bound and grid
         flag = _LATTICE if lattice else 0
         presets = self.params.presets
         if code in presets and presets.index(code) < _EXPLICIT:
@@ -97,19 +108,32 @@ class LearnedRecords:
         n = x.shape[0]
         code = error_bound.code
         lattice = self.lattice_for(code)
-        steps = self.params.steps(code, lattice)
         q, raw = self.encoder.quantize(x, code, lattice)
         good = ~raw.any(axis=1)
+        coded, g = self._coded(q, code), self._grid_at(code)
+        if g == grid.FINE:
+            good &= coded[1]
         bodies: list[bytes | None] = [None] * n
         decoded = np.full(x.shape, np.nan, np.float32)
         idx = np.flatnonzero(good)
         if idx.size:
             head = self._header(code, lattice)
-            streams = encode_streams(self.model, q[idx].reshape(-1, *self.layout), steps)
+            streams = encode_streams(
+                self.model, coded[0][idx].reshape(-1, *self.layout), self.params.steps(code, g)
+            )
             for i, s in zip(idx.tolist(), streams, strict=True):
                 bodies[i] = head + s
-            decoded[idx] = grid.rebuild(q[idx], np.tile(steps, self.layout[0]))
+            decoded[idx] = grid.rebuild(q[idx], self.params.step_flat(code, lattice))
         return bodies, decoded
+
+    def _coded(self, q: np.ndarray, code: int) -> tuple[np.ndarray, np.ndarray]:
+        """The integers this model codes for grid integers ``q`` (N, D) at bound ``code`` and whether each
+        record can be coded so: ``q`` itself, or on the fine lattice (kind 10) the counts, with each record
+        whole on the fine lattice or not."""
+        if self._grid_at(code) != grid.FINE:
+            return q, np.ones(q.shape[0], bool)
+        k, exact = fine_lattice.to_counts(q, *self.params.fine_flat(code))
+        return k, exact.all(axis=1)
 
     def encode_one(self, x: np.ndarray, code: int) -> bytes | None:
         """The kind-3 body of one contiguous float32 record ``x`` (D,) at bound ``code``, or None where a
@@ -119,14 +143,23 @@ class LearnedRecords:
         q, _, n_raw = quantize_one(x, self.encoder.step_flat(code, lattice), grid.bound_from_code(code))
         if n_raw:
             return None
-        stream = encode_streams(self.model, q.reshape(1, *self.layout), self.params.steps(code, lattice))[0]
+        coded, ok = self._coded(q[None], code)
+        if not ok[0]:
+            return None
+        steps = self.params.steps(code, self._grid_at(code))
+        stream = encode_streams(self.model, coded.reshape(1, *self.layout), steps)[0]
         return self._header(code, lattice) + stream
 
     def check_kind(self, kind: int, model: str = "") -> None:
         """Raise :class:`EnvelopeError` unless this model reads records of envelope ``kind`` (``model``:
         the model's name in the message)."""
-        if kind == Kind.LEARNED3_LOSSLESS and self.model.version == 3:
-            self._lossless_code(model)
+        if kind in (Kind.LEARNED3_LOSSLESS, Kind.LEARNED3_COUNTS) and self.model.version == 3:
+            code = self._lossless_code(model)
+            if (kind == Kind.LEARNED3_COUNTS) != (self.kind_at(code) == Kind.LEARNED3_COUNTS):
+                raise EnvelopeError(
+                    f"kind-{kind} payload (learned, lossless), but the model{' ' + model if model else ''} "
+                    f"writes kind {self.kind_at(code):d} at its lossless bound (counts on a fine lattice: kind 10)"
+                )
         elif kind != self.kind:
             raise EnvelopeError(
                 f"kind-{kind} payload, but the learned model{' of ' + model if model else ''} is version "
@@ -142,14 +175,16 @@ class LearnedRecords:
             )
         return self.lossless
 
-    def read_header(self, body: bytes, kind: int) -> tuple[int, bool, int]:
-        """``(bound code, lattice, header length)`` of a body of envelope ``kind`` (a learned kind this
-        model reads: :meth:`check_kind`)."""
+    def read_header(self, body: bytes, kind: int) -> tuple[int, int, int]:
+        """``(bound code, grid, header length)`` of a body of envelope ``kind`` (a learned kind this model
+        reads: :meth:`check_kind`); the grid is ``grid.PLAIN``, ``grid.LATTICE`` or (kind 10) ``grid.FINE``."""
         if kind == Kind.LEARNED3_LOSSLESS:
-            return self._lossless_code(), True, 0
+            return self._lossless_code(), grid.LATTICE, 0
+        if kind == Kind.LEARNED3_COUNTS:
+            return self._lossless_code(), grid.FINE, 0
         if not body:
             raise EnvelopeError("learned payload is empty")
-        lattice = bool(body[0] & _LATTICE)
+        lattice = grid.LATTICE if body[0] & _LATTICE else grid.PLAIN
         index = body[0] & _EXPLICIT
         if index == _EXPLICIT:
             if len(body) < 3:
@@ -161,7 +196,7 @@ class LearnedRecords:
             )
         return self.params.presets[index], lattice, 1
 
-    def _read_grid(self, body: bytes, kind: int) -> tuple[int, bool, int]:
+    def _read_grid(self, body: bytes, kind: int) -> tuple[int, int, int]:
         """:meth:`read_header`, refusing a lattice record where the model knows no lattice."""
         code, lattice, start = self.read_header(body, kind)
         if lattice and self.params.quanta is None:
@@ -175,7 +210,7 @@ class LearnedRecords:
         q = decode_stream(self.model, body[start:], self.params.steps(code, lattice), self.layout)
         if q is None:
             raise EnvelopeError("learned payload does not decode (truncated or corrupt)")
-        return grid.rebuild(q.reshape(-1), self.encoder.step_flat(code, lattice)), grid.bound_from_code(code)
+        return self.params.rebuild(q.reshape(1, -1), code, lattice)[0], grid.bound_from_code(code)
 
     def read_bound(self, body: bytes, kind: int) -> float:
         """The bound a body of envelope ``kind`` was coded with."""
@@ -189,7 +224,7 @@ class LearnedRecords:
         rows, cols = self.layout
         out = np.empty((n, rows * cols), np.float32)
         bounds = np.empty(n, np.float64)
-        groups: dict[tuple[int, bool], list[int]] = defaultdict(list)
+        groups: dict[tuple[int, int], list[int]] = defaultdict(list)
         streams: list[bytes] = [b""] * n
         for i, (body, kind) in enumerate(zip(bodies, kinds, strict=True)):
             code, lattice, start = self._read_grid(body, kind)
@@ -201,5 +236,5 @@ class LearnedRecords:
             q, ok = decode_streams(self.model, [streams[i] for i in members], steps, self.layout)
             if not ok.all():
                 raise EnvelopeError("learned payload does not decode (truncated or corrupt)")
-            out[members] = grid.rebuild(q.reshape(len(members), -1), np.tile(steps, rows))
+            out[members] = self.params.rebuild(q.reshape(len(members), -1), code, lattice)
         return out, bounds

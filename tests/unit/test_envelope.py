@@ -88,6 +88,7 @@ def test_each_kind_is_written_with_the_version_that_introduced_it() -> None:
         (Kind.FINE_LATTICE, 0x47),
         (Kind.LEARNED3, 0x58),
         (Kind.LEARNED3_LOSSLESS, 0x69),
+        (Kind.LEARNED3_COUNTS, 0x7A),
     )
     for kind, head in written:
         buf = pack(Envelope(b"abcd", kind, b"x"))
@@ -115,10 +116,15 @@ def test_each_kind_is_written_with_the_version_that_introduced_it() -> None:
     for head in (0x19, 0x29, 0x39, 0x49, 0x59):
         with pytest.raises(EnvelopeError, match=f"kind 9 does not exist in wire version {head >> 4}"):
             unpack(bytes([0xC1, head]) + b"abcd\xc4\x01x")
+    # version 7 defines kind 10 (kind 9 as counts on the fine lattice); no earlier version holds it
+    for head in (0x1A, 0x2A, 0x3A, 0x4A, 0x5A, 0x6A):
+        with pytest.raises(EnvelopeError, match=f"kind 10 does not exist in wire version {head >> 4}"):
+            unpack(bytes([0xC1, head]) + b"abcd\xc4\x01x")
 
 
 @pytest.mark.parametrize(
-    ("kind", "version"), [(Kind.LEARNED2, 4), (Kind.LEARNED3, 5), (Kind.LEARNED3_LOSSLESS, 6)]
+    ("kind", "version"),
+    [(Kind.LEARNED2, 4), (Kind.LEARNED3, 5), (Kind.LEARNED3_LOSSLESS, 6), (Kind.LEARNED3_COUNTS, 7)],
 )
 def test_a_reader_from_before_a_kind_refuses_it_by_its_wire_version(monkeypatch, kind, version) -> None:
     from compressor import envelope
