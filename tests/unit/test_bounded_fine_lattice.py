@@ -16,13 +16,12 @@ from compressor.bounded.parameters import BoundedParameters
 from compressor.bounded.stats import BoundedStats, fit_stats
 from compressor.error_bound import ErrorBound
 from compressor.errors import EnvelopeError
-from tests.processes import run_python
+from tests.processes import bounded_consumer_bits
 
 RNG = np.random.default_rng(11)
 DATA_DIR = Path(
     os.environ.get("LATENTWIRE_DATA_DIR") or Path(__file__).resolve().parents[2].parent / "shared" / "data"
 )
-REPO = Path(__file__).resolve().parents[2]
 LOSSLESS = ErrorBound(4e-4)  # below half the quantum 0.001 (and 1 for the integer column)
 
 
@@ -198,23 +197,6 @@ def test_shared_sensor_data_round_trips_bit_exactly_as_counts(rel: str, columns:
     assert sum(map(len, bodies)) < 0.95 * sum(map(len, before))
 
 
-_CONSUMER = """
-import json, sys
-sys.path.insert(0, {repo!r})
-import numpy as np
-from compressor.bounded.codec import BoundedCodec
-from compressor.bounded.parameters import BoundedParameters
-doc = json.loads(sys.stdin.read())
-stats = doc["stats"]
-params = BoundedParameters(
-    tuple(doc["layout"]), np.asarray(doc["offset"], np.float32), stats, quanta=stats["quantum"],
-    fine=stats["fine_lattice"],
-)
-out, _ = BoundedCodec(params).decode([bytes.fromhex(b) for b in doc["bodies"]], doc["grids"])
-sys.stdout.write(out.view(np.uint32).tobytes().hex())
-"""
-
-
 def test_a_consumer_process_with_one_blas_thread_decodes_the_same_bits() -> None:
     x = _sensor(260)
     stats = fit_stats(x[:200], (64, 3))
@@ -224,16 +206,8 @@ def test_a_consumer_process_with_one_blas_thread_decodes_the_same_bits() -> None
     )
     bodies, decoded, grids = codec.encode(x[200:], LOSSLESS)
     assert (grids == grid.FINE).all()
-    doc = {
-        "layout": [64, 3],
-        "offset": offset.astype(np.float64).tolist(),
-        "stats": stats,
-        "bodies": [b.hex() for b in bodies],
-        "grids": grids.tolist(),
-    }
-    out = run_python(_CONSUMER.format(repo=str(REPO)), json.dumps(doc), threads="1")
-    got = np.frombuffer(bytes.fromhex(out), dtype=np.uint32)
-    assert got.tolist() == decoded.view(np.uint32).reshape(-1).tolist()
+    got = bounded_consumer_bits((64, 3), offset, stats, bodies, grids)
+    assert got == decoded.view(np.uint32).reshape(-1).tolist()
 
 
 # --------------------------------------------------------------------------------- hostile input

@@ -4,9 +4,6 @@ process, and the records a consumer must refuse."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -16,9 +13,8 @@ from compressor.bounded.parameters import BoundedParameters
 from compressor.bounded.stats import LAYOUT_KEY, fit_stats
 from compressor.error_bound import LOSSLESS_FRACTION, ErrorBound
 from compressor.errors import EnvelopeError
-from tests.processes import run_python
+from tests.processes import bounded_consumer_bits
 
-REPO = Path(__file__).resolve().parents[2]
 ROWS = 64
 
 
@@ -124,20 +120,6 @@ def test_noisy_records_pick_it_and_come_back_exactly() -> None:
     assert sum(map(len, bodies)) < sum(map(len, old))
 
 
-_CONSUMER = """
-import json, sys
-sys.path.insert(0, {repo!r})
-import numpy as np
-from compressor.bounded.codec import BoundedCodec
-from compressor.bounded.parameters import BoundedParameters
-doc = json.loads(sys.stdin.read())
-stats = doc["stats"]
-params = BoundedParameters(tuple(doc["layout"]), np.asarray(doc["offset"], np.float32), stats, quanta=stats["quantum"])
-out, _ = BoundedCodec(params).decode([bytes.fromhex(b) for b in doc["bodies"]], doc["grids"], [True] * len(doc["grids"]))
-sys.stdout.write(out.view(np.uint32).tobytes().hex())
-"""
-
-
 def test_a_consumer_process_with_one_blas_thread_decodes_the_same_bits() -> None:
     x = _load(110)
     stats = fit_stats(x[:100], (ROWS, 1))
@@ -145,16 +127,8 @@ def test_a_consumer_process_with_one_blas_thread_decodes_the_same_bits() -> None
     offset = x[:100].astype(np.float64).mean(axis=0).astype(np.float32)
     codec = BoundedCodec(BoundedParameters((ROWS, 1), offset, stats, quanta=stats["quantum"]))
     bodies, decoded, grids = codec.encode(x[100:], ErrorBound(0.05))
-    doc = {
-        "layout": [ROWS, 1],
-        "offset": offset.astype(np.float64).tolist(),
-        "stats": stats,
-        "bodies": [b.hex() for b in bodies],
-        "grids": grids.tolist(),
-    }
-    out = run_python(_CONSUMER.format(repo=str(REPO)), json.dumps(doc), threads="1")
-    got = np.frombuffer(bytes.fromhex(out), dtype=np.uint32)
-    assert got.tolist() == decoded.view(np.uint32).reshape(-1).tolist()
+    got = bounded_consumer_bits((ROWS, 1), offset, stats, bodies, grids)
+    assert got == decoded.view(np.uint32).reshape(-1).tolist()
     assert np.abs(decoded.astype(np.float64) - x[100:]).max() <= 0.05
 
 
