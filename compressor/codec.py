@@ -36,7 +36,6 @@ import numpy as np
 from compressor.bundle import Bundle
 from compressor.envelope import (
     BOUNDED_KINDS,
-    CLASSICAL_VERSION,
     LEARNED_KINDS,
     Envelope,
     Kind,
@@ -54,12 +53,6 @@ __all__ = ["Codec", "Encoded"]
 
 #: the grid of the bounded coder each of its envelope kinds stands for
 _KIND_GRIDS = {kind: g for g, kind in enumerate(BOUNDED_KINDS)}
-
-
-def _version7(envelope: Envelope) -> bool:
-    """Whether a classical record uses the version-7 alphabets (the linear predictor's mode slot, the
-    lossless preset bound): marked with wire version 7 or later (:data:`~compressor.envelope.CLASSICAL_VERSION`)."""
-    return envelope.version >= CLASSICAL_VERSION
 
 
 @dataclass(frozen=True)
@@ -411,9 +404,9 @@ class Codec:
         elif kind in LEARNED_KINDS:
             values = self.learned_records.decode_one(envelope.payload, kind)[0]
         else:
-            values = self.bounded_coder.decode(
-                [envelope.payload], [_KIND_GRIDS[kind]], [_version7(envelope)]
-            )[0][0]
+            values = self.bounded_coder.decode([envelope.payload], [_KIND_GRIDS[kind]], [envelope.version7])[
+                0
+            ][0]
         return values if envelope.length is None else values[: envelope.length]
 
     def decode(self, envelopes: Sequence[Envelope]) -> list[np.ndarray]:
@@ -470,7 +463,7 @@ class Codec:
             values, coded_bounds = self.bounded_coder.decode(
                 [envelopes[i].payload for i in bounded],
                 [_KIND_GRIDS[envelopes[i].kind] for i in bounded],
-                [_version7(envelopes[i]) for i in bounded],
+                [envelopes[i].version7 for i in bounded],
             )
             decoded[bounded] = values
             for i, bound in zip(bounded, coded_bounds.tolist(), strict=True):

@@ -142,6 +142,12 @@ class Envelope:
     length: int | None = None
     version: int = 0
 
+    @property
+    def version7(self) -> bool:
+        """Whether a classical record (kinds 1, 2, 7) uses the version-7 alphabets (the linear predictor's
+        mode slot, the lossless preset bound): marked with :data:`CLASSICAL_VERSION` or later."""
+        return self.version >= CLASSICAL_VERSION
+
 
 def pack(envelope: Envelope) -> bytes:
     """Serialize one envelope."""

@@ -36,6 +36,7 @@ __all__ = [
     "forward",
     "inverse",
     "predicted_change",
+    "residuals_into",
 ]
 
 #: the coefficients' fixed point: units of 2**-BITS
@@ -152,7 +153,8 @@ def predicted_change(q, t, c, coef):
 
 
 @njit(cache=True)
-def _forward(q, coef, center, r):
+def residuals_into(q, coef, center, r):
+    """The residuals of :func:`forward` of ``q`` (N, rows, cols) int64 into ``r`` (compiled callers)."""
     n, rows, cols = q.shape
     for i in range(n):
         for c in range(cols):
@@ -176,7 +178,7 @@ def forward(q: np.ndarray, coef: np.ndarray, center: np.ndarray) -> np.ndarray:
     grid's ``center`` (rows, cols)."""
     q = np.ascontiguousarray(q, np.int64)
     r = np.empty_like(q)
-    _forward(q, coef, np.ascontiguousarray(center, np.int64), r)
+    residuals_into(q, coef, np.ascontiguousarray(center, np.int64), r)
     return r
 
 

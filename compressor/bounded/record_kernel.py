@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit
 
 from compressor.bounded.grid import MAX_GRID
-from compressor.bounded.linear import predicted_change
+from compressor.bounded.linear import residuals_into
 from compressor.bounded.tables import CLASSES, ESCAPE, RADIUS
 
 __all__ = [
@@ -259,11 +259,9 @@ def search_one(  # noqa: PLR0913
             best_pred = kind
             best_r = r
     if coef.shape[1] > 0:
-        r = np.empty((cols, rows), np.int64)
-        for c in range(cols):
-            r[c, 0] = qg[0, c] - center[0, c]
-            for t in range(1, rows):
-                r[c, t] = qg[t, c] - qg[t - 1, c] - predicted_change(qg, t, c, coef)
+        one = np.empty((1, rows, cols), np.int64)
+        residuals_into(np.ascontiguousarray(qg).reshape(1, rows, cols), coef, center, one)
+        r = np.ascontiguousarray(one[0].T)
         bits = greedy_bits_one(block_costs(r, block, a, b))
         if bits < best_bits:
             best_bits = bits

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from compressor.envelope import BOUNDED_KINDS, CLASSICAL_VERSION, LEARNED_KINDS, Envelope
+from compressor.envelope import BOUNDED_KINDS, LEARNED_KINDS, Envelope
 
 __all__ = ["bound_violations", "check_and_count", "payload_bound"]
 
@@ -35,7 +35,7 @@ def payload_bound(envelope: Envelope, codec: Any) -> float | None:
         return float(codec.learned_records.read_bound(envelope.payload, envelope.kind))
     if envelope.kind not in BOUNDED_KINDS:
         return None
-    return float(codec.bounded_coder.read_bound(envelope.payload, envelope.version >= CLASSICAL_VERSION))
+    return float(codec.bounded_coder.read_bound(envelope.payload, envelope.version7))
 
 
 def check_and_count(
