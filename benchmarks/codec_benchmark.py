@@ -56,7 +56,7 @@ LOSSLESS = ("libaec", "flac", "pcodec", "zstd")
 SECTION = "codec-benchmark"
 NOTES = """\
 Ratio = raw float32 bytes / compressed bytes, each record compressed on its own as one Kafka record
-(latentwire: the whole envelope, its 8 bytes of framing included). `e` is relative to the value range of
+(latentwire: the whole envelope, its 6 bytes of framing included). `e` is relative to the value range of
 the training half (per series for NAB, the smallest positive per-channel range otherwise), as
 `--relative` resolves it. Models are trained at `latentwire train` defaults on the first half of each file
 (NAB: of each series; overlapping windows when the half holds fewer than 40), every figure is measured on

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from compressor.envelope import Envelope, Kind, pack
+from compressor.envelope import FRAMING_VERSION, Envelope, Kind, pack
 from compressor.events import Event, EventCoder, EventSchema
 from streaming.record_batches import batch_bytes
 
@@ -178,14 +178,21 @@ def measure(events: list[Event], window: int, bound: float, train_fraction: floa
     single = []
     for ev in test:
         payload = coder.encode([ev], ev.key, ev.timestamp, single=True)
-        single.append((ev.key, pack(Envelope(model_id, Kind.EVENT, payload)), ev.timestamp, []))
+        single.append(
+            (ev.key, pack(Envelope(model_id, Kind.EVENT, payload, version=FRAMING_VERSION)), ev.timestamp, [])
+        )
     single_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     windowed = []
     for group in _windows(test, window):
         payload = coder.encode(group, group[-1].key, group[-1].timestamp)
         windowed.append(
-            (group[-1].key, pack(Envelope(model_id, Kind.EVENT_WINDOW, payload)), group[-1].timestamp, [])
+            (
+                group[-1].key,
+                pack(Envelope(model_id, Kind.EVENT_WINDOW, payload, version=FRAMING_VERSION)),
+                group[-1].timestamp,
+                [],
+            )
         )
     window_s = time.perf_counter() - t0
     _check(coder, test, single, windowed)

@@ -36,6 +36,7 @@ import numpy as np
 from compressor.bundle import Bundle
 from compressor.envelope import (
     BOUNDED_KINDS,
+    FRAMING_VERSION,
     LEARNED_KINDS,
     Envelope,
     Kind,
@@ -98,7 +99,7 @@ class Codec:
         self._decoder_predictor: Predictor | None = None
         self._bounded_coder = None
         self._learned: Any = None
-        self._headers: dict[int, bytes] = {}
+        self._headers: dict[tuple[int, bool], bytes] = {}
 
     @property
     def _encoder(self) -> Predictor:
@@ -209,7 +210,8 @@ class Codec:
         else:
             bodies, kinds, _, _ = self._code(x, with_decoded=False)
             body, kind = bodies[0], kinds[0]
-        return pack_body(self._header(kind), body, length if length and length < size else None)
+        padded = length if length and length < size else None
+        return pack_body(self._header(kind, padded is None), body, padded)
 
     @cached_property
     def _fixed_one(self) -> FixedRateOne:
@@ -218,15 +220,19 @@ class Codec:
         return FixedRateOne(self.bundle.normalizer, self.bundle.quantizer, self.record_size)
 
     @cached_property
-    def fixed_rate_prefix(self) -> bytes | None:
+    def fixed_rate_prefix(self) -> bytes:
         """The first bytes of every whole fixed-rate envelope of this model, the same for all of them: the
-        header and the body's bin8 marker and length (None when a payload is too long for bin8)."""
-        size = self.bundle.quantizer.payload_size
-        return None if size >= 256 else self._header(Kind.FIXED_RATE) + b"\xc4" + bytes((size,))
+        header (the body is the codes, :attr:`fixed_rate_size` bytes in all)."""
+        return self._header(Kind.FIXED_RATE)
+
+    @cached_property
+    def fixed_rate_size(self) -> int:
+        """The size of every whole fixed-rate envelope of this model."""
+        return len(self.fixed_rate_prefix) + self.bundle.quantizer.payload_size
 
     def _whole_fixed_rate(self, lengths: Sequence[int | None] | None) -> bool:
-        """True when a batch is coded fixed-rate, no record padded, and the envelopes have one prefix."""
-        if self._error_bound is not None or self.fixed_rate_prefix is None:
+        """True when a batch is coded fixed-rate and no record padded: one prefix for every envelope."""
+        if self._error_bound is not None:
             return False
         size = self.record_size
         return lengths is None or not any(n and n < size for n in lengths)
@@ -255,10 +261,7 @@ class Codec:
         """``(N, D)`` records of whole fixed-rate envelopes of this model, each ``fixed_rate_prefix`` and
         its codes (a batch consumer's path: one array, no :class:`Envelope` per record); the values
         :meth:`decode` gives for them. Raise :class:`EnvelopeError` if one is anything else."""
-        prefix = self.fixed_rate_prefix
-        if prefix is None:
-            raise EnvelopeError(f"fixed-rate payloads of model {self.model_id[:8]} are not bin8-framed")
-        width = len(prefix) + self.bundle.quantizer.payload_size
+        prefix, width = self.fixed_rate_prefix, self.fixed_rate_size
         joined = b"".join(values)
         if len(joined) != width * len(values) or any(len(v) != width for v in values):
             raise EnvelopeError(f"a whole fixed-rate envelope of model {self.model_id[:8]} is {width} bytes")
@@ -268,12 +271,17 @@ class Codec:
         dtype = np.dtype(self.bundle.quantizer.dtype).newbyteorder("<")
         return self.reconstruct(np.ascontiguousarray(rows[:, len(prefix) :]).view(dtype))
 
-    def _header(self, kind: int) -> bytes:
-        """The envelope header of this model's records of ``kind`` (built once per kind)."""
-        head = self._headers.get(kind)
+    def _header(self, kind: int, whole: bool = True) -> bytes:
+        """The envelope header of this model's records of ``kind`` (built once per kind): marked
+        :data:`FRAMING_VERSION` for a whole record, and for a padded one (``whole`` False, msgpack framing)
+        as version 7 marks it: the version defining its kind, or the classical coder's version."""
+        head = self._headers.get((kind, whole))
         if head is None:
-            version = self.bounded_coder.wire_version if kind in _KIND_GRIDS else 0
-            head = self._headers[kind] = header(self.wire_id, kind, version)
+            if whole:
+                version = FRAMING_VERSION
+            else:
+                version = self.bounded_coder.wire_version if kind in _KIND_GRIDS else 0
+            head = self._headers[kind, whole] = header(self.wire_id, kind, version)
         return head
 
     def _check(self, records: np.ndarray) -> np.ndarray:
@@ -366,9 +374,10 @@ class Codec:
         size, head = self.record_size, self._header
         if lengths is None:
             return [pack_body(head(kind), body) for body, kind in zip(bodies, kinds, strict=True)]
+        padded = [n if n and n < size else None for n in lengths]
         return [
-            pack_body(head(kind), body, n if n and n < size else None)
-            for body, kind, n in zip(bodies, kinds, lengths, strict=True)
+            pack_body(head(kind, n is None), body, n)
+            for body, kind, n in zip(bodies, kinds, padded, strict=True)
         ]
 
     def _check_envelope(self, env: Envelope, wire_id: bytes) -> None:

@@ -20,11 +20,15 @@ Layout (documented in ``docs/wire-format.md``)::
                                                mode slot and a preset bound more; kind 10
                                                = kind 9 as counts on the fine lattice (7)
     2       4     model id: the first 4 bytes of the bundle's SHA-256 content hash
-    6       ...   body, one msgpack object:
+    6       ...   body: in wire version 8, the coded record itself (to the end of the value); before it, one
+                  msgpack object:
                     bin                  the coded record (full length)
                     [bin, uint]          the coded record and its true number of values (padded tail)
 
-Framing costs 8 bytes per record when the coded record is under 256 bytes (6 header + 2 for bin8).
+Framing costs 6 bytes per record in version 8, the header alone: a Kafka record value carries its own length,
+so the body needs none. A padded record (the final partial window of a file) keeps the msgpack body of
+version 7 and is marked as version 7 would mark it. Before version 8, framing cost 8 bytes per record whose
+coded record was under 256 bytes (6 header + 2 for bin8).
 
 A writer marks each envelope with the lowest version that defines its kind, so a stream without kind 2 is
 byte-for-byte what version 1 wrote and version-1 consumers read it; they reject a kind-2 record as an
@@ -32,7 +36,9 @@ unsupported version instead of misreading it. Wire version 7 changed no kind's l
 alphabets of kinds 1, 2 and 7 from a model trained with its layout (the fitted linear predictor's mode slot,
 the lossless bound among the preset bounds): those records are marked 7, so older consumers reject them,
 and :attr:`Envelope.version` tells a decoder which alphabets a record of such a model uses (records of it
-marked 1, 2 or 4 come from an older producer).
+marked 1, 2 or 4 come from an older producer). Wire version 8 changed only the framing (above): a writer
+marks every whole record 8, whatever its kind (events too), and a record marked 8 uses the alphabets its model
+writes.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ __all__ = [
     "BOUNDED_KINDS",
     "LEARNED_KINDS",
     "CLASSICAL_VERSION",
+    "FRAMING_VERSION",
     "Kind",
     "header",
     "pack",
@@ -65,7 +72,9 @@ __all__ = [
 
 MAGIC = 0xC1
 #: the newest wire version this build reads and writes
-VERSION = 7
+VERSION = 8
+#: the wire version from which a whole record's body is the coded record itself, without msgpack framing
+FRAMING_VERSION = 8
 #: the wire version of kinds 1, 2 and 7 from a model trained with the version-7 classical layout (the fitted
 #: linear predictor's mode slot and the lossless bound as a preset, where the model has them)
 CLASSICAL_VERSION = 7
@@ -143,14 +152,18 @@ class Envelope:
     version: int = 0
 
     @property
-    def version7(self) -> bool:
+    def version7(self) -> bool | None:
         """Whether a classical record (kinds 1, 2, 7) uses the version-7 alphabets (the linear predictor's
-        mode slot, the lossless preset bound): marked with :data:`CLASSICAL_VERSION` or later."""
+        mode slot, the lossless preset bound): True where marked :data:`CLASSICAL_VERSION`, False where marked
+        earlier, None where marked :data:`FRAMING_VERSION` or later (the alphabets its model writes: a
+        version-8 writer marks every whole record 8)."""
+        if self.version >= FRAMING_VERSION:
+            return None
         return self.version >= CLASSICAL_VERSION
 
 
 def pack(envelope: Envelope) -> bytes:
-    """Serialize one envelope."""
+    """Serialize one envelope (a padded one, ``length`` set, cannot be marked :data:`FRAMING_VERSION`)."""
     return pack_body(
         header(envelope.model_id, envelope.kind, envelope.version), envelope.payload, envelope.length
     )
@@ -170,6 +183,12 @@ def header(model_id: bytes, kind: int, version: int = 0) -> bytes:
 
 def pack_body(head: bytes, payload: bytes, length: int | None = None) -> bytes:
     """An envelope from its :func:`header` and body (what :func:`pack` writes for the same fields)."""
+    if head[1] >> 4 >= FRAMING_VERSION:
+        if length is not None:
+            raise EnvelopeError(
+                f"a padded record has no wire-version-{FRAMING_VERSION} framing: mark it as version 7 would"
+            )
+        return head + payload
     if length is None and len(payload) < 256:
         # msgpack's own encoding of a short bin (bin8), written directly: the hot path
         return head + b"\xc4" + bytes((len(payload),)) + payload
@@ -215,6 +234,13 @@ def unpack(buf: bytes | bytearray | memoryview) -> Envelope:
         raise EnvelopeError(f"envelope must be bytes, got {type(buf).__name__}")
     buf = bytes(buf)
     kind, model_id, version = _check_header(buf)
+    if version >= FRAMING_VERSION:
+        # the body is the coded record, to the end of the value
+        if len(buf) == HEADER_SIZE:
+            raise TruncatedError("envelope has a header but no body")
+        if len(buf) - HEADER_SIZE > MAX_BODY_BYTES:
+            raise EnvelopeError(f"envelope body of {len(buf) - HEADER_SIZE} bytes exceeds {MAX_BODY_BYTES}")
+        return Envelope(model_id, kind, buf[HEADER_SIZE:], None, version)
     version = _marked(version, kind)
     if (
         len(buf) > HEADER_SIZE + 1

@@ -36,8 +36,8 @@ __all__ = ["BatchingConsumer", "DecodedRecord", "FailedRecord"]
 
 log = logging.getLogger(__name__)
 
-#: bytes a whole fixed-rate envelope is recognised by: the header, the bin8 marker and the payload length
-_PREFIX_SIZE = HEADER_SIZE + 2
+#: bytes a whole fixed-rate envelope is recognised by (with its size): the header, marked wire version 8
+_PREFIX_SIZE = HEADER_SIZE
 
 
 class DecodedRecord(NamedTuple):
@@ -190,8 +190,8 @@ class BatchingConsumer:
                 results[i] = self._fail(messages[i], exc)
             return
         prefix = codec.fixed_rate_prefix
-        if prefix is not None and prefix not in self._fixed_prefixes:
-            self._fixed_prefixes[prefix] = (codec, len(prefix) + prefix[-1])
+        if prefix not in self._fixed_prefixes:
+            self._fixed_prefixes[prefix] = (codec, codec.fixed_rate_size)
         self._emit(messages, codec, [i for i, _ in members], decoded, bounds, elapsed, results)
 
     def _emit(

@@ -30,7 +30,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from compressor.envelope import MAGIC, Envelope, Kind, pack
+from compressor.envelope import FRAMING_VERSION, MAGIC, Envelope, Kind, pack
 from compressor.events import Event, EventCoder
 from streaming.bridge_loop import Produce, TransformResult
 from streaming.clients import PRODUCER_TUNING
@@ -234,13 +234,13 @@ class EventCompressTransform:
 
     def _single(self, event: Event, partition: int) -> Produce:
         payload = self.coder.encode([event], event.key, event.timestamp, single=True)
-        value = pack(Envelope(self.wire_id, Kind.EVENT, payload))
+        value = pack(Envelope(self.wire_id, Kind.EVENT, payload, version=FRAMING_VERSION))
         return Produce(value, event.key, event.timestamp, [], partition)
 
     def _window_record(self, window: _Window) -> Produce:
         last = window.events[-1]
         payload = self.coder.encode(window.events, window.key, last.timestamp)
-        value = pack(Envelope(self.wire_id, Kind.EVENT_WINDOW, payload))
+        value = pack(Envelope(self.wire_id, Kind.EVENT_WINDOW, payload, version=FRAMING_VERSION))
         return Produce(value, window.key, last.timestamp, [], window.partition)
 
     def _gather(

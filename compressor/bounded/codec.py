@@ -58,7 +58,7 @@ class BoundedCodec:
         self,
         bodies: Sequence[bytes],
         grids: Sequence[int] | None = None,
-        version7: Sequence[bool] | None = None,
+        version7: Sequence[bool | None] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`BoundedDecoder.decode <compressor.bounded.decoder.BoundedDecoder.decode>`."""
         return self.decoder.decode(bodies, grids, version7)

@@ -43,8 +43,8 @@ class BoundedDecoder:
         return int(coder.decode(self.params.mode_model(lattice, v7)))
 
     def _version7(self, flag: bool | None) -> bool:
-        """Whether a record uses the version-7 alphabets (None: as this model writes them); refuse one marked
-        7 where the model has no version-7 layout."""
+        """Whether a record uses the version-7 alphabets (None: as this model writes them, a record marked 8);
+        refuse one marked 7 where the model has no version-7 layout."""
         if flag is None:
             return self.params.version7
         if flag and not self.params.version7:
@@ -69,14 +69,14 @@ class BoundedDecoder:
         self,
         bodies: Sequence[bytes],
         grids: Sequence[int] | None = None,
-        version7: Sequence[bool] | None = None,
+        version7: Sequence[bool | None] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Decoded records (N, D) float32 and the bound each record was coded with (N,) float64;
         ``grids[i]`` is the grid record ``i`` is coded on: ``grid.PLAIN`` (envelope kind 1, also False),
         ``grid.LATTICE`` (kind 2, also True) or ``grid.FINE`` (kind 7, counts on the fine lattice);
         ``version7[i]`` whether its envelope is marked wire version 7 (the alphabets with the fitted linear
-        predictor's slot and the lossless preset bound, where the model has them). Default: as this model
-        writes them."""
+        predictor's slot and the lossless preset bound, where the model has them), None for as this model
+        writes them (a record marked 8). Default: all None."""
         p = self.params
         n = len(bodies)
         flags = [grid.PLAIN] * n if grids is None else [int(g) for g in grids]
@@ -87,7 +87,7 @@ class BoundedDecoder:
         out = np.empty((n, p.size), dtype=np.float32)
         bounds = np.empty(n, dtype=np.float64)
         groups: dict[tuple[int, int, str], list[int]] = defaultdict(list)
-        v7 = [self._version7(None)] * n if version7 is None else [self._version7(bool(f)) for f in version7]
+        v7 = [self._version7(None)] * n if version7 is None else [self._version7(f) for f in version7]
         if len(v7) != n:
             raise ValueError(f"{n} bodies but {len(v7)} wire-version flags")
         residuals = np.empty((n, p.cols, p.rows), dtype=np.int64)

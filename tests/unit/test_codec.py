@@ -22,7 +22,7 @@ def test_encode_decode_matches_what_the_producer_measured(digits_bundle, digits:
     codec = Codec(digits_bundle)
     encoded = codec.encode(digits[:500])
     assert len(encoded.payloads) == 500
-    assert {len(p) for p in encoded.payloads} == {codec.bundle.quantizer.payload_size + 8}
+    assert {len(p) for p in encoded.payloads} == {codec.bundle.quantizer.payload_size + 6}  # the header alone
     decoded = np.stack(codec.decode([unpack(p) for p in encoded.payloads]))
     assert np.array_equal(decoded, encoded.decoded)
     # a trained model reconstructs far better than predicting the mean
@@ -83,5 +83,7 @@ def test_decode_refuses_mismatched_envelopes(digits_bundle, digits: np.ndarray) 
     with pytest.raises(EnvelopeError, match="exceeds the record size"):
         codec.decode([Envelope(good.model_id, good.kind, good.payload, 65)])
     with pytest.raises(TruncatedError):
-        unpack(pack(good)[:-3])
+        unpack(pack(good)[:6])  # a version-8 header without its body
+    with pytest.raises(EnvelopeError, match="bytes, model"):
+        codec.decode([unpack(pack(good)[:-3])])  # a whole record cut short: its payload has the wrong size
     assert good.kind == Kind.FIXED_RATE

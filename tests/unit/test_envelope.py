@@ -9,6 +9,7 @@ import msgpack
 import pytest
 
 from compressor.envelope import (
+    FRAMING_VERSION,
     HEADER_SIZE,
     MAGIC,
     Envelope,
@@ -53,7 +54,7 @@ def test_header_layout() -> None:
         (b"\xc1\x10abcd", TruncatedError),
         (b'{"json": 1}', BadMagicError),
         (b"\x00\x10abcd\xc4\x01x", BadMagicError),
-        (b"\xc1\x80abcd\xc4\x01x", UnsupportedVersionError),
+        (b"\xc1\x90abcd\xc4\x01x", UnsupportedVersionError),
         (b"\xc1\x00abcd\xc4\x01x", UnsupportedVersionError),
         (b"\xc1\x10abcd\xc4\x05xy", TruncatedError),
         (b"\xc1\x10abcd\xc4\x01xEXTRA", EnvelopeError),
@@ -73,7 +74,7 @@ def test_bad_bytes_raise_typed_errors(data: bytes, error: type[Exception]) -> No
 
 def test_unsupported_version_message_says_what_to_do() -> None:
     with pytest.raises(UnsupportedVersionError, match="upgrade the consumer"):
-        unpack(b"\xc1\x80abcd\xc4\x01x")
+        unpack(b"\xc1\x90abcd\xc4\x01x")
 
 
 def test_each_kind_is_written_with_the_version_that_introduced_it() -> None:
@@ -150,8 +151,8 @@ def test_version_7_marks_classical_kinds_and_reads_back() -> None:
         assert pack(env) == buf
     # the version that defines a kind reads back as 0, so a default envelope round-trips unchanged
     assert unpack(pack(Envelope(b"abcd", Kind.LATTICE, b"x"))) == Envelope(b"abcd", Kind.LATTICE, b"x")
-    with pytest.raises(EnvelopeError, match="at most 7"):
-        pack(Envelope(b"abcd", Kind.BOUNDED, b"x", version=8))
+    with pytest.raises(EnvelopeError, match="at most 8"):
+        pack(Envelope(b"abcd", Kind.BOUNDED, b"x", version=9))
 
 
 def test_a_version_6_reader_refuses_version_7(monkeypatch) -> None:
@@ -175,3 +176,54 @@ def test_pack_refuses_bad_fields() -> None:
         pack(Envelope(b"abc", 0, b"x"))
     with pytest.raises(EnvelopeError):
         pack(Envelope(b"abcd", 16, b"x"))
+
+
+@pytest.mark.parametrize("kind", [k for k in Kind if k not in (Kind.EVENT_WINDOW, Kind.EVENT)])
+@pytest.mark.parametrize("size", [0, 1, 255, 256, 70_000])
+def test_version_8_frames_a_whole_record_by_the_header_alone(kind: Kind, size: int) -> None:
+    payload = bytes(i % 251 for i in range(size))
+    envelope = Envelope(b"abcd", kind, payload, None, FRAMING_VERSION)
+    buf = pack(envelope)
+    assert buf == bytes([MAGIC, 0x80 | kind]) + b"abcd" + payload  # 6 bytes of framing, no msgpack
+    if size == 0:
+        with pytest.raises(TruncatedError, match="no body"):
+            unpack(buf)
+        return
+    got = unpack(buf)
+    assert got == envelope and got.version7 is None  # the alphabets its model writes
+    # the same record framed as version 7 wrote it is two bytes longer (up to 255 bytes) and decodes the same
+    old = pack(Envelope(b"abcd", kind, payload))
+    assert unpack(old).payload == payload
+    if size < 256:
+        assert len(old) == len(buf) + 2
+
+
+def test_version_8_has_no_framing_for_a_padded_record() -> None:
+    with pytest.raises(EnvelopeError, match="padded record"):
+        pack(Envelope(b"abcd", Kind.BOUNDED, b"x", 100, FRAMING_VERSION))
+
+
+def test_a_version_7_reader_refuses_version_8(monkeypatch) -> None:
+    from compressor import envelope
+
+    buf = pack(Envelope(b"abcd", Kind.FIXED_RATE, b"xyz", None, FRAMING_VERSION))
+    monkeypatch.setattr(envelope, "VERSION", 7)
+    with pytest.raises(
+        UnsupportedVersionError, match=r"wire version 8 is not supported .* versions 1 to 7\); upgrade"
+    ):
+        unpack(buf)
+
+
+def test_version_8_golden_vectors() -> None:
+    golden = json.loads((Path(__file__).parents[1] / "golden" / "envelope_v8.json").read_text())
+    assert len(golden["vectors"]) >= 4
+    for case in golden["vectors"]:
+        envelope = Envelope(
+            bytes.fromhex(case["model_id"]),
+            case["kind"],
+            bytes.fromhex(case["payload"]),
+            None,
+            case["version"],
+        )
+        assert pack(envelope).hex() == case["bytes"], case["name"]
+        assert unpack(bytes.fromhex(case["bytes"])) == envelope, case["name"]

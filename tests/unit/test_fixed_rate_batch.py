@@ -10,7 +10,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from compressor.codec import Codec
-from compressor.envelope import Envelope, Kind, pack, unpack
+from compressor.envelope import FRAMING_VERSION, Envelope, Kind, pack, unpack
 from compressor.errors import EnvelopeError
 from compressor.quantization import LatentQuantizer
 from consumers.batching import BatchingConsumer, DecodedRecord, FailedRecord
@@ -32,7 +32,10 @@ def _one_at_a_time(codec: Codec, records: np.ndarray) -> list[bytes]:
     """Every record's envelope packed on its own from its codes."""
     q = codec.bundle.quantizer
     codes = q.quantize(codec.latents(records))
-    return [pack(Envelope(codec.wire_id, Kind.FIXED_RATE, body)) for body in q.to_bytes(codes)]
+    return [
+        pack(Envelope(codec.wire_id, Kind.FIXED_RATE, body, None, FRAMING_VERSION))
+        for body in q.to_bytes(codes)
+    ]
 
 
 def test_envelopes_are_the_bytes_packed_one_at_a_time(codec: Codec, digits: np.ndarray) -> None:

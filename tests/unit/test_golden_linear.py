@@ -9,9 +9,9 @@ import pytest
 
 from compressor.bounded.grid import bound_from_code
 from compressor.codec import Codec
-from compressor.envelope import CLASSICAL_VERSION, Envelope, unpack
+from compressor.envelope import CLASSICAL_VERSION, FRAMING_VERSION, Envelope, unpack
 from compressor.errors import EnvelopeError, UnsupportedVersionError
-from tests.golden_sets import check_golden_vectors, golden_set
+from tests.golden_sets import as_written, check_golden_vectors, golden_set
 
 _GRIDS = {1: 0, 2: 1, 7: 2}
 
@@ -62,3 +62,24 @@ def test_the_same_bodies_marked_with_an_older_version_do_not_pass_as_the_same_re
         except EnvelopeError:
             continue
         assert not np.array_equal(got.view(np.uint32), np.asarray(v["decoded_float32_bits"], np.uint32))
+
+
+def test_this_build_writes_them_as_version_8_with_the_same_coded_records(golden) -> None:
+    """Wire version 8 changes the framing only: this build writes each golden record whole as the same coded
+    record after a header marked 8, decodes that to the same bits, and marks a padded record 7."""
+    from compressor.error_bound import ErrorBound
+
+    codec, vectors = golden
+    for v in vectors["vectors"]:
+        source = np.asarray(v["source_float32_bits"], np.uint32).view(np.float32).reshape(1, -1)
+        writer = Codec(codec.bundle, error_bound=ErrorBound(v["error_bound"]))
+        (written,) = writer.encode(source).payloads
+        assert written == as_written(bytes.fromhex(v["envelope"])), v["name"]
+        assert written[1] >> 4 == FRAMING_VERSION and unpack(written).version7 is None
+        got = codec.decode([unpack(written)])[0]
+        assert np.array_equal(got.view(np.uint32), np.asarray(v["decoded_float32_bits"], np.uint32)), v[
+            "name"
+        ]
+        (padded,) = writer.encode(source, lengths=[source.shape[1] - 1]).payloads
+        assert padded[1] >> 4 == CLASSICAL_VERSION and unpack(padded).length == source.shape[1] - 1
+        assert unpack(padded).payload == unpack(written).payload
