@@ -105,3 +105,20 @@ def test_consumer_decodes_known_prefixes_as_before(codec: Codec, digits: np.ndar
     assert decoded[17].values.shape == (7,)  # the padded record, trimmed to its length
     model = codec.model_id[:8]
     assert metrics.records.labels("t", model)._value.get() == 3 + len(decoded)
+
+
+def test_consumer_reads_an_older_producers_framing_beside_version_8(codec: Codec, digits: np.ndarray) -> None:
+    """A stream with whole fixed-rate records of a version-7 producer (msgpack bin8 framing, marked 1) and of
+    this one (marked 8, 2 bytes shorter): both decode to the same values, the older ones by envelope."""
+    reader = BatchingConsumer(
+        None, ModelResolver([codec.bundle]), metrics=ConsumerMetrics.get(CollectorRegistry())
+    )
+    new = codec.encode(digits[:6]).payloads
+    old = [pack(Envelope(codec.wire_id, Kind.FIXED_RATE, unpack(v).payload)) for v in new]
+    assert all(v[1] == 0x10 and len(v) == len(w) + 2 for v, w in zip(old, new, strict=True))
+    reader.decode_messages([consumer_record("t", 0, 0, new[0])])  # the consumer learns the version-8 prefix
+    values = [v for pair in zip(old[1:], new[1:], strict=True) for v in pair]
+    out = reader.decode_messages([consumer_record("t", 0, i + 1, v) for i, v in enumerate(values)])
+    assert all(isinstance(r, DecodedRecord) for r in out) and len(out) == len(values)
+    for a, b in zip(out[0::2], out[1::2], strict=True):
+        np.testing.assert_allclose(a.values, b.values, rtol=1e-5, atol=1e-4)
