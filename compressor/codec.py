@@ -87,13 +87,22 @@ class Codec:
             :func:`compressor.bounded.codec.codec_for_bundle`), for measuring the learned gain: its records
             decode only with a consumer configured likewise (the expected scale classes differ), so it is
             not a wire mode. Default: True.
+        exact_when_cheaper (bool): code at the model's lossless bound (every value exact) where that costs
+            fewer bits than the asked bound (:func:`compressor.bounded.exact_choice.lossless_is_cheaper`;
+            the records then name the lossless bound). False codes at the asked bound always (training
+            measures each bound it fits for). Default: True.
     """
 
     def __init__(
-        self, bundle: Bundle, error_bound: ErrorBound | float | None = None, learned: bool = True
+        self,
+        bundle: Bundle,
+        error_bound: ErrorBound | float | None = None,
+        learned: bool = True,
+        exact_when_cheaper: bool = True,
     ) -> None:
         self.bundle = bundle
         self.learned = learned
+        self.exact_when_cheaper = exact_when_cheaper
         self._error_bound = ErrorBound.of(error_bound)
         self._encoder_predictor: Predictor | None = None
         self._decoder_predictor: Predictor | None = None
@@ -117,6 +126,22 @@ class Codec:
     def error_bound(self) -> ErrorBound | None:
         """The bound every encoded value is held to, or None for a fixed-rate codec."""
         return self._error_bound
+
+    @cached_property
+    def _exact_choice(self):  # noqa: ANN202 - compressor.bounded.exact_choice.ExactChoice or None
+        """Whether to code the asked bound at the model's lossless bound, measured while coding (see
+        ``exact_when_cheaper``); None where that cannot pay."""
+        bound = self._error_bound
+        if bound is None or not self.exact_when_cheaper:
+            return None
+        lossless = ErrorBound.lossless_if_any(self.bundle)
+        if lossless is None or lossless.code == bound.code:
+            return None
+        from compressor.bounded.exact_choice import ExactChoice, lossless_may_pay
+
+        if not lossless_may_pay(self.bounded_coder.params, bound.code, lossless.code):
+            return None
+        return ExactChoice(bound, lossless)
 
     @property
     def is_bounded(self) -> bool:
@@ -205,8 +230,8 @@ class Codec:
             raise ValueError(f"a record must have {size} values, got {x.shape[1]}")
         if self._error_bound is None:
             body, kind = self._fixed_one.encode(self._encoder, x[0]), Kind.FIXED_RATE
-        elif self.learned_records is not None:
-            body, kind = self._code_learned_one(x)
+        elif self.learned_records is not None and not self._exact_trial:
+            body, kind = self._code_learned_one(x, self._coded_at(1))
         else:
             bodies, kinds, _, _ = self._code(x, with_decoded=False)
             body, kind = bodies[0], kinds[0]
@@ -296,28 +321,53 @@ class Codec:
         """Payload bodies, envelope kinds, (if asked, or free) the values a consumer will decode, and the
         unquantized latents when the coding computed them (fixed rate)."""
         if self._error_bound is not None:
-            if self.learned_records is None:
-                bodies, decoded, grids = self.bounded_coder.encode(records, self._error_bound)
-                return bodies, [BOUNDED_KINDS[g] for g in grids.tolist()], decoded, None
-            return (*self._code_learned(records), None)
+            if self._exact_trial:
+                choice = self._exact_choice
+                asked = self._code_bounded(records, choice.asked)
+                return (*choice.keep(asked, self._code_bounded(records, choice.lossless)), None)
+            return (*self._code_bounded(records, self._coded_at(len(records))), None)
         codes, decoded, latents = self._fixed_codes(records, with_decoded)
         bodies = self.bundle.quantizer.to_bytes(codes)
         return bodies, [Kind.FIXED_RATE] * len(bodies), decoded, latents
 
-    def _code_learned(self, records: np.ndarray) -> tuple[list[bytes], list[int], np.ndarray]:
+    @property
+    def _exact_trial(self) -> bool:
+        """Whether the next records are coded at both the asked and the lossless bound."""
+        return self._exact_choice is not None and self._exact_choice.on_trial
+
+    def _coded_at(self, n: int) -> ErrorBound:
+        """The bound ``n`` records are about to be coded at, outside a trial (counted toward the next)."""
+        choice = self._exact_choice
+        if choice is None:
+            return self._error_bound
+        choice.coded(n)
+        return choice.bound
+
+    def _code_bounded(
+        self, records: np.ndarray, bound: ErrorBound
+    ) -> tuple[list[bytes], list[int], np.ndarray]:
+        """Error-bounded bodies, kinds and decoded values at ``bound``."""
+        if self.learned_records is None:
+            bodies, decoded, grids = self.bounded_coder.encode(records, bound)
+            return bodies, [BOUNDED_KINDS[g] for g in grids.tolist()], decoded
+        return self._code_learned(records, bound)
+
+    def _code_learned(
+        self, records: np.ndarray, bound: ErrorBound
+    ) -> tuple[list[bytes], list[int], np.ndarray]:
         """Error-bounded bodies, kinds and decoded values with a learned model: kind 3 where its payload
         is the smaller one, among the records coded both ways (:class:`~compressor.learned.choice.
         ClassicalTrials` picks them: every record, or where one coder has proven not to pay, one record in
         SAMPLE next to every record of the other coder)."""
         trials = self.learned_records.trials
-        code = self._error_bound.code
+        code = bound.code
         learned_kind = self.learned_records.kind_at(code)
         picked = trials.learned_rows(code, len(records))
         if picked is not None:  # the classical coder codes every record, the learned coder the picked ones
-            bodies, values, grids = self.bounded_coder.encode(records, self._error_bound)
+            bodies, values, grids = self.bounded_coder.encode(records, bound)
             kinds = [BOUNDED_KINDS[g] for g in grids.tolist()]
             if picked.size:
-                learned, decoded = self.learned_records.encode(records[picked], self._error_bound)
+                learned, decoded = self.learned_records.encode(records[picked], bound)
                 sizes = np.array([-1 if b is None else len(b) for b in learned], np.int64)
                 lengths = np.array([len(bodies[i]) for i in picked.tolist()], np.int64)
                 trials.record(code, sizes, lengths)
@@ -327,13 +377,13 @@ class Codec:
                         kinds[i] = learned_kind
                         values[i] = decoded[j]
             return bodies, kinds, values
-        learned, decoded = self.learned_records.encode(records, self._error_bound)
+        learned, decoded = self.learned_records.encode(records, bound)
         sizes = np.array([-1 if b is None else len(b) for b in learned], np.int64)
         bodies: list[bytes] = [b"" if b is None else b for b in learned]
         kinds = [learned_kind] * len(bodies)
         idx = trials.rows(code, sizes)
         if idx.size:
-            classical, values, grids = self.bounded_coder.encode(records[idx], self._error_bound)
+            classical, values, grids = self.bounded_coder.encode(records[idx], bound)
             lengths = np.array([len(b) for b in classical], np.int64)
             trials.record(code, sizes[idx], lengths)
             for j, i in enumerate(idx.tolist()):
@@ -343,14 +393,14 @@ class Codec:
                     decoded[i] = values[j]
         return bodies, kinds, decoded
 
-    def _code_learned_one(self, x: np.ndarray) -> tuple[bytes, int]:
+    def _code_learned_one(self, x: np.ndarray, bound: ErrorBound) -> tuple[bytes, int]:
         """:meth:`_code_learned` of one record ``x`` (1, D), without the decoded values: the same body and
         kind, and the same effect on the classical trials."""
-        code = self._error_bound.code
+        code = bound.code
         trials = self.learned_records.trials
         picked = trials.learned_rows(code, 1)
         if picked is not None:
-            classical, _, grids = self.bounded_coder.encode(x, self._error_bound)
+            classical, _, grids = self.bounded_coder.encode(x, bound)
             body, kind = classical[0], BOUNDED_KINDS[int(grids[0])]
             if picked.size:
                 learned = self.learned_records.encode_one(np.ascontiguousarray(x[0]), code)
@@ -362,7 +412,7 @@ class Codec:
         learned = self.learned_records.encode_one(np.ascontiguousarray(x[0]), code)
         size = -1 if learned is None else len(learned)
         if trials.take(code, size):
-            classical, _, grids = self.bounded_coder.encode(x, self._error_bound)
+            classical, _, grids = self.bounded_coder.encode(x, bound)
             trials.record(code, np.array([size]), np.array([len(classical[0])]))
             if size < 0 or len(classical[0]) <= size:
                 return classical[0], BOUNDED_KINDS[int(grids[0])]

@@ -137,7 +137,7 @@ def _fit(bundle: Any, fit_records: np.ndarray, heldback: np.ndarray) -> dict[str
     if not all(np.isfinite(a).all() for a in (model.w1, model.b1, model.w2, model.sigma, model.residual)):
         section["reason"] = "the learned model did not converge to finite weights"
         return section
-    classical = {name: Codec(bundle, error_bound=e) for name, e in bounds}
+    classical = {name: Codec(bundle, error_bound=e, exact_when_cheaper=False) for name, e in bounds}
     base = {name: [len(p) for p in codec.encode(val).payloads] for name, codec in classical.items()}
     grids = []
     for codec in classical.values():
