@@ -209,6 +209,7 @@ class Codec:
         if self._whole_fixed_rate(lengths):
             return Encoded(*self._fixed_envelopes(records, with_decoded=True))
         bodies, kinds, decoded, latents = self._code(records, with_decoded=True)
+        self._padded_classical(records, lengths, bodies, kinds, decoded)
         return Encoded(self._pack(bodies, kinds, lengths), decoded, latents)
 
     def encode_payloads(
@@ -219,6 +220,7 @@ class Codec:
         if self._whole_fixed_rate(lengths):
             return self._fixed_envelopes(records, with_decoded=False)[0]
         bodies, kinds, _, _ = self._code(records, with_decoded=False)
+        self._padded_classical(records, lengths, bodies, kinds)
         return self._pack(bodies, kinds, lengths)
 
     def encode_one(self, record: np.ndarray, length: int | None = None) -> bytes:
@@ -236,7 +238,34 @@ class Codec:
             bodies, kinds, _, _ = self._code(x, with_decoded=False)
             body, kind = bodies[0], kinds[0]
         padded = length if length and length < size else None
+        if padded is not None and kind == Kind.LEARNED3_COUNTED:
+            bodies, kinds = [body], [kind]
+            self._padded_classical(x, [padded], bodies, kinds)
+            body, kind = bodies[0], kinds[0]
         return pack_body(self._header(kind, padded is None), body, padded)
+
+    def _padded_classical(
+        self,
+        records: np.ndarray,
+        lengths: Sequence[int | None] | None,
+        bodies: list[bytes],
+        kinds: list[int],
+        decoded: np.ndarray | None = None,
+    ) -> None:
+        """Code padded records of kind 11 again with the classical coder, in place: a padded record keeps
+        the msgpack framing of version 7, and kind 11 exists only whole (wire version 9). A final partial
+        window is rare; it pays the classical coder's bytes."""
+        if lengths is None:
+            return
+        size = self.record_size
+        idx = [i for i, n in enumerate(lengths) if n and n < size and kinds[i] == Kind.LEARNED3_COUNTED]
+        if not idx:
+            return
+        classical, values, grids = self.bounded_coder.encode(records[idx], self._error_bound)
+        for j, i in enumerate(idx):
+            bodies[i], kinds[i] = classical[j], BOUNDED_KINDS[int(grids[j])]
+            if decoded is not None:
+                decoded[i] = values[j]
 
     @cached_property
     def _fixed_one(self) -> FixedRateOne:

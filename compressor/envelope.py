@@ -18,7 +18,9 @@ Layout (documented in ``docs/wire-format.md``)::
                                                (wire version 6); kinds 1, 2 and 7 of a
                                                model trained with the version-7 layout: a
                                                mode slot and a preset bound more; kind 10
-                                               = kind 9 as counts on the fine lattice (7)
+                                               = kind 9 as counts on the fine lattice (7);
+                                               kind 11 = kind 8 with counts in the columns
+                                               whose count is coarser than its grid (9)
     2       4     model id: the first 4 bytes of the bundle's SHA-256 content hash
     6       ...   body: in wire version 8, the coded record itself (to the end of the value); before it, one
                   msgpack object:
@@ -38,7 +40,8 @@ the lossless bound among the preset bounds): those records are marked 7, so olde
 and :attr:`Envelope.version` tells a decoder which alphabets a record of such a model uses (records of it
 marked 1, 2 or 4 come from an older producer). Wire version 8 changed only the framing (above): a writer
 marks every whole record 8, whatever its kind (events too), and a record marked 8 uses the alphabets its model
-writes.
+writes. Wire version 9 adds kind 11 (whole records only, marked 9; every other kind is still marked 8) and
+changes nothing else.
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ __all__ = [
 
 MAGIC = 0xC1
 #: the newest wire version this build reads and writes
-VERSION = 8
+VERSION = 9
 #: the wire version from which a whole record's body is the coded record itself, without msgpack framing
 FRAMING_VERSION = 8
 #: the wire version of kinds 1, 2 and 7 from a model trained with the version-7 classical layout (the fitted
@@ -109,10 +112,19 @@ class Kind(IntEnum):
     LEARNED3_LOSSLESS = 9
     #: kind 9 on the fine lattice: the learned model codes the counts (wire version 7)
     LEARNED3_COUNTS = 10
+    #: kind 8 with counts in the columns whose fine lattice is coarser than the record's grid (wire version 9)
+    LEARNED3_COUNTED = 11
 
 
 #: the kinds whose payload is coded under a learned model (:mod:`compressor.learned`), by model version
-LEARNED_KINDS = (Kind.LEARNED, Kind.LEARNED2, Kind.LEARNED3, Kind.LEARNED3_LOSSLESS, Kind.LEARNED3_COUNTS)
+LEARNED_KINDS = (
+    Kind.LEARNED,
+    Kind.LEARNED2,
+    Kind.LEARNED3,
+    Kind.LEARNED3_LOSSLESS,
+    Kind.LEARNED3_COUNTS,
+    Kind.LEARNED3_COUNTED,
+)
 
 #: the kinds of the bounded coder, one per grid (compressor.bounded.grid.PLAIN, LATTICE, FINE)
 BOUNDED_KINDS = (Kind.BOUNDED, Kind.LATTICE, Kind.FINE_LATTICE)
@@ -128,6 +140,7 @@ _KIND_VERSION = {
     Kind.LEARNED3: 5,
     Kind.LEARNED3_LOSSLESS: 6,
     Kind.LEARNED3_COUNTS: 7,
+    Kind.LEARNED3_COUNTED: 9,
 }
 
 

@@ -189,14 +189,16 @@ class BoundedParameters:
         columns not coded as counts), or None when no column is."""
         if code not in self._fine_flat:
             cols = self.fine_columns(code)
-            out = None
-            if cols.any():
-                out = tuple(
-                    np.tile(np.where(cols, a, ident), self.rows)
-                    for a, ident in zip(self.fine[:4], (1, 1, 0, False), strict=True)
-                )
-            self._fine_flat[code] = out
+            self._fine_flat[code] = self.fine_values(cols) if cols.any() else None
         return self._fine_flat[code]
+
+    def fine_values(self, columns: np.ndarray) -> tuple[np.ndarray, ...]:
+        """``(p, r, off, mirror)`` of every value of a record (D,): the fine lattice in ``columns`` (cols,)
+        bool, the identity elsewhere (:func:`fine_lattice.to_counts` then keeps those values as they are)."""
+        return tuple(
+            np.tile(np.where(columns, a, ident), self.rows)
+            for a, ident in zip(self.fine[:4], (1, 1, 0, False), strict=True)
+        )
 
     def step_flat(self, code: int, lattice: int) -> np.ndarray:
         """The grid step of every value of a record (D,) at bound ``code`` (the per-column steps, tiled;

@@ -1,4 +1,4 @@
-"""Kind-3, kind-6, kind-8, kind-9 and kind-10 records (a version-1, 2 or 3 learned model; one payload layout):
+"""Kind-3, kind-6, kind-8, kind-9, kind-10 and kind-11 records (a version-1, 2 or 3 learned model; one payload layout):
 error-bounded records coded with the learned model, on the grid of the bounded codec.
 
 Payload (after the envelope header)::
@@ -16,6 +16,8 @@ A kind-10 record (wire version 7) is a kind-9 one where the bundle has a fine la
 (:mod:`compressor.bounded.fine_lattice`): the model codes each value's count instead of its grid integer, on
 the grid of one count per step (``steps(code, FINE)``), and the decoder turns the counts back into grid
 integers. Where the fine lattice applies, records with a value off it are not coded by the learned model.
+A kind-11 record (wire version 9) is a kind-8 one, header included, whose columns with a fine lattice coarser
+than the record's grid go as counts (:mod:`compressor.learned.counted`).
 
 The grid (step per column, the training center) is the bounded codec's (:mod:`compressor.bounded.grid`), so
 a value decodes as ``float32(q * step)`` exactly as in kinds 1 and 2, and the bound holds by the same
@@ -36,6 +38,7 @@ from compressor.envelope import Kind
 from compressor.errors import EnvelopeError
 from compressor.learned.choice import ClassicalTrials
 from compressor.learned.coder import decode_stream, decode_streams, encode_streams
+from compressor.learned.counted import COUNTED, CountedGrid, base_of, counted_grid
 from compressor.learned.model import LearnedModel
 
 if TYPE_CHECKING:
@@ -72,6 +75,7 @@ class LearnedRecords:
         self.lossless = lossless.code if lossless is not None and model.version == 3 else None
         #: the encoder's measure of where the classical coder still pays (steers effort only)
         self.trials = ClassicalTrials()
+        self._counted: dict[tuple[int, int], CountedGrid | None] = {}
 
     def lattice_for(self, code: int) -> bool:
         """Whether kind-3 records of bound ``code`` go on the data's lattice (where it is no finer than 2E
@@ -83,14 +87,54 @@ class LearnedRecords:
         lossless bound where those records go on the data's lattice."""
         if code == self.lossless and self.lattice_for(code):
             return Kind.LEARNED3_COUNTS if self.params.uses_fine(code) else Kind.LEARNED3_LOSSLESS
+        if self._counted_at(code) is not None:
+            return Kind.LEARNED3_COUNTED
         return self.kind
 
     def _grid_at(self, code: int) -> int:
         """The grid this model's records at bound ``code`` are coded on: the fine lattice's counts (kind 10),
-        the data's lattice or the plain grid."""
-        if self.kind_at(code) == Kind.LEARNED3_COUNTS:
+        counts where coarser over the lattice or the plain grid (kind 11), the data's lattice or the plain
+        grid."""
+        kind = self.kind_at(code)
+        if kind == Kind.LEARNED3_COUNTS:
             return grid.FINE
-        return grid.LATTICE if self.lattice_for(code) else grid.PLAIN
+        base = grid.LATTICE if self.lattice_for(code) else grid.PLAIN
+        return COUNTED[base] if kind == Kind.LEARNED3_COUNTED else base
+
+    def _counted_at(self, code: int) -> CountedGrid | None:
+        """The kind-11 grid this version-3 model writes at bound ``code`` (over the grid :meth:`lattice_for`
+        picks; never at the lossless bound, where kinds 9 and 10 apply), or None."""
+        if self.model.version != 3 or code == self.lossless:
+            return None
+        return self._counted_grid(code, grid.LATTICE if self.lattice_for(code) else grid.PLAIN)
+
+    def _counted_grid(self, code: int, base: int) -> CountedGrid | None:
+        key = (code, base)
+        if key not in self._counted:
+            self._counted[key] = counted_grid(self.params, code, base)
+        return self._counted[key]
+
+    def _steps(self, code: int, g: int) -> np.ndarray:
+        """Per column the step the model codes on at bound ``code`` on grid ``g``."""
+        if g in COUNTED:
+            return self._counted_of(code, g).steps
+        return self.params.steps(code, g)
+
+    def _rebuild(self, q: np.ndarray, code: int, g: int) -> np.ndarray:
+        """Float32 records of the integers ``q`` (N, D) the model coded at bound ``code`` on grid ``g``."""
+        if g in COUNTED:
+            counted = self._counted_of(code, g)
+            return grid.rebuild(fine_lattice.from_counts(q, *counted.fine), counted.value_steps)
+        return self.params.rebuild(q, code, g)
+
+    def _counted_of(self, code: int, g: int) -> CountedGrid:
+        counted = self._counted_grid(code, base_of(g))
+        if counted is None:
+            raise EnvelopeError(
+                "kind-11 payload (learned, counts where coarser), but no column of the model has a fine "
+                "lattice coarser than the record's grid at its bound"
+            )
+        return counted
 
     def _header(self, code: int, lattice: bool) -> bytes:
         if lattice and self.kind_at(code) in (Kind.LEARNED3_LOSSLESS, Kind.LEARNED3_COUNTS):
@@ -108,22 +152,25 @@ class LearnedRecords:
         n = x.shape[0]
         code = error_bound.code
         lattice = self.lattice_for(code)
-        q, raw = self.encoder.quantize(x, code, lattice)
-        good = ~raw.any(axis=1)
-        coded, g = self._coded(q, code), self._grid_at(code)
-        if g == grid.FINE:
-            good &= coded[1]
+        g = self._grid_at(code)
+        if g in COUNTED:
+            counted = self._counted_of(code, g)
+            q, raw = grid.quantize(x, grid.bound_from_code(code), counted.value_steps)
+            k, exact = fine_lattice.to_counts(q, *counted.fine)
+            coded, ok, value_steps = k, exact.all(axis=1), counted.value_steps
+        else:
+            q, raw = self.encoder.quantize(x, code, lattice)
+            (coded, ok), value_steps = self._coded(q, code), self.params.step_flat(code, lattice)
+        good = ~raw.any(axis=1) & ok
         bodies: list[bytes | None] = [None] * n
         decoded = np.full(x.shape, np.nan, np.float32)
         idx = np.flatnonzero(good)
         if idx.size:
             head = self._header(code, lattice)
-            streams = encode_streams(
-                self.model, coded[0][idx].reshape(-1, *self.layout), self.params.steps(code, g)
-            )
+            streams = encode_streams(self.model, coded[idx].reshape(-1, *self.layout), self._steps(code, g))
             for i, s in zip(idx.tolist(), streams, strict=True):
                 bodies[i] = head + s
-            decoded[idx] = grid.rebuild(q[idx], self.params.step_flat(code, lattice))
+            decoded[idx] = grid.rebuild(q[idx], value_steps)
         return bodies, decoded
 
     def _coded(self, q: np.ndarray, code: int) -> tuple[np.ndarray, np.ndarray]:
@@ -140,14 +187,20 @@ class LearnedRecords:
         value is off the grid: :meth:`encode` of a batch of one, the same bytes, without the decoded values
         (a per-record serializer's path)."""
         lattice = self.lattice_for(code)
-        q, _, n_raw = quantize_one(x, self.encoder.step_flat(code, lattice), grid.bound_from_code(code))
+        g = self._grid_at(code)
+        counted = self._counted_of(code, g) if g in COUNTED else None
+        steps = counted.value_steps if counted is not None else self.encoder.step_flat(code, lattice)
+        q, _, n_raw = quantize_one(x, steps, grid.bound_from_code(code))
         if n_raw:
             return None
-        coded, ok = self._coded(q[None], code)
+        if counted is not None:
+            coded, exact = fine_lattice.to_counts(q[None], *counted.fine)
+            ok = exact.all(axis=1)
+        else:
+            coded, ok = self._coded(q[None], code)
         if not ok[0]:
             return None
-        steps = self.params.steps(code, self._grid_at(code))
-        stream = encode_streams(self.model, coded.reshape(1, *self.layout), steps)[0]
+        stream = encode_streams(self.model, coded.reshape(1, *self.layout), self._steps(code, g))[0]
         return self._header(code, lattice) + stream
 
     def check_kind(self, kind: int, model: str = "") -> None:
@@ -160,7 +213,7 @@ class LearnedRecords:
                     f"kind-{kind} payload (learned, lossless), but the model{' ' + model if model else ''} "
                     f"writes kind {self.kind_at(code):d} at its lossless bound (counts on a fine lattice: kind 10)"
                 )
-        elif kind != self.kind:
+        elif kind != self.kind and not (kind == Kind.LEARNED3_COUNTED and self.model.version == 3):
             raise EnvelopeError(
                 f"kind-{kind} payload, but the learned model{' of ' + model if model else ''} is version "
                 f"{self.model.version}, written as kind {self.kind}"
@@ -177,7 +230,8 @@ class LearnedRecords:
 
     def read_header(self, body: bytes, kind: int) -> tuple[int, int, int]:
         """``(bound code, grid, header length)`` of a body of envelope ``kind`` (a learned kind this model
-        reads: :meth:`check_kind`); the grid is ``grid.PLAIN``, ``grid.LATTICE`` or (kind 10) ``grid.FINE``."""
+        reads: :meth:`check_kind`); the grid is ``grid.PLAIN``, ``grid.LATTICE``, (kind 10) ``grid.FINE`` or
+        (kind 11) one of :data:`~compressor.learned.counted.COUNTED`."""
         if kind == Kind.LEARNED3_LOSSLESS:
             return self._lossless_code(), grid.LATTICE, 0
         if kind == Kind.LEARNED3_COUNTS:
@@ -189,12 +243,14 @@ class LearnedRecords:
         if index == _EXPLICIT:
             if len(body) < 3:
                 raise EnvelopeError("learned payload is truncated")
-            return int.from_bytes(body[1:3], "big"), lattice, 3
-        if index >= len(self.params.presets):
+            code, start = int.from_bytes(body[1:3], "big"), 3
+        elif index >= len(self.params.presets):
             raise EnvelopeError(
                 f"learned payload names preset bound {index}, the model has {len(self.params.presets)}"
             )
-        return self.params.presets[index], lattice, 1
+        else:
+            code, start = self.params.presets[index], 1
+        return code, COUNTED[lattice] if kind == Kind.LEARNED3_COUNTED else lattice, start
 
     def _read_grid(self, body: bytes, kind: int) -> tuple[int, int, int]:
         """:meth:`read_header`, refusing a lattice record where the model knows no lattice."""
@@ -207,10 +263,10 @@ class LearnedRecords:
         """The decoded record (D,) float32 of one body of envelope ``kind`` and its bound: :meth:`decode`
         of a batch of one."""
         code, lattice, start = self._read_grid(body, kind)
-        q = decode_stream(self.model, body[start:], self.params.steps(code, lattice), self.layout)
+        q = decode_stream(self.model, body[start:], self._steps(code, lattice), self.layout)
         if q is None:
             raise EnvelopeError("learned payload does not decode (truncated or corrupt)")
-        return self.params.rebuild(q.reshape(1, -1), code, lattice)[0], grid.bound_from_code(code)
+        return self._rebuild(q.reshape(1, -1), code, lattice)[0], grid.bound_from_code(code)
 
     def read_bound(self, body: bytes, kind: int) -> float:
         """The bound a body of envelope ``kind`` was coded with."""
@@ -232,9 +288,9 @@ class LearnedRecords:
             streams[i] = body[start:]
         for (code, lattice), members in groups.items():
             bounds[members] = grid.bound_from_code(code)
-            steps = self.params.steps(code, lattice)
+            steps = self._steps(code, lattice)
             q, ok = decode_streams(self.model, [streams[i] for i in members], steps, self.layout)
             if not ok.all():
                 raise EnvelopeError("learned payload does not decode (truncated or corrupt)")
-            out[members] = self.params.rebuild(q.reshape(len(members), -1), code, lattice)
+            out[members] = self._rebuild(q.reshape(len(members), -1), code, lattice)
         return out, bounds

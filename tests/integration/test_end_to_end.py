@@ -316,6 +316,30 @@ def test_learned_records_cross_the_broker_and_hold_the_bound(
     _consume_within_bounds(kafka_bootstrap, bundle, data, checks)
 
 
+def test_counts_where_coarser_cross_the_broker_as_kind_11(
+    kafka_bootstrap: str, topic: str, tmp_path: Path
+) -> None:
+    """Sensor counts converted and rounded (the golden fine-lattice series) at a bound of a few quanta: the
+    producer writes kind-11 records (wire version 9: counts in the column whose count is coarser than the
+    grid), and a consumer in another process with one BLAS thread decodes every value within the bound."""
+    sys.path.insert(0, str(REPO / "tests" / "golden"))
+    from make_bundle_fine import series
+
+    data = tmp_path / "sensor.csv"
+    rows = series()[220:].reshape(-1, 3).astype(np.float64)
+    np.savetxt(data, rows, fmt=["%.3f", "%.3f", "%d"], delimiter=",", header="a,b,c", comments="")
+    bundle, bound = REPO / "tests" / "golden" / "bundle_counts", 0.05
+    produced = subprocess.run(
+        [sys.executable, "-m", "latentwire", "produce", "--model", str(bundle), "--data", str(data),
+         "--topic", topic, "--bootstrap-servers", kafka_bootstrap, "--error-bound", str(bound), "--json"],
+        check=True, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    records = json.loads(produced.stdout)["records"]
+    heads = _heads(kafka_bootstrap, topic, records)
+    assert heads.count(0x9B) > records // 2, f"too few kind-11 records: {sorted(set(heads))}"
+    _consume_within_bound(kafka_bootstrap, topic, bundle, data, records, bound, False)
+
+
 def _heads(bootstrap: str, topic: str, records: int) -> list[int]:
     """The envelope head byte of each of the ``records`` records on ``topic``, checked to be all it holds."""
     consumer = _consumer(bootstrap, topic)

@@ -54,7 +54,7 @@ def test_header_layout() -> None:
         (b"\xc1\x10abcd", TruncatedError),
         (b'{"json": 1}', BadMagicError),
         (b"\x00\x10abcd\xc4\x01x", BadMagicError),
-        (b"\xc1\x90abcd\xc4\x01x", UnsupportedVersionError),
+        (b"\xc1\xa0abcd\xc4\x01x", UnsupportedVersionError),
         (b"\xc1\x00abcd\xc4\x01x", UnsupportedVersionError),
         (b"\xc1\x10abcd\xc4\x05xy", TruncatedError),
         (b"\xc1\x10abcd\xc4\x01xEXTRA", EnvelopeError),
@@ -74,7 +74,7 @@ def test_bad_bytes_raise_typed_errors(data: bytes, error: type[Exception]) -> No
 
 def test_unsupported_version_message_says_what_to_do() -> None:
     with pytest.raises(UnsupportedVersionError, match="upgrade the consumer"):
-        unpack(b"\xc1\x90abcd\xc4\x01x")
+        unpack(b"\xc1\xa0abcd\xc4\x01x")
 
 
 def test_each_kind_is_written_with_the_version_that_introduced_it() -> None:
@@ -103,6 +103,10 @@ def test_each_kind_is_written_with_the_version_that_introduced_it() -> None:
     for head in (0x23, 0x24, 0x25):
         with pytest.raises(EnvelopeError, match="does not exist in wire version 2"):
             unpack(bytes([0xC1, head]) + b"abcd\xc4\x01x")
+    # version 9 defines kind 11 (kind 8 with counts where a count is coarser than the grid)
+    for version in range(1, 9):
+        with pytest.raises(EnvelopeError, match=f"kind 11 does not exist in wire version {version}"):
+            unpack(bytes([0xC1, (version << 4) | 11]) + b"abcd\xc4\x01x")
     # version 4 defines kind 6 (a version-2 learned model); it does not exist in version 3
     with pytest.raises(EnvelopeError, match="kind 6 does not exist in wire version 3"):
         unpack(b"\xc1\x36abcd\xc4\x01x")
@@ -125,7 +129,13 @@ def test_each_kind_is_written_with_the_version_that_introduced_it() -> None:
 
 @pytest.mark.parametrize(
     ("kind", "version"),
-    [(Kind.LEARNED2, 4), (Kind.LEARNED3, 5), (Kind.LEARNED3_LOSSLESS, 6), (Kind.LEARNED3_COUNTS, 7)],
+    [
+        (Kind.LEARNED2, 4),
+        (Kind.LEARNED3, 5),
+        (Kind.LEARNED3_LOSSLESS, 6),
+        (Kind.LEARNED3_COUNTS, 7),
+        (Kind.LEARNED3_COUNTED, 9),
+    ],
 )
 def test_a_reader_from_before_a_kind_refuses_it_by_its_wire_version(monkeypatch, kind, version) -> None:
     from compressor import envelope
@@ -151,8 +161,8 @@ def test_version_7_marks_classical_kinds_and_reads_back() -> None:
         assert pack(env) == buf
     # the version that defines a kind reads back as 0, so a default envelope round-trips unchanged
     assert unpack(pack(Envelope(b"abcd", Kind.LATTICE, b"x"))) == Envelope(b"abcd", Kind.LATTICE, b"x")
-    with pytest.raises(EnvelopeError, match="at most 8"):
-        pack(Envelope(b"abcd", Kind.BOUNDED, b"x", version=9))
+    with pytest.raises(EnvelopeError, match="at most 9"):
+        pack(Envelope(b"abcd", Kind.BOUNDED, b"x", version=10))
 
 
 def test_a_version_6_reader_refuses_version_7(monkeypatch) -> None:
@@ -178,7 +188,9 @@ def test_pack_refuses_bad_fields() -> None:
         pack(Envelope(b"abcd", 16, b"x"))
 
 
-@pytest.mark.parametrize("kind", [k for k in Kind if k not in (Kind.EVENT_WINDOW, Kind.EVENT)])
+@pytest.mark.parametrize(
+    "kind", [k for k in Kind if k not in (Kind.EVENT_WINDOW, Kind.EVENT, Kind.LEARNED3_COUNTED)]
+)
 @pytest.mark.parametrize("size", [0, 1, 255, 256, 70_000])
 def test_version_8_frames_a_whole_record_by_the_header_alone(kind: Kind, size: int) -> None:
     payload = bytes(i % 251 for i in range(size))
@@ -196,6 +208,15 @@ def test_version_8_frames_a_whole_record_by_the_header_alone(kind: Kind, size: i
     assert unpack(old).payload == payload
     if size < 256:
         assert len(old) == len(buf) + 2
+
+
+def test_kind_11_is_whole_and_marked_9() -> None:
+    envelope = Envelope(b"abcd", Kind.LEARNED3_COUNTED, b"xyz", None, FRAMING_VERSION)
+    buf = pack(envelope)
+    assert buf == bytes([MAGIC, 0x9B]) + b"abcd" + b"xyz"
+    assert unpack(buf) == Envelope(b"abcd", Kind.LEARNED3_COUNTED, b"xyz", None, 9)
+    with pytest.raises(EnvelopeError, match="padded record"):
+        pack(Envelope(b"abcd", Kind.LEARNED3_COUNTED, b"x", 100))
 
 
 def test_version_8_has_no_framing_for_a_padded_record() -> None:

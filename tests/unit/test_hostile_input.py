@@ -286,7 +286,7 @@ def test_failures_are_counted_by_kind(digits_bundle) -> None:
     registry = CollectorRegistry()
     reader = BatchingConsumer(None, ModelResolver([digits_bundle]), metrics=ConsumerMetrics.get(registry))
     results = reader.decode_messages(
-        [consumer_record("s", 0, i, v) for i, v in enumerate([b"junk", b"\xc1\x10ab", b"\xc1\x90abcd\xc0"])]
+        [consumer_record("s", 0, i, v) for i, v in enumerate([b"junk", b"\xc1\x10ab", b"\xc1\xa0abcd\xc0"])]
     )
     assert [r.error.kind for r in results] == ["bad_magic", "truncated", "unsupported_version"]
     for kind in ("bad_magic", "truncated", "unsupported_version"):

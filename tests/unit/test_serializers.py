@@ -157,7 +157,7 @@ def test_bad_values_raise_value_errors_not_type_errors(
         (b"plain text", "bad_magic"),
         (b"\xc1\x10\xde\xad\xbe\xef\xc4\x01x", "unknown_model"),
         (b"\xc1\x10", "truncated"),
-        (b"\xc1\x90abcd\xc4\x01x", "unsupported_version"),
+        (b"\xc1\xa0abcd\xc4\x01x", "unsupported_version"),
     ],
 )
 def test_undecodable_values_raise_with_their_kind(
