@@ -390,26 +390,24 @@ class Codec:
         SAMPLE next to every record of the other coder)."""
         trials = self.learned_records.trials
         code = bound.code
-        learned_kind = self.learned_records.kind_at(code)
         picked = trials.learned_rows(code, len(records))
         if picked is not None:  # the classical coder codes every record, the learned coder the picked ones
             bodies, values, grids = self.bounded_coder.encode(records, bound)
             kinds = [BOUNDED_KINDS[g] for g in grids.tolist()]
             if picked.size:
-                learned, decoded = self.learned_records.encode(records[picked], bound)
+                learned, decoded, learned_kinds = self.learned_records.encode(records[picked], bound)
                 sizes = np.array([-1 if b is None else len(b) for b in learned], np.int64)
                 lengths = np.array([len(bodies[i]) for i in picked.tolist()], np.int64)
                 trials.record(code, sizes, lengths)
                 for j, i in enumerate(picked.tolist()):
                     if 0 <= sizes[j] < lengths[j]:
                         bodies[i] = learned[j]
-                        kinds[i] = learned_kind
+                        kinds[i] = learned_kinds[j]
                         values[i] = decoded[j]
             return bodies, kinds, values
-        learned, decoded = self.learned_records.encode(records, bound)
+        learned, decoded, kinds = self.learned_records.encode(records, bound)
         sizes = np.array([-1 if b is None else len(b) for b in learned], np.int64)
         bodies: list[bytes] = [b"" if b is None else b for b in learned]
-        kinds = [learned_kind] * len(bodies)
         idx = trials.rows(code, sizes)
         if idx.size:
             classical, values, grids = self.bounded_coder.encode(records[idx], bound)
@@ -433,19 +431,19 @@ class Codec:
             body, kind = classical[0], BOUNDED_KINDS[int(grids[0])]
             if picked.size:
                 learned = self.learned_records.encode_one(np.ascontiguousarray(x[0]), code)
-                size = -1 if learned is None else len(learned)
+                size = -1 if learned is None else len(learned[0])
                 trials.record(code, np.array([size]), np.array([len(body)]))
                 if 0 <= size < len(body):
-                    return learned, self.learned_records.kind_at(code)
+                    return learned
             return body, kind
         learned = self.learned_records.encode_one(np.ascontiguousarray(x[0]), code)
-        size = -1 if learned is None else len(learned)
+        size = -1 if learned is None else len(learned[0])
         if trials.take(code, size):
             classical, _, grids = self.bounded_coder.encode(x, bound)
             trials.record(code, np.array([size]), np.array([len(classical[0])]))
             if size < 0 or len(classical[0]) <= size:
                 return classical[0], BOUNDED_KINDS[int(grids[0])]
-        return learned, self.learned_records.kind_at(code)
+        return learned
 
     def _pack(
         self, bodies: list[bytes], kinds: list[int], lengths: Sequence[int | None] | None

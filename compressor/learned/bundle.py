@@ -166,7 +166,7 @@ def _fit(bundle: Any, fit_records: np.ndarray, heldback: np.ndarray) -> dict[str
             measured = {}
             for name, codec in classical.items():
                 coder = LearnedRecords(candidate, codec.bounded_coder, lossless)
-                learned, _ = coder.encode(val, codec.error_bound)
+                learned, _, _ = coder.encode(val, codec.error_bound)
                 smaller = [
                     min(b, len(lb) + 8) if lb is not None else b
                     for b, lb in zip(base[name], learned, strict=True)

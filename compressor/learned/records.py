@@ -145,49 +145,75 @@ class LearnedRecords:
             return bytes((flag | presets.index(code),))
         return bytes((flag | _EXPLICIT,)) + code.to_bytes(2, "big")
 
-    def encode(self, records: np.ndarray, error_bound: ErrorBound) -> tuple[list[bytes | None], np.ndarray]:
-        """Kind-3 bodies of float32 ``records`` (N, D) (None where a value is off the grid) and the values
-        they decode to (rows of None bodies are left as NaN)."""
+    def encode(
+        self, records: np.ndarray, error_bound: ErrorBound
+    ) -> tuple[list[bytes | None], np.ndarray, list[int]]:
+        """Bodies of float32 ``records`` (N, D) (None where a value is off the grid), the values they decode
+        to (rows of None bodies are left as NaN) and the envelope kind of each: :meth:`kind_at`, or kind 8
+        where a kind-11 record has a value of a counted column off its fine lattice (then coded on the grid
+        of the other columns)."""
         x = np.asarray(records, dtype=np.float32)
-        n = x.shape[0]
         code = error_bound.code
-        lattice = self.lattice_for(code)
         g = self._grid_at(code)
+        bodies, decoded = self._encode_on(x, code, g)
+        kinds = [self.kind_at(code)] * len(bodies)
+        rest = [i for i, body in enumerate(bodies) if body is None] if g in COUNTED else []
+        if rest:
+            more, values = self._encode_on(x[rest], code, base_of(g))
+            for j, i in enumerate(rest):
+                if more[j] is not None:
+                    bodies[i], kinds[i], decoded[i] = more[j], self.kind, values[j]
+        return bodies, decoded, kinds
+
+    def _encode_on(self, x: np.ndarray, code: int, g: int) -> tuple[list[bytes | None], np.ndarray]:
+        """:meth:`encode` of records ``x`` on grid ``g`` alone: bodies (None where a record cannot go on it)
+        and decoded values."""
+        lattice = self.lattice_for(code)
         if g in COUNTED:
             counted = self._counted_of(code, g)
             q, raw = grid.quantize(x, grid.bound_from_code(code), counted.value_steps)
-            k, exact = fine_lattice.to_counts(q, *counted.fine)
-            coded, ok, value_steps = k, exact.all(axis=1), counted.value_steps
+            coded, exact = fine_lattice.to_counts(q, *counted.fine)
+            ok, value_steps = exact.all(axis=1), counted.value_steps
         else:
             q, raw = self.encoder.quantize(x, code, lattice)
-            (coded, ok), value_steps = self._coded(q, code), self.params.step_flat(code, lattice)
+            (coded, ok), value_steps = self._coded(q, code, g), self.params.step_flat(code, lattice)
         good = ~raw.any(axis=1) & ok
-        bodies: list[bytes | None] = [None] * n
+        bodies: list[bytes | None] = [None] * x.shape[0]
         decoded = np.full(x.shape, np.nan, np.float32)
         idx = np.flatnonzero(good)
         if idx.size:
             head = self._header(code, lattice)
             streams = encode_streams(self.model, coded[idx].reshape(-1, *self.layout), self._steps(code, g))
-            for i, s in zip(idx.tolist(), streams, strict=True):
-                bodies[i] = head + s
+            for i, stream in zip(idx.tolist(), streams, strict=True):
+                bodies[i] = head + stream
             decoded[idx] = grid.rebuild(q[idx], value_steps)
         return bodies, decoded
 
-    def _coded(self, q: np.ndarray, code: int) -> tuple[np.ndarray, np.ndarray]:
-        """The integers this model codes for grid integers ``q`` (N, D) at bound ``code`` and whether each
-        record can be coded so: ``q`` itself, or on the fine lattice (kind 10) the counts, with each record
-        whole on the fine lattice or not."""
-        if self._grid_at(code) != grid.FINE:
+    def _coded(self, q: np.ndarray, code: int, g: int) -> tuple[np.ndarray, np.ndarray]:
+        """The integers this model codes for grid integers ``q`` (N, D) at bound ``code`` on grid ``g`` (not
+        a kind-11 one) and whether each record can be coded so: ``q`` itself, or on the fine lattice (kind
+        10) the counts, with each record whole on the fine lattice or not."""
+        if g != grid.FINE:
             return q, np.ones(q.shape[0], bool)
         k, exact = fine_lattice.to_counts(q, *self.params.fine_flat(code))
         return k, exact.all(axis=1)
 
-    def encode_one(self, x: np.ndarray, code: int) -> bytes | None:
-        """The kind-3 body of one contiguous float32 record ``x`` (D,) at bound ``code``, or None where a
-        value is off the grid: :meth:`encode` of a batch of one, the same bytes, without the decoded values
-        (a per-record serializer's path)."""
-        lattice = self.lattice_for(code)
+    def encode_one(self, x: np.ndarray, code: int) -> tuple[bytes, int] | None:
+        """The body and envelope kind of one contiguous float32 record ``x`` (D,) at bound ``code``, or None
+        where a value is off the grid: :meth:`encode` of a batch of one, the same bytes, without the decoded
+        values (a per-record serializer's path)."""
         g = self._grid_at(code)
+        body = self._encode_one_on(x, code, g)
+        if body is not None:
+            return body, self.kind_at(code)
+        if g in COUNTED:
+            body = self._encode_one_on(x, code, base_of(g))
+            if body is not None:
+                return body, self.kind
+        return None
+
+    def _encode_one_on(self, x: np.ndarray, code: int, g: int) -> bytes | None:
+        lattice = self.lattice_for(code)
         counted = self._counted_of(code, g) if g in COUNTED else None
         steps = counted.value_steps if counted is not None else self.encoder.step_flat(code, lattice)
         q, _, n_raw = quantize_one(x, steps, grid.bound_from_code(code))
@@ -197,7 +223,7 @@ class LearnedRecords:
             coded, exact = fine_lattice.to_counts(q[None], *counted.fine)
             ok = exact.all(axis=1)
         else:
-            coded, ok = self._coded(q[None], code)
+            coded, ok = self._coded(q[None], code, g)
         if not ok[0]:
             return None
         stream = encode_streams(self.model, coded.reshape(1, *self.layout), self._steps(code, g))[0]

@@ -143,7 +143,7 @@ def test_a_kind_9_payload_is_the_kind_8_stream_without_its_header(lossless) -> N
     bound = ErrorBound.lossless(codec.bundle)
     headed = LearnedRecords(codec.learned_records.model, codec.bounded_coder)
     assert headed.kind_at(bound.code) == Kind.LEARNED3
-    bodies, _ = headed.encode(source, bound)
+    bodies, _, _ = headed.encode(source, bound)
     head = bytes((0x80 | 0x7F,)) + bound.code.to_bytes(2, "big")  # the lattice, an explicit code
     for v, body in zip(vectors["vectors"], bodies, strict=True):
         assert body == head + unpack(bytes.fromhex(v["envelope"])).payload
