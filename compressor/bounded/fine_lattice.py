@@ -161,8 +161,8 @@ def _to_counts_rows(q, p, r, off, mirror, k, exact):  # noqa: ANN001, ANN202, PL
 
 
 def detect_fine(q: np.ndarray) -> tuple[int, int, int, bool] | None:
-    """The fine lattice ``(p, r, off, mirror)`` that at least :data:`MIN_FIT` of the grid integers ``q`` (and
-    :data:`MIN_FIT_DISTINCT` of their distinct values) sit on, or None (too few distinct values, a step
+    """The fine lattice ``(p, r, off, mirror)`` that the most of the grid integers ``q`` sit on, at least
+    :data:`MIN_FIT` of them (and :data:`MIN_FIT_DISTINCT` of their distinct values), or None (too few distinct values, a step
     under :data:`MIN_STEP`, or no fraction fits)."""
     q = np.asarray(q, dtype=np.int64).reshape(-1)
     if q.size == 0:
@@ -183,13 +183,22 @@ def _detect(q: np.ndarray) -> tuple[int, int, int] | None:
     needed_distinct = math.ceil(MIN_FIT_DISTINCT * values.size)
     needed = math.ceil(MIN_FIT * q.size)
     step = _step_estimate(values)
+    # the fraction that puts the most values on the lattice, the smallest denominator among equals: the
+    # first one that fits enough of them can still miss a constant known to more digits, and its error
+    # grows with the count (ETTh1's first load column: 3349/50 fits 99.9 % of the values it was found on,
+    # 99.5 % of the later ones; 20027/299 fits all of both)
+    best: tuple[int, int, int, int] | None = None
     for r in range(1, MAX_DENOMINATOR + 1 if step is not None else 1):
         p = round(step * r)
         if p <= r or p > MAX_NUMERATOR:
             continue
         off, fits, fits_distinct = _best_offset(values, weights, p, r)
-        if fits >= needed and fits_distinct >= needed_distinct:
-            return p, r, off
+        if fits >= needed and fits_distinct >= needed_distinct and (best is None or fits > best[0]):
+            best = (fits, p, r, off)
+            if fits == q.size:
+                break
+    if best is not None:
+        return best[1:]
     return _whole_step(values, weights, math.ceil(MIN_FIT_WHOLE * q.size), needed_distinct)
 
 
