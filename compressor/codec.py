@@ -87,10 +87,10 @@ class Codec:
             :func:`compressor.bounded.codec.codec_for_bundle`), for measuring the learned gain: its records
             decode only with a consumer configured likewise (the expected scale classes differ), so it is
             not a wire mode. Default: True.
-        exact_when_cheaper (bool): code at the model's lossless bound (every value exact) where that costs
-            fewer bits than the asked bound (:func:`compressor.bounded.exact_choice.lossless_is_cheaper`;
-            the records then name the lossless bound). False codes at the asked bound always (training
-            measures each bound it fits for). Default: True.
+        exact_when_cheaper (bool): code at the model's lossless bound (every value exact) where that
+            measures fewer bytes than the asked bound over a trial (:class:`compressor.bounded.exact_choice.
+            ExactChoice`; the records then name the lossless bound). False codes at the asked bound always
+            (training measures each bound it fits for). Default: True.
     """
 
     def __init__(
