@@ -21,31 +21,20 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1]))
 
-from make_bundle_fine import series  # noqa: E402
+from make_bundle_fine import write_learned_counts  # noqa: E402
 
-from tests.golden_sets import encoded_vectors, write_vectors  # noqa: E402
-
-#: the test records (of ``series()[220:]``) the vectors code: first, count
-RECORDS = (0, 6)
 BOUND = 0.05
 
 
 def main() -> int:
     from compressor.bundle import load_bundle
-    from compressor.codec import Codec
     from compressor.envelope import Kind
 
-    records = series()
     bundle = load_bundle(HERE / "bundle_counts")
-    first, count = RECORDS
-    batch = records[220 + first : 220 + first + count]
-    encoded = Codec(bundle, error_bound=BOUND).encode(batch)
-    vectors = encoded_vectors("bound 0.05, learned counts where coarser", BOUND, encoded, batch)
-    kinds = {bytes.fromhex(v["envelope"])[1] & 0x0F for v in vectors}
-    if Kind.LEARNED3_COUNTED not in kinds:
-        raise SystemExit(f"no record was coded with counts where coarser (kind 11): kinds {sorted(kinds)}")
-    source = f"tests/golden/make_bundle_fine.py series(), records {220 + first}-{220 + first + count - 1}"
-    write_vectors("bundle_counted", bundle.model_id, source, vectors)
+    label = "bound 0.05, learned counts where coarser"
+    write_learned_counts(
+        "bundle_counted", bundle, BOUND, label, Kind.LEARNED3_COUNTED, "counts where coarser"
+    )
     return 0
 
 

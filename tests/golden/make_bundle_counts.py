@@ -19,34 +19,27 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1]))
 
-from make_bundle_fine import series  # noqa: E402
+from make_bundle_fine import series, write_learned_counts  # noqa: E402
 
-from tests.golden_sets import encoded_vectors, save_golden_bundle, write_vectors  # noqa: E402
-
-#: the test records (of ``series()[220:]``) the vectors code: first, count
-RECORDS = (0, 6)
+from tests.golden_sets import save_golden_bundle  # noqa: E402
 
 
 def main() -> int:
-    from compressor.codec import Codec
     from compressor.envelope import Kind
     from compressor.error_bound import ErrorBound
     from compressor.training import train
 
-    records = series()
-    bundle, _ = train(records[:220], window=32, channels=3, progress=False)
+    bundle, _ = train(series()[:220], window=32, channels=3, progress=False)
     bundle = save_golden_bundle(bundle, "bundle_counts")
-    bound = ErrorBound.lossless(bundle)
-    first, count = RECORDS
-    batch = records[220 + first : 220 + first + count]
-    vectors = encoded_vectors(
-        "lossless bound, learned counts", bound.value, Codec(bundle, error_bound=bound).encode(batch), batch
+    bound = ErrorBound.lossless(bundle).value
+    write_learned_counts(
+        "bundle_counts",
+        bundle,
+        bound,
+        "lossless bound, learned counts",
+        Kind.LEARNED3_COUNTS,
+        "learned counts",
     )
-    kinds = {bytes.fromhex(v["envelope"])[1] & 0x0F for v in vectors}
-    if Kind.LEARNED3_COUNTS not in kinds:
-        raise SystemExit(f"no record was coded as learned counts (kind 10): kinds {sorted(kinds)}")
-    source = f"tests/golden/make_bundle_fine.py series(), records {220 + first}-{220 + first + count - 1}"
-    write_vectors("bundle_counts", bundle.model_id, source, vectors)
     return 0
 
 

@@ -41,6 +41,21 @@ def series() -> np.ndarray:
     return x.astype(np.float32).reshape(300, 96)
 
 
+def write_learned_counts(name: str, bundle, bound: float, label: str, kind: int, what: str) -> None:  # noqa: ANN001
+    """Write ``<name>_vectors.json``: records 220 to 225 of :func:`series` coded by ``bundle`` at ``bound``
+    (vectors named ``label``), checked to hold a record of envelope ``kind`` (``what`` it codes)."""
+    from compressor.codec import Codec
+
+    first, count = 220, 6
+    batch = series()[first : first + count]
+    vectors = encoded_vectors(label, bound, Codec(bundle, error_bound=bound).encode(batch), batch)
+    kinds = {bytes.fromhex(v["envelope"])[1] & 0x0F for v in vectors}
+    if kind not in kinds:
+        raise SystemExit(f"no record was coded as {what} (kind {kind}): kinds {sorted(kinds)}")
+    source = f"tests/golden/make_bundle_fine.py series(), records {first}-{first + count - 1}"
+    write_vectors(name, bundle.model_id, source, vectors)
+
+
 def main() -> int:
     from compressor.codec import Codec
     from compressor.envelope import Kind

@@ -263,12 +263,7 @@ def test_bounded_records_on_the_data_lattice_cross_the_broker(  # noqa: PLR0913
     another process with one BLAS thread decodes them, and every value of every record is within E there
     (exactly the original when E < 0.5)."""
     series = data_dir / TWEETS
-    produced = subprocess.run(
-        [sys.executable, "-m", "latentwire", "produce", "--model", str(tweets_bundle), "--data", str(series),
-         "--topic", topic, "--bootstrap-servers", kafka_bootstrap, "--error-bound", str(bound), "--json"],
-        check=True, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    records = json.loads(produced.stdout)["records"]
+    records = _produce_bounded(kafka_bootstrap, topic, tweets_bundle, series, bound)
     heads = _heads(kafka_bootstrap, topic, records)
     assert {h & 0x0F for h in heads} <= {2, 3, 6, 8}, "records not on the lattice (kind 2, 3, 6 or 8)"
     # whole records are framed as wire version 8; only a padded final window keeps its version-7 framing
@@ -329,15 +324,20 @@ def test_counts_where_coarser_cross_the_broker_as_kind_11(
     rows = series()[220:].reshape(-1, 3).astype(np.float64)
     np.savetxt(data, rows, fmt=["%.3f", "%.3f", "%d"], delimiter=",", header="a,b,c", comments="")
     bundle, bound = REPO / "tests" / "golden" / "bundle_counts", 0.05
-    produced = subprocess.run(
-        [sys.executable, "-m", "latentwire", "produce", "--model", str(bundle), "--data", str(data),
-         "--topic", topic, "--bootstrap-servers", kafka_bootstrap, "--error-bound", str(bound), "--json"],
-        check=True, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    records = json.loads(produced.stdout)["records"]
+    records = _produce_bounded(kafka_bootstrap, topic, bundle, data, bound)
     heads = _heads(kafka_bootstrap, topic, records)
     assert heads.count(0x9B) > records // 2, f"too few kind-11 records: {sorted(set(heads))}"
     _consume_within_bound(kafka_bootstrap, topic, bundle, data, records, bound, False)
+
+
+def _produce_bounded(bootstrap: str, topic: str, bundle: Path, data: Path, bound: float) -> int:
+    """``latentwire produce --error-bound`` of ``data`` to ``topic`` in another process; the records sent."""
+    produced = subprocess.run(
+        [sys.executable, "-m", "latentwire", "produce", "--model", str(bundle), "--data", str(data),
+         "--topic", topic, "--bootstrap-servers", bootstrap, "--error-bound", str(bound), "--json"],
+        check=True, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    return json.loads(produced.stdout)["records"]
 
 
 def _heads(bootstrap: str, topic: str, records: int) -> list[int]:
