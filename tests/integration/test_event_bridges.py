@@ -60,8 +60,7 @@ def _produce(bootstrap: str, topic: str, events: list, pace: float = 0.0) -> Non
 
 def _feed(bootstrap: str, topic: str, events: list, kills_done: threading.Event) -> None:
     """The first 900 events at 100 per second, then one every 0.1 s until both bridges have been killed
-    (so windows keep opening however long a loaded machine takes to get there: the caller gives enough
-    events for minutes of it), then the rest at once."""
+    (so windows keep opening however long a loaded machine takes to get there), then the rest at once."""
     _produce(bootstrap, topic, events[:900], 0.5)
     producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
     rest = iter(events[900:])
@@ -161,9 +160,7 @@ def test_sigkill_of_each_bridge_mid_window_loses_and_repeats_nothing(
     kafka_bootstrap: str, topic_factory, tmp_path: Path
 ) -> None:
     raw, packed, restored = topic_factory(2), topic_factory(2), topic_factory(2)
-    # 300 to train on, 900 at once, then one every 0.1 s for up to 5 minutes (a loaded machine may take
-    # minutes to reach the kills; windows must still be opening then), the rest after the kills
-    events = _events(4200, seed=3)
+    events = _events(2400, seed=3)
     _produce(kafka_bootstrap, raw, events[:300])
     bundle = _train(kafka_bootstrap, raw, tmp_path / "events-model")
     kills_done = threading.Event()
