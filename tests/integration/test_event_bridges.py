@@ -142,16 +142,21 @@ def test_events_cross_both_bridges_alone_and_in_windows(
     assert len(read_all(kafka_bootstrap, runs[1][1], 1, timeout=10)) < len(events) / 8
 
 
-def _open_windows(bootstrap: str, group: str, topic: str) -> bool:
-    """True if the group's last commit held windows open (its metadata names them)."""
+def _commits(bootstrap: str, group: str, topic: str) -> list:
+    """The group's last committed offset and metadata of each partition of ``topic`` (None: none yet)."""
     from kafka import KafkaConsumer
     from kafka.structs import TopicPartition
 
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     try:
-        commits = [consumer.committed(TopicPartition(topic, p), metadata=True) for p in (0, 1)]
+        return [consumer.committed(TopicPartition(topic, p), metadata=True) for p in (0, 1)]
     finally:
         consumer.close()
+
+
+def _open_windows(bootstrap: str, group: str, topic: str) -> bool:
+    """True if the group's last commit held windows open (its metadata names them)."""
+    commits = _commits(bootstrap, group, topic)
     return any(c is not None and (c.metadata or "").startswith("lw2:") for c in commits)
 
 
@@ -198,7 +203,12 @@ def test_sigkill_of_each_bridge_mid_window_loses_and_repeats_nothing(
                 group, killed_open = f"latentwire-compress-{raw}", False
                 for attempt in range(1, 6):
                     while not _open_windows(kafka_bootstrap, group, raw):
-                        assert time.monotonic() < deadline + 60 * attempt, compress.log()
+                        assert time.monotonic() < deadline + 60 * attempt, (
+                            f"attempt {attempt}: no commit named an open window; the last commits "
+                            f"{_commits(kafka_bootstrap, group, raw)}, transactions "
+                            f"{compress.metric('latentwire_bridge_transactions_total', outcome='committed')}, "
+                            f"{time.monotonic() - deadline + 120:.0f} s since the feed began\n{compress.log()}"
+                        )
                         time.sleep(0.2)
                     compress.kill()
                     killed_open = _open_windows(kafka_bootstrap, group, raw)
