@@ -75,7 +75,8 @@ class LearnedRecords:
         self.lossless = lossless.code if lossless is not None and model.version == 3 else None
         #: the encoder's measure of where the classical coder still pays (steers effort only)
         self.trials = ClassicalTrials()
-        self._counted: dict[tuple[int, int], CountedGrid | None] = {}
+        self._counted: dict[tuple[int, int], CountedGrid] = {}
+        self._written: dict[int, CountedGrid | None] = {}
 
     def lattice_for(self, code: int) -> bool:
         """Whether kind-3 records of bound ``code`` go on the data's lattice (where it is no finer than 2E
@@ -106,13 +107,21 @@ class LearnedRecords:
         picks; never at the lossless bound, where kinds 9 and 10 apply), or None."""
         if self.model.version != 3 or code == self.lossless:
             return None
-        return self._counted_grid(code, grid.LATTICE if self.lattice_for(code) else grid.PLAIN)
+        if code not in self._written:  # the encoder's own bounds: few, so kept whatever the answer
+            self._written[code] = self._counted_grid(
+                code, grid.LATTICE if self.lattice_for(code) else grid.PLAIN
+            )
+        return self._written[code]
 
     def _counted_grid(self, code: int, base: int) -> CountedGrid | None:
-        key = (code, base)
-        if key not in self._counted:
-            self._counted[key] = counted_grid(self.params, code, base)
-        return self._counted[key]
+        """:func:`counted_grid`, kept per bound and base where there is one (a bound a record names without
+        one is refused; not kept, so records naming arbitrary bounds cannot grow the cache)."""
+        found = self._counted.get((code, base))
+        if found is None:
+            found = counted_grid(self.params, code, base)
+            if found is not None:
+                self._counted[code, base] = found
+        return found
 
     def _steps(self, code: int, g: int) -> np.ndarray:
         """Per column the step the model codes on at bound ``code`` on grid ``g``."""
