@@ -73,7 +73,7 @@ class ExactChoice:
         self.lossless = lossless
         #: True: code exactly; False: at the asked bound; None: on trial (both, the smaller kept)
         self.exact: bool | None = None
-        self._bytes = np.zeros(2, np.int64)  # asked, exact: over the current trial
+        self._asked_bytes = self._exact_bytes = 0  # over the current trial
         self._tried = 0
         self._since = 0
 
@@ -96,14 +96,14 @@ class ExactChoice:
     def keep(self, asked: Coded, exact: Coded) -> Coded:
         """Of one batch coded at both bounds (each a tuple whose first item is the list of payload
         bodies), the one with fewer bytes in all (the asked one on a tie), counted toward the trial."""
-        sizes = np.array([_total(asked[0]), _total(exact[0])], np.int64)
-        self._bytes += sizes
+        asked_size, exact_size = _total(asked[0]), _total(exact[0])
+        self._asked_bytes += asked_size
+        self._exact_bytes += exact_size
         self._tried += len(asked[0])
         if self._tried >= TRIAL:
-            self.exact = bool(self._bytes[1] < self._bytes[0])
-            self._bytes[:] = 0
-            self._tried = 0
-        return exact if sizes[1] < sizes[0] else asked
+            self.exact = self._exact_bytes < self._asked_bytes
+            self._asked_bytes = self._exact_bytes = self._tried = 0
+        return exact if exact_size < asked_size else asked
 
 
 def _total(bodies: Sequence[bytes]) -> int:

@@ -35,7 +35,6 @@ class CountedGrid:
     """The grid of kind-11 records of one bound and base grid.
 
     Arguments:
-        columns (np.ndarray): (cols,) bool, the columns coded as counts.
         steps (np.ndarray): (cols,) float64, the step the learned model codes each column on: one count,
             or the base grid's step.
         value_steps (np.ndarray): (D,) float64, per value the step of the grid integers counts are taken
@@ -44,7 +43,6 @@ class CountedGrid:
             (identity outside the counted columns).
     """
 
-    columns: np.ndarray
     steps: np.ndarray
     value_steps: np.ndarray
     fine: tuple[np.ndarray, ...]
@@ -64,7 +62,6 @@ def counted_grid(params: BoundedParameters, code: int, base: int) -> CountedGrid
     if not columns.any():
         return None
     return CountedGrid(
-        columns=columns,
         steps=np.where(columns, count, base_steps),
         value_steps=np.tile(np.where(columns, params.quanta, base_steps), params.rows),
         fine=params.fine_values(columns),

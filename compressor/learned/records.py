@@ -177,34 +177,40 @@ class LearnedRecords:
     def _encode_on(self, x: np.ndarray, code: int, g: int) -> tuple[list[bytes | None], np.ndarray]:
         """:meth:`encode` of records ``x`` on grid ``g`` alone: bodies (None where a record cannot go on it)
         and decoded values."""
-        lattice = self.lattice_for(code)
-        if g in COUNTED:
-            counted = self._counted_of(code, g)
-            q, raw = grid.quantize(x, grid.bound_from_code(code), counted.value_steps)
-            coded, exact = fine_lattice.to_counts(q, *counted.fine)
-            ok, value_steps = exact.all(axis=1), counted.value_steps
-        else:
-            q, raw = self.encoder.quantize(x, code, lattice)
-            (coded, ok), value_steps = self._coded(q, code, g), self.params.step_flat(code, lattice)
+        value_steps = self._value_steps(code, g)
+        q, raw = grid.quantize(x, grid.bound_from_code(code), value_steps)
+        coded, ok = self._coded(q, code, g)
         good = ~raw.any(axis=1) & ok
         bodies: list[bytes | None] = [None] * x.shape[0]
         decoded = np.full(x.shape, np.nan, np.float32)
         idx = np.flatnonzero(good)
         if idx.size:
-            head = self._header(code, lattice)
+            head = self._header(code, self.lattice_for(code))
             streams = encode_streams(self.model, coded[idx].reshape(-1, *self.layout), self._steps(code, g))
             for i, stream in zip(idx.tolist(), streams, strict=True):
                 bodies[i] = head + stream
             decoded[idx] = grid.rebuild(q[idx], value_steps)
         return bodies, decoded
 
+    def _value_steps(self, code: int, g: int) -> np.ndarray:
+        """Per value (D,) the step of the grid integers values are quantized to and rebuilt from at bound
+        ``code`` on grid ``g``: the quantum in the counted columns of a kind-11 grid, else the grid's step
+        (the lattice's on the fine lattice, whose counts are taken from its integers)."""
+        if g in COUNTED:
+            return self._counted_of(code, g).value_steps
+        return self.params.step_flat(code, self.lattice_for(code))
+
     def _coded(self, q: np.ndarray, code: int, g: int) -> tuple[np.ndarray, np.ndarray]:
-        """The integers this model codes for grid integers ``q`` (N, D) at bound ``code`` on grid ``g`` (not
-        a kind-11 one) and whether each record can be coded so: ``q`` itself, or on the fine lattice (kind
-        10) the counts, with each record whole on the fine lattice or not."""
-        if g != grid.FINE:
+        """The integers this model codes for grid integers ``q`` (N, D) at bound ``code`` on grid ``g`` and
+        whether each record can be coded so: ``q`` itself, or the counts (on the fine lattice, kind 10; in
+        the counted columns, kind 11), with each record whole on its lattice or not."""
+        if g in COUNTED:
+            fine = self._counted_of(code, g).fine
+        elif g == grid.FINE:
+            fine = self.params.fine_flat(code)
+        else:
             return q, np.ones(q.shape[0], bool)
-        k, exact = fine_lattice.to_counts(q, *self.params.fine_flat(code))
+        k, exact = fine_lattice.to_counts(q, *fine)
         return k, exact.all(axis=1)
 
     def encode_one(self, x: np.ndarray, code: int) -> tuple[bytes, int] | None:
@@ -222,21 +228,14 @@ class LearnedRecords:
         return None
 
     def _encode_one_on(self, x: np.ndarray, code: int, g: int) -> bytes | None:
-        lattice = self.lattice_for(code)
-        counted = self._counted_of(code, g) if g in COUNTED else None
-        steps = counted.value_steps if counted is not None else self.encoder.step_flat(code, lattice)
-        q, _, n_raw = quantize_one(x, steps, grid.bound_from_code(code))
+        q, _, n_raw = quantize_one(x, self._value_steps(code, g), grid.bound_from_code(code))
         if n_raw:
             return None
-        if counted is not None:
-            coded, exact = fine_lattice.to_counts(q[None], *counted.fine)
-            ok = exact.all(axis=1)
-        else:
-            coded, ok = self._coded(q[None], code, g)
+        coded, ok = self._coded(q[None], code, g)
         if not ok[0]:
             return None
         stream = encode_streams(self.model, coded.reshape(1, *self.layout), self._steps(code, g))[0]
-        return self._header(code, lattice) + stream
+        return self._header(code, self.lattice_for(code)) + stream
 
     def check_kind(self, kind: int, model: str = "") -> None:
         """Raise :class:`EnvelopeError` unless this model reads records of envelope ``kind`` (``model``:
