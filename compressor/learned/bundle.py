@@ -152,8 +152,14 @@ def _fit(bundle: Any, fit_records: np.ndarray, heldback: np.ndarray) -> dict[str
     # version 2: with and without limiting predictions to the training range; version 3: each table split
     # by the signs of the residuals before it and by the level of the prediction between the limits, or
     # not; whichever codes the held-back records smallest
-    for limits in (model.limits, None) if model.limits is not None else (None,):
-        plain = dataclasses.replace(model, limits=limits)
+    # version 4: with the seasonal term training found, and without it (version 3)
+    variants = [model]
+    if model.version >= 4:
+        variants.append(dataclasses.replace(model, version=3, period=0, season=None))
+    for variant, limits in (
+        (v, lim) for v in variants for lim in ((model.limits, None) if model.limits is not None else (None,))
+    ):
+        plain = dataclasses.replace(variant, limits=limits)
         if plain.version >= 2:
             fit_context(plain, grids)
         coded = class_residuals(plain, grids)

@@ -17,7 +17,8 @@ Per value at row ``t``, column ``c`` of a record (rows are decoded in order, col
 * row 0: prediction ``center[c]`` (version 2: plus ``first_slope[c]`` times the deviation of the value to
   its left);
 * later rows: prediction ``q[t-1, c] + mlp(features)`` (version 2: plus the ``cross`` term over the
-  earlier columns' current-row changes);
+  earlier columns' current-row changes; version 4: plus the ``season`` term over the column's changes one
+  ``period`` back);
 * the prediction limited to ``[low[c], high[c]]`` (version 1: unlimited);
 * scale class from the context magnitudes weighed by ``cw`` (version 1's weights reduce it to row 0's
   ``first_class`` and ``4 * sum |r|`` of the column's last ``CTX`` residuals, ``default[c]`` standing in for
@@ -47,6 +48,7 @@ __all__ = [
     "N_FEAT",
     "N_LEVEL",
     "R",
+    "SEASON",
     "coded",
     "decode_batch",
     "encode_batch",
@@ -71,6 +73,7 @@ N_FEAT = N_DIFF + N_LEVEL  # features before the column one-hot
 H_CAP = 1 << 26  # hidden activations capped (after the shift): |h * w2| * H inside int64
 Q_CAP = 1 << 42  # |prediction| cap
 XC = 16  # earlier columns whose current-row change the prediction adds linearly
+SEASON = 3  # changes of the own column one period back the prediction adds linearly (version 4)
 N_CONTEXT = 10  # context magnitudes of the scale class (CONTEXT_FEATURES)
 MAG_CAP = 1 << 30  # |residual| and |change| cap in the scale context
 CW_BITS = 12  # scale-context weights in units of 2**-CW_BITS
@@ -159,12 +162,14 @@ def _mlp_of(model):
 
 
 @njit(cache=True, inline="always")
-def _predict(q, t, c, y, cross, low, high):
+def _predict(q, t, c, y, cross, season, period, low, high):  # noqa: PLR0913
     """The prediction of (t, c), t >= 1, of one record ``q`` (rows, cols) from the MLP's output ``y`` at
     that position (:func:`~compressor.learned.mlp.mlp_rows`: column ``c``'s weights ``w1[c]`` (N_FEAT, H) in
     units of ``2**-(hshift[c] + 8)``, ``w2[c]`` (H,) in units of ``2**-12``, ``y`` in units of ``2**-20``):
-    ``q[t-1, c] + round(y + cross term)``, limited to ``[low[c], high[c]]``."""
+    ``q[t-1, c] + round(y + cross term + seasonal term)``, limited to ``[low[c], high[c]]``."""
     y += _cross(q, t, c, cross)
+    if period > 0 and t >= period + SEASON - 1:
+        y += _season(q, t, c, season, period)
     d = (y + (np.int64(1) << 19)) >> 20  # units 2**-20 -> 1, rounded half up
     return min(max(_clamp(q[t - 1, c] + d, Q_CAP), low[c]), high[c])
 
@@ -195,6 +200,20 @@ def _cross(q, t, c, cross):
         w = cross[c, j]
         if w != 0:
             y += w * _clamp(q[t, c - 1 - j] - q[t - 1, c - 1 - j], CLIP)
+    return y
+
+
+@njit(cache=True, inline="always")
+def _season(q, t, c, season, period):
+    """``sum_j season[c, j] * (q[t-period+1-j, c] - q[t-period-j, c])`` over ``j < SEASON``, in units of
+    ``2**-20``: the column's changes around the same place one period back (version 4; ``t >= period +
+    SEASON - 1`` and ``period >= 2``, so every value it reads is decoded)."""
+    y = np.int64(0)
+    for j in range(SEASON):
+        w = season[c, j]
+        if w != 0:
+            a = t - period + 1 - j
+            y += w * _clamp(q[a, c] - q[a - 1, c], CLIP)
     return y
 
 
@@ -434,6 +453,7 @@ def predictions(q, model):
     ``model`` (the arrays of :meth:`~compressor.learned.model.KernelParams.predictor_args`). They depend on
     values only, all known at the encoder, so the MLP runs over all rows of every record's column at once."""
     w1, _, _, _, _, center, _, cross, first_slope, _, level, low, high = model[:13]
+    season, period = model[18], model[19]
     mlp = _mlp_of(model)
     n, rows, cols = q.shape
     pred = np.empty((n, rows, cols), np.int64)
@@ -453,7 +473,9 @@ def predictions(q, model):
         for i in range(n):
             rec = q[i]
             for t in range(1, rows):
-                pred[i, t, c] = _predict(rec, t, c, y[i * (rows - 1) + t - 1], cross, low, high)
+                pred[i, t, c] = _predict(
+                    rec, t, c, y[i * (rows - 1) + t - 1], cross, season, period, low, high
+                )
     return pred
 
 
@@ -628,7 +650,7 @@ def decode_batch(words, offsets, states, rows, cols, model, thresh, tables, shif
     own record, but records are independent, so the MLP runs over every record at a position at once. A
     record whose stream turns out inconsistent is left where it failed."""
     _, _, _, _, _, center, default, cross, first_slope, cw, level, low, high = model[:13]
-    signs, levels = model[16], model[17]
+    signs, levels, season, period = model[16], model[17], model[18], model[19]
     mlp = _mlp_of(model)
     n = states.shape[0]
     q = np.zeros((n, rows, cols), np.int64)
@@ -666,7 +688,7 @@ def decode_batch(words, offsets, states, rows, cols, model, thresh, tables, shif
                     pred = _predict_first(rec, c, center, first_slope, low, high)
                     k = _class_at(rec, absr[i], t, c, cols, ctx[i], pred, cw, thresh, low, high, mags)
                 else:
-                    pred = _predict(rec, t, c, y[i], cross, low, high)
+                    pred = _predict(rec, t, c, y[i], cross, season, period, low, high)
                     k = _class_later(rec, absr[i], t, c, cols, ctx[i], pred, cw, thresh, low, high)
                 k = tables[_table(k, res[i], t, c, signs, levels, pred, low, high)]
                 s = state[i]

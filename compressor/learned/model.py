@@ -35,6 +35,7 @@ from compressor.learned.kernel import (
     N_FEAT,
     NSYM,
     Q_CAP,
+    SEASON,
     XC,
     R,
 )
@@ -70,9 +71,13 @@ assert len(THRESHOLDS) == CLASSES - 1 and len(SHIFTS) == CLASSES
 #: model version 2 (kind 6) adds three classes below the first threshold, for contexts that expect
 #: almost no residual (a background the whole neighbourhood agrees on)
 LOW_THRESHOLDS = (1, 3, 6)
-#: the model versions this build reads: 1 (kind 3), 2 (kind 6, the richer context) and 3 (kind 8: version 2's
+#: the model versions this build reads: 1 (kind 3), 2 (kind 6, the richer context), 3 (kind 8: version 2's
 #: model, its streams started at state 1 with a final state of 0 to 4 bytes, see :mod:`compressor.learned.coder`)
-VERSIONS = (1, 2, 3)
+#: and 4 (version 3's records with a seasonal term in the prediction: a build that reads version 3 only
+#: refuses the bundle instead of mispredicting)
+VERSIONS = (1, 2, 3, 4)
+#: the longest period a version-4 model's seasonal term may name (rows)
+MAX_PERIOD = 1 << 16
 #: sign contexts a version-3 model may split each class's table into (see kernel._table)
 SIGN_SETS = (1, 3, 9)
 #: parts of the range between the limits a version-3 model may split each table into (kernel._table)
@@ -159,6 +164,9 @@ class KernelParams:
         high (np.ndarray): (cols,) int64 the largest prediction (version 1: ``2**42``).
         signs (int): sign contexts per scale class: 1 (before version 3), 3 or 9. Default: 1.
         levels (int): levels of the prediction per sign context: 1 (before version 3), 8 or 32. Default: 1.
+        season (np.ndarray | None): (cols, SEASON) int64 weights of the column's changes one period back
+            (units ``2**-20``), or None: none (before version 4). Default: None.
+        period (int): the period in rows those changes are taken at, 0 for none. Default: 0.
 
     Derived: ``w1f`` and ``b1f``, the first layer as float64, and ``exact`` (cols,), whether float64
     computes a column's hidden layer exactly (:func:`~compressor.learned.mlp.float_exact`).
@@ -179,11 +187,15 @@ class KernelParams:
     high: np.ndarray
     signs: int = 1
     levels: int = 1
+    season: np.ndarray | None = None
+    period: int = 0
     w1f: np.ndarray = field(init=False, repr=False)
     b1f: np.ndarray = field(init=False, repr=False)
     exact: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.season is None:
+            object.__setattr__(self, "season", np.zeros((len(self.center), SEASON), np.int64))
         object.__setattr__(self, "w1f", self.w1.astype(np.float64))
         object.__setattr__(self, "b1f", self.b1.astype(np.float64))
         object.__setattr__(self, "exact", float_exact(self.w1, self.b1, CLIP))
@@ -209,6 +221,8 @@ class KernelParams:
             self.exact,
             np.int64(self.signs),
             np.int64(self.levels),
+            self.season,
+            np.int64(self.period),
         )
 
 
@@ -255,6 +269,11 @@ class LearnedModel:
             one stored table each. With sign contexts or levels, a context's own table is stored only
             where training saw it often; the others map to their class's table over all its contexts
             (stored first). Version 3. Default: None.
+        period (int): the period in rows of the seasonal term, 0 for none (every version below 4).
+            Default: 0.
+        season (np.ndarray | None): (cols, SEASON) the prediction of column ``c`` moves by ``season[c, j]``
+            times the column's change into row ``t - period + 1 - j`` (dimensionless: the same column).
+            Version 4 (with ``period`` >= 2). Default: None.
     """
 
     w1: np.ndarray
@@ -277,6 +296,8 @@ class LearnedModel:
     signs: int = 1
     levels: int = 1
     table_map: np.ndarray | None = None
+    period: int = 0
+    season: np.ndarray | None = None
     _params: dict[bytes, KernelParams] = field(default_factory=dict, repr=False, init=False)
     _freq: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, init=False)
     _stored: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, init=False)
@@ -340,6 +361,9 @@ class LearnedModel:
             out["levels"] = self.levels
             if self.table_map is not None:
                 out["table_map"] = [int(v) for v in self.table_map]
+        if self.version >= 4:
+            out["period"] = int(self.period)
+            out["season"] = np.asarray(self.season, np.float64).tolist()
         return out
 
     @classmethod
@@ -369,6 +393,9 @@ class LearnedModel:
                         raise BundleError(f"learned model: {key} {extra[key]!r}, not one of {allowed}")
                 if spec.get("table_map") is not None:
                     extra["table_map"] = np.asarray(spec["table_map"], np.int64)
+            if version >= 4:
+                extra["period"] = spec["period"]
+                extra["season"] = np.asarray(spec["season"], np.float64)
             model = cls(
                 w1=np.asarray(spec["w1"], np.float32),
                 b1=np.asarray(spec["b1"], np.float32),
@@ -395,6 +422,7 @@ class LearnedModel:
             or not _tables_ok(model)
             or not (np.isfinite(model.sigma).all() and (model.sigma > 0).all())
             or (version >= 2 and not _version2_shapes_ok(model))
+            or (version >= 4 and not _season_ok(model))
         ):
             raise BundleError("learned model has inconsistent shapes")
         model.freq_tables()  # checks every table
@@ -490,9 +518,12 @@ class LearnedModel:
                 lim = np.rint(self.limits / steps)
             lim = np.where(np.isfinite(lim), np.clip(lim, -Q_CAP, Q_CAP), [[-Q_CAP], [Q_CAP]])
             low, high = lim.astype(np.int64)
+        season = None
+        if self.version >= 4:
+            season = _fixed(self.season, 20, -(2**30), 2**30)
         return KernelParams(
             w1, b1, w2, b2, hshift, center, default, cross, first_slope, context, level, low, high, self.signs,
-            self.levels,
+            self.levels, season, self.period,
         )  # fmt: skip
 
 
@@ -545,6 +576,18 @@ def _version2_shapes_ok(model: LearnedModel) -> bool:
         and all(
             np.isfinite(a).all() for a in (model.first_mean, model.first_slope, model.cross, model.context)
         )
+    )
+
+
+def _season_ok(model: LearnedModel) -> bool:
+    """Whether a version-4 model's seasonal term reads only decoded values of its own record."""
+    period = model.period
+    return (
+        isinstance(period, int)
+        and not isinstance(period, bool)
+        and 2 <= period <= MAX_PERIOD
+        and model.season.shape == (model.cols, SEASON)
+        and bool(np.isfinite(model.season).all())
     )
 
 

@@ -49,7 +49,7 @@ __all__ = ["LearnedRecords"]
 _EXPLICIT = 0x7F
 _LATTICE = 0x80
 #: the envelope kind of each model version's records
-_KINDS = {1: Kind.LEARNED, 2: Kind.LEARNED2, 3: Kind.LEARNED3}
+_KINDS = {1: Kind.LEARNED, 2: Kind.LEARNED2, 3: Kind.LEARNED3, 4: Kind.LEARNED3}
 
 
 class LearnedRecords:
@@ -69,10 +69,10 @@ class LearnedRecords:
         self.encoder = bounded.encoder
         self.params = bounded.params
         self.layout = (self.params.rows, self.params.cols)
-        #: the envelope kind of its records: 3 for a version-1 model, 6 for version 2, 8 for version 3
+        #: the envelope kind of its records: 3 for a version-1 model, 6 for version 2, 8 for versions 3 and 4
         self.kind = _KINDS[model.version]
         #: the bound code kind-9 records stand for, where this model writes and reads them (else None)
-        self.lossless = lossless.code if lossless is not None and model.version == 3 else None
+        self.lossless = lossless.code if lossless is not None and model.version >= 3 else None
         #: the encoder's measure of where the classical coder still pays (steers effort only)
         self.trials = ClassicalTrials()
         self._counted: dict[tuple[int, int], CountedGrid] = {}
@@ -105,7 +105,7 @@ class LearnedRecords:
     def _counted_at(self, code: int) -> CountedGrid | None:
         """The kind-11 grid this version-3 model writes at bound ``code`` (over the grid :meth:`lattice_for`
         picks; never at the lossless bound, where kinds 9 and 10 apply), or None."""
-        if self.model.version != 3 or code == self.lossless:
+        if self.model.version < 3 or code == self.lossless:
             return None
         if code not in self._written:  # the encoder's own bounds: few, so kept whatever the answer
             self._written[code] = self._counted_grid(
@@ -240,14 +240,14 @@ class LearnedRecords:
     def check_kind(self, kind: int, model: str = "") -> None:
         """Raise :class:`EnvelopeError` unless this model reads records of envelope ``kind`` (``model``:
         the model's name in the message)."""
-        if kind in (Kind.LEARNED3_LOSSLESS, Kind.LEARNED3_COUNTS) and self.model.version == 3:
+        if kind in (Kind.LEARNED3_LOSSLESS, Kind.LEARNED3_COUNTS) and self.model.version >= 3:
             code = self._lossless_code(model)
             if (kind == Kind.LEARNED3_COUNTS) != (self.kind_at(code) == Kind.LEARNED3_COUNTS):
                 raise EnvelopeError(
                     f"kind-{kind} payload (learned, lossless), but the model{' ' + model if model else ''} "
                     f"writes kind {self.kind_at(code):d} at its lossless bound (counts on a fine lattice: kind 10)"
                 )
-        elif kind != self.kind and not (kind == Kind.LEARNED3_COUNTED and self.model.version == 3):
+        elif kind != self.kind and not (kind == Kind.LEARNED3_COUNTED and self.model.version >= 3):
             raise EnvelopeError(
                 f"kind-{kind} payload, but the learned model{' of ' + model if model else ''} is version "
                 f"{self.model.version}, written as kind {self.kind}"
