@@ -59,18 +59,32 @@ def _produce(bootstrap: str, topic: str, events: list, pace: float = 0.0) -> Non
 
 
 def _feed(bootstrap: str, topic: str, events: list, kills_done: threading.Event) -> None:
-    """The first 900 events at 100 per second, then one every 0.1 s until both bridges have been killed
-    (so windows keep opening however long a loaded machine takes to get there), then the rest at once."""
+    """The first 900 events at 100 per second, then each key's next event at a pace of its own (every
+    0.35 s for the first key up to every 2.1 s for the sixth) until both bridges have been killed, then the
+    rest at once; each key's events stay in order.
+
+    The paces differ so that windows keep opening at different times: keys that all have an event in every
+    poll batch open their windows in the same batch, come due in the same batch and are flushed together,
+    so no commit would ever find a window open (what the test kills the compress bridge after)."""
     _produce(bootstrap, topic, events[:900], 0.5)
+    queues: dict[bytes, list] = defaultdict(list)
+    for event in events[900:]:
+        queues[event[0]].append(event)
+    keys = sorted(queues)
+    pace = {key: 0.35 * (i + 1) for i, key in enumerate(keys)}
+    start = time.monotonic()
+    sent = dict.fromkeys(keys, 0)
     producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
-    rest = iter(events[900:])
-    for key, value, ts, headers in rest:
-        producer.send(topic, key=key, value=value, timestamp_ms=ts, headers=headers)
-        if kills_done.wait(0.1):
-            break
+    while not kills_done.wait(0.05) and any(sent[k] < len(queues[k]) for k in keys):
+        now = time.monotonic() - start
+        for key in keys:
+            while sent[key] < len(queues[key]) and sent[key] * pace[key] <= now:
+                _, value, ts, headers = queues[key][sent[key]]
+                producer.send(topic, key=key, value=value, timestamp_ms=ts, headers=headers)
+                sent[key] += 1
     producer.flush()
     producer.close()
-    _produce(bootstrap, topic, list(rest))
+    _produce(bootstrap, topic, [e for key in keys for e in queues[key][sent[key] :]])
 
 
 def _train(bootstrap: str, topic: str, out: Path) -> Path:
