@@ -39,6 +39,34 @@ def decode_vectors(codec: Codec, vectors: dict) -> tuple[list[np.ndarray], list[
     return codec.decode_with_bounds(envelopes)
 
 
+def source_records(vectors: dict) -> np.ndarray:
+    """(N, D) float32: the source record of every golden vector (sets written with their sources)."""
+    return np.stack(
+        [np.asarray(v["source_float32_bits"], np.uint32).view(np.float32) for v in vectors["vectors"]]
+    )
+
+
+def decoded_in_consumer_process(bundle_name: str, vectors: dict) -> np.ndarray:
+    """The float32 bits (flat, uint32) a separate consumer process with one BLAS thread decodes the golden
+    envelopes of ``vectors`` to, with the bundle ``golden/<bundle_name>/``."""
+    from tests.processes import run_python
+
+    repo = GOLDEN.parent.parent
+    source = f"""
+import sys
+sys.path.insert(0, {str(repo)!r})
+import numpy as np
+from compressor.bundle import load_bundle
+from compressor.codec import Codec
+from compressor.envelope import unpack
+codec = Codec(load_bundle({str(GOLDEN / bundle_name)!r}))
+out = codec.decode([unpack(bytes.fromhex(h)) for h in sys.stdin.read().split()])
+sys.stdout.write(np.stack(out).view(np.uint32).tobytes().hex())
+"""
+    envelopes = " ".join(v["envelope"] for v in vectors["vectors"])
+    return np.frombuffer(bytes.fromhex(run_python(source, envelopes, threads="1")), np.uint32)
+
+
 def save_golden_bundle(bundle, name: str):  # noqa: ANN001, ANN201 - compressor.bundle.Bundle both
     """Save ``bundle`` as ``golden/<name>/`` (replacing it) and load it back, as a consumer will."""
     import shutil

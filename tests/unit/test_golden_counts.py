@@ -13,18 +13,18 @@ from compressor.codec import Codec
 from compressor.envelope import Kind, unpack
 from compressor.error_bound import ErrorBound
 from compressor.errors import EnvelopeError, UnsupportedVersionError
-from tests.golden_sets import as_written, check_golden_vectors, golden_set
+from tests.golden_sets import (
+    as_written,
+    check_golden_vectors,
+    decoded_in_consumer_process,
+    golden_set,
+    source_records,
+)
 
 
 @pytest.fixture(scope="module")
 def golden() -> tuple[Codec, dict]:
     return golden_set("bundle_counts")
-
-
-def _sources(vectors: dict) -> np.ndarray:
-    return np.stack(
-        [np.asarray(v["source_float32_bits"], np.uint32).view(np.float32) for v in vectors["vectors"]]
-    )
 
 
 def test_golden_count_envelopes_decode_to_the_source_bits(golden) -> None:
@@ -44,9 +44,9 @@ def test_this_build_writes_exactly_these_envelopes(name) -> None:
     if name == "bundle_counts":
         assert ErrorBound(bound).code == ErrorBound.lossless(codec.bundle).code
     envelopes = [as_written(bytes.fromhex(v["envelope"])) for v in vectors["vectors"]]
-    assert Codec(codec.bundle, error_bound=bound).encode(_sources(vectors)).payloads == envelopes
+    assert Codec(codec.bundle, error_bound=bound).encode(source_records(vectors)).payloads == envelopes
     one = Codec(codec.bundle, error_bound=bound)
-    assert [one.encode_one(x) for x in _sources(vectors)] == envelopes
+    assert [one.encode_one(x) for x in source_records(vectors)] == envelopes
 
 
 def test_a_version_6_reader_refuses_kind_10(golden, monkeypatch) -> None:
@@ -121,7 +121,7 @@ def test_a_version_8_reader_refuses_kind_11(counted, monkeypatch) -> None:
 def test_a_padded_record_at_a_counted_bound_goes_classical(counted) -> None:
     codec, vectors = counted
     bound = vectors["vectors"][0]["error_bound"]
-    records = _sources(vectors)[:2]
+    records = source_records(vectors)[:2]
     encoded = Codec(codec.bundle, error_bound=bound).encode(records, lengths=[None, 40])
     kinds = [unpack(p).kind for p in encoded.payloads]
     assert kinds[0] == Kind.LEARNED3_COUNTED and kinds[1] in (Kind.BOUNDED, Kind.LATTICE, Kind.FINE_LATTICE)
@@ -140,24 +140,7 @@ def test_a_model_without_a_coarser_count_refuses_kind_11(counted) -> None:
 
 
 def test_a_consumer_process_with_one_blas_thread_decodes_kind_11_to_the_same_bits(counted) -> None:
-    from pathlib import Path
-
-    from tests.processes import run_python
-
-    codec, vectors = counted
-    repo = Path(__file__).resolve().parents[2]
-    source = f"""
-import sys
-sys.path.insert(0, {str(repo)!r})
-import numpy as np
-from compressor.bundle import load_bundle
-from compressor.codec import Codec
-from compressor.envelope import unpack
-codec = Codec(load_bundle({str(repo / "tests" / "golden" / "bundle_counts")!r}))
-out = codec.decode([unpack(bytes.fromhex(h)) for h in sys.stdin.read().split()])
-sys.stdout.write(np.stack(out).view(np.uint32).tobytes().hex())
-"""
-    envelopes = [v["envelope"] for v in vectors["vectors"]]
-    got = np.frombuffer(bytes.fromhex(run_python(source, " ".join(envelopes), threads="1")), np.uint32)
+    _, vectors = counted
+    got = decoded_in_consumer_process("bundle_counts", vectors)
     expected = np.concatenate([np.asarray(v["decoded_float32_bits"], np.uint32) for v in vectors["vectors"]])
     assert np.array_equal(got, expected)

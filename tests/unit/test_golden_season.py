@@ -6,7 +6,6 @@ refuse the bundle instead of mispredicting."""
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,18 +13,19 @@ import pytest
 from compressor.codec import Codec
 from compressor.envelope import Kind, unpack
 from compressor.errors import BundleError, EnvelopeError
-from tests.golden_sets import GOLDEN, as_written, check_golden_vectors, golden_set
+from tests.golden_sets import (
+    GOLDEN,
+    as_written,
+    check_golden_vectors,
+    decoded_in_consumer_process,
+    golden_set,
+    source_records,
+)
 
 
 @pytest.fixture(scope="module")
 def golden() -> tuple[Codec, dict]:
     return golden_set("bundle_season")
-
-
-def _sources(vectors: dict) -> np.ndarray:
-    return np.stack(
-        [np.asarray(v["source_float32_bits"], np.uint32).view(np.float32) for v in vectors["vectors"]]
-    )
 
 
 def test_the_golden_model_is_version_4_with_a_seasonal_term(golden) -> None:
@@ -38,7 +38,7 @@ def test_the_golden_model_is_version_4_with_a_seasonal_term(golden) -> None:
 
 def test_golden_season_envelopes_decode_bit_for_bit_within_the_bound(golden) -> None:
     codec, vectors = golden
-    sources = _sources(vectors)
+    sources = source_records(vectors)
     for (v, got, bound), source in zip(check_golden_vectors(codec, vectors), sources, strict=True):
         assert np.abs(got.astype(np.float64) - source).max() <= bound, v["name"]
 
@@ -48,7 +48,7 @@ def test_this_build_writes_exactly_these_envelopes(golden) -> None:
     for bound in sorted({v["error_bound"] for v in vectors["vectors"]}):
         chosen = [v for v in vectors["vectors"] if v["error_bound"] == bound]
         envelopes = [as_written(bytes.fromhex(v["envelope"])) for v in chosen]
-        sources = _sources({"vectors": chosen})
+        sources = source_records({"vectors": chosen})
         assert Codec(codec.bundle, error_bound=bound).encode(sources).payloads == envelopes
         one = Codec(codec.bundle, error_bound=bound)
         assert [one.encode_one(x) for x in sources] == envelopes
@@ -77,22 +77,7 @@ def test_a_reader_of_model_versions_1_to_3_refuses_the_bundle(monkeypatch) -> No
 
 
 def test_a_consumer_process_with_one_blas_thread_decodes_them_to_the_same_bits(golden) -> None:
-    from tests.processes import run_python
-
     _, vectors = golden
-    repo = Path(__file__).resolve().parents[2]
-    source = f"""
-import sys
-sys.path.insert(0, {str(repo)!r})
-import numpy as np
-from compressor.bundle import load_bundle
-from compressor.codec import Codec
-from compressor.envelope import unpack
-codec = Codec(load_bundle({str(GOLDEN / "bundle_season")!r}))
-out = codec.decode([unpack(bytes.fromhex(h)) for h in sys.stdin.read().split()])
-sys.stdout.write(np.stack(out).view(np.uint32).tobytes().hex())
-"""
-    envelopes = [v["envelope"] for v in vectors["vectors"]]
-    got = np.frombuffer(bytes.fromhex(run_python(source, " ".join(envelopes), threads="1")), np.uint32)
+    got = decoded_in_consumer_process("bundle_season", vectors)
     expected = np.concatenate([np.asarray(v["decoded_float32_bits"], np.uint32) for v in vectors["vectors"]])
     assert np.array_equal(got, expected)
