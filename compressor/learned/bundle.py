@@ -58,6 +58,22 @@ class LearnedSection:
                 out[key] = getattr(self, key)
         return out
 
+    def describe(self) -> str:
+        """One line for people: whether the model was kept (its version, and the period of a seasonal
+        term), and what it did to the held-back records' bytes at each bound tried."""
+        if self.model is None:
+            head = f"not kept: {self.reason}" if self.reason else "not kept"
+        else:
+            version = self.model.get("version", 1)
+            head = f"kept (version {version}"
+            head += f", seasonal term of period {self.model['period']} rows)" if version >= 4 else ")"
+        saved = [
+            f"{name} {100 * (m['bytes_with'] / m['bytes_without'] - 1):+.1f}%"
+            for name, m in self.heldback.items()
+            if m.get("bytes_without")
+        ]
+        return head + (f"; held-back bytes {', '.join(saved)}" if saved else "")
+
     @classmethod
     def from_json(cls, spec: Any) -> LearnedSection | None:
         """The section of a manifest, or None when it is absent or not an object."""

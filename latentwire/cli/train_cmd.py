@@ -276,4 +276,6 @@ def run(args: argparse.Namespace) -> int:
         f"  compression   {summary.bytes_per_record:.1f} bytes/record on the wire, "
         f"ratio {summary.compression_ratio:.1f}x vs float32"
     )
+    if bundle.learned is not None:
+        print(f"  learned model {bundle.learned.describe()}")
     return 0

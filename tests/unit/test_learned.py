@@ -356,3 +356,24 @@ def test_version_3_streams_start_at_state_1_and_carry_a_3_or_4_byte_state() -> N
     assert all(
         np.array_equal(decode_stream(model, s, steps, (1, 2)), v) for s, v in zip(short, rows1, strict=True)
     )
+
+
+def test_a_learned_section_says_what_was_kept_and_what_it_saved() -> None:
+    from compressor.learned.bundle import LearnedSection
+
+    heldback = {
+        "rel 0.01": {"bytes_without": 1000, "bytes_with": 932},
+        "lossless": {"bytes_without": 500, "bytes_with": 500},
+    }
+    kept = LearnedSection([128, 1], heldback, {"version": 4, "period": 49}).describe()
+    assert (
+        kept
+        == "kept (version 4, seasonal term of period 49 rows); held-back bytes rel 0.01 -6.8%, lossless +0.0%"
+    )
+    assert (
+        LearnedSection([128, 1], heldback, {"version": 3})
+        .describe()
+        .startswith("kept (version 3); held-back")
+    )
+    dropped = LearnedSection([128, 1], {}, None, "does not pay").describe()
+    assert dropped == "not kept: does not pay"
