@@ -377,3 +377,17 @@ def test_a_learned_section_says_what_was_kept_and_what_it_saved() -> None:
     )
     dropped = LearnedSection([128, 1], {}, None, "does not pay").describe()
     assert dropped == "not kept: does not pay"
+
+
+def test_fit_season_finds_a_drifting_period_and_nothing_in_noise() -> None:
+    from compressor.learned.train import fit_season
+
+    rng = np.random.default_rng(5)
+    n, steps, period = 200, 63, 20
+    shape = rng.normal(0, 1, (n, period))
+    shape[1:] = 0.9 * shape[:-1] + 0.4 * rng.normal(0, 1, (n - 1, period))
+    changes = np.tile(shape, (1, 4))[:, :steps] + 0.1 * rng.normal(0, 1, (n, steps))
+    found, season = fit_season(changes[..., None], changes[..., None], np.ones((n, steps, 1)))
+    assert found in (period - 1, period, period + 1) and np.abs(season).max() > 0.5
+    noise = rng.normal(0, 1, (n, steps, 2))
+    assert fit_season(noise, noise, np.ones_like(noise)) == (0, None)
