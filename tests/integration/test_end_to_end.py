@@ -330,6 +330,32 @@ def test_counts_where_coarser_cross_the_broker_as_kind_11(
     _consume_within_bound(kafka_bootstrap, topic, bundle, data, records, bound, False)
 
 
+def test_a_version_4_learned_model_crosses_the_broker_within_the_bound(
+    kafka_bootstrap: str, topic: str, tmp_path: Path
+) -> None:
+    """The golden seasonal bundle (a version-4 learned model: the prediction reads the column's changes one
+    period back) on its series: the producer writes learned records (kind 8), and a consumer in another
+    process with one BLAS thread decodes every value within the bound."""
+    sys.path.insert(0, str(REPO / "tests" / "golden"))
+    from make_bundle_season import WINDOW, series
+
+    data = tmp_path / "season.csv"
+    rows = series()[240:].reshape(-1, 2).astype(np.float64)
+    np.savetxt(data, rows, fmt="%d", delimiter=",", header="a,b", comments="")
+    from compressor.bundle import load_bundle
+    from compressor.error_bound import ErrorBound
+
+    bundle = REPO / "tests" / "golden" / "bundle_season"
+    bound = ErrorBound.resolve(
+        load_bundle(bundle), 1e-2, relative=True
+    ).value  # a preset: kind 8 in the golden set
+    records = _produce_bounded(kafka_bootstrap, topic, bundle, data, bound)
+    assert records == len(rows) // WINDOW
+    heads = _heads(kafka_bootstrap, topic, records)
+    assert heads.count(0x88) > records // 2, f"too few kind-8 records: {sorted(set(heads))}"
+    _consume_within_bound(kafka_bootstrap, topic, bundle, data, records, bound, False)
+
+
 def _produce_bounded(bootstrap: str, topic: str, bundle: Path, data: Path, bound: float) -> int:
     """``latentwire produce --error-bound`` of ``data`` to ``topic`` in another process; the records sent."""
     produced = subprocess.run(
