@@ -204,13 +204,8 @@ def fit_season(
     longest = steps // 2
     if longest < kernel.K_HIST:
         return 0, None
-    centred = delta - delta.mean(axis=(0, 1))
-    power = (centred**2).sum(axis=(0, 1))
-    power = np.where(power > 0, power, 1.0)
     lags = np.arange(kernel.K_HIST, longest + 1)
-    corr = np.array(
-        [((centred[:, lag:] * centred[:, :-lag]).sum(axis=(0, 1)) / power).mean() for lag in lags]
-    )
+    corr = _autocorrelation(delta)[lags]
     before = float((np.abs(residual) * weight).sum())
     best: tuple[float, int, np.ndarray] | None = None
     for lag in lags[np.argsort(-corr)[:candidates]]:
@@ -231,6 +226,19 @@ def fit_season(
         "seasonal term: period %d rows, training residual %.1f%% lower", best[1], 100 * (1 - best[0] / before)
     )
     return best[1], best[2]
+
+
+def _autocorrelation(delta: np.ndarray) -> np.ndarray:
+    """(rows-1,) the correlation of the changes ``delta`` (N, rows-1, cols) with the changes ``lag`` rows
+    earlier in the same record, for every lag, averaged over the columns (each column's changes less their
+    mean; by FFT, so records of any length cost ``rows log rows``)."""
+    n, steps, cols = delta.shape
+    centred = delta - delta.mean(axis=(0, 1))
+    size = 1 << int(2 * steps - 1).bit_length()
+    spectrum = np.fft.rfft(centred, n=size, axis=1)
+    lagged = np.fft.irfft(np.abs(spectrum) ** 2, n=size, axis=1)[:, :steps].sum(axis=0)  # (steps, cols)
+    power = lagged[0]
+    return (lagged / np.where(power > 0, power, 1.0)).mean(axis=1)
 
 
 def _irls(a: np.ndarray, y: np.ndarray, weight: np.ndarray, rounds: int = 4, clip: float = 4.0) -> np.ndarray:
