@@ -10,6 +10,7 @@ as a bundle without the section.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -172,9 +173,8 @@ def _fit(bundle: Any, fit_records: np.ndarray, heldback: np.ndarray) -> dict[str
     variants = [model]
     if model.version >= 4:
         variants.append(dataclasses.replace(model, version=3, period=0, season=None))
-    for variant, limits in (
-        (v, lim) for v in variants for lim in ((model.limits, None) if model.limits is not None else (None,))
-    ):
+    limit_sets = (model.limits, None) if model.limits is not None else (None,)
+    for variant, limits in itertools.product(variants, limit_sets):
         plain = dataclasses.replace(variant, limits=limits)
         if plain.version >= 2:
             fit_context(plain, grids)

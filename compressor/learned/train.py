@@ -98,7 +98,7 @@ def fit_model(x: np.ndarray, epochs: int = 6, seed: int = 0, version: int = 3) -
     if version >= 3:
         period, season = fit_season(delta, (target - pred).reshape(delta.shape), weight.reshape(delta.shape))
         if period:
-            pred = pred + _season_term(delta, season, period).reshape(-1)
+            pred = pred + _season_term(_season_inputs(delta, period), season).reshape(-1)
             version = 4
     resid = np.abs(target - pred).reshape(-1, cols).mean(axis=0) * sigma
     extra = {}
@@ -184,8 +184,9 @@ def _season_inputs(delta: np.ndarray, period: int) -> np.ndarray:
     return out
 
 
-def _season_term(delta: np.ndarray, season: np.ndarray, period: int) -> np.ndarray:
-    return np.einsum("ntcj,cj->ntc", _season_inputs(delta, period), season)
+def _season_term(inputs: np.ndarray, season: np.ndarray) -> np.ndarray:
+    """(N, rows-1, cols) the seasonal term of weights ``season`` (cols, SEASON) on :func:`_season_inputs`."""
+    return np.einsum("ntcj,cj->ntc", inputs, season)
 
 
 def fit_season(
@@ -217,7 +218,7 @@ def fit_season(
                 residual[..., c].reshape(-1),
                 weight[..., c].reshape(-1),
             )
-        after = float((np.abs(residual - np.einsum("ntcj,cj->ntc", a, season)) * weight).sum())
+        after = float((np.abs(residual - _season_term(a, season)) * weight).sum())
         if best is None or after < best[0]:
             best = (after, int(lag), season)
     if best is None or best[0] > (1.0 - min_gain) * before:
