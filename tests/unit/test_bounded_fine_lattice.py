@@ -107,6 +107,19 @@ def test_truncation_toward_zero_is_found_as_a_mirrored_lattice() -> None:
     assert fine_lattice.to_counts(q, p, r, off, mirror)[1].all()
 
 
+def test_a_lattice_whose_counts_are_only_partly_used_is_found() -> None:
+    # percent of 1/18 rounded to hundredths, the odd counts and one even count in seven taken (as a loop
+    # detector's occupancy is stored): most spacings between distinct values are two counts, a few one
+    k = _counts(200, 64, 1).reshape(-1) + 400
+    k = k[(k % 2 == 1) | (k % 7 == 0)]
+    q = np.round(k * (100 / 18)).astype(np.int64)
+    found = fine_lattice.detect_fine(q)
+    assert found is not None
+    p, r, off, mirror = found
+    assert p / r == pytest.approx(100 / 18, rel=1e-6) and not mirror
+    assert fine_lattice.to_counts(q, p, r, off, mirror)[1].all()
+
+
 def test_decimal_data_and_noise_find_nothing() -> None:
     # values that use every multiple of the quantum: nothing finer to find
     assert fine_lattice.detect_fine(_counts(100, 64, 1).reshape(-1) * 1) is None
