@@ -133,6 +133,7 @@ def fit_learned(bundle: Any, fit_records: np.ndarray, heldback: np.ndarray) -> L
 def _fit(bundle: Any, fit_records: np.ndarray, heldback: np.ndarray) -> dict[str, Any]:
     from compressor.bounded.predictors import record_layout
     from compressor.codec import Codec
+    from compressor.envelope import HEADER_SIZE
     from compressor.error_bound import ErrorBound
     from compressor.learned.model import LEVEL_SETS, SIGN_SETS
     from compressor.learned.records import LearnedRecords
@@ -189,8 +190,8 @@ def _fit(bundle: Any, fit_records: np.ndarray, heldback: np.ndarray) -> dict[str
             for name, codec in classical.items():
                 coder = LearnedRecords(candidate, codec.bounded_coder, lossless)
                 learned, _, _ = coder.encode(val, codec.error_bound)
-                smaller = [
-                    min(b, len(lb) + 8) if lb is not None else b
+                smaller = [  # whole envelopes: the learned body plus the header a whole record carries
+                    min(b, len(lb) + HEADER_SIZE) if lb is not None else b
                     for b, lb in zip(base[name], learned, strict=True)
                 ]
                 measured[name] = {"bytes_without": int(sum(base[name])), "bytes_with": int(sum(smaller))}
