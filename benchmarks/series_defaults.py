@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import tempfile
@@ -23,8 +24,8 @@ from benchmarks.cli_runner import run_cli
 
 __all__ = ["FILES", "main", "measure"]
 
-#: NAB series no other benchmark here trains or evaluates on (``--nab-files 3`` takes the first three
-#: ``realAWSCloudwatch`` files)
+#: NAB series no codec benchmark here trains or evaluates on (``--nab-files 3`` takes the first three
+#: ``realAWSCloudwatch`` files): traffic sensors, machine metrics, tweet counts, ad prices, a taxi count
 FILES = (
     "realTraffic/speed_7578.csv",
     "realKnownCause/ambient_temperature_system_failure.csv",
@@ -32,6 +33,12 @@ FILES = (
     "realTraffic/occupancy_6005.csv",
     "realKnownCause/nyc_taxi.csv",
     "realAWSCloudwatch/rds_cpu_utilization_cc0c53.csv",
+    "realTraffic/speed_t4013.csv",
+    "realTraffic/TravelTime_387.csv",
+    "realTweets/Twitter_volume_GOOG.csv",
+    "realAWSCloudwatch/elb_request_count_8c0756.csv",
+    "realKnownCause/machine_temperature_system_failure.csv",
+    "realAdExchange/exchange-2_cpc_results.csv",
 )
 _OURS = ("latentwire", "latentwire-classical")
 
@@ -105,14 +112,31 @@ def main(argv: list[str] | None = None) -> int:
         "| series | test records | learned model | rel 1e-2: latentwire / best | lossless: latentwire / best |"
     )
     print("|---|---|---|---|---|")
+    results = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.files.split(","):
             r = measure(nab / name, Path(tmp))
+            results.append(r)
             print(
                 f"| {r['series']} | {r['records']} | {r['learned']} | {_cell(r['rel 1e-2'])} | {_cell(r['lossless'])} |",
                 flush=True,
             )
+    print()
+    for mode in ("rel 1e-2", "lossless"):
+        print(_summary(mode, [r[mode]["versus_best"] for r in results if r[mode] is not None]))
     return 0
+
+
+def _summary(mode: str, ratios: list[float]) -> str:
+    """One line: the geometric mean of latentwire / best over ``ratios`` and how many are below 1."""
+    if not ratios:
+        return f"- {mode}: no series"
+    mean = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
+    below = sum(r < 1.0 for r in ratios)
+    return (
+        f"- {mode}: geometric mean of latentwire / best {mean:.3f}x over {len(ratios)} series, "
+        f"{below} below 1.0x, lowest {min(ratios):.3f}x"
+    )
 
 
 if __name__ == "__main__":
