@@ -8,7 +8,11 @@ With an error bound, ``latentwire-classical`` is the same codec with every learn
 autoencoder predictor, no fitted tables or scales), decoded by a consumer configured likewise (a measurement,
 not a wire mode): latentwire / latentwire-classical is the learned gain.
 Without an error bound, latentwire runs in fixed-rate mode and the lossy baselines get latentwire's
-measured max error as their bound, so they are compared at equal worst-case error.
+measured max error as their bound, so they are compared at equal worst-case error. Each lossy baseline is
+also reported at equal quality (``NAME@psnr``): at the largest bound whose PSNR is at least latentwire's.
+A fixed-rate model minimizes squared error and bounds no single value, so an error-bounded coder given
+its worst error fills the whole band and reconstructs far worse on average; the equal-PSNR row is the
+rate-distortion comparison of the learned-compression literature.
 """
 
 from __future__ import annotations
@@ -23,11 +27,25 @@ import numpy as np
 
 from compressor.error_bound import ErrorBound
 
-__all__ = ["CodecResult", "evaluate", "plot_rate_distortion", "record_shape", "sweep"]
+__all__ = [
+    "AT_PSNR",
+    "CodecResult",
+    "equal_psnr_bound",
+    "evaluate",
+    "plot_rate_distortion",
+    "record_shape",
+    "sweep",
+]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SWEEP = (1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 3e-4)
+#: suffix of a lossy baseline's result at latentwire's PSNR (fixed-rate mode)
+AT_PSNR = "@psnr"
+#: records an equal-PSNR search runs on (spread over the batch; the bound found is measured on all)
+MATCH_RECORDS = 256
+#: halvings of the bracket in an equal-PSNR search (the bound is found to within 2**(1/2**MATCH_STEPS))
+MATCH_STEPS = 8
 #: latentwire's timings are the best of this many runs (baselines run once: their speed is not a target)
 REPEATS = 3
 
@@ -124,6 +142,41 @@ def _baseline(baseline: Any, records: np.ndarray, shape: tuple[int, ...], bound:
     return CodecResult(records.nbytes / size, max_err, nrmse, psnr, mb / t_enc, mb / t_dec, size)
 
 
+def equal_psnr_bound(
+    baseline: Any, records: np.ndarray, shape: tuple[int, ...], target_db: float, start: float
+) -> float:
+    """The largest bound (to within the search's precision) at which ``baseline`` reconstructs
+    ``records`` with a PSNR of at least ``target_db``: the bound is doubled or halved from ``start`` until
+    it brackets the target, then the bracket is halved on the logarithm :data:`MATCH_STEPS` times. The
+    search runs on up to :data:`MATCH_RECORDS` records spread over the batch."""
+    sample = records[:: max(1, len(records) // MATCH_RECORDS)][:MATCH_RECORDS]
+
+    def meets(bound: float) -> bool:
+        return _baseline(baseline, sample, shape, bound).psnr_db >= target_db
+
+    lo = hi = max(float(start), 1e-30)
+    if meets(lo):
+        for _ in range(40):  # up to 2**40 times the start: a bound past the data's range codes nothing
+            hi = lo * 2.0
+            if not meets(hi):
+                break
+            lo = hi
+        else:
+            return lo
+    else:
+        for _ in range(60):
+            lo = hi / 2.0
+            if meets(lo):
+                break
+            hi = lo
+        else:
+            return lo  # nothing reaches the target: the smallest bound tried
+    for _ in range(MATCH_STEPS):
+        mid = float(np.sqrt(lo * hi))
+        lo, hi = (mid, hi) if meets(mid) else (lo, mid)
+    return lo
+
+
 def evaluate(
     bundle: Any,
     records: np.ndarray,
@@ -146,8 +199,13 @@ def evaluate(
         results["latentwire-classical"], _ = _latentwire(bundle, records, error_bound, learned=False)
     bound = error_bound.value if error_bound is not None else max(results["latentwire"].max_abs_error, 1e-30)
     shape = record_shape(bundle)
+    target = results["latentwire"].psnr_db
     for name, baseline in available_baselines(list(baselines) if baselines else None).items():
         results[name] = _baseline(baseline, records, shape, bound)
+        if error_bound is None and not baseline.lossless and np.isfinite(target):
+            results[name + AT_PSNR] = _baseline(
+                baseline, records, shape, equal_psnr_bound(baseline, records, shape, target, bound)
+            )
     return {
         "records": int(records.shape[0]),
         "error_bound": None if error_bound is None else error_bound.value,

@@ -27,7 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
             "encode/decode MB/s of raw float32. With --error-bound, latentwire-classical is the same codec\n"
             "with every learned part off (the learned gain); --lossless codes every value exactly (data\n"
             "with a quantum). Without either, latentwire runs in fixed-rate mode and the lossy baselines\n"
-            "get its max error as their bound."
+            "get its max error as their bound; each is also shown at equal quality (NAME@psnr: the largest\n"
+            "bound whose PSNR is at least latentwire's), since a fixed-rate model bounds no single value."
         ),
         formatter_class=HelpFormatter,
     )
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from compressor.bundle import load_bundle
     from compressor.error_bound import ErrorBound
     from compressor.errors import ConfigError
-    from compressor.evaluation import DEFAULT_SWEEP, evaluate, plot_rate_distortion, sweep
+    from compressor.evaluation import AT_PSNR, DEFAULT_SWEEP, evaluate, plot_rate_distortion, sweep
 
     bundle = load_bundle(args.model)
     is_csv = str(args.data).lower().endswith((".csv", ".csv.gz"))
@@ -112,6 +113,11 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"  {name:<20} {res.ratio:>8.2f} {res.max_abs_error:>11.4g} {res.nrmse:>10.3g} "
             f"{res.psnr_db:>8.1f} {res.encode_mb_s:>9.1f} {res.decode_mb_s:>9.1f}"
+        )
+    if bound is None and any(name.endswith(AT_PSNR) for name in report["codecs"]):
+        print(
+            f"  (NAME{AT_PSNR}: the baseline at the largest bound whose PSNR is at least latentwire's; the rows "
+            "without it get latentwire's max error as their bound)"
         )
     if args.plot:
         print(f"rate-distortion plot written to {args.plot}")

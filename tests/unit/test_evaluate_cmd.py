@@ -45,8 +45,30 @@ def test_fixed_rate_and_plot(
     plot = tmp_path / "rd.png"
     out = evaluate_json(digits_bundle_dir, digits_file, capsys, "--plot", str(plot))
     assert out["error_bound"] is None
-    assert set(out["codecs"]["latentwire"]) == KEYS
+    codecs = out["codecs"]
+    assert set(codecs) == {"latentwire", "zstd", "lorenzo-ans", "lorenzo-ans@psnr"}  # zstd is lossless
+    assert set(codecs["latentwire"]) == KEYS
+    # at latentwire's max error, Lorenzo+ANS reconstructs worse on average; at equal PSNR it is held to
+    # latentwire's quality (its bound searched on all 100 records here, so the PSNR holds exactly)
+    lw, same_err, same_psnr = codecs["latentwire"], codecs["lorenzo-ans"], codecs["lorenzo-ans@psnr"]
+    assert same_err["max_abs_error"] <= lw["max_abs_error"]
+    assert same_psnr["psnr_db"] >= lw["psnr_db"] > same_err["psnr_db"]
+    assert same_psnr["ratio"] < same_err["ratio"]
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_equal_psnr_bound_is_the_largest_that_meets_the_target(digits: np.ndarray) -> None:
+    from compressor.baselines import available_baselines
+    from compressor.evaluation import MATCH_STEPS, _baseline, equal_psnr_bound
+
+    lorenzo = available_baselines(["lorenzo-ans"])["lorenzo-ans"]
+    records = np.ascontiguousarray(digits[:200], np.float32)
+    for target, start in ((30.0, 0.01), (30.0, 50.0), (45.0, 1.0)):
+        bound = equal_psnr_bound(lorenzo, records, (64,), target, start)
+        assert _baseline(lorenzo, records, (64,), bound).psnr_db >= target
+        # the search ends with a bracket of at most 2**(1/2**MATCH_STEPS): just past it, the target fails
+        past = bound * 2 ** (1 / 2**MATCH_STEPS) * 1.001
+        assert _baseline(lorenzo, records, (64,), past).psnr_db < target
 
 
 def test_wrong_record_size_is_a_clear_error(
