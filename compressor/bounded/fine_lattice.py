@@ -16,10 +16,10 @@ values mirror the positive ones) rebuilds ``-floor((-k p + off) / r)`` for negat
 Detection (:func:`detect_fine`) works on a column's distinct grid integers (their magnitudes, for a mirrored
 lattice, tried when the plain one fails): it estimates the step ``c`` from
 their spacings, numbers them with counts, tries the fractions ``p / r`` near ``c`` and keeps the one whose
-best offset puts the most of the column's values on the lattice, at least :data:`MIN_FIT` of them. Data that
-takes only some of its counts (most distinct values two counts apart) gets a second estimate from the
-smallest spacings alone. When the spacings tell no step (values spread thinly over a wide range, so neighbouring distinct
-values are many counts apart), it tries whole steps ``p`` (``r = 1``): the largest ``p`` up to
+best offset puts the most of the column's values on the lattice, at least :data:`MIN_FIT` of them. Data
+that takes only some of its counts (most distinct values two counts apart) gets a second estimate from the
+smallest spacings alone. When the spacings tell no step (values spread thinly over a wide range, so
+neighbouring distinct values are many counts apart), it tries whole steps ``p`` (``r = 1``): the largest ``p`` up to
 :data:`MAX_WHOLE_STEP` whose most common residue ``q mod p`` holds the same shares of the values (the "wasted
 bits" of FLAC, pcodec's common divisor, with room for the rare value a driver wrote at full resolution,
 which then travels raw). None of this has to agree with the consumer: ``(p, r, off)`` travel in the bundle, and the
@@ -184,9 +184,9 @@ def _detect(q: np.ndarray) -> tuple[int, int, int] | None:
     needed_distinct = math.ceil(MIN_FIT_DISTINCT * values.size)
     needed = math.ceil(MIN_FIT * q.size)
     tried: list[float] = []
-    # the typical spacing first; then the smallest spacings alone, for data that uses only some of its
-    # counts (NAB occupancy_6005: percent of 1/18 rounded to hundredths, where one count in three is never
-    # taken, so the median spacing is two counts)
+    # the typical spacing first; then the smallest spacings alone, for data that takes only some of its
+    # counts (NAB occupancy_6005: percent of 1/18 rounded to hundredths, the odd counts and a few even
+    # ones taken, so the median spacing is two counts)
     for typical in (True, False):
         step = _step_estimate(values, typical)
         if step is None or any(abs(step - t) < 0.01 * t for t in tried):
